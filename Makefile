@@ -1,0 +1,38 @@
+# One-command set-up: `make test` installs what is missing and runs the suite.
+# Debian packages that manim's ManimPango and pycairo need to build from source, plus the fonts the
+# video uses for CJK and emoji text.
+APT_PACKAGES := libcairo2-dev libpango1.0-dev pkg-config fonts-noto-cjk fonts-noto-color-emoji
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+# A CPU build of torch, when one lies on disk, lets the suite compare attncore with torch's
+# scaled_dot_product_attention; without one that test is skipped (never a multi-GB CUDA download).
+TORCH_WHEEL := $(firstword $(wildcard /opt/wheels/torch-*+cpu-*.whl))
+
+.PHONY: setup system-deps test demo clean
+
+system-deps:
+	@missing=""; for p in $(APT_PACKAGES); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "ok installed" || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  echo "Installing Debian packages:$$missing"; \
+	  $(SUDO) apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing; \
+	fi
+
+$(VENV)/.installed: pyproject.toml | system-deps
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e ".[test]"
+	$(if $(TORCH_WHEEL),$(PY) -m pip install -q "$(TORCH_WHEEL)")
+	touch $@
+
+setup: system-deps $(VENV)/.installed
+
+test: setup
+	$(PY) -m pytest
+
+clean:
+	rm -rf $(VENV) media build *.egg-info .pytest_cache

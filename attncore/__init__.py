@@ -1,0 +1,39 @@
+"""attncore: transformer self-attention in plain numpy, with every intermediate kept.
+
+    X = embeddings (+ positional encoding)            (S, d_model)
+    Q, K, V = X W_Q, X W_K, X W_V                     (S, d_k), (S, d_k), (S, d_v)
+    A = softmax(Q K^T / sqrt(d_k)), row-wise         (S, S)
+    Z = A V                                           (S, d_v)
+
+References: Vaswani et al., "Attention Is All You Need" (2017); karpathy/nanoGPT's
+CausalSelfAttention. `run("I have a cat")` is the worked example of shared/seeds/001.
+"""
+
+from .attention import FORMAT, AttentionResult, causal_mask, self_attention, softmax
+from .errors import InputError
+from .formatting import fmt, pct
+from .numbers import Numbers, load, parse
+from .params import default_weights, embed, positional_encoding, token_vector
+from .pipeline import DEFAULT_SENTENCE, run
+from .tokens import tokenize
+
+__all__ = [
+    "AttentionResult",
+    "DEFAULT_SENTENCE",
+    "FORMAT",
+    "InputError",
+    "Numbers",
+    "causal_mask",
+    "default_weights",
+    "embed",
+    "fmt",
+    "load",
+    "parse",
+    "pct",
+    "positional_encoding",
+    "run",
+    "self_attention",
+    "softmax",
+    "token_vector",
+    "tokenize",
+]

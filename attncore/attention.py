@@ -1,0 +1,201 @@
+"""Scaled dot-product self-attention, keeping every intermediate.
+
+    Attention(Q, K, V) = softmax(Q K^T / sqrt(d_k)) V          (Vaswani et al. 2017, eq. 1)
+
+Convention: row i of the score grid is query token i, column j is key token j, and the softmax runs
+along each row, so row i of `weights` says how token i spreads its attention (it sums to 1). This is
+the seeds', the paper's and nanoGPT's layout.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, fields
+from pathlib import Path
+
+import numpy as np
+
+from .errors import InputError
+
+FORMAT = "attncore/1"
+
+
+def softmax(x: np.ndarray, mask: np.ndarray | None = None) -> np.ndarray:
+    """Row-wise softmax, stable for any finite input; masked-out entries (mask False) get exactly 0."""
+    allowed = np.ones(x.shape, dtype=bool) if mask is None else mask
+    shifted = np.where(allowed, x, -np.inf)
+    shifted = shifted - shifted.max(axis=-1, keepdims=True)  # max of each row is now 0: exp <= 1
+    e = np.where(allowed, np.exp(shifted), 0.0)
+    return e / e.sum(axis=-1, keepdims=True)
+
+
+def causal_mask(n: int) -> np.ndarray:
+    """mask[i, j] is True where query i may attend to key j, i.e. j <= i."""
+    return np.tril(np.ones((n, n), dtype=bool))
+
+
+def _frozen(a: np.ndarray | None, dtype=float) -> np.ndarray | None:
+    if a is None:
+        return None
+    a = np.array(a, dtype=dtype)  # always a copy: the caller's array stays theirs
+    a.setflags(write=False)
+    return a
+
+
+@dataclass(frozen=True)
+class AttentionResult:
+    """Every stage of one self-attention pass. Arrays are read-only copies.
+
+    Shapes: S tokens, d_model, d_k (queries and keys), d_v (values; d_k unless W_V says otherwise).
+    """
+
+    tokens: tuple[str, ...]
+    embeddings: np.ndarray  # (S, d_model)  token vectors before positional encoding
+    positional_encoding: np.ndarray | None  # (S, d_model)  or None when not used
+    X: np.ndarray  # (S, d_model)  embeddings (+ positional encoding)
+    W_Q: np.ndarray  # (d_model, d_k)
+    W_K: np.ndarray  # (d_model, d_k)
+    W_V: np.ndarray  # (d_model, d_v)
+    Q: np.ndarray  # (S, d_k)
+    K: np.ndarray  # (S, d_k)
+    V: np.ndarray  # (S, d_v)
+    scores: np.ndarray  # (S, S)  Q K^T
+    scaled: np.ndarray  # (S, S)  scores / sqrt(d_k)
+    mask: np.ndarray | None  # (S, S) bool, True = may attend; None when not causal
+    weights: np.ndarray  # (S, S)  row-wise softmax of scaled; rows sum to 1
+    output: np.ndarray  # (S, d_v)  Z = weights V
+    d_k: int
+
+    @property
+    def n_tokens(self) -> int:
+        return len(self.tokens)
+
+    @property
+    def d_model(self) -> int:
+        return self.X.shape[1]
+
+    @property
+    def d_v(self) -> int:
+        return self.V.shape[1]
+
+    @property
+    def causal(self) -> bool:
+        return self.mask is not None
+
+    @property
+    def positional(self) -> bool:
+        return self.positional_encoding is not None
+
+    @property
+    def scale(self) -> float:
+        """sqrt(d_k), the divisor of the scores."""
+        return math.sqrt(self.d_k)
+
+    def to_dict(self) -> dict:
+        """Plain lists and numbers, with shapes and token labels, ready for JSON."""
+        out: dict = {
+            "format": FORMAT,
+            "tokens": list(self.tokens),
+            "d_model": self.d_model,
+            "d_k": self.d_k,
+            "d_v": self.d_v,
+            "positional": self.positional,
+            "causal": self.causal,
+            "shapes": {},
+        }
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if isinstance(value, np.ndarray):
+                out[f.name] = value.tolist()
+                out["shapes"][f.name] = list(value.shape)
+            elif f.name in ("positional_encoding", "mask"):
+                out[f.name] = None
+        return out
+
+    def to_json(self, path: str | Path | None = None, *, indent: int | None = 1) -> str:
+        """The `to_dict()` export as JSON text; also written to `path` when given.
+
+        `attncore.load(path)` reads it back, and `attncore.run(weights=path)` reproduces this result.
+        """
+        text = json.dumps(self.to_dict(), indent=indent, ensure_ascii=False)
+        if path is not None:
+            from .numbers import write_atomically
+
+            write_atomically(Path(path), text.encode("utf-8"))
+        return text
+
+
+def _matrix(name: str, a, rows: str | int | None = None, cols: str | int | None = None) -> np.ndarray:
+    """Validate a 2-D finite numeric array; `rows`/`cols` are an int to match or a label for messages."""
+    try:
+        m = np.asarray(a, dtype=float)
+    except (TypeError, ValueError):
+        raise InputError(f"{name}: expected numbers, got non-numeric values") from None
+    want = f"({rows if rows is not None else 'n'}, {cols if cols is not None else 'm'})"
+    if m.ndim != 2:
+        raise InputError(f"{name}: expected a matrix of shape {want}, got shape {m.shape}")
+    for axis, n in enumerate((rows, cols)):
+        if isinstance(n, int) and m.shape[axis] != n:
+            raise InputError(f"{name}: expected shape {want}, got {m.shape}")
+    if not np.isfinite(m).all():
+        raise InputError(f"{name}: expected finite numbers, found NaN or infinity")
+    return m
+
+
+def self_attention(
+    X,
+    W_Q,
+    W_K,
+    W_V,
+    *,
+    causal: bool = False,
+    tokens: list[str] | tuple[str, ...] | None = None,
+    embeddings=None,
+    positional_encoding=None,
+) -> AttentionResult:
+    """Single-head scaled dot-product self-attention of the rows of X.
+
+    `tokens` label the rows (default "#1", "#2", ...). `embeddings` and `positional_encoding` are only
+    recorded (X is their sum); `run` fills them in.
+    """
+    X = _matrix("X", X)
+    S, d_model = X.shape
+    if S == 0 or d_model == 0:
+        raise InputError(f"X: expected at least one token and one dimension, got shape {X.shape}")
+    W_Q = _matrix("W_Q", W_Q, d_model, "d_k")
+    d_k = W_Q.shape[1]
+    W_K = _matrix("W_K", W_K, d_model, d_k)
+    W_V = _matrix("W_V", W_V, d_model, "d_v")
+    if tokens is None:
+        tokens = [f"#{i + 1}" for i in range(S)]
+    if len(tokens) != S:
+        raise InputError(f"tokens: expected {S} labels (one per row of X), got {len(tokens)}")
+
+    Q = X @ W_Q  # (S, d_model) x (d_model, d_k) -> (S, d_k)
+    K = X @ W_K  # (S, d_model) x (d_model, d_k) -> (S, d_k)
+    V = X @ W_V  # (S, d_model) x (d_model, d_v) -> (S, d_v)
+    scores = Q @ K.T  # (S, d_k) x (d_k, S) -> (S, S)
+    scaled = scores / math.sqrt(d_k)  # (S, S)
+    mask = causal_mask(S) if causal else None  # (S, S), True where j <= i
+    weights = softmax(scaled, mask)  # (S, S), each row sums to 1
+    output = weights @ V  # (S, S) x (S, d_v) -> (S, d_v)
+
+    return AttentionResult(
+        tokens=tuple(str(t) for t in tokens),
+        embeddings=_frozen(X if embeddings is None else embeddings),
+        positional_encoding=_frozen(positional_encoding),
+        X=_frozen(X),
+        W_Q=_frozen(W_Q),
+        W_K=_frozen(W_K),
+        W_V=_frozen(W_V),
+        Q=_frozen(Q),
+        K=_frozen(K),
+        V=_frozen(V),
+        scores=_frozen(scores),
+        scaled=_frozen(scaled),
+        mask=_frozen(mask, dtype=bool),
+        weights=_frozen(weights),
+        output=_frozen(output),
+        d_k=d_k,
+    )
