@@ -1,7 +1,7 @@
 # One-command set-up: `make test` installs what is missing and runs the suite.
 # Debian packages that manim's ManimPango and pycairo need to build from source, plus the fonts the
-# video uses for CJK and emoji text.
-APT_PACKAGES := libcairo2-dev libpango1.0-dev pkg-config fonts-noto-cjk fonts-noto-color-emoji
+# video uses for CJK text and emoji (outline glyphs: manim drops colour-bitmap emoji).
+APT_PACKAGES := libcairo2-dev libpango1.0-dev pkg-config fonts-noto-cjk fonts-symbola
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
@@ -10,7 +10,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # scaled_dot_product_attention; without one that test is skipped (never a multi-GB CUDA download).
 TORCH_WHEEL := $(firstword $(wildcard /opt/wheels/torch-*+cpu-*.whl))
 
-.PHONY: setup system-deps test demo clean
+.PHONY: setup system-deps test demo stills clean
 
 system-deps:
 	@missing=""; for p in $(APT_PACKAGES); do \
@@ -33,6 +33,14 @@ setup: system-deps $(VENV)/.installed
 
 test: setup
 	$(PY) -m pytest
+
+# Renders the default video ("I have a cat", low quality) and prints where it is.
+demo: setup
+	$(PY) render.py
+
+# The README's strip of stills, made by the tool itself.
+stills: setup
+	$(PY) render.py --stills docs/stills --quality medium
 
 clean:
 	rm -rf $(VENV) media build *.egg-info .pytest_cache

@@ -1,0 +1,68 @@
+"""The worked arithmetic behind single entries, for showing a computation term by term.
+
+The video draws these; they live here so that scenes only read numbers and never compute them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .attention import AttentionResult
+
+# Above this, e^x of the raw scaled scores gets too long to read (e^6 = 403.43), so the worked softmax shows the
+# stable form e^(x - max) instead (the same weights).
+MAX_PLAIN_EXPONENT = 6.0
+
+
+@dataclass(frozen=True)
+class DotProduct:
+    """a . b = sum_c a_c b_c, with each term and the running sum after it."""
+
+    a: np.ndarray  # (n,)
+    b: np.ndarray  # (n,)
+    terms: np.ndarray  # (n,)  a_c * b_c
+    running: np.ndarray  # (n,)  cumulative sum; running[-1] is the dot product
+    total: float
+
+
+def _dot(a: np.ndarray, b: np.ndarray, total: float) -> DotProduct:
+    terms = a * b  # (n,)
+    return DotProduct(a=a, b=b, terms=terms, running=np.cumsum(terms), total=float(total))
+
+
+def projection_entry(r: AttentionResult, which: str, i: int, j: int) -> DotProduct:
+    """Entry (i, j) of Q, K or V as row i of X times column j of W_Q, W_K or W_V."""
+    W = getattr(r, f"W_{which}")
+    return _dot(r.X[i], W[:, j], getattr(r, which)[i, j])
+
+
+def score_entry(r: AttentionResult, i: int, j: int) -> DotProduct:
+    """scores[i, j] = q_i . k_j."""
+    return _dot(r.Q[i], r.K[j], r.scores[i, j])
+
+
+@dataclass(frozen=True)
+class SoftmaxRow:
+    """Row i of the weights as e^(x_j - shift) / sum: shift is 0 unless the exponents are large."""
+
+    x: np.ndarray  # (S,)  scaled scores of the row
+    shift: float  # subtracted before exp (0, or the row max of the visible entries)
+    exps: np.ndarray  # (S,)  e^(x_j - shift); 0 where masked
+    total: float  # sum of exps
+    weights: np.ndarray  # (S,)  exps / total
+
+
+def softmax_row(r: AttentionResult, i: int) -> SoftmaxRow:
+    allowed = np.ones(r.n_tokens, bool) if r.mask is None else r.mask[i]
+    x = r.scaled[i]
+    top = x[allowed].max()
+    shift = float(top) if top > MAX_PLAIN_EXPONENT else 0.0
+    exps = np.where(allowed, np.exp(np.where(allowed, x - shift, 0.0)), 0.0)
+    return SoftmaxRow(x=x, shift=shift, exps=exps, total=float(exps.sum()), weights=r.weights[i])
+
+
+def weighted_values(r: AttentionResult, i: int) -> np.ndarray:
+    """(S, d_v): row j is weights[i, j] * v_j; the rows add up to output[i]."""
+    return r.weights[i][:, None] * r.V  # (S, 1) * (S, d_v) -> (S, d_v)

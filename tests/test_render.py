@@ -1,0 +1,114 @@
+"""render.py: options, one-line errors, atomic output, and one real render checked with PyAV."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import av
+import pytest
+from click.testing import CliRunner
+
+import attncore
+import render
+
+
+def invoke(*args):
+    return CliRunner().invoke(render.main, list(args))
+
+
+def assert_one_line_error(result, starts: str):
+    assert result.exit_code != 0
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1, result.output
+    assert lines[0].startswith(f"error: {starts}"), lines[0]
+    assert "Traceback" not in result.output
+
+
+@pytest.mark.parametrize(
+    "args, starts",
+    [
+        (["--quality", "8k"], "Invalid value for '--quality'"),
+        (["--stage", "intro"], "Invalid value for '--stage'"),
+        (["--d-model", "0"], "Invalid value for '--d-model'"),
+        (["--seed", "-1"], "Invalid value for '--seed'"),
+        (["--bogus"], "No such option '--bogus'"),
+        (["--output", "video.avi"], "Invalid value for --output: 'video.avi' has no video extension"),
+        (["--numbers", "n.txt"], "Invalid value for --numbers: 'n.txt' must end in .json"),
+        (["--sentence", "   "], "sentence: is empty"),
+        (["--sentence", " ".join(["w"] * 41)], "sentence: 41 tokens; the video shows at most 40"),
+        (["--focus", "dog"], "focus: 'dog' is not a token of the sentence"),
+        (["--focus", "9"], "focus: index 9 is out of range for 4 tokens"),
+        (["--weights", "missing.json"], "numbers file: 'missing.json' does not exist"),
+        (["--d-model", "3", "--weights", "w.json"], "d_model: asked for 3, but the given numbers have d_model = 2"),
+        (["--weights", "bad.json"], "W_Q: expected finite numbers"),
+    ],
+)
+def test_bad_input_is_one_line_and_writes_nothing(args, starts):
+    runner = CliRunner()
+    with runner.isolated_filesystem():
+        Path("w.json").write_text(json.dumps({"W_Q": [[1, 0], [0, 1]]}))
+        Path("bad.json").write_text('{"W_Q": [[1, NaN], [0, 1]]}')
+        result = runner.invoke(render.main, [*args, "--output", "out.mp4"] if "--output" not in args else args)
+        assert_one_line_error(result, starts)
+        assert not Path("out.mp4").exists()
+        assert not list(Path(".").glob(".*part")) and not list(Path(".").glob(".render-*"))
+
+
+def test_dry_run_prints_a_summary_and_renders_nothing():
+    runner = CliRunner()
+    with runner.isolated_filesystem():
+        result = runner.invoke(render.main, ["--dry-run", "--sentence", "我有一只猫", "--focus", "1", "--causal"])
+        assert result.exit_code == 0, result.output
+        assert "tokens (5): 我 | 有 | 一 | 只 | 猫" in result.output
+        assert "causal" in result.output and "focus: '有' (index 1)" in result.output
+        assert not Path("media").exists()
+
+
+def test_default_output_path():
+    assert render.default_output("I have a cat", render.STAGE_NAMES) == Path("media/i-have-a-cat.mp4")
+    assert render.default_output("I have a cat", ("softmax",)) == Path("media/i-have-a-cat-softmax.mp4")
+    cjk = render.default_output("我 有", render.STAGE_NAMES)
+    assert cjk.suffix == ".mp4" and cjk.stem and cjk == render.default_output("我 有", render.STAGE_NAMES)
+
+
+def test_weights_file_gives_the_sentence(tmp_path):
+    path = tmp_path / "ex.json"
+    path.write_text(Path("examples/i_have_a_cat.json").read_text())
+    result = invoke("--dry-run", "--weights", str(path))
+    assert result.exit_code == 0, result.output
+    assert "tokens (4): I | have | a | cat" in result.output
+
+
+def test_failed_render_leaves_no_file(tmp_path, monkeypatch):
+    import scenes.video
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("cairo exploded")
+
+    monkeypatch.setattr(scenes.video, "explainer_scene", broken)
+    out = tmp_path / "v.mp4"
+    result = invoke("--output", str(out), "--stage", "summary")
+    assert result.exit_code != 0
+    assert not out.exists()
+    assert [p.name for p in tmp_path.iterdir()] == []
+
+
+@pytest.mark.render
+def test_full_video_end_to_end(tmp_path):
+    """`render.py` renders the whole default video at low quality: check it with PyAV."""
+    out = tmp_path / "video.mp4"
+    numbers = tmp_path / "numbers.json"
+    result = invoke("--output", str(out), "--numbers", str(numbers))
+    assert result.exit_code == 0, result.output
+    assert result.output.replace("\r", "\n").strip().splitlines()[-1].strip() == str(out)  # after the progress bars
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["numbers.json", "video.mp4"]
+    with av.open(str(out)) as container:
+        stream = container.streams.video[0]
+        assert (stream.codec_context.width, stream.codec_context.height) == (854, 480)
+        assert round(float(stream.average_rate)) == 15
+        duration = float(stream.duration * stream.time_base)
+        assert 60 <= duration <= 120, duration  # "about one to two minutes"
+        assert sum(1 for _ in container.decode(stream)) == pytest.approx(duration * 15, abs=3)
+    exported = json.loads(numbers.read_text())
+    assert exported["weights"] == attncore.run().to_dict()["weights"]
