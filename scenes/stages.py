@@ -486,6 +486,9 @@ class WeightedSumStage(Stage):
             bars.add(bar)
             lines.add(parts)
         lines.arrange(DOWN, buff=h * 0.1, aligned_edge=RIGHT)
+        label_x = next(l for l in lines if isinstance(l, VGroup))[0].get_x()
+        for mark in (l for l in lines if not isinstance(l, VGroup)):
+            mark.set_x(label_x)  # "⋮" under the token labels
         z = Grid(ctx, "output", r.output[i][None, :], [0], dims, cell_w=w, cell_h=h, font_size=size,
                  color=theme.Z, index=lambda _, b: (i, b))
         z_label = ctx.text(f"z  “{ctx.token(i)}” = Σ", theme.label_size, theme.Z, max_width=3.5)
