@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import io
+import os
 import re
 import shutil
 import sys
@@ -38,6 +39,11 @@ class OneLineErrors(click.Command):
             sys.exit(e.exit_code)
         except click.Abort:
             click.echo("error: aborted", err=True)
+            sys.exit(1)
+        except Exception as e:  # a failure inside rendering: still one line, unless debugging
+            if os.environ.get("ATTENTION_DEBUG"):
+                raise
+            click.echo(f"error: rendering failed: {type(e).__name__}: {e} (ATTENTION_DEBUG=1 shows the traceback)", err=True)
             sys.exit(1)
 
 

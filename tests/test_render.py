@@ -89,7 +89,7 @@ def test_failed_render_leaves_no_file(tmp_path, monkeypatch):
     monkeypatch.setattr(scenes.video, "explainer_scene", broken)
     out = tmp_path / "v.mp4"
     result = invoke("--output", str(out), "--stage", "summary")
-    assert result.exit_code != 0
+    assert_one_line_error(result, "rendering failed: RuntimeError: cairo exploded")
     assert not out.exists()
     assert [p.name for p in tmp_path.iterdir()] == []
 
