@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import io
 import os
 import re
@@ -52,8 +53,6 @@ def default_output(sentence: str, stages: tuple[str, ...]) -> Path:
     ascii_ = unicodedata.normalize("NFKD", sentence).encode("ascii", "ignore").decode()
     slug = re.sub(r"[^a-z0-9]+", "-", ascii_.lower()).strip("-")[:40]
     if len(slug) < len(sentence) // 2:
-        import hashlib
-
         slug = (slug + "-" if slug else "") + hashlib.blake2b(sentence.encode(), digest_size=4).hexdigest()
     suffix = "" if stages == STAGE_NAMES else "-" + "-".join(stages)
     return Path("media") / f"{slug or 'attention'}{suffix}.mp4"
@@ -161,15 +160,11 @@ def main(sentence, focus, quality, output, stages, d_model, d_k, seed, positiona
                                  param_hint="--output")
     if numbers_file is not None and numbers_file.suffix.lower() != ".json":
         raise click.BadParameter(f"{numbers_file.name!r} must end in .json", param_hint="--numbers")
-    if weights_file is not None and sentence == attncore.DEFAULT_SENTENCE:
-        sentence = None  # the file's tokens, when it has them, else the default sentence
     try:
-        try:
-            result = compute(sentence, d_model, d_k, seed, positional, causal, weights_file)
-        except InputError as e:
-            if sentence is not None or not str(e).startswith("sentence: required"):
-                raise
-            result = compute(attncore.DEFAULT_SENTENCE, d_model, d_k, seed, positional, causal, weights_file)
+        numbers = attncore.load(weights_file) if weights_file is not None else None
+        if numbers is not None and numbers.tokens is not None and sentence == attncore.DEFAULT_SENTENCE:
+            sentence = None  # no --sentence given: the file's tokens
+        result = compute(sentence, d_model, d_k, seed, positional, causal, numbers)
         from scenes.video import resolve_focus  # imports manim: only once the numbers are valid
 
         focus_index = resolve_focus(result, focus)

@@ -46,17 +46,18 @@ class Ctx:
 
     def text(self, s: str, size: float | None = None, color: str | None = None, max_width: float | None = None) -> Text:
         """Plain text (never Pango markup, so < > & show as typed), shrunk or cut to fit max_width."""
-        size = size or self.theme.caption_size
-        t = Text(s, font=self.theme.font, font_size=size, color=color or self.theme.text)
+        size, color = size or self.theme.caption_size, color or self.theme.text
+        t = self._make(s, size, color)
         if max_width is not None and t.width > max_width:
-            t = self._fit(s, size, color or self.theme.text, max_width)
+            t = self._fit(s, size, color, max_width)
         return t
 
-    def _fit(self, s: str, size: float, color: str, max_width: float) -> Text:
-        """Shrink to the minimum font size, then cut characters and end with "…"."""
-        def make(text: str, sz: float) -> Text:
-            return Text(text, font=self.theme.font, font_size=sz, color=color)
+    def _make(self, s: str, size: float, color) -> Text:
+        return Text(s, font=self.theme.font, font_size=size, color=color)
 
+    def _fit(self, s: str, size: float, color, max_width: float) -> Text:
+        """Shrink to the minimum font size, then cut characters and end with "…"."""
+        make = lambda text, sz: self._make(text, sz, color)  # noqa: E731
         t = make(s, size)
         scaled = size * max_width / t.width
         if scaled >= self.theme.min_font_size:
@@ -73,7 +74,7 @@ class Ctx:
         """A number on screen. `source` is (format, field, *index): format "fmt", "pct" or "masked";
         field an AttentionResult attribute, or (step_function, *args, attribute) from attncore.steps."""
         self.shown.append(Shown(s, source, self.stage))
-        return Text(s, font=self.theme.font, font_size=size, color=color)
+        return self._make(s, size, color)
 
     def token(self, i: int) -> str:
         return self.result.tokens[i]
@@ -239,17 +240,13 @@ class Grid(VGroup):
 class TokenGrid(Grid):
     """A Grid whose labels are tokens: the focus token's label is highlighted."""
 
-    def __init__(self, ctx: Ctx, *args, **kwargs):
-        self._focus = ctx.focus
-        super().__init__(ctx, *args, **kwargs)
-
     def label_color(self, ctx: Ctx, i: int):
-        return ctx.theme.accent if i == self._focus else ctx.theme.text
+        return ctx.theme.accent if i == ctx.focus else ctx.theme.text
 
 
-def frame_box(margin: float = 0.25) -> tuple[float, float]:
-    """Half-width and half-height of the usable frame."""
-    return config.frame_width / 2 - margin, config.frame_height / 2 - margin
+def half_width(margin: float = 0.25) -> float:
+    """Half the usable width of the frame."""
+    return config.frame_width / 2 - margin
 
 
 def place_heading(m: Text) -> Text:

@@ -13,7 +13,7 @@ from manim import DOWN, RIGHT, UP, VGroup
 
 from attncore import pct
 
-from .components import Ctx, Grid, TokenGrid, elision_note, frame_box, plan_axis
+from .components import Ctx, Grid, TokenGrid, elision_note, half_width, plan_axis
 
 ROW_SLOTS = 12  # token rows shown at most (the rest elided)
 COL_SLOTS = 10  # token columns shown at most in the S x S grids
@@ -74,7 +74,7 @@ class Layout:
     def _projection(self) -> tuple[int, float]:
         """X · W = result, with token labels, brackets and the two signs between."""
         r = self.ctx.result
-        half_w, _ = frame_box()
+        half_w = half_width()
         avail = 2 * half_w - LABEL_W - 0.3 - 2 * PROJ_GAP - 3 * BRACKETS_W
         return self._fit((r.d_model, r.d_model, max(r.d_k, r.d_v)), avail)
 
@@ -82,7 +82,7 @@ class Layout:
     def _qkv(self) -> tuple[int, float]:
         """Q, K and V side by side, token labels on the left."""
         r = self.ctx.result
-        half_w, _ = frame_box()
+        half_w = half_width()
         return self._fit((r.d_k, r.d_k, r.d_v), 2 * half_w - LABEL_W - 0.3 - 2 * QKV_GAP - 3 * BRACKETS_W)
 
     def proj_dims(self, n: int):
@@ -102,7 +102,7 @@ class Layout:
     @cached_property
     def grid_cell(self) -> tuple[float, float]:
         """Cell size of the S x S grids (scores, scaled, percentages, plus a sum column)."""
-        half_w, _ = frame_box()
+        half_w = half_width()
         w = min(1.05, (2 * half_w - LABEL_W - 0.4) / (len(self.token_cols) + 1))
         h = min(0.5, (CONTENT_TOP - CONTENT_BOTTOM - 0.6) / len(self.rows))
         return max(0.84, w), h
@@ -122,7 +122,7 @@ class Layout:
         r = self.ctx.result
         values = r.X if name == "X" else r.embeddings
         grid = self.token_matrix(name, values, self.proj_dims(r.d_model), self.proj_cell_w)
-        half_w, _ = frame_box()
+        half_w = half_width()
         box = grid.grid_box()
         grid.shift(RIGHT * (-half_w + LABEL_W + 0.3 - box.get_left()[0]) + UP * (top_for(box.height) - box.get_top()[1]))
         return grid
@@ -147,7 +147,7 @@ class Layout:
         ]
         for prev, g in zip(grids, grids[1:]):
             g.next_to(prev.grid_box(), RIGHT, buff=QKV_GAP)
-        half_w, _ = frame_box()
+        half_w = half_width()
         block = VGroup(*grids)
         block.shift(RIGHT * (-half_w + LABEL_W + 0.3 - grids[0].grid_box().get_left()[0]))
         box = grids[0].grid_box()

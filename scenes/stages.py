@@ -30,7 +30,7 @@ from manim import (
 from attncore import fmt, pct, steps
 
 from . import STAGE_NAMES
-from .components import Ctx, Grid, bracket, frame_box, place_caption, place_heading, plan_axis
+from .components import Ctx, Grid, bracket, half_width, place_caption, place_heading, plan_axis
 from .layout import PROJ_GAP, Layout, font_for
 
 
@@ -74,7 +74,7 @@ class Stage:
         return heading
 
     def caption(self, text: str, color=None):
-        half_w, _ = frame_box()
+        half_w = half_width()
         return place_caption(self.ctx.text(text, self.ctx.theme.caption_size, color, max_width=2 * half_w))
 
     def swap_caption(self, scene: Scene, old, text: str, color=None, run_time: float = 0.6):
@@ -119,7 +119,7 @@ class TitleStage(Stage):
 
     def play(self, scene: Scene, start: VGroup) -> None:
         ctx, theme = self.ctx, self.ctx.theme
-        half_w, _ = frame_box()
+        half_w = half_width()
         title = ctx.text(ctx.s("title"), 40).to_edge(UP, buff=0.9)
         sentence = ctx.text("“" + " ".join(ctx.result.tokens) + "”", 34, max_width=2 * half_w - 0.4)
         scene.play(Write(title), run_time=1.0)
@@ -243,7 +243,7 @@ class ProjectionStage(Stage):
                 ctx.number(fmt(getattr(r, f"W_{which}")[m, j]), ("fmt", f"W_{which}", m, j), size, theme.matrix_color(which)),
             ]
         parts += [ctx.text("=", size, theme.dim), ctx.number(fmt(dot.total), ("fmt", which, i, j), size, theme.accent)]
-        half_w, _ = frame_box()
+        half_w = half_width()
         expr = VGroup(*parts).arrange(RIGHT, buff=0.12)
         if expr.width > 2 * half_w:
             expr.scale_to_fit_width(2 * half_w)
@@ -396,7 +396,8 @@ class SoftmaxStage(Stage):
             lab = ctx.text(label, theme.label_size, color or theme.text, max_width=1.7).next_to(g.grid_box(), LEFT, buff=0.3)
             return VGroup(g, lab)
 
-        masked = (lambda _, b: None if r.mask[i, b] else "−∞") if r.causal else None
+        masked_cell = lay.masked_text()
+        masked = (lambda _, b: masked_cell(i, b)) if masked_cell else None
         xs = row_grid((*src, "x"), sm.x, lambda _, b: (b,), "x", cell_text=masked)
         exp_label = ctx.s("softmax.exp") if sm.shift == 0 else ctx.s("softmax.exp_shifted", shift=fmt(sm.shift))
         ex = row_grid((*src, "exps"), sm.exps, lambda _, b: (b,), exp_label)
@@ -410,7 +411,7 @@ class SoftmaxStage(Stage):
         total_t = VGroup(ctx.text(ctx.s("softmax.sum") + " =", theme.label_size, theme.dim), total).arrange(RIGHT, buff=0.15)
         total_t.next_to(ex, RIGHT, buff=0.3)
         whole = VGroup(toks, panel, total_t)
-        half_w, _ = frame_box()
+        half_w = half_width()
         if whole.width > 2 * half_w:
             whole.scale_to_fit_width(2 * half_w)
         whole.move_to([0, 0.2, 0])
@@ -496,7 +497,7 @@ class WeightedSumStage(Stage):
         z.next_to(last[5].grid_box(), DOWN, buff=0.35).align_to(last[5].grid_box(), LEFT)
         z_label.next_to(z.grid_box(), LEFT, buff=0.3)
         whole = VGroup(lines, z, z_label)
-        half_w, _ = frame_box()
+        half_w = half_width()
         top, bottom = 2.75, -2.9
         if whole.height > top - bottom or whole.width > 2 * half_w:
             whole.scale(min((top - bottom) / whole.height, 2 * half_w / whole.width))
@@ -525,7 +526,7 @@ class SummaryStage(Stage):
     def play(self, scene: Scene, start: VGroup) -> None:
         ctx, theme, r = self.ctx, self.ctx.theme, self.ctx.result
         heading = self.heading("summary.heading")
-        half_w, _ = frame_box()
+        half_w = half_width()
         formula = ctx.text(ctx.s("summary.formula"), 34, theme.text, max_width=2 * half_w)
         shapes = VGroup(*(
             ctx.text(ctx.s(f"summary.{key}", s=r.n_tokens, dk=r.d_k, dv=r.d_v), theme.caption_size, color, max_width=2 * half_w)
