@@ -1,7 +1,8 @@
 # One-command set-up: `make test` installs what is missing and runs the suite.
 # Debian packages that manim's ManimPango and pycairo need to build from source, plus the fonts the
-# video uses for CJK text and emoji (outline glyphs: manim drops colour-bitmap emoji).
-APT_PACKAGES := libcairo2-dev libpango1.0-dev pkg-config fonts-noto-cjk fonts-symbola
+# video uses: Noto Sans for Latin/Greek/Cyrillic text and all numbers, Noto Sans CJK for Chinese,
+# Symbola for emoji (outline glyphs: manim drops colour-bitmap emoji).
+APT_PACKAGES := libcairo2-dev libpango1.0-dev pkg-config fonts-noto-core fonts-noto-cjk fonts-symbola
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
@@ -41,6 +42,7 @@ demo: setup
 # The README's strip of stills, made by the tool itself.
 stills: setup
 	$(PY) render.py --stills docs/stills --quality medium
+	$(PY) render.py --stills docs/stills/zh --quality medium --lang zh --sentence "我有一只猫"
 
 clean:
 	rm -rf $(VENV) media build *.egg-info .pytest_cache

@@ -22,6 +22,7 @@ import attncore
 from attncore import InputError
 from attncore.numbers import write_atomically
 from scenes import STAGE_NAMES
+from scenes.strings import LANGUAGES
 
 MAX_TOKENS = 40  # longer sentences are refused: past this even the elided grids say little
 QUALITIES = {"low": "low_quality", "medium": "medium_quality", "high": "high_quality", "4k": "fourk_quality"}
@@ -67,8 +68,15 @@ def compute(sentence, d_model, d_k, seed, positional, causal, weights) -> attnco
     return result
 
 
-def render_video(result, *, focus, stages, quality: str, output: Path) -> Path:
-    """Render into a temporary folder, then move the file into place under its final name."""
+def subtitles_path(output: Path) -> Path:
+    """The subtitles beside the video: media/cat.mp4 -> media/cat.srt."""
+    return output.with_suffix(".srt")
+
+
+def render_video(result, *, focus, stages, quality: str, output: Path, language: str = "en",
+                 subtitles: bool = False):
+    """Render into a temporary folder, then move the video (and with `subtitles` the .srt manim
+    wrote beside it) into place under their final names. Returns the scene, whose log holds the cues."""
     from manim import tempconfig
 
     from scenes.video import explainer_scene
@@ -85,35 +93,77 @@ def render_video(result, *, focus, stages, quality: str, output: Path) -> Path:
             "progress_bar": "display",
         }
         with tempconfig(options):  # the scene reads the config when it is created
-            explainer_scene(result, focus=focus, stages=stages).render()
+            scene = explainer_scene(result, focus=focus, stages=stages, language=language)
+            scene.render()
         produced = [p for p in Path(tmp).rglob(f"video{output.suffix}") if "partial_movie_files" not in p.parts]
         if not produced:
             raise click.ClickException(f"rendering produced no {output.suffix} file")
-        staged = output.with_name(f".{output.name}.part")
-        shutil.move(str(produced[0]), staged)
-        staged.replace(output)
-    return output
+        moves = [(produced[0], output)]
+        if subtitles:
+            srt = produced[0].with_suffix(".srt")
+            if not srt.exists():
+                raise click.ClickException("rendering produced no subtitles")
+            moves.append((srt, subtitles_path(output)))
+        for made, final in moves:  # all staged first, so a failure leaves no final name half-written
+            shutil.move(str(made), final.with_name(f".{final.name}.part"))
+        for _, final in moves:
+            final.with_name(f".{final.name}.part").replace(final)
+    return scene
 
 
-def render_stills(result, *, focus, stages, quality: str, folder: Path) -> list[Path]:
-    """Save each stage's key moment and last frame as PNG, plus `stages.png`, a contact sheet of the
-    key moments (two columns of half-size pictures). Animations are skipped: this is fast."""
+def fast_run(result, *, focus, stages, quality: str, language: str, on_still=None):
+    """Play the stages with animations skipped and nothing written (seconds, not minutes): the
+    stills and the script come from this. Returns the scene."""
     from manim import tempconfig
+
+    from scenes.video import explainer_scene
+
+    with tempfile.TemporaryDirectory(prefix=".stills-") as tmp:
+        options = {"quality": QUALITIES[quality], "media_dir": tmp, "dry_run": True,
+                   "disable_caching": True, "verbosity": "WARNING", "progress_bar": "none"}
+        with tempconfig(options):
+            scene = explainer_scene(result, focus=focus, stages=stages, language=language, on_still=on_still,
+                                    skip_animations=True)
+            scene.render()
+    return scene
+
+
+def timestamp(seconds: float) -> str:
+    return f"{int(seconds // 60)}:{seconds % 60:04.1f}"
+
+
+def script_text(scene) -> str:
+    """The narration as a Markdown script: per stage its heading and start time, then each beat's
+    words with the time it starts; ⏸ where a lecturer would pause."""
+    from scenes.stages import stage_class
+
+    ctx = scene.ctx
+    lines = [f"# {ctx.s('script.title', sentence=ctx.sentence())}", "", ctx.s("script.intro")]
+    stage = None
+    for cue in scene.log.cues:
+        if cue.stage != stage:
+            stage = cue.stage
+            key = stage_class(stage).heading_key or "title"
+            lines += ["", f"## {ctx.s(key)}  ({timestamp(cue.start)})", ""]
+        lines.append(f"- **{timestamp(cue.start)}** {cue.text}" + (" ⏸" if cue.pause else ""))
+    return "\n".join(lines) + "\n"
+
+
+
+def render_stills(result, *, focus, stages, quality: str, folder: Path, language: str = "en"):
+    """Save each stage's key moment and last frame as PNG, plus `stages.png`, a contact sheet of the
+    key moments (two columns of half-size pictures). Animations are skipped: this is fast.
+    Returns the paths written and the scene."""
     from PIL import Image
 
     from scenes.theme import DEFAULT_THEME
-    from scenes.video import explainer_scene
 
     pictures: dict[tuple[str, str], Image.Image] = {}
 
     def on_still(scene, stage, moment):
         pictures[stage, moment] = Image.fromarray(scene.frame()[..., :3])
 
-    with tempfile.TemporaryDirectory(prefix=".stills-") as tmp:
-        options = {"quality": QUALITIES[quality], "media_dir": tmp, "dry_run": True, "skip_animations": True,
-                   "disable_caching": True, "verbosity": "WARNING", "progress_bar": "none"}
-        with tempconfig(options):
-            explainer_scene(result, focus=focus, stages=stages, on_still=on_still).render()
+    scene = fast_run(result, focus=focus, stages=stages, quality=quality, language=language, on_still=on_still)
     key = [pictures.get((s, "key"), pictures[s, "end"]) for s in stages]
     w, h = key[0].size
     sheet = Image.new("RGB", (w, h // 2 * ((len(key) + 1) // 2)), DEFAULT_THEME.background)
@@ -127,7 +177,7 @@ def render_stills(result, *, focus, stages, quality: str, folder: Path) -> list[
         im.save(buffer, format="PNG")
         write_atomically(path, buffer.getvalue())
         written.append(path)
-    return written
+    return written, scene
 
 
 @click.command(cls=OneLineErrors, context_settings={"help_option_names": ["-h", "--help"]})
@@ -150,9 +200,14 @@ def render_stills(result, *, focus, stages, quality: str, folder: Path) -> list[
               help="Also write every intermediate to this .json file.")
 @click.option("--stills", "stills_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Instead of a video, save PNG stills of each stage (key moment and end) and a contact sheet here.")
+@click.option("--lang", "language", type=click.Choice(LANGUAGES), default="en", show_default=True,
+              help="Language of everything on screen, the subtitles and the script: en (English), zh (简体中文).")
+@click.option("--subtitles", is_flag=True, help="Also write the narration as subtitles beside the video (.srt, same name).")
+@click.option("--script", "script_file", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Instead of a video, write the narration as a Markdown script with timestamps (FILE.md).")
 @click.option("--dry-run", is_flag=True, help="Compute and validate, print a summary, render nothing.")
 def main(sentence, focus, quality, output, stages, d_model, d_k, seed, positional, causal, weights_file,
-         numbers_file, stills_dir, dry_run):
+         numbers_file, stills_dir, language, subtitles, script_file, dry_run):
     """Render a video explaining self-attention on SENTENCE with its real numbers."""
     stages = tuple(s for s in STAGE_NAMES if s in stages) or STAGE_NAMES
     if output is not None and output.suffix.lower() not in FORMATS:
@@ -160,14 +215,16 @@ def main(sentence, focus, quality, output, stages, d_model, d_k, seed, positiona
                                  param_hint="--output")
     if numbers_file is not None and numbers_file.suffix.lower() != ".json":
         raise click.BadParameter(f"{numbers_file.name!r} must end in .json", param_hint="--numbers")
+    if script_file is not None and script_file.suffix.lower() != ".md":
+        raise click.BadParameter(f"{script_file.name!r} must end in .md", param_hint="--script")
+    if subtitles and (stills_dir is not None or script_file is not None):
+        raise click.UsageError("--subtitles goes with a video; --stills and --script render none")
     try:
         numbers = attncore.load(weights_file) if weights_file is not None else None
         if numbers is not None and numbers.tokens is not None and sentence == attncore.DEFAULT_SENTENCE:
             sentence = None  # no --sentence given: the file's tokens
         result = compute(sentence, d_model, d_k, seed, positional, causal, numbers)
-        from scenes.video import resolve_focus  # imports manim: only once the numbers are valid
-
-        focus_index = resolve_focus(result, focus)
+        focus_index = attncore.resolve_focus(result, focus)
     except InputError as e:
         raise click.ClickException(str(e)) from None
     output = output or default_output(" ".join(result.tokens), stages)
@@ -178,16 +235,30 @@ def main(sentence, focus, quality, output, stages, d_model, d_k, seed, positiona
                    + (", positional" if result.positional else "") + (", causal" if result.causal else ""))
         click.echo(f"focus: {result.tokens[focus_index]!r} (index {focus_index})")
         click.echo(f"stages: {', '.join(stages)}")
-        click.echo(f"would write: {output}" + (f" and {numbers_file}" if numbers_file else ""))
+        click.echo(f"language: {language}")
+        targets = [str(output)] + ([str(subtitles_path(output))] if subtitles else [])
+        if stills_dir is not None or script_file is not None:
+            targets = [str(p) for p in (stills_dir, script_file) if p is not None]
+        click.echo("would write: " + ", ".join(targets + ([str(numbers_file)] if numbers_file else [])))
         return
     if numbers_file is not None:
         write_atomically(numbers_file, result.to_json().encode("utf-8"))
-    if stills_dir is not None:
-        for path in render_stills(result, focus=focus, stages=stages, quality=quality, folder=stills_dir):
-            click.echo(str(path))
+    options = dict(focus=focus, stages=stages, quality=quality, language=language)
+    if stills_dir is not None or script_file is not None:
+        scene = None
+        if stills_dir is not None:
+            paths, scene = render_stills(result, folder=stills_dir, **options)
+            for path in paths:
+                click.echo(str(path))
+        if script_file is not None:
+            scene = scene or fast_run(result, **options)
+            write_atomically(script_file, script_text(scene).encode("utf-8"))
+            click.echo(str(script_file))
         return
-    path = render_video(result, focus=focus, stages=stages, quality=quality, output=output)
-    click.echo(str(path))
+    render_video(result, output=output, subtitles=subtitles, **options)
+    if subtitles:
+        click.echo(str(subtitles_path(output)))
+    click.echo(str(output))
 
 
 if __name__ == "__main__":

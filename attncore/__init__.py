@@ -11,6 +11,7 @@ CausalSelfAttention. `run("I have a cat")` is the worked example of shared/seeds
 
 from .attention import FORMAT, AttentionResult, causal_mask, self_attention, softmax
 from .errors import InputError
+from .focus import default_focus, join_tokens, resolve_focus
 from .formatting import fmt, pct
 from .numbers import Numbers, load, parse
 from .params import default_weights, embed, positional_encoding, token_vector
@@ -24,13 +25,16 @@ __all__ = [
     "InputError",
     "Numbers",
     "causal_mask",
+    "default_focus",
     "default_weights",
     "embed",
     "fmt",
+    "join_tokens",
     "load",
     "parse",
     "pct",
     "positional_encoding",
+    "resolve_focus",
     "run",
     "self_attention",
     "softmax",

@@ -9,6 +9,7 @@ import unicodedata
 from . import InputError, run
 from .attention import AttentionResult
 from .formatting import fmt, pct
+from .report_strings import HEADINGS
 
 
 def _width(s: str) -> int:
@@ -31,34 +32,35 @@ def table(title: str, matrix, row_labels, col_labels, cell=fmt) -> str:
     return "\n".join(lines)
 
 
-def report(r: AttentionResult) -> str:
-    """Every stage of `r`, as the tables a student reads top to bottom."""
+def report(r: AttentionResult, language: str = "en") -> str:
+    """Every stage of `r`, as the tables a student reads top to bottom, headed in `language`."""
+    h = HEADINGS[language]
     toks = list(r.tokens)
     dims = lambda n, p: [f"{p}{i + 1}" for i in range(n)]  # noqa: E731
     S, dm, dk, dv = r.n_tokens, r.d_model, r.d_k, r.d_v
-    parts = [f"tokens ({S}): " + " | ".join(toks)]
+    parts = [f"{h['tokens']} ({S}): " + " | ".join(toks)]
     if r.positional:
-        parts.append(table(f"embeddings ({S} x {dm})", r.embeddings, toks, dims(dm, "d")))
-        parts.append(table(f"positional encoding ({S} x {dm})", r.positional_encoding, toks, dims(dm, "d")))
+        parts.append(table(h["embeddings"].format(s=S, d=dm), r.embeddings, toks, dims(dm, "d")))
+        parts.append(table(h["positional"].format(s=S, d=dm), r.positional_encoding, toks, dims(dm, "d")))
     parts += [
-        table(f"X ({S} x {dm}, tokens x d_model)", r.X, toks, dims(dm, "d")),
-        table(f"W_Q ({dm} x {dk})", r.W_Q, dims(dm, "d"), dims(dk, "k")),
-        table(f"W_K ({dm} x {dk})", r.W_K, dims(dm, "d"), dims(dk, "k")),
-        table(f"W_V ({dm} x {dv})", r.W_V, dims(dm, "d"), dims(dv, "v")),
-        table(f"Q = X W_Q ({S} x {dk})", r.Q, toks, dims(dk, "k")),
-        table(f"K = X W_K ({S} x {dk})", r.K, toks, dims(dk, "k")),
-        table(f"V = X W_V ({S} x {dv})", r.V, toks, dims(dv, "v")),
-        table(f"scores = Q K^T ({S} x {S}, rows: queries, columns: keys)", r.scores, toks, toks),
-        table(f"scaled = scores / sqrt({dk}) = scores / {r.scale:.3f}", r.scaled, toks, toks),
+        table(h["X"].format(s=S, d=dm), r.X, toks, dims(dm, "d")),
+        table(h["W"].format(name="W_Q", r=dm, c=dk), r.W_Q, dims(dm, "d"), dims(dk, "k")),
+        table(h["W"].format(name="W_K", r=dm, c=dk), r.W_K, dims(dm, "d"), dims(dk, "k")),
+        table(h["W"].format(name="W_V", r=dm, c=dv), r.W_V, dims(dm, "d"), dims(dv, "v")),
+        table(h["Q"].format(s=S, d=dk), r.Q, toks, dims(dk, "k")),
+        table(h["K"].format(s=S, d=dk), r.K, toks, dims(dk, "k")),
+        table(h["V"].format(s=S, d=dv), r.V, toks, dims(dv, "v")),
+        table(h["scores"].format(s=S), r.scores, toks, toks),
+        table(h["scaled"].format(dk=dk, scale=f"{r.scale:.3f}"), r.scaled, toks, toks),
     ]
     weights = table(
-        "weights = softmax(scaled) per row" + (" (causal: later tokens masked)" if r.causal else ""),
+        h["weights"] + (h["causal"] if r.causal else ""),
         [[*row, row.sum()] for row in r.weights],
         toks,
-        [*toks, "sum"],
+        [*toks, h["sum"]],
         cell=pct,
     )
-    parts += [weights, table(f"output Z = weights V ({S} x {dv})", r.output, toks, dims(dv, "v"))]
+    parts += [weights, table(h["output"].format(s=S, d=dv), r.output, toks, dims(dv, "v"))]
     return "\n\n".join(parts)
 
 
@@ -72,6 +74,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--causal", action="store_true")
     parser.add_argument("--weights", metavar="FILE", help="custom numbers, JSON or .npz")
     parser.add_argument("--json", action="store_true", help="print the full export as JSON instead")
+    parser.add_argument("--lang", choices=sorted(HEADINGS), default="en", help="language of the table headings")
     args = parser.parse_args(argv)
     sentence = args.sentence
     if sentence is None and args.weights is None:
@@ -89,7 +92,7 @@ def main(argv: list[str] | None = None) -> int:
     except InputError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
-    print(r.to_json() if args.json else report(r))
+    print(r.to_json() if args.json else report(r, args.lang))
     return 0
 
 

@@ -66,3 +66,13 @@ def softmax_row(r: AttentionResult, i: int) -> SoftmaxRow:
 def weighted_values(r: AttentionResult, i: int) -> np.ndarray:
     """(S, d_v): row j is weights[i, j] * v_j; the rows add up to output[i]."""
     return r.weights[i][:, None] * r.V  # (S, 1) * (S, d_v) -> (S, d_v)
+
+
+def strongest(r: AttentionResult, i: int) -> int:
+    """The key token that query token i attends to most (the first one on a tie)."""
+    return int(np.argmax(r.weights[i]))
+
+
+def row_sums(r: AttentionResult) -> np.ndarray:
+    """(S,): each row of the weights added up (1 up to rounding: softmax is a distribution)."""
+    return r.weights.sum(axis=1)  # (S, S) -> (S,)

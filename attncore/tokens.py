@@ -16,12 +16,18 @@ _CJK = (
 )
 # Marks that belong to the symbol before them: variation selectors, skin tones, keycap, ZWJ sequences.
 _JOINERS = r"(?:[\ufe0e\ufe0f\u20e3\U0001F3FB-\U0001F3FF]|\u200d[^\w\s])*"
+_CJK_CHAR = re.compile(rf"[{_CJK}]")
 _TOKEN = re.compile(
     rf"[{_CJK}]"  # one CJK character
     r"|[\U0001F1E6-\U0001F1FF]{2}"  # a flag: two regional indicators
     rf"|(?:(?![{_CJK}])\w)+(?:['’\-](?:(?![{_CJK}])\w)+)*"  # a word, with inner ' or - (don't, well-known)
     rf"|[^\w\s]{_JOINERS}"  # one punctuation mark or symbol (emoji included)
 )
+
+
+def is_cjk(char: str) -> bool:
+    """True for a Han, kana or Hangul character (a token on its own, written without spaces)."""
+    return bool(_CJK_CHAR.fullmatch(char))
 
 
 def tokenize(sentence: str) -> list[str]:

@@ -1,84 +1,87 @@
-"""Reusable pieces: the drawing context, LaTeX-free number grids with elision, and fitted labels.
-
-Every number a stage shows is made by `Ctx.number`, which records what it shows and where the value
-came from, so tests can compare the screen with attncore.
+"""Reusable pieces: fitted text, LaTeX-free number grids with elision, a labelled vector row, named
+pictures, and fitting to the frame. Every number is drawn by `number_text`, which records its source.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import functools
 from typing import Callable, Sequence
 
 import numpy as np
-from manim import DOWN, LEFT, RIGHT, UP, Rectangle, Text, VectorizedPoint, VGroup, VMobject, config
+from manim import (
+    DOWN,
+    LEFT,
+    RIGHT,
+    UP,
+    LaggedStart,
+    Rectangle,
+    RoundedRectangle,
+    Text,
+    VectorizedPoint,
+    VGroup,
+    VMobject,
+    Wait,
+    config,
+)
 
-from attncore import AttentionResult, fmt, pct
-
-from .strings import catalogue
-from .theme import DEFAULT_THEME, Theme
+from .context import FORMATS, Ctx, Source
 
 Slot = int | None  # an index into the data, or None for an elision mark
-NUMBER_FORMATS = {"fmt": fmt, "pct": pct}
+SourceAt = Source | Callable[[int, int], Source]
 
 
-@dataclass(frozen=True)
-class Shown:
-    """One number put on screen: its text and the attncore field (name, *indices) it shows."""
+# ---- text -----------------------------------------------------------------------------------------
 
-    text: str
-    source: tuple
-    stage: str = ""
+def _make(ctx: Ctx, s: str, size: float, color, font: str | None = None) -> Text:
+    """A copy of the Text for these arguments: Pango lays each one out once per process (a copy
+    costs a fifth of a layout, and stages rebuild their start pictures from scratch)."""
+    return _layout(s, float(size), str(color), font or ctx.theme.font(s, ctx.language)).copy()
 
 
-@dataclass
-class Ctx:
-    """What a stage needs to draw: the numbers, the focus token, theme, strings and a record of output."""
+@functools.lru_cache(maxsize=4096)
+def _layout(s: str, size: float, color: str, font: str) -> Text:
+    return Text(s, font=font, font_size=size, color=color,
+                warn_missing_font=False)  # a family list, which Pango reads and manim's check does not
 
-    result: AttentionResult
-    focus: int
-    theme: Theme = DEFAULT_THEME
-    language: str = "en"
-    shown: list[Shown] = field(default_factory=list)
-    stage: str = ""  # the stage being drawn, recorded with each number
 
-    def s(self, key: str, **kwargs) -> str:
-        return catalogue(self.language)[key].format(**kwargs)
-
-    def text(self, s: str, size: float | None = None, color: str | None = None, max_width: float | None = None) -> Text:
-        """Plain text (never Pango markup, so < > & show as typed), shrunk or cut to fit max_width."""
-        size, color = size or self.theme.caption_size, color or self.theme.text
-        t = self._make(s, size, color)
-        if max_width is not None and t.width > max_width:
-            t = self._fit(s, size, color, max_width)
+def text(ctx: Ctx, s: str, size: float | None = None, color=None, max_width: float | None = None) -> Text:
+    """Plain text (never Pango markup, so < > & show as typed) in the language's font, shrunk to
+    the minimum font size and then cut with "…" to fit `max_width`."""
+    size, color = size or ctx.theme.caption_size, color or ctx.theme.text
+    t = _make(ctx, s, size, color)
+    if max_width is None or t.width <= max_width:
         return t
+    scaled = size * max_width / t.width
+    if scaled >= ctx.theme.min_font_size:
+        return _make(ctx, s, scaled, color)
+    chars = list(s)
+    while len(chars) > 1:
+        chars.pop()
+        t = _make(ctx, "".join(chars) + "…", ctx.theme.min_font_size, color)
+        if t.width <= max_width:
+            return t
+    return t
 
-    def _make(self, s: str, size: float, color) -> Text:
-        return Text(s, font=self.theme.font, font_size=size, color=color)
 
-    def _fit(self, s: str, size: float, color, max_width: float) -> Text:
-        """Shrink to the minimum font size, then cut characters and end with "…"."""
-        make = lambda text, sz: self._make(text, sz, color)  # noqa: E731
-        t = make(s, size)
-        scaled = size * max_width / t.width
-        if scaled >= self.theme.min_font_size:
-            return make(s, scaled)
-        chars = list(s)
-        while len(chars) > 1:
-            chars.pop()
-            t = make("".join(chars) + "…", self.theme.min_font_size)
-            if t.width <= max_width:
-                return t
-        return t
+def number_text(ctx: Ctx, s: str, source: Source, size: float, color) -> Text:
+    """A number on screen: `s` is attncore's value at `source`, formatted; recorded in the log."""
+    return _make(ctx, ctx.number(s, source), size, color, font=ctx.theme.number_font)
 
-    def number(self, s: str, source: tuple, size: float, color) -> Text:
-        """A number on screen. `source` is (format, field, *index): format "fmt", "pct" or "masked";
-        field an AttentionResult attribute, or (step_function, *args, attribute) from attncore.steps."""
-        self.shown.append(Shown(s, source, self.stage))
-        return self._make(s, size, color)
 
-    def token(self, i: int) -> str:
-        return self.result.tokens[i]
+def fit_width(m, width: float | None = None):
+    """Scale `m` down (never up) to fit `width`, by default the frame's usable width."""
+    width = width or 2 * half_width()
+    if m.width > width:
+        m.scale_to_fit_width(width)
+    return m
 
+
+def half_width(margin: float = 0.25) -> float:
+    """Half the usable width of the frame."""
+    return config.frame_width / 2 - margin
+
+
+# ---- grids ----------------------------------------------------------------------------------------
 
 def plan_axis(n: int, max_slots: int, keep: Sequence[int] = ()) -> list[Slot]:
     """Which of n indices to show in at most max_slots slots: all, or a head, the kept ones and the
@@ -102,13 +105,6 @@ def plan_axis(n: int, max_slots: int, keep: Sequence[int] = ()) -> list[Slot]:
     return slots(chosen)
 
 
-def elision_note(ctx: Ctx, slots: Sequence[Slot], total: int, what: str) -> str | None:
-    shown = sum(s is not None for s in slots)
-    if shown == total:
-        return None
-    return ctx.s("elided", shown=shown, total=total, what=ctx.s(f"what.{what}"))
-
-
 def bracket(height: float, color, side: int, width: float = 0.12, stroke: float = 2.5) -> VMobject:
     """A square bracket drawn as a polyline; side -1 opens right ([), +1 opens left (])."""
     h = height / 2
@@ -120,39 +116,39 @@ class Grid(VGroup):
     """A matrix of numbers between drawn brackets, with optional row/column labels and cell fills.
 
     `rows` / `cols` list the data indices to show, None marking an elision ("…" / "⋮").
-    `cell_text(i, j)` may override a cell's text (e.g. masked cells); `fill(i, j)` gives a background.
-    `name` is the attncore field shown (or a (step, args..., attribute) tuple, see `Ctx.number`) and
-    `index(i, j)` the index into it, recorded with each number.
+    `source` says which attncore value cell (i, j) shows: a Source (cell (i, j) is `source.at(i, j)`)
+    or a function of (i, j). `cell_text(i, j)` may override a cell (a masked one); `fill(i, j)` gives
+    a background colour.
     """
 
     def __init__(
         self,
         ctx: Ctx,
-        name: str,
         values: np.ndarray,
         rows: Sequence[Slot],
         cols: Sequence[Slot],
         *,
+        source: SourceAt,
         cell_w: float,
         cell_h: float,
         font_size: float,
-        percent: bool = False,
-        index: Callable[[int, int], tuple] = lambda i, j: (i, j),
+        color=None,
+        colorize: bool = True,
         row_labels: Sequence[str] | None = None,
         col_labels: Sequence[str] | None = None,
-        color: str | None = None,
-        colorize: bool = True,
         cell_text: Callable[[int, int], str | None] | None = None,
         fill: Callable[[int, int], object] | None = None,
         label_width: float = 1.6,
         brackets: bool = True,
+        highlight: int | None = None,
     ):
         super().__init__()
         theme = ctx.theme
+        at = source.at if isinstance(source, Source) else source
         self.rows, self.cols, self.cell_w, self.cell_h = list(rows), list(cols), cell_w, cell_h
         self.anchor = VectorizedPoint()  # slot (0, 0): moves with the grid, see slot_point
         self.add(self.anchor)
-        self.color = color or theme.matrix_color(name)
+        self.color = color or theme.text
         vmax = float(np.abs(values).max()) if values.size else 0.0
         self.cells: dict[tuple[int, int], Text] = {}
         self.fills: dict[tuple[int, int], Rectangle] = {}
@@ -164,16 +160,16 @@ class Grid(VGroup):
                 center = self.slot_center(r, c)
                 if i is None or j is None:
                     mark = "⋯" if i is not None else ("⋮" if j is not None else "⋱")
-                    m = ctx.text(mark, font_size, theme.dim).move_to(center)
-                    self.marks.add(m)
+                    self.marks.add(_make(ctx, mark, font_size, theme.dim, theme.number_font).move_to(center))
                     continue
+                src = at(i, j)
                 override = cell_text(i, j) if cell_text else None
                 if override is not None:
-                    t = ctx.number(override, ("masked", name, *index(i, j)), font_size, theme.dim)
+                    masked = Source(src.field, src.index, src.step, "masked")
+                    t = number_text(ctx, override, masked, font_size, theme.dim)
                 else:
-                    kind = "pct" if percent else "fmt"
                     tint = theme.value_color(values[i, j], vmax) if colorize else theme.text
-                    t = ctx.number(NUMBER_FORMATS[kind](values[i, j]), (kind, name, *index(i, j)), font_size, tint)
+                    t = number_text(ctx, FORMATS[src.format](values[i, j]), src, font_size, tint)
                 if t.width > cell_w * 0.92:
                     t.scale_to_fit_width(cell_w * 0.92)
                 self.cells[i, j] = t.move_to(center)
@@ -198,11 +194,12 @@ class Grid(VGroup):
         self.row_labels: dict[int, Text] = {}
         self.col_labels: dict[int, Text] = {}
         label_size = min(theme.label_size, max(theme.min_font_size, font_size))
+        label_color = lambda i: theme.accent if i == highlight else theme.text  # noqa: E731
         if row_labels is not None:
             for r, i in enumerate(self.rows):
                 if i is None:
                     continue
-                lab = ctx.text(row_labels[i], label_size, self.label_color(ctx, i), max_width=label_width)
+                lab = text(ctx, row_labels[i], label_size, label_color(i), max_width=label_width)
                 lab.move_to(self.slot_center(r, 0)).align_to([left - 0.25, 0, 0], RIGHT)
                 self.row_labels[i] = lab
             self.add(*self.row_labels.values())
@@ -210,13 +207,10 @@ class Grid(VGroup):
             for c, j in enumerate(self.cols):
                 if j is None:
                     continue
-                lab = ctx.text(col_labels[j], label_size, self.label_color(ctx, j), max_width=cell_w * 0.95)
+                lab = text(ctx, col_labels[j], label_size, label_color(j), max_width=cell_w * 0.95)
                 lab.move_to(self.slot_center(0, c) + UP * (cell_h / 2 + 0.22))
                 self.col_labels[j] = lab
             self.add(*self.col_labels.values())
-
-    def label_color(self, ctx: Ctx, i: int):
-        return ctx.theme.text
 
     def slot_center(self, r: int, c: int) -> np.ndarray:
         """Centre of slot (r, c) while the grid is being built (slot (0, 0) at the origin)."""
@@ -237,22 +231,71 @@ class Grid(VGroup):
         return VGroup(self.body, self.brackets)
 
 
-class TokenGrid(Grid):
-    """A Grid whose labels are tokens: the focus token's label is highlighted."""
+class VectorRow(VGroup):
+    """A label and one vector as a one-row grid: `vector.grid`, `vector.label`. `slots` are the
+    entries shown; `source.at(j)` is entry j's source (or `source(j)` when it is a function)."""
 
-    def label_color(self, ctx: Ctx, i: int):
-        return ctx.theme.accent if i == ctx.focus else ctx.theme.text
+    def __init__(self, ctx: Ctx, values, slots: Sequence[Slot], source, label: str, *, color, cell_w: float,
+                 cell_h: float, font_size: float, label_width: float = 2.6, colorize: bool = True,
+                 brackets: bool = True, cell_text=None):
+        super().__init__()
+        at = (lambda _, j: source.at(j)) if isinstance(source, Source) else (lambda _, j: source(j))
+        self.grid = Grid(ctx, np.asarray(values)[None, :], [0], slots, source=at, cell_w=cell_w, cell_h=cell_h,
+                         font_size=font_size, color=color, colorize=colorize, brackets=brackets,
+                         cell_text=(lambda _, j: cell_text(j)) if cell_text else None)
+        self.label = text(ctx, label, ctx.theme.label_size, color, max_width=label_width)
+        self.label.next_to(self.grid.grid_box(), LEFT, buff=0.3)
+        self.add(self.grid, self.label)
+
+    @property
+    def cells(self):
+        return self.grid.cells
 
 
-def half_width(margin: float = 0.25) -> float:
-    """Half the usable width of the frame."""
-    return config.frame_width / 2 - margin
+class Picture(VGroup):
+    """A named picture: the parts given by name are its members, in order, and its attributes
+    (`picture.grid`, `picture.name`), so stages never pick parts by position."""
+
+    def __init__(self, kind: str, **parts):
+        super().__init__(*parts.values())
+        self.kind, self.parts = kind, parts
+        for key, part in parts.items():
+            setattr(self, key, part)
 
 
-def place_heading(m: Text) -> Text:
-    return m.to_edge(UP, buff=0.3)
+def arrange_down(*rows, buff: float = 0.3) -> VGroup:
+    return VGroup(*rows).arrange(DOWN, buff=buff, aligned_edge=RIGHT)
 
 
-def place_caption(m: Text) -> Text:
-    return m.to_edge(DOWN, buff=0.3)
+def row_of(*parts, buff: float = 0.12) -> VGroup:
+    return VGroup(*parts).arrange(RIGHT, buff=buff)
 
+
+def stagger(animations, lag_ratio: float = 0.05):
+    """LaggedStart over `animations`, or a pause when there are none (e.g. a one-token sentence)."""
+    animations = list(animations)
+    return LaggedStart(*animations, lag_ratio=lag_ratio) if animations else Wait()
+
+
+class Chip(VGroup):
+    def __init__(self, label, box):
+        super().__init__(box, label)
+        self.label, self.box = label, box
+
+
+class TokenRow(VGroup):
+    """The tokens as chips in reading order (the focus token highlighted), in rows of at most
+    `per_row`, fitted to `max_width`. `row[i].label` is token i's text, `row[i].box` its frame."""
+
+    def __init__(self, ctx: Ctx, max_width: float, per_row: int = 8, size: float = 28):
+        super().__init__()
+        theme = ctx.theme
+        for i, tok in enumerate(ctx.result.tokens):
+            t = text(ctx, tok, size, theme.accent if i == ctx.focus else theme.text, max_width=3.0)
+            box = RoundedRectangle(corner_radius=0.1, width=t.width + 0.3, height=0.6, stroke_color=theme.dim, stroke_width=2)
+            self.add(Chip(t, box.move_to(t)))
+        if len(self) > per_row:
+            self.arrange_in_grid(cols=per_row, buff=(0.2, 0.3))
+        else:
+            self.arrange(RIGHT, buff=0.2)
+        fit_width(self, max_width)

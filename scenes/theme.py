@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass
 
 import numpy as np
 from manim import ManimColor, interpolate_color
+
+from attncore.tokens import is_cjk
+
+
+def _fullwidth(c: str) -> bool:
+    return unicodedata.east_asian_width(c) in "WF"
 
 
 @dataclass(frozen=True)
@@ -25,11 +32,20 @@ class Theme:
     heat_low: str = "#1D2330"
     heat_high: str = "#E8743B"
     masked: str = "#3A3F4B"
-    font: str = "Noto Sans CJK SC"  # Latin, CJK and (via fontconfig fallback) emoji outlines
+    # Pango family lists: the first family draws what it can, the next fill in (emoji outlines come
+    # from Symbola through fontconfig). Noto Sans CJK draws “ ” and × full width, right for Chinese
+    # text and wrong for Latin text, so it leads only for Chinese text in the Chinese video.
+    latin_font: str = "Noto Sans, Noto Sans CJK SC"
+    cjk_font: str = "Noto Sans CJK SC, Noto Sans"
+    number_font: str = "Noto Sans"  # digits look the same in every language
     heading_size: float = 30
     caption_size: float = 22
     label_size: float = 20
     min_font_size: float = 16  # nothing smaller: readable at 480p
+
+    def font(self, text: str, language: str) -> str:
+        """The family list for `text` in a video in `language`."""
+        return self.cjk_font if language == "zh" and any(is_cjk(c) or _fullwidth(c) for c in text) else self.latin_font
 
     def value_color(self, x: float, vmax: float) -> ManimColor:
         """Number colour by sign and size: near-neutral when small, saturated at the largest |x|."""

@@ -11,32 +11,18 @@ from __future__ import annotations
 
 from typing import Callable
 
-from manim import Scene
+from manim import FadeIn, FadeOut, Scene
 
 import attncore
-from attncore import AttentionResult, InputError
+from attncore import AttentionResult, InputError, resolve_focus
 
-from scenes.components import Ctx
+from scenes.beats import Driver, Play
+from scenes.context import Ctx
 from scenes.stages import STAGE_NAMES, STAGES, stage_class
+from scenes.strings import CATALOGUES
 from scenes.theme import DEFAULT_THEME
 
-
-def resolve_focus(result: AttentionResult, focus: str | int | None) -> int:
-    """The focus token's index: None -> the last token; a token's text (its last occurrence) or an
-    integer index (0-based, negative counts from the end)."""
-    n = result.n_tokens
-    if focus is None:
-        return n - 1
-    if isinstance(focus, str):
-        if focus in result.tokens:
-            return n - 1 - result.tokens[::-1].index(focus)
-        try:
-            focus = int(focus)
-        except ValueError:
-            raise InputError(f"focus: {focus!r} is not a token of the sentence ({', '.join(result.tokens)}) nor an index") from None
-    if not -n <= focus < n:
-        raise InputError(f"focus: index {focus} is out of range for {n} tokens (0 to {n - 1})")
-    return focus % n
+__all__ = ["AttentionVideo", "ExplainerScene", "explainer_scene", "resolve_focus"]
 
 
 class ExplainerScene(Scene):
@@ -54,20 +40,30 @@ class ExplainerScene(Scene):
         self.ctx = Ctx(result, resolve_focus(result, self.focus), language=self.language)
         self.camera.background_color = DEFAULT_THEME.background
 
+    @property
+    def log(self):
+        """What was shown and said: numbers with their sources, subtitle cues, pauses."""
+        return self.ctx.log
+
     def construct(self):
+        driver = Driver(self, self.ctx)
+        previous = None
         for name in self.stage_names:
-            self.ctx.stage = name
             stage = stage_class(name)(self.ctx)
-            start = stage.begin()
+            start = stage.start()
+            if previous is not None and previous.ends_on != stage.starts_from:
+                # a subset of stages that do not meet: cross-fade instead of cutting
+                driver.play(Play((FadeOut(*self.mobjects), FadeIn(start)), 0.6))
             self.remove(*self.mobjects)  # the previous stage ended on this very picture
             self.add(start)
-            stage.play(self, start)
+            driver.play_stage(stage, start)
             self.still("end")
+            previous = stage
 
     def still(self, moment: str) -> None:
         """A moment worth a still picture: passed to `on_still` when one is set."""
         if self.on_still is not None:
-            self.on_still(self, self.ctx.stage, moment)
+            self.on_still(self, self.ctx.log.stage, moment)
 
     def frame(self):
         """The current picture as an (H, W, 4) uint8 array."""
@@ -75,17 +71,22 @@ class ExplainerScene(Scene):
         return self.renderer.get_frame().copy()
 
 
-def explainer_scene(result: AttentionResult, *, focus=None, stages=STAGE_NAMES, language="en", on_still=None) -> ExplainerScene:
-    """A scene instance for `result` (call `.render()` under manim's `tempconfig`)."""
+def explainer_scene(result: AttentionResult, *, focus=None, stages=STAGE_NAMES, language="en", on_still=None,
+                    skip_animations: bool = False) -> ExplainerScene:
+    """A scene instance for `result` (call `.render()` under manim's `tempconfig`). With
+    `skip_animations` every play jumps to its end (stills, scripts, tests: seconds, not minutes);
+    the clock still advances by each animation's run time."""
     unknown = [s for s in stages if s not in STAGE_NAMES]
     if unknown:
         raise InputError(f"stage: unknown stage {unknown[0]!r}; choose from {', '.join(STAGE_NAMES)}")
+    if language not in CATALOGUES:
+        raise InputError(f"lang: unknown language {language!r}; choose from {', '.join(CATALOGUES)}")
     resolve_focus(result, focus)  # validate before any rendering starts
     cls = type("AttentionExplainer", (ExplainerScene,), {
         "result": result, "focus": focus, "stage_names": tuple(stages), "language": language,
         "on_still": staticmethod(on_still) if on_still else None,
     })
-    return cls()
+    return cls(skip_animations=skip_animations)
 
 
 class AttentionVideo(ExplainerScene):

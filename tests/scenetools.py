@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -14,7 +13,6 @@ from scenes.video import explainer_scene
 FAST = {
     "quality": "low_quality",
     "dry_run": True,
-    "skip_animations": True,
     "write_to_movie": False,
     "save_last_frame": False,
     "disable_caching": True,
@@ -25,7 +23,7 @@ FAST = {
 
 @dataclass
 class Snapshot:
-    """The visible texts after one play(): (text, font size, [lower-left, upper-right] corners)."""
+    """The visible texts after one play(): (text, font size, [lower-left, upper-right] corners, font)."""
 
     stage: str
     texts: list[tuple[str, float, np.ndarray]]
@@ -47,7 +45,7 @@ def visible_texts(scene) -> list[Text]:
     return out
 
 
-def run_scene(result, stages, focus=None, snapshots: bool = False, frames: bool = False) -> Run:
+def run_scene(result, stages, focus=None, snapshots: bool = False, frames: bool = False, language: str = "en") -> Run:
     """Render `stages` for `result` with animations skipped and nothing written. Optionally record a
     Snapshot of the visible texts after every play(), and each stage's last frame."""
     run = Run(None, [], {})
@@ -57,12 +55,13 @@ def run_scene(result, stages, focus=None, snapshots: bool = False, frames: bool 
             run.frames[stage] = scene.frame()
 
     with tempconfig(FAST):
-        scene = run.scene = explainer_scene(result, focus=focus, stages=stages, on_still=on_still)
+        scene = run.scene = explainer_scene(result, focus=focus, stages=stages, on_still=on_still, language=language,
+                                                     skip_animations=True)
         if snapshots:
             def record(*args, _play=scene.play, **kwargs):
                 _play(*args, **kwargs)
-                run.snapshots.append(Snapshot(scene.ctx.stage, [
-                    (t.text, t.font_size, np.array([t.get_corner((-1, -1, 0)), t.get_corner((1, 1, 0))]))
+                run.snapshots.append(Snapshot(scene.log.stage, [
+                    (t.text, t.font_size, np.array([t.get_corner((-1, -1, 0)), t.get_corner((1, 1, 0))]), t.font)
                     for t in visible_texts(scene)
                 ]))
             scene.play = record
@@ -70,20 +69,25 @@ def run_scene(result, stages, focus=None, snapshots: bool = False, frames: bool 
     return run
 
 
+def expected_value(result, source):
+    """The attncore value a number recorded with `source` shows, read independently of the scenes."""
+    if source.step:
+        worked = getattr(steps, source.step[0])(result, *source.step[1:])
+        value = getattr(worked, source.field) if source.field else worked
+    else:
+        value = getattr(result, source.field)
+    return value[source.index] if source.index else value
+
+
 def expected_text(result, source) -> str:
     """What a number recorded as `source` must read, worked out from attncore's fields."""
-    kind, field, *idx = source
-    if kind == "masked":
-        assert result.causal and not result.mask[tuple(idx)], source
+    if source.format == "masked":
+        # a cell of an S x S grid, or entry j of the worked softmax row i
+        ij = source.index if len(source.index) == 2 else (source.step[1], *source.index)
+        assert source.step[:1] in ((), ("softmax_row",)) and result.causal and not result.mask[ij], source
         return "\u2212\u221e"
-    if field == "scale":
-        value = math.sqrt(result.d_k)
-    elif field == "weights_sum":
-        value = result.weights[idx[0]].sum()
-    elif isinstance(field, tuple):
-        worked = getattr(steps, field[0])(result, *field[1:-1] if isinstance(field[-1], str) else field[1:])
-        value = getattr(worked, field[-1]) if isinstance(field[-1], str) else worked
-        value = value[tuple(idx)] if idx else value
-    else:
-        value = getattr(result, field)[tuple(idx)]
-    return {"fmt": fmt, "pct": pct}[kind](float(value))
+    value = expected_value(result, source)
+    if source.format == "int":
+        assert float(value).is_integer(), source
+        return str(int(value))
+    return {"fmt": fmt, "pct": pct}[source.format](float(value))

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import av
 import pytest
+import srt
 from click.testing import CliRunner
 
 import attncore
@@ -42,6 +43,9 @@ def assert_one_line_error(result, starts: str):
         (["--weights", "missing.json"], "numbers file: 'missing.json' does not exist"),
         (["--d-model", "3", "--weights", "w.json"], "d_model: asked for 3, but the given numbers have d_model = 2"),
         (["--weights", "bad.json"], "W_Q: expected finite numbers"),
+        (["--lang", "fr"], "Invalid value for '--lang'"),
+        (["--script", "notes.txt"], "Invalid value for --script: 'notes.txt' must end in .md"),
+        (["--subtitles", "--stills", "st"], "--subtitles goes with a video; --stills and --script render none"),
     ],
 )
 def test_bad_input_is_one_line_and_writes_nothing(args, starts):
@@ -63,6 +67,28 @@ def test_dry_run_prints_a_summary_and_renders_nothing():
         assert "tokens (5): 我 | 有 | 一 | 只 | 猫" in result.output
         assert "causal" in result.output and "focus: '有' (index 1)" in result.output
         assert not Path("media").exists()
+
+
+def test_dry_run_names_the_subtitles_beside_the_video():
+    runner = CliRunner()
+    with runner.isolated_filesystem():
+        result = runner.invoke(render.main, ["--dry-run", "--lang", "zh", "--subtitles", "--output", "v/cat.mp4"])
+        assert result.exit_code == 0, result.output
+        assert "language: zh" in result.output and "would write: v/cat.mp4, v/cat.srt" in result.output
+
+
+def test_script_in_chinese_for_one_stage(tmp_path):
+    """--script writes only its file: the narration under the stage's heading, numbers attncore's."""
+    out = tmp_path / "lecture.md"
+    result = invoke("--lang", "zh", "--sentence", "我有一只猫", "--stage", "summary", "--script", str(out))
+    assert result.exit_code == 0, result.output
+    assert [p.name for p in tmp_path.iterdir()] == ["lecture.md"]
+    text = out.read_text(encoding="utf-8")
+    assert text.startswith("# 自注意力机制，一步一步：“我有一只猫”")
+    assert "## 总结：完整的计算路径  (0:00.0)" in text
+    r = attncore.run("我有一只猫")
+    z = "[" + ", ".join(attncore.fmt(v) for v in r.output[-1]) + "]"
+    assert f"“猫”最终变为 {z}" in text and "⏸" in text
 
 
 def test_default_output_path():
@@ -95,14 +121,14 @@ def test_failed_render_leaves_no_file(tmp_path, monkeypatch):
 
 
 @pytest.mark.render
-def test_full_video_end_to_end(tmp_path):
+def test_full_video_end_to_end(tmp_path, runs):
     """`render.py` renders the whole default video at low quality: check it with PyAV."""
     out = tmp_path / "video.mp4"
     numbers = tmp_path / "numbers.json"
-    result = invoke("--output", str(out), "--numbers", str(numbers))
+    result = invoke("--output", str(out), "--numbers", str(numbers), "--subtitles")
     assert result.exit_code == 0, result.output
     assert result.output.replace("\r", "\n").strip().splitlines()[-1].strip() == str(out)  # after the progress bars
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["numbers.json", "video.mp4"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["numbers.json", "video.mp4", "video.srt"]
     with av.open(str(out)) as container:
         stream = container.streams.video[0]
         assert (stream.codec_context.width, stream.codec_context.height) == (854, 480)
@@ -112,3 +138,13 @@ def test_full_video_end_to_end(tmp_path):
         assert sum(1 for _ in container.decode(stream)) == pytest.approx(duration * 15, abs=3)
     exported = json.loads(numbers.read_text())
     assert exported["weights"] == attncore.run().to_dict()["weights"]
+    # the subtitles: one cue per narrated beat, timed as the fast run times them (so the script's
+    # timestamps hold for the video), ending with the video
+    cues = list(srt.parse(out.with_suffix(".srt").read_text(encoding="utf-8")))
+    _, fast = runs("default")
+    assert [c.content for c in cues] == [c.text for c in fast.scene.log.cues]
+    for got, want in zip(cues, fast.scene.log.cues):
+        assert got.start.total_seconds() == pytest.approx(want.start, abs=0.07)
+        assert got.end.total_seconds() == pytest.approx(want.end, abs=0.07)
+    assert cues[-1].end.total_seconds() == pytest.approx(duration, abs=0.2)
+    assert any("58.8%" in c.content for c in cues)

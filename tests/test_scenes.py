@@ -1,11 +1,11 @@
-"""The scenes show attncore's numbers, legibly, inside the frame, and look as they did.
-
-Each test sentence is rendered once (animations skipped, nothing written) and shared by the tests.
-"""
+"""The scenes show and say attncore's numbers, legibly, inside the frame, in both languages, and look
+as they did. Each test sentence (conftest.SENTENCES) is rendered once, animations skipped."""
 
 from __future__ import annotations
 
 import itertools
+import re
+import unicodedata
 from pathlib import Path
 
 import numpy as np
@@ -15,44 +15,64 @@ from PIL import Image
 
 import attncore
 from scenes import STAGE_NAMES
-from scenes.video import resolve_focus
-from scenetools import FAST, expected_text, run_scene
+from scenes.beats import Stage
+from scenes.stages import STAGES, check_order
+from scenes.strings import CATALOGUES, PSEUDO_CLOSE, PSEUDO_OPEN, reading_time
+from scenetools import FAST, expected_text
 
-SENTENCES = {
-    # the seed's worked example, 4 tokens
-    "default": ("I have a cat", {}),
-    # non-ASCII (accents, CJK, emoji), Pango markup characters, causal mask, positional encoding, d_k < d_model
-    "other": ("Le chat 🐈 a très faim & 我有一只猫 <b>!", dict(d_model=6, d_k=3, seed=2, causal=True, positional=True)),
-    "one token": ("cat", {}),
-    # 12 tokens with a very long word, and d_model 8: token columns and dimensions are elided
-    "twelve tokens": ("The supercalifragilisticexpialidocious fox jumps over the lazy dog because it was bored", dict(d_model=8, d_k=6)),
-}
 FRAMES = Path(__file__).parent / "frames"
-
-
-@pytest.fixture(scope="module")
-def runs():
-    cache = {}
-
-    def get(name):
-        if name not in cache:
-            sentence, kw = SENTENCES[name]
-            result = attncore.run(sentence, **kw)
-            cache[name] = (result, run_scene(result, list(STAGE_NAMES), snapshots=True, frames=(name == "default")))
-        return cache[name]
-
-    return get
+NUMBER = re.compile(r"−?\d+\.\d+%?")  # how fmt and pct write numbers
 
 
 @pytest.mark.parametrize("stage", STAGE_NAMES)
-@pytest.mark.parametrize("name", ["default", "other"])
+@pytest.mark.parametrize("name", ["default", "other", "chinese"])
 def test_every_number_on_screen_is_attncores(runs, name, stage):
     result, run = runs(name)
-    shown = [s for s in run.scene.ctx.shown if s.stage == stage]
-    if stage not in ("title", "summary"):
+    shown = [s for s in run.scene.log.shown if s.stage == stage]
+    if stage != "title":
         assert len(shown) >= result.n_tokens, "a stage that shows (almost) no number"
     for s in shown:
         assert s.text == expected_text(result, s.source), s.source
+
+
+@pytest.mark.parametrize("name", ["default", "other", "chinese"])
+def test_every_number_in_the_narration_is_attncores(runs, name):
+    """Each cue's quoted numbers equal attncore's values as formatted, and every decimal number in
+    the words is one of them (nothing quoted without a source)."""
+    result, run = runs(name)
+    cues = run.scene.log.cues
+    assert {c.stage for c in cues} == set(STAGE_NAMES)
+    quoted = 0
+    for cue in cues:
+        for n in cue.numbers:
+            assert n.text == expected_text(result, n.source), (cue.text, n.source)
+            assert n.text in cue.text
+        texts = {n.text for n in cue.numbers}
+        stray = [x for x in NUMBER.findall(cue.text) if x not in texts]
+        assert not stray, (cue.text, stray)
+        quoted += len(cue.numbers)
+    assert quoted >= 10
+
+
+def test_narration_names_the_strongest_attention(runs):
+    """The softmax narration says whom "cat" attends to most, and how much: 58.8% to itself."""
+    result, run = runs("default")
+    words = " ".join(c.text for c in run.scene.log.cues if c.stage == "softmax")
+    assert "“cat” gives 58.8% of its attention to itself" in words
+    assert attncore.pct(result.weights[3].max()) == "58.8%"
+
+
+@pytest.mark.parametrize("name", ["default", "chinese"])
+def test_cues_are_timed_in_order_and_readable(runs, name):
+    _, run = runs(name)
+    cues, language = run.scene.log.cues, run.scene.ctx.language
+    assert cues[0].start == 0
+    for before, after in zip(cues, cues[1:]):
+        assert before.end <= after.start + 1e-9, (before.text, after.text)
+    for cue in cues:
+        assert cue.end - cue.start >= reading_time(language, cue.text) - 1e-6, cue.text
+    for stage in STAGE_NAMES:  # each stage has a moment to stop and talk
+        assert any(c.pause for c in cues if c.stage == stage), stage
 
 
 def test_stages_show_their_whole_matrices(runs):
@@ -64,23 +84,31 @@ def test_stages_show_their_whole_matrices(runs):
         "scores": ["scores"],
         "softmax": ["scaled", "weights"],
         "weighted-sum": ["output"],
+        "summary": [],
     }
     for stage, fields in wanted.items():
-        sources = {s.source[1:] for s in run.scene.ctx.shown if s.stage == stage}
+        sources = {(s.source.field, *s.source.index) for s in run.scene.log.shown if s.stage == stage and not s.source.step}
         for f in fields:
             shape = getattr(result, f).shape
             missing = [ix for ix in itertools.product(*map(range, shape)) if (f, *ix) not in sources]
             assert not missing, (stage, f, missing[:3])
 
 
+def test_summary_recaps_the_focus_token_through_every_step(runs):
+    result, run = runs("default")
+    fields = {s.source.field for s in run.scene.log.shown if s.stage == "summary" and s.source.index[:1] == (3,)}
+    assert {"X", "Q", "K", "V", "scaled", "weights", "output"} <= fields
+
+
 def test_causal_masked_cells_show_as_masked(runs):
     """Every scaled-score cell on screen is "−∞" exactly where the key comes after the query."""
     result, run = runs("other")
-    scaled = [s.source for s in run.scene.ctx.shown if s.source[1] == "scaled"]
-    assert sum(kind == "masked" for kind, *_ in scaled) >= 10
-    for kind, _, i, j in scaled:
-        assert (kind == "masked") == (j > i), (kind, i, j)
-    later = [s for s in run.scene.ctx.shown if s.source[:2] == ("pct", "weights") and s.source[3] > s.source[2]]
+    scaled = [s.source for s in run.scene.log.shown if s.source.field == "scaled" and s.stage == "softmax"]
+    assert sum(src.format == "masked" for src in scaled) >= 10
+    for src in scaled:
+        i, j = src.index
+        assert (src.format == "masked") == (j > i), src
+    later = [s for s in run.scene.log.shown if s.source.field == "weights" and s.source.index[1] > s.source.index[0]]
     assert later and all(s.text == "0.0%" for s in later)
 
 
@@ -91,7 +119,7 @@ def overlapping_pairs(boxes: np.ndarray, slack: float = 0.01) -> list[tuple[int,
     return [(a, b) for a, b in zip(*np.nonzero(np.triu(hit, k=1)))]
 
 
-@pytest.mark.parametrize("name", list(SENTENCES))
+@pytest.mark.parametrize("name", ["default", "other", "one token", "twelve tokens", "chinese", "pseudo"])
 def test_layout_inside_frame_no_overlap_readable(runs, name):
     """After every animation step: texts inside the frame, none overlapping, none below 16 pt."""
     result, run = runs(name)
@@ -100,10 +128,10 @@ def test_layout_inside_frame_no_overlap_readable(runs, name):
     for step, snap in enumerate(run.snapshots):
         if not snap.texts:
             continue
-        boxes = np.array([b for _, _, b in snap.texts])
-        outside = [t for (t, _, b) in snap.texts if (b[0, :2] < -half).any() or (b[1, :2] > half).any()]
+        boxes = np.array([b for _, _, b, _ in snap.texts])
+        outside = [t for (t, _, b, _) in snap.texts if (b[0, :2] < -half).any() or (b[1, :2] > half).any()]
         assert not outside, (snap.stage, step, outside)
-        small = [(t, round(size, 1)) for t, size, _ in snap.texts if size < 15.5]  # minimum 16, rounding
+        small = [(t, round(size, 1)) for t, size, _, _ in snap.texts if size < 15.5]  # minimum 16, rounding
         assert not small, (snap.stage, step, small)
         pairs = [(snap.texts[a][0], snap.texts[b][0]) for a, b in overlapping_pairs(boxes)]
         assert not pairs, (snap.stage, step, pairs[:5])
@@ -111,11 +139,12 @@ def test_layout_inside_frame_no_overlap_readable(runs, name):
 
 def test_long_sentences_are_elided_and_say_so(runs):
     result, run = runs("twelve tokens")
-    shown_keys = {s.source[3] for s in run.scene.ctx.shown if s.source[1] == "scores"}
+    shown = run.scene.log.shown
+    shown_keys = {s.source.index[1] for s in shown if s.source.field == "scores"}
     assert len(shown_keys) < result.n_tokens and result.n_tokens - 1 in shown_keys  # the focus stays
-    shown_dims = {s.source[3] for s in run.scene.ctx.shown if s.source[1] == "X"}
+    shown_dims = {s.source.index[1] for s in shown if s.source.field == "X"}
     assert len(shown_dims) < result.d_model
-    texts = {t for snap in run.snapshots for t, _, _ in snap.texts}
+    texts = {t for snap in run.snapshots for t, _, _, _ in snap.texts}
     assert any(t.startswith("showing") and "tokens" in t for t in texts)
     assert any(t.startswith("showing") and "dimensions" in t for t in texts)
     assert "⋮" in texts and "⋯" in texts
@@ -126,16 +155,105 @@ def test_overlap_check_detects_overlap():
     assert overlapping_pairs(boxes) == [(0, 1)]
 
 
-def test_focus_resolution():
-    r = attncore.run()
-    assert resolve_focus(r, None) == 3
-    assert resolve_focus(r, "have") == 1
-    assert resolve_focus(r, "0") == 0
-    assert resolve_focus(r, -2) == 2
-    with pytest.raises(attncore.InputError, match=r"^focus: 'dog' is not a token"):
-        resolve_focus(r, "dog")
-    with pytest.raises(attncore.InputError, match=r"^focus: index 4 is out of range for 4 tokens"):
-        resolve_focus(r, 4)
+# ---- languages ------------------------------------------------------------------------------------
+
+def forms(value) -> list[str]:
+    return list(value.values()) if isinstance(value, dict) else [value]
+
+
+def placeholders(value) -> set[str]:
+    return {name for form in forms(value) for name in re.findall(r"{(\w+)}", form)}
+
+
+def test_catalogues_have_the_same_keys_and_placeholders():
+    en, zh = CATALOGUES["en"], CATALOGUES["zh"]
+    assert set(en) == set(zh), (set(en) ^ set(zh))
+    for key in en:
+        assert placeholders(en[key]) == placeholders(zh[key]), key
+    # translated, except pure notation that reads the same in both
+    same = {key for key in en if forms(en[key]) == forms(zh[key])}
+    assert same <= {"softmax.scale", "softmax.exp", "softmax.exp_shifted", "scores.result", "summary.shape",
+                    "summary.formula", "title.sentence", "softmax.x"}, same
+    assert set(en["title.tokens"]) == {"one", "other"} and set(zh["title.tokens"]) == {"other"}
+
+
+def test_every_key_the_scenes_use_is_in_the_catalogue():
+    used = set()
+    for path in Path("scenes").rglob("*.py"):
+        used |= set(re.findall(r'(?:say|ctx\.s|\.s)\(\s*f?"([a-z_.]+[a-z_])"', path.read_text()))
+    assert len(used) > 50
+    missing = sorted(k for k in used if k not in CATALOGUES["en"] and not k.endswith("."))
+    assert not missing, missing
+
+
+def test_chinese_strings_use_the_seeds_terms():
+    zh = " ".join(v for value in CATALOGUES["zh"].values() for v in forms(value))
+    for term in ("查询", "键", "值", "投影矩阵", "注意力分数", "缩放", "注意力权重", "加权求和", "当前词元", "词元"):
+        assert term in zh, term
+
+
+MATH_ONLY = re.compile(r"^[XQKVZW_·=+×…⋮⋯⋱→↓Σ%\s]+$")
+
+
+def test_pseudo_language_leaves_no_text_outside_the_catalogue(runs):
+    """Rendered with every catalogue string between ⟦ ⟧, each visible text is marked, a number
+    attncore gave, a token (possibly cut with "…"), or math symbols."""
+    result, run = runs("pseudo")
+    numbers = {s.text for s in run.scene.log.shown}
+    seen = {t for snap in run.snapshots for t, _, _, _ in snap.texts}
+    assert any(PSEUDO_OPEN in t for t in seen)
+    unmarked = []
+    for t in seen:
+        if PSEUDO_OPEN in t or PSEUDO_CLOSE in t or t in numbers or MATH_ONLY.match(t):
+            continue
+        if any(tok.startswith(t.rstrip("…")) for tok in result.tokens):
+            continue
+        unmarked.append(t)
+    assert not unmarked, unmarked
+
+
+def test_chinese_video_joins_tokens_and_draws_chinese_with_the_cjk_font(runs):
+    result, run = runs("chinese")
+    texts = [(t, font) for snap in run.snapshots for t, _, _, font in snap.texts]
+    sentences = [t for t, _ in texts if t.startswith("“我")]  # manim's Text.text drops spaces: check the narration
+    assert sentences and all(t == "“我有一只猫，它很可爱。”" for t in sentences), sentences
+    assert "我们的句子是：“我有一只猫，它很可爱。”" in [c.text for c in run.scene.log.cues]
+    assert any(t.startswith("1.嵌入向量") for t, _ in texts)  # Text.text drops spaces
+    for t, font in texts:
+        chinese = any(unicodedata.east_asian_width(c) in "WF" for c in t)  # Han, or full-width punctuation
+        assert font.startswith("Noto Sans CJK") == chinese, (t, font)
+    words = " ".join(c.text for c in run.scene.log.cues)
+    assert "当前词元“爱”" in words  # the focus skips the final "。"
+
+
+def test_english_text_is_drawn_with_a_latin_font_first(runs):
+    """Noto Sans CJK draws “ ” full width; English text (quotes included) must not lead with it."""
+    _, run = runs("default")
+    fonts = {font for snap in run.snapshots for t, _, _, font in snap.texts if "“" in t}
+    assert fonts and all(f.startswith("Noto Sans,") for f in fonts), fonts
+
+
+# ---- structure ------------------------------------------------------------------------------------
+
+def test_stages_must_meet_on_the_same_picture():
+    check_order(STAGES)  # the video's own order agrees
+    a = type("A", (Stage,), {"name": "a", "ends_on": "x"})
+    b = type("B", (Stage,), {"name": "b", "starts_from": "qkv"})
+    with pytest.raises(ValueError, match="stage 'b' starts from 'qkv', but 'a' before it ends on 'x'"):
+        check_order([a, b])
+
+
+def test_script_lists_every_cue_under_its_stage_with_times(runs):
+    import render
+
+    _, run = runs("default")
+    script = render.script_text(run.scene)
+    assert script.startswith("# Self-attention, step by step: “I have a cat”")
+    assert script.count("\n## ") == len(STAGE_NAMES)
+    assert re.search(r"\n## 4\. Scale and softmax  \(\d:\d\d\.\d\)\n", script)
+    for cue in run.scene.log.cues:
+        assert f"**{render.timestamp(cue.start)}** {cue.text}" in script
+    assert script.count("⏸") == sum(c.pause for c in run.scene.log.cues) + 1  # +1: the intro explains it
 
 
 # ---- last frames against stored pictures ------------------------------------------------------

@@ -1,0 +1,71 @@
+"""Which token a walkthrough follows (the "current token" of shared/seeds/000), and how tokens read
+back as a sentence."""
+
+from __future__ import annotations
+
+import unicodedata
+
+from .attention import AttentionResult
+from .errors import InputError
+from .tokens import is_cjk
+
+
+def is_punctuation(token: str) -> bool:
+    """True when every character is punctuation or a symbol (".", "，", "&", "<", an emoji...)."""
+    return all(unicodedata.category(c)[0] in "PSZ" or c in "\ufe0f\u200d" for c in token)
+
+
+def default_focus(tokens) -> int:
+    """The last token that is not punctuation (the last token when all are)."""
+    for i in range(len(tokens) - 1, -1, -1):
+        if not is_punctuation(tokens[i]):
+            return i
+    return len(tokens) - 1
+
+
+def resolve_focus(result: AttentionResult, focus: str | int | None) -> int:
+    """The focus token's index: None -> `default_focus`; a token's text (its last occurrence) or an
+    integer index (0-based, negative counts from the end)."""
+    n = result.n_tokens
+    if focus is None:
+        return default_focus(result.tokens)
+    if isinstance(focus, str):
+        if focus in result.tokens:
+            return n - 1 - result.tokens[::-1].index(focus)
+        try:
+            focus = int(focus)
+        except ValueError:
+            raise InputError(f"focus: {focus!r} is not a token of the sentence ({', '.join(result.tokens)}) nor an index") from None
+    if not -n <= focus < n:
+        raise InputError(f"focus: index {focus} is out of range for {n} tokens (0 to {n - 1})")
+    return focus % n
+
+
+def _wide(char: str) -> bool:
+    return unicodedata.east_asian_width(char) in "WF"
+
+
+_OPENING = set("([{“‘«「『（【《〈")
+_CLOSING = set(")]}”’»」』）】》〉.,;:!?%…。，、；：！？")
+
+
+def join_tokens(tokens) -> str:
+    """The tokens as one line of text: spaces between words, none between CJK characters, none
+    before closing or after opening punctuation.
+
+    >>> join_tokens(["I", "have", "a", "cat", "."])
+    'I have a cat.'
+    >>> join_tokens(["我", "有", "一", "只", "猫", "。"])
+    '我有一只猫。'
+    """
+    out = ""
+    for prev, tok in zip([None, *tokens], tokens):
+        tight = (
+            prev is None
+            or tok[0] in _CLOSING
+            or prev[-1] in _OPENING
+            or (is_cjk(prev[-1]) and (is_cjk(tok[0]) or is_punctuation(tok)))
+            or (is_cjk(tok[0]) and is_punctuation(prev) and _wide(prev[-1]))
+        )
+        out += tok if tight else " " + tok
+    return out

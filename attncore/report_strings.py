@@ -1,0 +1,36 @@
+"""Table headings of `python -m attncore`, in English and Simplified Chinese (the seeds' terms)."""
+
+HEADINGS = {
+    "en": {
+        "tokens": "tokens",
+        "embeddings": "embeddings ({s} x {d})",
+        "positional": "positional encoding ({s} x {d})",
+        "X": "X ({s} x {d}, tokens x d_model)",
+        "W": "{name} ({r} x {c})",
+        "Q": "Q = X W_Q ({s} x {d})",
+        "K": "K = X W_K ({s} x {d})",
+        "V": "V = X W_V ({s} x {d})",
+        "scores": "scores = Q K^T ({s} x {s}, rows: queries, columns: keys)",
+        "scaled": "scaled = scores / sqrt({dk}) = scores / {scale}",
+        "weights": "weights = softmax(scaled) per row",
+        "causal": " (causal: later tokens masked)",
+        "sum": "sum",
+        "output": "output Z = weights V ({s} x {d})",
+    },
+    "zh": {
+        "tokens": "词元",
+        "embeddings": "嵌入向量（{s} x {d}）",
+        "positional": "位置编码（{s} x {d}）",
+        "X": "输入矩阵 X（{s} x {d}，词元数 x d_model）",
+        "W": "投影矩阵 {name}（{r} x {c}）",
+        "Q": "查询 Q = X W_Q（{s} x {d}）",
+        "K": "键 K = X W_K（{s} x {d}）",
+        "V": "值 V = X W_V（{s} x {d}）",
+        "scores": "注意力分数 = Q K^T（{s} x {s}，行：查询，列：键）",
+        "scaled": "缩放 = 注意力分数 / sqrt({dk}) = 注意力分数 / {scale}",
+        "weights": "注意力权重 = 每行 softmax(缩放后的分数)",
+        "causal": "（因果：后面的词元被遮蔽）",
+        "sum": "总和",
+        "output": "输出 Z = 注意力权重 V（{s} x {d}）",
+    },
+}

@@ -1,0 +1,142 @@
+"""What a stage reads (`Ctx`: the numbers, the focus token, language, theme; frozen) and what it
+leaves behind (`Log`: every number shown or spoken with its source, subtitle cues, slide breaks).
+
+Every number a viewer reads anywhere, on screen or in the narration, is made by `Ctx.number` or
+`Ctx.quote` with a `Source` that says which attncore value it is, so tests can check it.
+"""
+
+from __future__ import annotations
+
+import string
+from dataclasses import dataclass, field
+from typing import Sequence
+
+from attncore import AttentionResult, fmt, join_tokens, pct
+
+from .strings import catalogue, plural_form
+from .theme import DEFAULT_THEME, Theme
+
+FORMATS = {"fmt": fmt, "pct": pct, "int": lambda v: str(int(v))}
+
+
+@dataclass(frozen=True)
+class Source:
+    """Where a number comes from: `field` of the AttentionResult at `index`, or, with `step` =
+    (function, *args), of `attncore.steps.function(result, *args)` (`field` "" when that returns the
+    array itself). `format` is how it is written: "fmt", "pct", "int", or "masked" (a hidden cell)."""
+
+    field: str
+    index: tuple[int, ...] = ()
+    step: tuple = ()
+    format: str = "fmt"
+
+    def at(self, *index: int) -> "Source":
+        return Source(self.field, (*self.index, *index), self.step, self.format)
+
+
+@dataclass(frozen=True)
+class Shown:
+    """One number put on screen or into the narration: its text and where it came from."""
+
+    text: str
+    source: Source
+    stage: str
+
+
+@dataclass(frozen=True)
+class Num:
+    """A number quoted in a caption or narration line (made by `Ctx.quote`)."""
+
+    text: str
+    source: Source
+
+    def __str__(self) -> str:
+        return self.text
+
+
+@dataclass(frozen=True)
+class Cue:
+    """One beat's narration: a subtitle cue, a line of the script. `pause`: a lecturer stops here."""
+
+    stage: str
+    start: float
+    end: float
+    text: str
+    numbers: tuple[Shown, ...]
+    pause: bool
+
+
+@dataclass
+class Log:
+    """What the stages showed and said, in order."""
+
+    shown: list[Shown] = field(default_factory=list)
+    cues: list[Cue] = field(default_factory=list)
+    stage: str = ""  # the stage being played, recorded with each number
+
+
+@dataclass(frozen=True)
+class Ctx:
+    """The inputs of a stage. The `log` object is shared and filled as stages play."""
+
+    result: AttentionResult
+    focus: int
+    language: str = "en"
+    theme: Theme = DEFAULT_THEME
+    log: Log = field(default_factory=Log)
+
+    # ---- words ----------------------------------------------------------------------------------
+    def s(self, key: str, /, **params) -> str:
+        """The catalogue string `key` in this language, filled with `params` (numbers, tokens,
+        lists of numbers); a string with plural forms picks one by the parameter `n`."""
+        return fill(catalogue(self.language), key, self.language, params)
+
+    def token(self, i: int) -> str:
+        return self.result.tokens[i]
+
+    def sentence(self) -> str:
+        return join_tokens(self.result.tokens)
+
+    # ---- numbers --------------------------------------------------------------------------------
+    def number(self, text: str, source: Source) -> str:
+        """Record that `text` (attncore's value at `source`, formatted) is shown now."""
+        self.log.shown.append(Shown(text, source, self.log.stage))
+        return text
+
+    def quote(self, value: float, source: Source) -> Num:
+        """A number for a caption or narration line, recorded when the line is used."""
+        return Num(FORMATS[source.format](value), source)
+
+
+def quoted_numbers(params: dict) -> list[Num]:
+    out: list[Num] = []
+    for v in params.values():
+        if isinstance(v, Num):
+            out.append(v)
+        elif isinstance(v, (list, tuple)):
+            out += [x for x in v if isinstance(x, Num)]
+    return out
+
+
+def _text(value) -> str:
+    if isinstance(value, (list, tuple)):  # a vector: [0.60, 0.90, …, 0.30]
+        return "[" + ", ".join("…" if x is None else str(x) for x in value) + "]"
+    return str(value)
+
+
+def fill(strings: dict, key: str, language: str, params: dict) -> str:
+    template = strings[key]
+    if isinstance(template, dict):
+        template = template[plural_form(language, int(str(params["n"])))]
+    return template.format(**{k: _text(v) for k, v in params.items()})
+
+
+def placeholders(template) -> set[str]:
+    """The {names} a catalogue string uses (all plural forms together)."""
+    forms = template.values() if isinstance(template, dict) else [template]
+    return {name for form in forms for _, name, _, _ in string.Formatter().parse(form) if name}
+
+
+def vector_quote(ctx: Ctx, values, source: Source, slots: Sequence[int | None]) -> list[Num | None]:
+    """The entries of a vector at `slots` (None for an elision) as quoted numbers."""
+    return [None if j is None else ctx.quote(values[j], source.at(j)) for j in slots]

@@ -1,0 +1,56 @@
+"""Embeddings: each token's vector beside it, then stacked into X with its real shape."""
+
+from __future__ import annotations
+
+from manim import LEFT, RIGHT, FadeIn, ReplacementTransform, VGroup, Write
+
+from ..beats import Beat, Stage, play, say
+from ..components import bracket, stagger, text
+from ..context import Source, vector_quote
+from ..pictures import name_over, x_grid
+
+
+class EmbeddingsStage(Stage):
+    name = "embeddings"
+    starts_from = "tokens"
+    ends_on = "x"
+    heading_key = "embeddings.heading"
+
+    def elided(self):
+        r = self.ctx.result
+        return [(self.lay.rows, r.n_tokens, "tokens"), (self.lay.proj_dims(r.d_model), r.d_model, "dims")]
+
+    def explain(self, start):
+        ctx, theme, r = self.ctx, self.ctx.theme, self.ctx.result
+        f, tok = ctx.focus, ctx.token(ctx.focus)
+        S = ctx.quote(r.n_tokens, Source("n_tokens", format="int"))
+        d = ctx.quote(r.d_model, Source("d_model", format="int"))
+        heading = self.heading()
+        E = x_grid(ctx, "embeddings")
+        # one small bracket pair around each row: separate vectors first
+        vectors, row_brackets = [], VGroup()
+        for i in (i for i in E.rows if i is not None):
+            row = E.row(i)
+            pair = VGroup(bracket(E.cell_h * 0.8, theme.dim, -1).next_to(row, LEFT, buff=0.12),
+                          bracket(E.cell_h * 0.8, theme.dim, 1).next_to(row, RIGHT, buff=0.12))
+            row_brackets.add(pair)
+            vectors.append(VGroup(row, pair))
+        vector = vector_quote(ctx, r.embeddings[f], Source("embeddings", (f,)), E.cols)
+        yield Beat(say("say.embeddings.lookup", d=d, token=tok, vector=vector),
+                   (play(FadeIn(heading), run_time=0.6),
+                    play(stagger((FadeIn(v, shift=RIGHT * 0.3) for v in vectors), 0.25), FadeIn(E.marks), run_time=2.0)),
+                   caption=say("embeddings.caption", d=d), hold=0.8)
+        title = name_over(ctx, E, "X", theme.X)
+        shape = text(ctx, ctx.s("embeddings.shape", s=S, d=d), theme.caption_size, theme.X)
+        shape.next_to(E.grid_box(), RIGHT, buff=0.6)
+        yield Beat(say("say.embeddings.stack", s=S, d=d),
+                   (play(ReplacementTransform(row_brackets, E.brackets), FadeIn(title), run_time=1.0),
+                    play(Write(shape), run_time=0.8)),
+                   caption=say("embeddings.stack"), hold=1.0, still=True, pause=True)
+        if r.positional:
+            X = x_grid(ctx, "X")
+            vector = vector_quote(ctx, r.X[f], Source("X", (f,)), X.cols)
+            yield Beat(say("say.embeddings.positional", token=tok, vector=vector),
+                       (play(*(ReplacementTransform(E.cells[k], X.cells[k]) for k in E.cells), run_time=1.2),),
+                       caption=say("embeddings.positional"), hold=1.0)
+        yield from self.end(heading, shape)

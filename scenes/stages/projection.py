@@ -1,0 +1,105 @@
+"""Projections: X · W_Q = Q with one entry worked out as row-of-X times column-of-W, then K and V."""
+
+from __future__ import annotations
+
+from manim import RIGHT, UP, FadeIn, FadeOut, SurroundingRectangle, TransformFromCopy, VGroup
+
+from attncore import fmt, steps
+
+from ..beats import CLEAR, Beat, Stage, play, say
+from ..components import Grid, Picture, fit_width, number_text, row_of, stagger, text
+from ..context import Source
+from ..layout import PROJ_GAP, font_for, place_caption
+from ..pictures import MEANING, name_over, token_matrix
+
+
+class ProjectionStage(Stage):
+    name = "projection"
+    starts_from = "x"
+    ends_on = "qkv"
+    heading_key = "projection.heading"
+
+    def elided(self):
+        r = self.ctx.result
+        widest = max(r.d_model, r.d_k, r.d_v)
+        return [(self.lay.rows, r.n_tokens, "tokens"), (self.lay.proj_dims(widest), widest, "dims")]
+
+    def product(self, which: str, x_grid: Grid) -> Picture:
+        """X · W = M laid out to the right of X: `.weight`, `.weight_name`, `.dot`, `.eq`, `.result`, `.result_name`."""
+        ctx, r, lay, theme = self.ctx, self.ctx.result, self.lay, self.ctx.theme
+        W, M = getattr(r, f"W_{which}"), getattr(r, which)
+        color = theme.matrix_color(which)
+        w = lay.proj_cell_w
+        weight = Grid(ctx, W, lay.proj_dims(W.shape[0]), lay.proj_dims(W.shape[1]), source=Source(f"W_{which}"),
+                      cell_w=w, cell_h=lay.row_h, font_size=font_for(w, lay.row_h, theme), color=color)
+        weight.next_to(x_grid.grid_box(), RIGHT, buff=PROJ_GAP).align_to(x_grid.grid_box(), UP)
+        result = token_matrix(ctx, lay, which, lay.proj_dims(M.shape[1]), w, labels=False)
+        result.next_to(weight.grid_box(), RIGHT, buff=PROJ_GAP).align_to(weight.grid_box(), UP)
+        y = x_grid.grid_box().get_y()
+        dot = text(ctx, "·", 40, theme.dim).move_to([(x_grid.grid_box().get_right()[0] + weight.grid_box().get_left()[0]) / 2, y, 0])
+        eq = text(ctx, "=", 34, theme.dim).move_to([(weight.grid_box().get_right()[0] + result.grid_box().get_left()[0]) / 2, y, 0])
+        return Picture(
+            which, weight=weight, dot=dot, eq=eq, result=result,
+            weight_name=name_over(ctx, weight, ctx.s("projection.weight", w=which, r=W.shape[0], c=W.shape[1]), color),
+            result_name=name_over(ctx, result, ctx.s("projection.shape", name=which, s=M.shape[0], d=M.shape[1]), color),
+        )
+
+    def worked_entry(self, which: str, i: int, j: int):
+        """row i of X · column j of W = entry, term by term (elided past the dimensions shown)."""
+        ctx, theme, r = self.ctx, self.ctx.theme, self.ctx.result
+        dot = steps.projection_entry(r, which, i, j)
+        size = theme.caption_size - 2
+        W = getattr(r, f"W_{which}")
+        parts = [text(ctx, ctx.s("projection.entry", w=which), size, theme.dim)]
+        for n, m in enumerate(self.lay.proj_dims(len(dot.terms))):
+            if n:
+                parts.append(text(ctx, "+", size, theme.dim))
+            if m is None:
+                parts.append(text(ctx, "…", size, theme.dim))
+                continue
+            parts += [
+                number_text(ctx, fmt(r.X[i, m]), Source("X", (i, m)), size, theme.X),
+                text(ctx, "×", size, theme.dim),
+                number_text(ctx, fmt(W[m, j]), Source(f"W_{which}", (m, j)), size, theme.matrix_color(which)),
+            ]
+        parts += [text(ctx, "=", size, theme.dim), number_text(ctx, fmt(dot.total), Source(which, (i, j)), size, theme.accent)]
+        return place_caption(fit_width(row_of(*parts)))
+
+    def explain(self, start):
+        ctx, theme, r = self.ctx, self.ctx.theme, self.ctx.result
+        i, tok = ctx.focus, ctx.token(ctx.focus)
+        x_grid = start.grid
+        heading = self.heading()
+        previous = None
+        for n, which in enumerate(("Q", "K", "V")):
+            p = self.product(which, x_grid)
+            frame = VGroup(p.weight, p.weight_name, p.dot, p.eq, p.result.brackets, p.result.marks, p.result_name)
+            leave = [play(FadeOut(previous), run_time=0.4)] if previous is not None else [play(FadeIn(heading), run_time=0.6)]
+            cells = p.result.cells
+            meaning = say(MEANING[which], theme.matrix_color(which))
+            M = getattr(r, which)
+            shape = dict(s=ctx.quote(M.shape[0], Source("n_tokens", format="int")),
+                         d=ctx.quote(M.shape[1], Source(f"d_{'v' if which == 'V' else 'k'}", format="int")))
+            if n == 0:
+                j = next(c for c in p.result.cols if c is not None)
+                hl = VGroup(SurroundingRectangle(x_grid.row(i), color=theme.accent, buff=0.06),
+                            SurroundingRectangle(p.weight.col(j), color=theme.accent, buff=0.06))
+                expr = self.worked_entry(which, i, j)
+                yield Beat(say("say.projection.intro"), (*leave, play(FadeIn(frame), run_time=0.8)), hold=0.6)
+                yield Beat(say("say.projection.entry", token=tok, col=j + 1, w=which,
+                               value=ctx.quote(M[i, j], Source(which, (i, j)))),
+                           (play(FadeIn(hl), FadeIn(expr), run_time=1.0),),
+                           caption=CLEAR, hold=1.6, still=True, pause=True)
+                rest = [c for k, c in cells.items() if k != (i, j)]
+                yield Beat(say("say.projection.query", **shape),
+                           (play(TransformFromCopy(expr[-1], cells[i, j]), FadeOut(hl), FadeOut(expr), run_time=0.8),
+                            play(stagger((FadeIn(c) for c in rest), 0.04), run_time=1.4)),
+                           caption=meaning, hold=1.0)
+            else:
+                key = "say.projection.key" if which == "K" else "say.projection.value"
+                yield Beat(say(key, **shape),
+                           (*leave, play(FadeIn(frame), run_time=0.5),
+                            play(stagger((FadeIn(c) for c in cells.values()), 0.02), run_time=0.8)),
+                           caption=meaning, hold=1.0)
+            previous = VGroup(frame, *cells.values())
+        yield from self.end(heading, start, previous, reveal=True)

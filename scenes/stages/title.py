@@ -1,0 +1,36 @@
+"""Title: the sentence, split into its tokens; the tokens move to where X's rows will be."""
+
+from __future__ import annotations
+
+from manim import DOWN, UP, FadeIn, FadeOut, ReplacementTransform, VGroup, Write
+
+from ..beats import CLEAR, Beat, Stage, play, say
+from ..components import TokenRow, half_width, stagger, text
+from ..context import Source
+
+
+class TitleStage(Stage):
+    name = "title"
+    starts_from = "blank"
+    ends_on = "tokens"
+
+    def explain(self, start):
+        ctx, r = self.ctx, self.ctx.result
+        width = 2 * half_width()
+        n = ctx.quote(r.n_tokens, Source("n_tokens", format="int"))
+        title = text(ctx, ctx.s("title"), 40, max_width=width).to_edge(UP, buff=0.9)
+        sentence = text(ctx, ctx.s("title.sentence", sentence=ctx.sentence()), 34, max_width=width - 0.4)
+        chips = TokenRow(ctx, max_width=width - 0.4)
+        yield Beat(say("say.title"), (play(Write(title), run_time=1.0),), hold=0.4)
+        yield Beat(say("say.title.sentence", sentence=ctx.sentence()),
+                   (play(FadeIn(sentence, shift=UP * 0.2)),), hold=0.8)
+        yield Beat(say("say.title.tokens", n=n, token=ctx.token(ctx.focus)),
+                   (play(FadeOut(sentence, shift=DOWN * 0.2), stagger((FadeIn(c, shift=DOWN * 0.2) for c in chips), 0.08),
+                         run_time=1.2),),
+                   caption=say("title.tokens", n=n), hold=1.0, still=True, pause=True)
+        labels = self.handoff().labels
+        visible = [i for i in self.lay.rows if i is not None]
+        moves = [ReplacementTransform(chips[i].label, lab) for i, lab in zip(visible, labels)]
+        rest = [chips[i].label for i in range(len(chips)) if i not in visible] + [c.box for c in chips]
+        yield Beat(say("say.title.rows"), (play(*moves, FadeOut(VGroup(title, *rest)), run_time=1.2),),
+                   caption=CLEAR, hold=0.3)

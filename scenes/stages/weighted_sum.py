@@ -1,0 +1,87 @@
+"""Weighted sum: each value vector faded and barred by its weight, scaled and summed into z; then
+Z = A·V for every token."""
+
+from __future__ import annotations
+
+from manim import DOWN, LEFT, RIGHT, FadeIn, FadeOut, Rectangle, SurroundingRectangle, TransformFromCopy, VGroup
+
+from attncore import pct, steps
+
+from ..beats import Beat, Stage, play, say
+from ..components import Grid, Picture, VectorRow, number_text, stagger, text
+from ..context import Source, vector_quote
+from ..layout import fit_content, font_for
+
+
+class WeightedSumStage(Stage):
+    name = "weighted-sum"
+    starts_from = "weights"
+    ends_on = "z"
+    heading_key = "weighted.heading"
+
+    def elided(self):
+        r = self.ctx.result
+        return [(self.lay.weighted_rows, r.n_tokens, "tokens"), (self.lay.qkv_dims(r.d_v), r.d_v, "dims")]
+
+    def line(self, j: int, dims, w: float, h: float, size: float) -> Picture:
+        """Token j's line: its label, a_j as a percentage, a bar, v_j faded by a_j, "→", a_j v_j."""
+        ctx, theme, r, i = self.ctx, self.ctx.theme, self.ctx.result, self.ctx.focus
+        a, a_max = r.weights[i, j], r.weights[i].max()
+        label = text(ctx, r.tokens[j], theme.label_size, theme.text, max_width=1.5)
+        share = number_text(ctx, pct(a), Source("weights", (i, j), format="pct"), size, theme.heat_high)
+        bar = Rectangle(width=max(0.02, 1.2 * a / a_max), height=h * 0.5, stroke_width=0).set_fill(theme.heat_high, 1)
+        v = Grid(ctx, r.V[j][None, :], [0], dims, source=lambda _, b: Source("V", (j, b)), cell_w=w, cell_h=h,
+                 font_size=size, color=theme.V)
+        v.body.set_opacity(0.3 + 0.7 * a / a_max)  # the numbers fade with their weight
+        v.brackets.set_stroke(opacity=0.3 + 0.7 * a / a_max)
+        arrow = text(ctx, "→", size, theme.dim)
+        av = Grid(ctx, steps.weighted_values(r, i)[j][None, :], [0], dims, source=lambda _, b: Source("", (j, b), ("weighted_values", i)),
+                  cell_w=w, cell_h=h, font_size=size, color=theme.Z)
+        label.move_to([0, 0, 0]).align_to([-0.1, 0, 0], RIGHT)
+        share.move_to([0.55, 0, 0])
+        bar.move_to([1.2, 0, 0]).align_to([1.2, 0, 0], LEFT)
+        v.next_to(bar, RIGHT, buff=0.25).align_to([2.7, 0, 0], LEFT)
+        arrow.next_to(v, RIGHT, buff=0.25)
+        av.next_to(arrow, RIGHT, buff=0.25)
+        return Picture("line", label=label, share=share, bar=bar, v=v, arrow=arrow, av=av)
+
+    def explain(self, start):
+        ctx, theme, r, lay = self.ctx, self.ctx.theme, self.ctx.result, self.lay
+        i, tok = ctx.focus, ctx.token(ctx.focus)
+        heading = self.heading()
+        grid = start.grid
+        hl = SurroundingRectangle(VGroup(grid.row(i), grid.row_labels[i]), color=theme.accent, buff=0.05)
+        yield Beat(say("say.weighted.intro", token=tok), (play(FadeIn(heading), FadeIn(hl), run_time=0.6),),
+                   caption=say("weighted.caption", token=tok), hold=0.5)
+        # one line per token j: a_j, a bar, v_j (faded by a_j), -> a_j v_j
+        dims = lay.qkv_dims(r.d_v)
+        w, h = lay.qkv_cell_w, lay.row_h
+        size = font_for(w, h, theme)
+        lines = [None if j is None else self.line(j, dims, w, h, size) for j in lay.weighted_rows]
+        real = [line for line in lines if line is not None]
+        marks = [text(ctx, "⋮", size, theme.dim) for line in lines if line is None]
+        column = VGroup(*(line if line is not None else marks.pop(0) for line in lines))
+        column.arrange(DOWN, buff=h * 0.1, aligned_edge=RIGHT)
+        for mark in (m for m in column if not isinstance(m, Picture)):
+            mark.set_x(real[0].label.get_x())  # "⋮" under the token labels
+        z = VectorRow(ctx, r.output[i], dims, Source("output", (i,)), ctx.s("weighted.z", token=tok),
+                      color=theme.Z, cell_w=w, cell_h=h, font_size=size, label_width=3.5)
+        z.grid.next_to(real[-1].av.grid_box(), DOWN, buff=0.35).align_to(real[-1].av.grid_box(), LEFT)
+        z.label.next_to(z.grid.grid_box(), LEFT, buff=0.3)
+        whole = fit_content(VGroup(column, z))
+        top = steps.strongest(r, i)
+        yield Beat(say("say.weighted.scale", top=ctx.token(top), pct=ctx.quote(r.weights[i, top], Source("weights", (i, top), format="pct"))),
+                   (play(FadeOut(start), FadeOut(hl), run_time=0.6),
+                    play(stagger((FadeIn(m if not isinstance(m, Picture) else VGroup(m.label, m.share, m.bar, m.v), shift=RIGHT * 0.2)
+                                  for m in column), 0.1), run_time=1.6)),
+                   hold=0.6)
+        vector = vector_quote(ctx, r.output[i], Source("output", (i,)), dims)
+        yield Beat(say("say.weighted.sum", token=tok, vector=vector),
+                   (play(stagger((FadeIn(VGroup(m.arrow, m.av), shift=RIGHT * 0.2) for m in real), 0.1), run_time=1.4),
+                    play(FadeIn(z.label), TransformFromCopy(VGroup(*(m.av for m in real)), z.grid), run_time=1.2)),
+                   hold=1.6, still=True, pause=True)
+        S = ctx.quote(r.n_tokens, Source("n_tokens", format="int"))
+        dv = ctx.quote(r.d_v, Source("d_v", format="int"))
+        yield Beat(say("say.weighted.all", s=S, d=dv), (play(FadeOut(whole), run_time=0.6), play(FadeIn(self.handoff()), run_time=0.8)),
+                   caption=say("weighted.message", theme.Z), hold=2.0)
+        yield from self.end(heading)
