@@ -7,7 +7,6 @@ Every number a viewer reads anywhere, on screen or in the narration, is made by 
 
 from __future__ import annotations
 
-import string
 from dataclasses import dataclass, field
 from typing import Sequence
 
@@ -129,12 +128,6 @@ def fill(strings: dict, key: str, language: str, params: dict) -> str:
     if isinstance(template, dict):
         template = template[plural_form(language, int(str(params["n"])))]
     return template.format(**{k: _text(v) for k, v in params.items()})
-
-
-def placeholders(template) -> set[str]:
-    """The {names} a catalogue string uses (all plural forms together)."""
-    forms = template.values() if isinstance(template, dict) else [template]
-    return {name for form in forms for _, name, _, _ in string.Formatter().parse(form) if name}
 
 
 def vector_quote(ctx: Ctx, values, source: Source, slots: Sequence[int | None]) -> list[Num | None]:

@@ -9,6 +9,7 @@ from ..beats import Beat, Stage, play, say
 from ..components import Picture, VectorRow, half_width, plan_axis, stagger, text
 from ..context import Source, vector_quote
 from ..layout import fit_content, font_for
+from ..pictures import masked_text
 
 VECTOR_SLOTS = 6  # entries of a vector or a row shown at most in the recap
 VECTOR_X = 0.2  # where the vectors' left brackets stand (before fitting the recap to the frame)
@@ -43,12 +44,10 @@ class SummaryStage(Stage):
         for key, (a, b), field, values, slots, fmt, label_key, color, symbol in steps:
             name = text(ctx, ctx.s(key), theme.label_size, color, max_width=3.6)
             shape = text(ctx, ctx.s("summary.shape", r=a, c=b), theme.label_size, theme.dim)
-            masked = None
-            if field == "scaled" and r.causal:
-                masked = lambda j: None if r.mask[i, j] else "−∞"  # noqa: E731
+            masked = masked_text(ctx) if field == "scaled" else None
             vec = VectorRow(ctx, values, slots, Source(field, (i,), format=fmt), ctx.s(label_key, v=symbol, token=tok),
-                            color=color, cell_w=w, cell_h=h, font_size=size, label_width=2.0,
-                            colorize=fmt == "fmt", cell_text=masked)
+                            color=color, cell_w=w + (0.15 if fmt == "pct" else 0), cell_h=h, font_size=size, label_width=2.0,
+                            colorize=fmt == "fmt", cell_text=(lambda j: masked(i, j)) if masked else None)
             name.move_to([-3.2, 0, 0], aligned_edge=RIGHT)
             shape.move_to([-2.9, 0, 0], aligned_edge=LEFT)
             vec.shift(DOWN * vec.grid.get_y())
