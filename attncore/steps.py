@@ -18,24 +18,26 @@ MAX_PLAIN_EXPONENT = 6.0
 
 @dataclass(frozen=True)
 class DotProduct:
-    """a . b = sum_c a_c b_c, with each term and the running sum after it."""
+    """a . b + bias = sum_c a_c b_c + bias, with each term and the running sum after it."""
 
     a: np.ndarray  # (n,)
     b: np.ndarray  # (n,)
     terms: np.ndarray  # (n,)  a_c * b_c
     running: np.ndarray  # (n,)  cumulative sum; running[-1] is the dot product
-    total: float
+    total: float  # running[-1] + bias, the entry itself
+    bias: float = 0.0  # a real model's bias (Q = X W_Q + b_Q); 0 for the toy numbers
 
 
-def _dot(a: np.ndarray, b: np.ndarray, total: float) -> DotProduct:
+def _dot(a: np.ndarray, b: np.ndarray, total: float, bias: float = 0.0) -> DotProduct:
     terms = a * b  # (n,)
-    return DotProduct(a=a, b=b, terms=terms, running=np.cumsum(terms), total=float(total))
+    return DotProduct(a=a, b=b, terms=terms, running=np.cumsum(terms), total=float(total), bias=float(bias))
 
 
 def projection_entry(r: AttentionResult, which: str, i: int, j: int) -> DotProduct:
-    """Entry (i, j) of Q, K or V as row i of X times column j of W_Q, W_K or W_V."""
-    W = getattr(r, f"W_{which}")
-    return _dot(r.X[i], W[:, j], getattr(r, which)[i, j])
+    """Entry (i, j) of Q, K or V as row i of X times column j of W_Q, W_K or W_V (plus the bias
+    b_j of a real model's head)."""
+    W, b = getattr(r, f"W_{which}"), getattr(r, f"b_{which}")
+    return _dot(r.X[i], W[:, j], getattr(r, which)[i, j], 0.0 if b is None else b[j])
 
 
 def score_entry(r: AttentionResult, i: int, j: int) -> DotProduct:

@@ -8,6 +8,7 @@ import pytest
 
 import attncore
 from attncore import model as M
+from attncore import steps
 from attncore.__main__ import main as attncore_main
 from minilm_reference import LAYERS, REFERENCE, SENTENCES, transformers_attentions
 
@@ -71,6 +72,8 @@ def test_one_head_by_hand():
     q = sum(r.X[i, c] * r.W_Q[c, j] for c in range(384)) + r.b_Q[j]
     assert r.Q[i, j] == pytest.approx(q, rel=1e-12)
     np.testing.assert_allclose(r.output, r.weights @ r.V, rtol=1e-12)
+    worked = steps.projection_entry(r, "Q", i, j)  # the term-by-term arithmetic includes the bias
+    assert worked.bias == r.b_Q[j] and worked.running[-1] + worked.bias == pytest.approx(r.Q[i, j], rel=1e-12)
     assert r.model == "all-MiniLM-L6-v2 layer 2 head 3"
     assert r.to_dict()["model"] == r.model and len(r.to_dict()["b_V"]) == 32
 
@@ -136,3 +139,15 @@ def test_cli_prints_elided_tables_and_the_biases(capsys):
     it_row = next(line for line in out.splitlines() if line.strip().startswith("it ") and "%" in line)
     assert "64.7%" in it_row
     assert attncore_main(["--model", "minilm", "--layer", "9", "x"]) == 2
+
+
+@pytest.mark.render
+def test_projection_stage_shows_the_bias_term():
+    """The worked entry of a real head adds its bias: every number shown is attncore's, the bias too."""
+    from scenetools import expected_text, run_scene
+
+    r = attncore.run(SENTENCES[0], model="minilm", layer=5, head=11)
+    run = run_scene(r, ["projection"], focus="it")
+    shown = run.scene.log.shown
+    assert shown and all(s.text == expected_text(r, s.source) for s in shown)
+    assert any(s.source.field == "b_Q" for s in shown)

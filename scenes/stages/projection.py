@@ -62,6 +62,10 @@ class ProjectionStage(Stage):
                 text(ctx, "×", size, theme.dim),
                 number_text(ctx, fmt(W[m, j]), Source(f"W_{which}", (m, j)), size, theme.matrix_color(which)),
             ]
+        bias = getattr(r, f"b_{which}")
+        if bias is not None:  # a real model's head: Q = X W_Q + b_Q
+            parts += [text(ctx, "+", size, theme.dim),
+                      number_text(ctx, fmt(bias[j]), Source(f"b_{which}", (j,)), size, theme.matrix_color(which))]
         parts += [text(ctx, "=", size, theme.dim), number_text(ctx, fmt(dot.total), Source(which, (i, j)), size, theme.accent)]
         return place_caption(fit_width(row_of(*parts)))
 
