@@ -13,8 +13,9 @@ from .attention import FORMAT, AttentionResult, causal_mask, self_attention, sof
 from .errors import InputError
 from .focus import default_focus, join_tokens, resolve_focus
 from .formatting import fmt, pct
+from .multihead import MultiHeadResult, multi_head_attention
 from .numbers import Numbers, load, parse
-from .params import default_weights, embed, positional_encoding, token_vector
+from .params import default_weights, embed, output_weights, positional_encoding, token_vector
 from .pipeline import DEFAULT_SENTENCE, run
 from .tokens import tokenize
 
@@ -23,6 +24,7 @@ __all__ = [
     "DEFAULT_SENTENCE",
     "FORMAT",
     "InputError",
+    "MultiHeadResult",
     "Numbers",
     "causal_mask",
     "default_focus",
@@ -31,6 +33,8 @@ __all__ = [
     "fmt",
     "join_tokens",
     "load",
+    "multi_head_attention",
+    "output_weights",
     "parse",
     "pct",
     "positional_encoding",

@@ -8,6 +8,7 @@ import unicodedata
 
 from . import InputError, run
 from .attention import AttentionResult
+from .multihead import MultiHeadResult
 from .formatting import fmt, pct
 from .report_strings import HEADINGS
 
@@ -57,8 +58,8 @@ def report(r: AttentionResult, language: str = "en") -> str:
     dims = lambda n, p: [f"{p}{i + 1}" for i in range(n)]  # noqa: E731
     S, dm, dk, dv = r.n_tokens, r.d_model, r.d_k, r.d_v
     parts = [f"{h['tokens']} ({S}): " + " | ".join(toks)]
-    if r.model is not None:
-        parts[0] = f"{r.model}\n{parts[0]}"
+    if r.source is not None:
+        parts[0] = f"{r.source}\n{parts[0]}"
     if r.positional:
         parts.append(table(h["embeddings"].format(s=S, d=dm), r.embeddings, toks, dims(dm, "d"), elide=True))
         parts.append(table(h["positional"].format(s=S, d=dm), r.positional_encoding, toks, dims(dm, "d"), elide=True))
@@ -86,6 +87,22 @@ def report(r: AttentionResult, language: str = "en") -> str:
     return "\n\n".join(parts)
 
 
+def report_heads(m: MultiHeadResult, language: str = "en") -> str:
+    """A multi-head result: each head's attention weights, W_O, the concatenation and the output."""
+    h = HEADINGS[language]
+    toks, S, d = list(m.tokens), len(m.tokens), m.d_model
+    dims = [f"d{i + 1}" for i in range(d)]
+    first = m.heads[0]
+    parts = [(f"{first.model} layer {first.layer}\n" if first.model else "") + f"{h['tokens']} ({S}): " + " | ".join(toks)]
+    parts += [table(h["head"].format(h=r.head, n=m.n_heads, d=m.d_head), r.weights, toks, toks, cell=pct) for r in m.heads]
+    parts += [
+        table(h["W_O"].format(r=d, c=d), m.W_O, dims, dims, elide=True),
+        table(h["concat"].format(last=m.n_heads - 1, s=S, d=d), m.concat, toks, dims, elide=True),
+        table(h["multi" if m.b_O is None else "multi_bias"].format(s=S, d=d), m.output, toks, dims, elide=True),
+    ]
+    return "\n\n".join(parts)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m attncore", description=__doc__)
     parser.add_argument("sentence", nargs="?", default=None, help='default: "I have a cat"')
@@ -101,6 +118,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="a pretrained model's head instead of the toy numbers (all-MiniLM-L6-v2)")
     parser.add_argument("--layer", type=int, default=0, help="with --model: the layer, from 0")
     parser.add_argument("--head", type=int, default=0, help="with --model: the head, from 0")
+    parser.add_argument("--heads", type=int, default=None,
+                        help="multi-head attention: N heads (toy: d_model divisible by N; --model: all 12 of --layer)")
     args = parser.parse_args(argv)
     sentence = args.sentence
     if sentence is None and args.weights is None:
@@ -117,11 +136,15 @@ def main(argv: list[str] | None = None) -> int:
             model=args.model,
             layer=args.layer,
             head=args.head,
+            heads=args.heads,
         )
     except InputError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
-    print(r.to_json() if args.json else report(r, args.lang))
+    if args.json:
+        print(r.to_json())
+    else:
+        print(report_heads(r, args.lang) if isinstance(r, MultiHeadResult) else report(r, args.lang))
     return 0
 
 

@@ -69,7 +69,17 @@ class AttentionResult:
     b_Q: np.ndarray | None = None  # (d_k,)  biases of a real model's head (Q = X W_Q + b_Q); None in toy mode
     b_K: np.ndarray | None = None  # (d_k,)
     b_V: np.ndarray | None = None  # (d_v,)
-    model: str | None = None  # e.g. "all-MiniLM-L6-v2 layer 5 head 11"; None for the toy numbers
+    model: str | None = None  # e.g. "all-MiniLM-L6-v2"; None for the toy numbers
+    layer: int | None = None  # a real model's layer (0-based); None for the toy numbers
+    head: int | None = None  # which head of several (0-based): a model's, or toy multi-head's
+    sentence: str | None = None  # the text the tokens came from; None when the tokens were given
+
+    @property
+    def source(self) -> str | None:
+        """Where the numbers come from, e.g. "all-MiniLM-L6-v2 layer 5 head 11"; None for toy numbers."""
+        if self.model is None:
+            return None
+        return f"{self.model} layer {self.layer} head {self.head}"
 
     @property
     def n_tokens(self) -> int:
@@ -108,8 +118,9 @@ class AttentionResult:
             "causal": self.causal,
             "shapes": {},
         }
-        if self.model is not None:
-            out["model"] = self.model
+        for key in ("sentence", "model", "layer", "head"):
+            if getattr(self, key) is not None:
+                out[key] = getattr(self, key)
         for f in fields(self):
             value = getattr(self, f.name)
             if isinstance(value, np.ndarray):
@@ -163,12 +174,15 @@ def self_attention(
     b_K=None,
     b_V=None,
     model: str | None = None,
+    layer: int | None = None,
+    head: int | None = None,
+    sentence: str | None = None,
 ) -> AttentionResult:
     """Single-head scaled dot-product self-attention of the rows of X.
 
     `tokens` label the rows (default "#1", "#2", ...). `embeddings` and `positional_encoding` are only
     recorded (X is their sum); `run` fills them in. `b_Q`, `b_K`, `b_V` are a real model's biases
-    (Q = X W_Q + b_Q); `model` names where the numbers come from.
+    (Q = X W_Q + b_Q); `model`, `layer`, `head` and `sentence` say where the numbers come from.
     """
     X = _matrix("X", X)
     S, d_model = X.shape
@@ -216,4 +230,7 @@ def self_attention(
         d_k=d_k,
         **{name: _frozen(b) for name, b in biases.items()},
         model=model,
+        layer=layer,
+        head=head,
+        sentence=sentence,
     )

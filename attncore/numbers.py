@@ -25,10 +25,11 @@ import numpy as np
 from .attention import FORMAT, AttentionResult, _matrix
 from .errors import InputError
 
-INPUT_KEYS = ("tokens", "embeddings", "W_Q", "W_K", "W_V", "positional", "causal", "description")
+INPUT_KEYS = ("tokens", "embeddings", "W_Q", "W_K", "W_V", "b_Q", "b_K", "b_V", "positional", "causal", "description")
 # Fields of a to_json() export: accepted, and checked against what the inputs give.
 EXPORT_ARRAYS = ("positional_encoding", "X", "Q", "K", "V", "scores", "scaled", "mask", "weights", "output")
 EXPORT_SCALARS = ("format", "d_model", "d_k", "d_v", "shapes")
+EXPORT_META = ("sentence", "model", "layer", "head")  # where an export's numbers came from: accepted, not checked
 
 
 @dataclass(frozen=True)
@@ -40,6 +41,9 @@ class Numbers:
     W_Q: np.ndarray | None = None  # (d_model, d_k)
     W_K: np.ndarray | None = None  # (d_model, d_k)
     W_V: np.ndarray | None = None  # (d_model, d_v)
+    b_Q: np.ndarray | None = None  # (d_k,)  biases, as a real model's head has (Q = X W_Q + b_Q)
+    b_K: np.ndarray | None = None  # (d_k,)
+    b_V: np.ndarray | None = None  # (d_v,)
     positional: bool = False
     causal: bool = False
     expected: Mapping[str, Any] | None = None  # an export's computed fields, to check
@@ -98,7 +102,7 @@ def parse(data: Mapping) -> Numbers:
     """Validate a mapping with the file schema (see the module docstring) into `Numbers`."""
     if not isinstance(data, Mapping):
         raise InputError("numbers: expected an object with keys such as tokens, embeddings, W_Q, W_K, W_V")
-    known = {*INPUT_KEYS, *EXPORT_ARRAYS, *EXPORT_SCALARS}
+    known = {*INPUT_KEYS, *EXPORT_ARRAYS, *EXPORT_SCALARS, *EXPORT_META}
     unknown = sorted(set(data) - known)
     if unknown:
         raise InputError(f"{unknown[0]}: unknown key; expected some of {', '.join(INPUT_KEYS)}")
@@ -127,6 +131,12 @@ def parse(data: Mapping) -> Numbers:
             d_k = m.shape[1]
         weights[name] = m
 
+    biases = {}
+    for name, size in (("b_Q", d_k), ("b_K", d_k), ("b_V", weights["W_V"].shape[1] if weights["W_V"] is not None else "d_v")):
+        if data.get(name) is not None:
+            if weights[f"W_{name[-1]}"] is None:
+                raise InputError(f"{name}: a bias needs its matrix W_{name[-1]} in the same file")
+            biases[name] = _matrix(name, np.reshape(np.asarray(data[name], dtype=object), (1, -1)), 1, size)[0]
     expected = {k: data[k] for k in (*EXPORT_ARRAYS, *EXPORT_SCALARS) if k in data and k != "format"}
     return Numbers(
         tokens=tokens,
@@ -135,6 +145,7 @@ def parse(data: Mapping) -> Numbers:
         causal=_flag(data, "causal"),
         expected=expected or None,
         **weights,
+        **biases,
     )
 
 

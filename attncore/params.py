@@ -75,3 +75,9 @@ def default_weights(d_model: int, d_k: int, seed: int = 0) -> dict[str, np.ndarr
         name: np.random.default_rng([seed, d_model, d_k, i]).integers(-10, 11, size=(d_model, d_k)) / 10.0
         for i, name in enumerate(WEIGHT_NAMES)
     }
+
+
+def output_weights(d_model: int, seed: int = 0) -> np.ndarray:
+    """W_O of multi-head attention, (d_model, d_model): multiples of 0.1 in [-1, 1] from
+    ``default_rng([seed, d_model, d_model, 3])``, the stream after W_Q, W_K, W_V's."""
+    return np.random.default_rng([seed, d_model, d_model, len(WEIGHT_NAMES)]).integers(-10, 11, size=(d_model, d_model)) / 10.0

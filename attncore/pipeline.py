@@ -7,8 +7,9 @@ from typing import Mapping
 
 from .attention import AttentionResult, self_attention
 from .errors import InputError
+from .multihead import MultiHeadResult, multi_head_attention
 from .numbers import Numbers, load, parse
-from .params import default_weights, embed, positional_encoding
+from .params import default_weights, embed, output_weights, positional_encoding
 from .tokens import tokenize
 
 DEFAULT_SENTENCE = "I have a cat"
@@ -51,7 +52,8 @@ def run(
     model: str | None = None,
     layer: int = 0,
     head: int = 0,
-) -> AttentionResult:
+    heads: int | None = None,
+) -> AttentionResult | MultiHeadResult:
     """Self-attention over `sentence`, with every intermediate.
 
     d_model defaults to 4 (the worked example) and d_k to d_model. `weights` gives custom numbers
@@ -61,6 +63,10 @@ def run(
 
     `model="minilm"` takes one head of a pretrained model instead (`layer`, `head`: 0-based; see
     `attncore.model`): its tokens, its layer's real input X, the head's weights and biases.
+
+    `heads=N` returns a `MultiHeadResult` instead: N heads of d_model / N dimensions (d_model must be
+    divisible by N), each head's result, their concatenation and the output projection W_O. With a
+    model, `heads` must be the model's own count (12): all heads of `layer`.
 
     >>> r = run("I have a cat")
     >>> r.weights.shape
@@ -72,9 +78,17 @@ def run(
         clash = [name for name, given in toy.items() if given]
         if clash:
             raise InputError(f"{clash[0]}: applies to the toy numbers, not to model={model!r}")
-        from .model import run_model
+        from .model import run_layer, run_model
 
-        return run_model(sentence if sentence is not None else DEFAULT_SENTENCE, model=model, layer=layer, head=head)
+        sentence = sentence if sentence is not None else DEFAULT_SENTENCE
+        if heads is not None:
+            return run_layer(sentence, model=model, layer=layer, heads=heads)
+        return run_model(sentence, model=model, layer=layer, head=head)
+    if heads is not None:
+        if weights is not None:
+            raise InputError("heads: custom numbers (weights) are single-head; leave out heads or weights")
+        if d_k is not None:
+            raise InputError("d_k: with heads, each head has d_model / heads dimensions; leave out d_k")
     numbers = _numbers(weights)
     _size("seed", seed, 0)
     d_model = _agree("d_model", None if d_model is None else _size("d_model", d_model, 1), numbers.d_model)
@@ -98,16 +112,24 @@ def run(
     E = numbers.embeddings if numbers.embeddings is not None else embed(tokens, d_model)  # (S, d_model)
     pe = positional_encoding(len(tokens), d_model) if positional or numbers.positional else None
     X = E if pe is None else E + pe  # (S, d_model)
+    recorded = dict(causal=causal or numbers.causal, tokens=tokens, embeddings=E, positional_encoding=pe,
+                    sentence=sentence)
+    if heads is not None:
+        _size("heads", heads, 1)
+        if d_model % heads:
+            raise InputError(f"heads: d_model = {d_model} is not divisible by {heads} heads")
+        W = default_weights(d_model, d_model, seed)
+        return multi_head_attention(X, W["W_Q"], W["W_K"], W["W_V"], output_weights(d_model, seed), heads, **recorded)
     W = default_weights(d_model, d_k, seed)
     result = self_attention(
         X,
         numbers.W_Q if numbers.W_Q is not None else W["W_Q"],
         numbers.W_K if numbers.W_K is not None else W["W_K"],
         numbers.W_V if numbers.W_V is not None else W["W_V"],
-        causal=causal or numbers.causal,
-        tokens=tokens,
-        embeddings=E,
-        positional_encoding=pe,
+        b_Q=numbers.b_Q,
+        b_K=numbers.b_K,
+        b_V=numbers.b_V,
+        **recorded,
     )
     numbers.check(result)
     return result

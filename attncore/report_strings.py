@@ -17,6 +17,11 @@ HEADINGS = {
         "causal": " (causal: later tokens masked)",
         "sum": "sum",
         "output": "output Z = weights V ({s} x {d})",
+        "head": "head {h} of {n}: weights (d_head = {d})",
+        "W_O": "W_O ({r} x {c}, output projection)",
+        "concat": "concat = [Z_0 | ... | Z_{last}] ({s} x {d})",
+        "multi": "output = concat W_O ({s} x {d})",
+        "multi_bias": "output = concat W_O + b_O ({s} x {d})",
     },
     "zh": {
         "tokens": "词元",
@@ -34,5 +39,10 @@ HEADINGS = {
         "causal": "（因果：后面的词元被遮蔽）",
         "sum": "总和",
         "output": "输出 Z = 注意力权重 V（{s} x {d}）",
+        "head": "第 {h} 个头（共 {n} 个）：注意力权重（d_head = {d}）",
+        "W_O": "输出投影矩阵 W_O（{r} x {c}）",
+        "concat": "拼接 = [Z_0 | ... | Z_{last}]（{s} x {d}）",
+        "multi": "输出 = 拼接 W_O（{s} x {d}）",
+        "multi_bias": "输出 = 拼接 W_O + b_O（{s} x {d}）",
     },
 }

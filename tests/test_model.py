@@ -74,8 +74,24 @@ def test_one_head_by_hand():
     np.testing.assert_allclose(r.output, r.weights @ r.V, rtol=1e-12)
     worked = steps.projection_entry(r, "Q", i, j)  # the term-by-term arithmetic includes the bias
     assert worked.bias == r.b_Q[j] and worked.running[-1] + worked.bias == pytest.approx(r.Q[i, j], rel=1e-12)
-    assert r.model == "all-MiniLM-L6-v2 layer 2 head 3"
-    assert r.to_dict()["model"] == r.model and len(r.to_dict()["b_V"]) == 32
+    assert (r.model, r.layer, r.head, r.source) == ("all-MiniLM-L6-v2", 2, 3, "all-MiniLM-L6-v2 layer 2 head 3")
+    exported = r.to_dict()
+    assert (exported["model"], exported["layer"], exported["head"]) == ("all-MiniLM-L6-v2", 2, 3)
+    assert exported["sentence"] == "it was tired" and len(exported["b_V"]) == 32
+
+
+def test_an_export_reloads_as_custom_numbers(tmp_path):
+    """A model head's export (biases included) read back reproduces every number."""
+    r = attncore.run(SENTENCES[0], model="minilm", layer=5, head=11)
+    path = tmp_path / "head.json"
+    r.to_json(path)
+    again = attncore.run(None, weights=path)
+    np.testing.assert_array_equal(again.b_Q, r.b_Q)
+    np.testing.assert_allclose(again.weights, r.weights, rtol=1e-12)
+    data = r.to_dict()
+    data["b_Q"] = data["b_Q"][:5]
+    with pytest.raises(attncore.InputError, match="b_Q"):
+        attncore.run(None, weights=data)
 
 
 def test_layer_input_is_the_previous_layers_output():
