@@ -48,6 +48,8 @@ demo: setup
 stills: setup
 	$(PY) render.py --stills docs/stills --quality medium
 	$(PY) render.py --stills docs/stills/zh --quality medium --lang zh --sentence "我有一只猫"
+	$(PY) render.py --stills docs/stills/model --quality medium --model minilm --layer 5 --head 11 --focus it \
+	  --sentence "The animal didn't cross the street because it was too tired"
 
 clean:
 	rm -rf $(VENV) media build *.egg-info .pytest_cache

@@ -21,7 +21,7 @@ import click
 import attncore
 from attncore import InputError
 from attncore.numbers import write_atomically
-from scenes import STAGE_NAMES
+from scenes import STAGE_NAMES, default_stages
 from scenes.strings import LANGUAGES
 
 MAX_TOKENS = 40  # longer sentences are refused: past this even the elided grids say little
@@ -49,23 +49,46 @@ class OneLineErrors(click.Command):
             sys.exit(1)
 
 
-def default_output(sentence: str, stages: tuple[str, ...]) -> Path:
-    """media/<sentence-slug>[-<stages>].mp4; non-ASCII sentences get a short stable code."""
+def default_output(sentence: str, stages: tuple[str, ...], origin: str = "") -> Path:
+    """media/<sentence-slug>[-<origin>][-<stages>].mp4; non-ASCII sentences get a short stable code.
+    `origin` names a model's layer and head ("minilm-l5-h11") or a toy head ("heads2-h0")."""
     ascii_ = unicodedata.normalize("NFKD", sentence).encode("ascii", "ignore").decode()
     slug = re.sub(r"[^a-z0-9]+", "-", ascii_.lower()).strip("-")[:40]
     if len(slug) < len(sentence) // 2:
         slug = (slug + "-" if slug else "") + hashlib.blake2b(sentence.encode(), digest_size=4).hexdigest()
-    suffix = "" if stages == STAGE_NAMES else "-" + "-".join(stages)
-    return Path("media") / f"{slug or 'attention'}{suffix}.mp4"
+    suffix = "" if stages in (STAGE_NAMES, default_stages(False)) else "-" + "-".join(stages)
+    return Path("media") / f"{slug or 'attention'}{'-' + origin if origin else ''}{suffix}.mp4"
 
 
-def compute(sentence, d_model, d_k, seed, positional, causal, weights) -> attncore.AttentionResult:
-    result = attncore.run(
-        sentence, d_model=d_model, d_k=d_k, seed=seed, positional=positional, causal=causal, weights=weights
-    )
-    if result.n_tokens > MAX_TOKENS:
-        raise InputError(f"sentence: {result.n_tokens} tokens; the video shows at most {MAX_TOKENS}")
+def compute(sentence, d_model, d_k, seed, positional, causal, weights, model=None, layer=None, head=None,
+            heads=None) -> attncore.AttentionResult | attncore.MultiHeadResult:
+    """The numbers to explain: one head (AttentionResult), or with a model or `heads` every head of
+    the layer (MultiHeadResult), the video following head `head` (default 0)."""
+    if model is None:
+        for name, given in (("layer", layer), ("head", head if heads is None else None)):
+            if given is not None:
+                raise InputError(f"{name}: goes with --model" + (" or --heads N" if name == "head" else ""))
+    elif heads is None:
+        from attncore.model import load_model
+
+        heads = load_model(model).n_heads  # every head of the layer, for the heads stage
+    result = attncore.run(sentence, d_model=d_model, d_k=d_k, seed=seed, positional=positional, causal=causal,
+                          weights=weights, model=model, layer=layer or 0, heads=heads)
+    if heads is not None and not 0 <= (head or 0) < heads:
+        raise InputError(f"head: {head} is out of range; there are heads 0 to {heads - 1} (0-based)")
+    n = len(result.tokens)
+    if n > MAX_TOKENS:
+        raise InputError(f"sentence: {n} tokens; the video shows at most {MAX_TOKENS}")
     return result
+
+
+def origin_name(result, model, head) -> str:
+    """What the default file name says about where the numbers come from."""
+    if model is not None:
+        return f"{model}-l{result.heads[0].layer}-h{head or 0}"
+    if isinstance(result, attncore.MultiHeadResult):
+        return f"heads{result.n_heads}-h{head or 0}"
+    return ""
 
 
 def subtitles_path(output: Path) -> Path:
@@ -74,7 +97,7 @@ def subtitles_path(output: Path) -> Path:
 
 
 def render_video(result, *, focus, stages, quality: str, output: Path, language: str = "en",
-                 subtitles: bool = False):
+                 subtitles: bool = False, head: int = 0, hide_special: bool = False):
     """Render into a temporary folder, then move the video (and with `subtitles` the .srt manim
     wrote beside it) into place under their final names. Returns the scene, whose log holds the cues."""
     from manim import tempconfig
@@ -93,7 +116,8 @@ def render_video(result, *, focus, stages, quality: str, output: Path, language:
             "progress_bar": "display",
         }
         with tempconfig(options):  # the scene reads the config when it is created
-            scene = explainer_scene(result, focus=focus, stages=stages, language=language)
+            scene = explainer_scene(result, focus=focus, stages=stages, language=language, head=head,
+                                    hide_special=hide_special)
             scene.render()
         produced = [p for p in Path(tmp).rglob(f"video{output.suffix}") if "partial_movie_files" not in p.parts]
         if not produced:
@@ -111,7 +135,8 @@ def render_video(result, *, focus, stages, quality: str, output: Path, language:
     return scene
 
 
-def fast_run(result, *, focus, stages, quality: str, language: str, on_still=None):
+def fast_run(result, *, focus, stages, quality: str, language: str, on_still=None, head: int = 0,
+             hide_special: bool = False):
     """Play the stages with animations skipped and nothing written (seconds, not minutes): the
     stills and the script come from this. Returns the scene."""
     from manim import tempconfig
@@ -123,7 +148,7 @@ def fast_run(result, *, focus, stages, quality: str, language: str, on_still=Non
                    "disable_caching": True, "verbosity": "WARNING", "progress_bar": "none"}
         with tempconfig(options):
             scene = explainer_scene(result, focus=focus, stages=stages, language=language, on_still=on_still,
-                                    skip_animations=True)
+                                    skip_animations=True, head=head, hide_special=hide_special)
             scene.render()
     return scene
 
@@ -143,14 +168,15 @@ def script_text(scene) -> str:
     for cue in scene.log.cues:
         if cue.stage != stage:
             stage = cue.stage
-            key = stage_class(stage).heading_key or "title"
-            lines += ["", f"## {ctx.s(key)}  ({timestamp(cue.start)})", ""]
+            heading = stage_class(stage)(ctx).heading_line()
+            lines += ["", f"## {ctx.s(heading.key, **heading.params)}  ({timestamp(cue.start)})", ""]
         lines.append(f"- **{timestamp(cue.start)}** {cue.text}" + (" ⏸" if cue.pause else ""))
     return "\n".join(lines) + "\n"
 
 
 
-def render_stills(result, *, focus, stages, quality: str, folder: Path, language: str = "en"):
+def render_stills(result, *, focus, stages, quality: str, folder: Path, language: str = "en", head: int = 0,
+                  hide_special: bool = False):
     """Save each stage's key moment and last frame as PNG, plus `stages.png`, a contact sheet of the
     key moments (two columns of half-size pictures). Animations are skipped: this is fast.
     Returns the paths written and the scene."""
@@ -163,7 +189,9 @@ def render_stills(result, *, focus, stages, quality: str, folder: Path, language
     def on_still(scene, stage, moment):
         pictures[stage, moment] = Image.fromarray(scene.frame()[..., :3])
 
-    scene = fast_run(result, focus=focus, stages=stages, quality=quality, language=language, on_still=on_still)
+    scene = fast_run(result, focus=focus, stages=stages, quality=quality, language=language, on_still=on_still,
+                     head=head, hide_special=hide_special)
+    order = default_stages(scene.ctx.heads is not None)
     key = [pictures.get((s, "key"), pictures[s, "end"]) for s in stages]
     w, h = key[0].size
     sheet = Image.new("RGB", (w, h // 2 * ((len(key) + 1) // 2)), DEFAULT_THEME.background)
@@ -171,7 +199,7 @@ def render_stills(result, *, focus, stages, quality: str, folder: Path, language
         sheet.paste(im.resize((w // 2, h // 2), Image.LANCZOS), ((n % 2) * (w // 2), (n // 2) * (h // 2)))
     written = []
     for (stage, moment), im in [*pictures.items(), (("stages", ""), sheet)]:
-        number = f"{STAGE_NAMES.index(stage) + 1}-" if stage in STAGE_NAMES else ""
+        number = f"{order.index(stage) + 1}-" if stage in order else ""
         path = folder / f"{number}{stage}{'-' + moment if moment else ''}.png"
         buffer = io.BytesIO()
         im.save(buffer, format="PNG")
@@ -205,11 +233,26 @@ def render_stills(result, *, focus, stages, quality: str, folder: Path, language
 @click.option("--subtitles", is_flag=True, help="Also write the narration as subtitles beside the video (.srt, same name).")
 @click.option("--script", "script_file", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Instead of a video, write the narration as a Markdown script with timestamps (FILE.md).")
+@click.option("--model", type=click.Choice(["minilm"]), default=None,
+              help="A pretrained model's real attention instead of the toy numbers: all-MiniLM-L6-v2.")
+@click.option("--layer", type=int, default=None, help="With --model: the layer, counted from 0 (default 0).")
+@click.option("--head", type=int, default=None,
+              help="With --model or --heads: the head the video follows, counted from 0 (default 0).")
+@click.option("--heads", type=click.IntRange(1), default=None,
+              help="Toy multi-head attention: N heads of d_model/N dimensions, joined by W_O.")
+@click.option("--overview", is_flag=True,
+              help="Render only the heads stage: every head of the layer as a heat map, to pick a head.")
+@click.option("--hide-special", is_flag=True,
+              help="With --model: leave [CLS] and [SEP] out of the pictures (they still take part in the softmax).")
 @click.option("--dry-run", is_flag=True, help="Compute and validate, print a summary, render nothing.")
 def main(sentence, focus, quality, output, stages, d_model, d_k, seed, positional, causal, weights_file,
-         numbers_file, stills_dir, language, subtitles, script_file, dry_run):
+         numbers_file, stills_dir, language, subtitles, script_file, model, layer, head, heads, overview,
+         hide_special, dry_run):
     """Render a video explaining self-attention on SENTENCE with its real numbers."""
-    stages = tuple(s for s in STAGE_NAMES if s in stages) or STAGE_NAMES
+    if overview and stages:
+        raise click.UsageError("--overview is the heads stage alone; leave out --stage")
+    if hide_special and model is None:
+        raise click.UsageError("--hide-special goes with --model (only a model's tokenizer adds [CLS] and [SEP])")
     if output is not None and output.suffix.lower() not in FORMATS:
         raise click.BadParameter(f"{output.name!r} has no video extension; use one of {', '.join(FORMATS)}",
                                  param_hint="--output")
@@ -223,16 +266,29 @@ def main(sentence, focus, quality, output, stages, d_model, d_k, seed, positiona
         numbers = attncore.load(weights_file) if weights_file is not None else None
         if numbers is not None and numbers.tokens is not None and sentence == attncore.DEFAULT_SENTENCE:
             sentence = None  # no --sentence given: the file's tokens
-        result = compute(sentence, d_model, d_k, seed, positional, causal, numbers)
+        computed = compute(sentence, d_model, d_k, seed, positional, causal, numbers, model, layer, head, heads)
+        several = isinstance(computed, attncore.MultiHeadResult)
+        stages = ("heads",) if overview else tuple(s for s in STAGE_NAMES if s in stages) or default_stages(several)
+        from scenes.video import explainer_scene  # checks the view: stages, focus, hidden tokens
+
+        explainer_scene(computed, focus=focus, stages=stages, language=language, head=head or 0,
+                        hide_special=hide_special)
+        result = computed.heads[head or 0] if several else computed
         focus_index = attncore.resolve_focus(result, focus)
     except InputError as e:
         raise click.ClickException(str(e)) from None
-    output = output or default_output(" ".join(result.tokens), stages)
+    output = output or default_output(result.sentence or " ".join(result.tokens), stages,
+                                      origin_name(computed, model, head))
     if dry_run:
+        if result.source is not None:
+            click.echo(f"model: {result.source}")
+        elif several:
+            click.echo(f"heads: {computed.n_heads} of {computed.d_head} dimensions; following head {result.head}")
         click.echo(f"tokens ({result.n_tokens}): {' | '.join(result.tokens)}")
         click.echo(f"X {result.n_tokens}x{result.d_model}, Q/K {result.n_tokens}x{result.d_k}, "
                    f"V {result.n_tokens}x{result.d_v}, scores {result.n_tokens}x{result.n_tokens}"
-                   + (", positional" if result.positional else "") + (", causal" if result.causal else ""))
+                   + (", positional" if result.positional else "") + (", causal" if result.causal else "")
+                   + (", [CLS]/[SEP] hidden" if hide_special else ""))
         click.echo(f"focus: {result.tokens[focus_index]!r} (index {focus_index})")
         click.echo(f"stages: {', '.join(stages)}")
         click.echo(f"language: {language}")
@@ -241,9 +297,11 @@ def main(sentence, focus, quality, output, stages, d_model, d_k, seed, positiona
             targets = [str(p) for p in (stills_dir, script_file) if p is not None]
         click.echo("would write: " + ", ".join(targets + ([str(numbers_file)] if numbers_file else [])))
         return
-    if numbers_file is not None:
-        write_atomically(numbers_file, result.to_json().encode("utf-8"))
-    options = dict(focus=focus, stages=stages, quality=quality, language=language)
+    if numbers_file is not None:  # every head, when there are several
+        write_atomically(numbers_file, computed.to_json().encode("utf-8"))
+    result = computed
+    options = dict(focus=focus, stages=stages, quality=quality, language=language, head=head or 0,
+                   hide_special=hide_special)
     if stills_dir is not None or script_file is not None:
         scene = None
         if stills_dir is not None:

@@ -11,7 +11,7 @@ CausalSelfAttention. `run("I have a cat")` is the worked example of shared/seeds
 
 from .attention import FORMAT, AttentionResult, causal_mask, self_attention, softmax
 from .errors import InputError
-from .focus import default_focus, join_tokens, resolve_focus
+from .focus import default_focus, join_tokens, resolve_focus, special_tokens
 from .formatting import fmt, pct
 from .multihead import MultiHeadResult, multi_head_attention
 from .numbers import Numbers, load, parse
@@ -42,6 +42,7 @@ __all__ = [
     "run",
     "self_attention",
     "softmax",
+    "special_tokens",
     "token_vector",
     "tokenize",
 ]

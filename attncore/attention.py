@@ -135,12 +135,17 @@ class AttentionResult:
 
         `attncore.load(path)` reads it back, and `attncore.run(weights=path)` reproduces this result.
         """
-        text = json.dumps(self.to_dict(), indent=indent, ensure_ascii=False)
-        if path is not None:
-            from .numbers import write_atomically
+        return export_json(self.to_dict(), path, indent)
 
-            write_atomically(Path(path), text.encode("utf-8"))
-        return text
+
+def export_json(data: dict, path: str | Path | None, indent: int | None) -> str:
+    """`data` as JSON text (non-ASCII kept), also written atomically to `path` when given."""
+    text = json.dumps(data, indent=indent, ensure_ascii=False)
+    if path is not None:
+        from .numbers import write_atomically
+
+        write_atomically(Path(path), text.encode("utf-8"))
+    return text
 
 
 def _matrix(name: str, a, rows: str | int | None = None, cols: str | int | None = None) -> np.ndarray:

@@ -15,10 +15,18 @@ def is_punctuation(token: str) -> bool:
     return all(unicodedata.category(c)[0] in "PSZ" or c in "\ufe0f\u200d" for c in token)
 
 
+SPECIAL_TOKENS = ("[CLS]", "[SEP]")  # what a BERT tokenizer adds around the sentence
+
+
+def special_tokens(result: AttentionResult) -> list[int]:
+    """Indices of the tokens a model's tokenizer added ([CLS], [SEP]); none for the toy numbers."""
+    return [i for i, t in enumerate(result.tokens) if t in SPECIAL_TOKENS] if result.model is not None else []
+
+
 def default_focus(tokens) -> int:
-    """The last token that is not punctuation (the last token when all are)."""
+    """The last token that is neither punctuation nor [CLS]/[SEP] (the last token when all are)."""
     for i in range(len(tokens) - 1, -1, -1):
-        if not is_punctuation(tokens[i]):
+        if not is_punctuation(tokens[i]) and tokens[i] not in SPECIAL_TOKENS:
             return i
     return len(tokens) - 1
 

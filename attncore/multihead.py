@@ -12,13 +12,12 @@ one d_model x d_model projection.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from .attention import FORMAT, AttentionResult, _frozen, _matrix, self_attention
+from .attention import FORMAT, AttentionResult, _frozen, _matrix, export_json, self_attention
 from .errors import InputError
 
 
@@ -67,12 +66,8 @@ class MultiHeadResult:
         return out
 
     def to_json(self, path: str | Path | None = None, *, indent: int | None = 1) -> str:
-        text = json.dumps(self.to_dict(), indent=indent, ensure_ascii=False)
-        if path is not None:
-            from .numbers import write_atomically
-
-            write_atomically(Path(path), text.encode("utf-8"))
-        return text
+        """The `to_dict()` export as JSON text; also written to `path` when given."""
+        return export_json(self.to_dict(), path, indent)
 
 
 def multi_head_attention(X, W_Q, W_K, W_V, W_O, n_heads: int, *, b_Q=None, b_K=None, b_V=None, b_O=None,

@@ -17,7 +17,7 @@ import av
 
 import attncore
 import render
-from scenes import STAGE_NAMES
+from scenes import default_stages
 
 
 def main() -> None:
@@ -30,14 +30,14 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "video.mp4"
         start = time.perf_counter()
-        render.render_video(result, focus=None, stages=STAGE_NAMES, quality=args.quality, output=out,
+        render.render_video(result, focus=None, stages=default_stages(False), quality=args.quality, output=out,
                             language=args.lang)
         wall = time.perf_counter() - start
         with av.open(str(out)) as container:
             stream = container.streams.video[0]
             duration = float(stream.duration * stream.time_base)
         start = time.perf_counter()
-        render.render_stills(result, focus=None, stages=STAGE_NAMES, quality=args.quality, folder=Path(tmp) / "stills",
+        render.render_stills(result, focus=None, stages=default_stages(False), quality=args.quality, folder=Path(tmp) / "stills",
                              language=args.lang)
         stills = time.perf_counter() - start
     print(f"sentence: {args.sentence!r} ({result.n_tokens} tokens), quality {args.quality}, language {args.lang}")

@@ -60,7 +60,7 @@ class Beat:
     caption: Line | str = KEEP  # a Line, KEEP or CLEAR
     hold: float = 1.0  # seconds the picture holds after the plays
     pause: bool = False  # a lecturer would stop here (a slide break)
-    still: bool = False  # the stage's key moment (a still picture is taken before the hold)
+    still: bool | str = False  # the stage's key moment (True), or another named moment: a still is taken before the hold
 
 
 class Stage:
@@ -86,9 +86,14 @@ class Stage:
         raise NotImplementedError
 
     # ---- helpers ----------------------------------------------------------------------------------
+    def heading_line(self) -> Line:
+        """The heading's words (the title's for a stage without a heading); stages whose heading
+        depends on the numbers (a model's layer, a bias) override this."""
+        return say(self.heading_key or "title")
+
     def heading(self):
-        ctx = self.ctx
-        return place_heading(text(ctx, ctx.s(self.heading_key), ctx.theme.heading_size, max_width=2 * half_width()))
+        ctx, line = self.ctx, self.heading_line()
+        return place_heading(text(ctx, ctx.s(line.key, **line.params), ctx.theme.heading_size, max_width=2 * half_width()))
 
     def elided(self) -> list[tuple[list, int, str]]:
         """The (slots shown, total, "tokens" or "dims") axes this stage elides, for its closing note."""
@@ -191,7 +196,7 @@ class Driver:
         for p in plays:
             self.play(p)
         if beat.still:
-            scene.still("key")
+            scene.still("key" if beat.still is True else beat.still)
         words = self.line_text(beat.narration) if beat.narration is not None else ""
         hold = max(beat.hold, reading_time(ctx.language, words) - (self.clock - start))
         if hold > 0:  # whole frames, rounded up: the picture stays at least as long as asked

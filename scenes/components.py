@@ -83,12 +83,15 @@ def half_width(margin: float = 0.25) -> float:
 
 # ---- grids ----------------------------------------------------------------------------------------
 
-def plan_axis(n: int, max_slots: int, keep: Sequence[int] = ()) -> list[Slot]:
+def plan_axis(n: int, max_slots: int, keep: Sequence[int] = (), skip: Sequence[int] = ()) -> list[Slot]:
     """Which of n indices to show in at most max_slots slots: all, or a head, the kept ones and the
-    last, with None where a run is elided."""
-    if n <= max_slots:
-        return list(range(n))
-    chosen = {n - 1, *keep}
+    last, with None where a run is elided. Indices in `skip` are left out without an elision mark
+    (hidden, not elided)."""
+    shown = [i for i in range(n) if i not in set(skip)]
+    if len(shown) <= max_slots:
+        return shown
+    m = len(shown)
+    chosen = {m - 1, *(shown.index(k) for k in keep if k in shown)}
 
     def slots(idx: set[int]) -> list[Slot]:
         out: list[Slot] = []
@@ -98,11 +101,11 @@ def plan_axis(n: int, max_slots: int, keep: Sequence[int] = ()) -> list[Slot]:
             out.append(i)
         return out
 
-    for i in range(n):
+    for i in range(m):
         if len(slots(chosen | {i})) > max_slots:
             break
         chosen.add(i)
-    return slots(chosen)
+    return [None if p is None else shown[p] for p in slots(chosen)]
 
 
 def bracket(height: float, color, side: int, width: float = 0.12, stroke: float = 2.5) -> VMobject:
@@ -290,7 +293,9 @@ class TokenRow(VGroup):
     def __init__(self, ctx: Ctx, max_width: float, per_row: int = 8, size: float = 28):
         super().__init__()
         theme = ctx.theme
-        for i, tok in enumerate(ctx.result.tokens):
+        self.shown = ctx.visible()  # chip k is token shown[k]
+        for i in self.shown:
+            tok = ctx.result.tokens[i]
             t = text(ctx, tok, size, theme.accent if i == ctx.focus else theme.text, max_width=3.0)
             box = RoundedRectangle(corner_radius=0.1, width=t.width + 0.3, height=0.6, stroke_color=theme.dim, stroke_width=2)
             self.add(Chip(t, box.move_to(t)))

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Sequence
 
-from attncore import AttentionResult, fmt, join_tokens, pct
+from attncore import AttentionResult, MultiHeadResult, fmt, join_tokens, pct
 
 from .strings import catalogue, plural_form
 from .theme import DEFAULT_THEME, Theme
@@ -22,15 +22,18 @@ FORMATS = {"fmt": fmt, "pct": pct, "int": lambda v: str(int(v))}
 class Source:
     """Where a number comes from: `field` of the AttentionResult at `index`, or, with `step` =
     (function, *args), of `attncore.steps.function(result, *args)` (`field` "" when that returns the
-    array itself). `format` is how it is written: "fmt", "pct", "int", or "masked" (a hidden cell)."""
+    array itself). `format` is how it is written: "fmt", "pct", "int", or "masked" (a hidden cell).
+    `of` says whose field: None the followed head's result, an int h the multi-head result's head h,
+    "heads" the multi-head result itself (concat, W_O, output)."""
 
     field: str
     index: tuple[int, ...] = ()
     step: tuple = ()
     format: str = "fmt"
+    of: int | str | None = None
 
     def at(self, *index: int) -> "Source":
-        return Source(self.field, (*self.index, *index), self.step, self.format)
+        return Source(self.field, (*self.index, *index), self.step, self.format, self.of)
 
 
 @dataclass(frozen=True)
@@ -83,6 +86,8 @@ class Ctx:
     language: str = "en"
     theme: Theme = DEFAULT_THEME
     log: Log = field(default_factory=Log)
+    heads: MultiHeadResult | None = None  # every head, when `result` is one of several
+    hidden: frozenset[int] = frozenset()  # token indices not drawn (a model's [CLS]/[SEP]); still computed
 
     # ---- words ----------------------------------------------------------------------------------
     def s(self, key: str, /, **params) -> str:
@@ -94,7 +99,12 @@ class Ctx:
         return self.result.tokens[i]
 
     def sentence(self) -> str:
-        return join_tokens(self.result.tokens)
+        """The text the tokens came from; joined from the tokens when it is not known."""
+        return self.result.sentence if self.result.sentence is not None else join_tokens(self.result.tokens)
+
+    def visible(self) -> list[int]:
+        """The token indices drawn, in order."""
+        return [i for i in range(self.result.n_tokens) if i not in self.hidden]
 
     # ---- numbers --------------------------------------------------------------------------------
     def number(self, text: str, source: Source) -> str:

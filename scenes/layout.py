@@ -64,15 +64,19 @@ class Layout:
 
     @cached_property
     def rows(self):
-        return plan_axis(self.S, ROW_SLOTS, keep=[self.ctx.focus])
+        return self.tokens(ROW_SLOTS)
 
     @cached_property
     def token_cols(self):
-        return plan_axis(self.S, COL_SLOTS, keep=[self.ctx.focus])
+        return self.tokens(COL_SLOTS)
 
     @cached_property
     def weighted_rows(self):
-        return plan_axis(self.S, WEIGHTED_ROWS, keep=[self.ctx.focus])
+        return self.tokens(WEIGHTED_ROWS)
+
+    def tokens(self, slots: int):
+        """Token indices in at most `slots` slots: the focus always, hidden tokens never."""
+        return plan_axis(self.S, slots, keep=[self.ctx.focus], skip=self.ctx.hidden)
 
     def dims(self, n: int):
         return plan_axis(n, DIM_SLOTS)

@@ -37,6 +37,14 @@ def name_over(ctx: Ctx, grid: Grid, s: str, color):
     return text(ctx, s, ctx.theme.label_size + 4, color).next_to(grid.grid_box(), UP, buff=0.15)
 
 
+def matrix_name(ctx: Ctx, grid: Grid, field: str, name: str):
+    """A token matrix's name over it; with its true shape when columns are elided (384 shown as 5)."""
+    M = getattr(ctx.result, field)
+    if None in grid.cols:
+        name = ctx.s("projection.shape", name=name, s=M.shape[0], d=M.shape[1])
+    return name_over(ctx, grid, name, ctx.theme.matrix_color(field))
+
+
 def x_grid(ctx: Ctx, field: str = "X") -> Grid:
     """X (or the embeddings, same geometry) at the left, where the projection stage uses it."""
     lay, r = Layout(ctx), ctx.result
@@ -56,7 +64,7 @@ def tokens(ctx: Ctx) -> Picture:
 
 def x(ctx: Ctx) -> Picture:
     grid = x_grid(ctx)
-    return Picture("x", grid=grid, title=name_over(ctx, grid, "X", ctx.theme.X))
+    return Picture("x", grid=grid, title=matrix_name(ctx, grid, "X", "X"))
 
 
 def qkv(ctx: Ctx) -> Picture:
@@ -75,8 +83,8 @@ def qkv(ctx: Ctx) -> Picture:
     for n, g in grids.items():
         color = theme.matrix_color(n)
         meaning = text(ctx, ctx.s(MEANING[n]), theme.min_font_size + 2, color,
-                       max_width=max(g.grid_box().width + 0.5, 3.2)).next_to(g.grid_box(), DOWN, buff=0.25)
-        parts[n] = Picture(n, grid=g, title=name_over(ctx, g, n, color), meaning=meaning)
+                       max_width=g.grid_box().width + QKV_GAP - 0.1).next_to(g.grid_box(), DOWN, buff=0.25)
+        parts[n] = Picture(n, grid=g, title=matrix_name(ctx, g, n, n), meaning=meaning)
     return Picture("qkv", **parts)
 
 

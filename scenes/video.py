@@ -14,8 +14,9 @@ from typing import Callable
 from manim import FadeIn, FadeOut, Scene
 
 import attncore
-from attncore import AttentionResult, InputError, resolve_focus
+from attncore import AttentionResult, InputError, MultiHeadResult, resolve_focus, special_tokens
 
+from scenes import SEVERAL_HEADS, default_stages
 from scenes.beats import Driver, Play
 from scenes.context import Ctx
 from scenes.stages import STAGE_NAMES, STAGES, stage_class
@@ -30,14 +31,18 @@ class ExplainerScene(Scene):
 
     result: AttentionResult | None = None
     focus: str | int | None = None
-    stage_names: tuple[str, ...] = STAGE_NAMES
+    stage_names: tuple[str, ...] = default_stages(False)
     language: str = "en"
+    heads: MultiHeadResult | None = None  # every head, when `result` is heads.heads[result.head]
+    hide_special: bool = False  # leave a model's [CLS] and [SEP] out of the pictures (not the numbers)
     # called as on_still(scene, stage, moment) at each stage's key moment ("key") and its end ("end")
     on_still: Callable[[Scene, str, str], None] | None = None
 
     def setup(self):
         result = self.result if self.result is not None else attncore.run()
-        self.ctx = Ctx(result, resolve_focus(result, self.focus), language=self.language)
+        hidden = frozenset(special_tokens(result) if self.hide_special else ())
+        self.ctx = Ctx(result, resolve_focus(result, self.focus), language=self.language, heads=self.heads,
+                       hidden=hidden)
         self.camera.background_color = DEFAULT_THEME.background
 
     @property
@@ -71,20 +76,36 @@ class ExplainerScene(Scene):
         return self.renderer.get_frame().copy()
 
 
-def explainer_scene(result: AttentionResult, *, focus=None, stages=STAGE_NAMES, language="en", on_still=None,
-                    skip_animations: bool = False) -> ExplainerScene:
-    """A scene instance for `result` (call `.render()` under manim's `tempconfig`). With
-    `skip_animations` every play jumps to its end (stills, scripts, tests: seconds, not minutes);
-    the clock still advances by each animation's run time."""
+def explainer_scene(result: AttentionResult | MultiHeadResult, *, focus=None, stages=None, language="en",
+                    on_still=None, skip_animations: bool = False, head: int = 0,
+                    hide_special: bool = False) -> ExplainerScene:
+    """A scene instance for `result` (call `.render()` under manim's `tempconfig`). A MultiHeadResult
+    is followed through its head `head`, and the heads stage shows them all. `stages` defaults to
+    the whole video. With `skip_animations` every play jumps to its end (stills, scripts, tests:
+    seconds, not minutes); the clock still advances by each animation's run time. `hide_special`
+    leaves a model's [CLS] and [SEP] out of the pictures; they still take part in the softmax."""
+    heads = result if isinstance(result, MultiHeadResult) else None
+    if heads is not None:
+        if isinstance(head, bool) or not isinstance(head, int) or not 0 <= head < heads.n_heads:
+            raise InputError(f"head: {head!r} is out of range; there are heads 0 to {heads.n_heads - 1} (0-based)")
+        result = heads.heads[head]
+    stages = default_stages(heads is not None) if stages is None else tuple(stages)
     unknown = [s for s in stages if s not in STAGE_NAMES]
     if unknown:
         raise InputError(f"stage: unknown stage {unknown[0]!r}; choose from {', '.join(STAGE_NAMES)}")
+    if heads is None and any(s in SEVERAL_HEADS for s in stages):
+        raise InputError("stage: 'heads' shows several heads; use --heads N (toy numbers) or --model")
     if language not in CATALOGUES:
         raise InputError(f"lang: unknown language {language!r}; choose from {', '.join(CATALOGUES)}")
-    resolve_focus(result, focus)  # validate before any rendering starts
+    hidden = special_tokens(result) if hide_special else []
+    if hide_special and not hidden:
+        raise InputError("hide-special: only a model's tokens include [CLS] and [SEP]; use it with --model")
+    index = resolve_focus(result, focus)  # validate before any rendering starts
+    if index in hidden:
+        raise InputError(f"focus: {result.tokens[index]!r} is hidden by --hide-special; choose another token")
     cls = type("AttentionExplainer", (ExplainerScene,), {
-        "result": result, "focus": focus, "stage_names": tuple(stages), "language": language,
-        "on_still": staticmethod(on_still) if on_still else None,
+        "result": result, "focus": focus, "stage_names": stages, "language": language, "heads": heads,
+        "hide_special": hide_special, "on_still": staticmethod(on_still) if on_still else None,
     })
     return cls(skip_animations=skip_animations)
 
@@ -98,6 +119,6 @@ def _stage_scene(stage) -> type[ExplainerScene]:
     return type(name, (ExplainerScene,), {"stage_names": (stage.name,), "__module__": __name__})
 
 
-for _stage in STAGES:
+for _stage in (s for s in STAGES if s.name not in SEVERAL_HEADS):  # the default sentence has one head
     _cls = _stage_scene(_stage)
     globals()[_cls.__name__] = _cls

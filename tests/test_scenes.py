@@ -10,11 +10,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from manim import config
+from manim import ManimColor, config
 from PIL import Image
 
 import attncore
-from scenes import STAGE_NAMES
+from scenes import default_stages
+
+STAGE_NAMES = default_stages(False)  # the single-head sentences: no heads stage
 from scenes.beats import Stage
 from scenes.stages import STAGES, check_order
 from scenes.strings import CATALOGUES, PSEUDO_CLOSE, PSEUDO_OPEN, reading_time
@@ -119,7 +121,8 @@ def overlapping_pairs(boxes: np.ndarray, slack: float = 0.01) -> list[tuple[int,
     return [(a, b) for a, b in zip(*np.nonzero(np.triu(hit, k=1)))]
 
 
-@pytest.mark.parametrize("name", ["default", "other", "one token", "twelve tokens", "chinese", "pseudo"])
+@pytest.mark.parametrize("name", ["default", "other", "one token", "twelve tokens", "chinese", "pseudo", "model",
+                                  "toy heads"])
 def test_layout_inside_frame_no_overlap_readable(runs, name):
     """After every animation step: texts inside the frame, none overlapping, none below 16 pt."""
     result, run = runs(name)
@@ -173,7 +176,7 @@ def test_catalogues_have_the_same_keys_and_placeholders():
     # translated, except pure notation that reads the same in both
     same = {key for key in en if forms(en[key]) == forms(zh[key])}
     assert same <= {"softmax.scale", "softmax.exp", "softmax.exp_shifted", "scores.result", "summary.shape",
-                    "summary.formula", "title.sentence", "softmax.x"}, same
+                    "summary.formula", "title.sentence", "softmax.x", "heads.top"}, same
     assert set(en["title.tokens"]) == {"one", "other"} and set(zh["title.tokens"]) == {"other"}
 
 
@@ -195,10 +198,11 @@ def test_chinese_strings_use_the_seeds_terms():
 MATH_ONLY = re.compile(r"^[XQKVZW_·=+×…⋮⋯⋱→↓Σ%\s]+$")
 
 
-def test_pseudo_language_leaves_no_text_outside_the_catalogue(runs):
+@pytest.mark.parametrize("name", ["pseudo", "toy heads"])
+def test_pseudo_language_leaves_no_text_outside_the_catalogue(runs, name):
     """Rendered with every catalogue string between ⟦ ⟧, each visible text is marked, a number
     attncore gave, a token (possibly cut with "…"), or math symbols."""
-    result, run = runs("pseudo")
+    result, run = runs(name)
     numbers = {s.text for s in run.scene.log.shown}
     seen = {t for snap in run.snapshots for t, _, _, _ in snap.texts}
     assert any(PSEUDO_OPEN in t for t in seen)
@@ -293,3 +297,69 @@ def test_frame_difference_notices_a_change():
 
 FAST_WIDTH, FAST_HEIGHT = 854, 480
 assert FAST["quality"] == "low_quality"
+
+
+# ---- several heads: a real model's layer, toy multi-head ------------------------------------------
+
+@pytest.mark.parametrize("name", ["model", "toy heads"])
+def test_several_heads_every_number_shown_or_said_is_attncores(runs, name):
+    """Every number on screen and in the narration, the other heads' and W_O's included, equals
+    attncore's value as formatted; every stage of the video plays, the heads stage among them."""
+    result, run = runs(name)
+    heads = run.scene.ctx.heads
+    assert heads is not None and result is heads.heads[result.head]
+    shown = run.scene.log.shown
+    for s in shown:
+        assert s.text == expected_text(result, s.source, heads), s.source
+    for cue in run.scene.log.cues:
+        for n in cue.numbers:
+            assert n.text == expected_text(result, n.source, heads) and n.text in cue.text, (cue.text, n.source)
+    assert {c.stage for c in run.scene.log.cues} == set(default_stages(True))
+    of = {s.source.of for s in shown if s.stage == "heads"}
+    assert set(range(heads.n_heads)) | {"heads"} <= of  # every head's share, and the joined vectors
+
+
+def test_model_video_hides_cls_sep_but_says_they_count(runs):
+    """--hide-special: [CLS] and [SEP] are drawn nowhere, the softmax says they still take part,
+    the numbers stay the full computation (the sum column is 100%), and the focus follows "it"."""
+    result, run = runs("model")
+    ctx = run.scene.ctx
+    assert [result.tokens[i] for i in sorted(ctx.hidden)] == ["[CLS]", "[SEP]"]
+    texts = [t for snap in run.snapshots for t, _, _, _ in snap.texts]
+    assert not [t for t in texts if t in ("[CLS]", "[SEP]")]
+    drawn = {s.source.index[1] for s in run.scene.log.shown if s.source.field == "weights" and s.source.of is None
+             and len(s.source.index) == 2}
+    assert drawn and not drawn & ctx.hidden
+    assert any("[CLS][SEP]notdrawn" in t for t in texts)  # the caption (Text.text drops spaces)
+    words = " ".join(c.text for c in run.scene.log.cues)
+    assert "[CLS] [SEP] are not drawn, but they still take part in the softmax" in words
+    assert "“it” gives 64.7% of its attention to “animal”" in words
+    sums = [s.text for s in run.scene.log.shown if s.source.step == ("row_sums",)]
+    assert sums and set(sums) == {"100.0%"}
+
+
+def test_model_video_names_the_model_the_sentence_and_the_bias(runs):
+    result, run = runs("model")
+    texts = {t for snap in run.snapshots for t, _, _, _ in snap.texts}
+    assert "“Theanimaldidn'tcrossthestreetbecauseitwastootired”" in texts  # the sentence, not the pieces
+    assert any(t.startswith("all-MiniLM-L6-v2·layer5·head11") for t in texts)
+    assert any(t.startswith("1.Theinputoflayer5") for t in texts)
+    assert "X:15×384" in texts and "Q:15×32" in texts  # elided, with the true shapes
+    assert any(s.source.field == "b_Q" for s in run.scene.log.shown)
+    words = [c.text for c in run.scene.log.cues]
+    assert any("Layer 5's input is what layer 4 wrote" in w for w in words)
+    heads_words = " ".join(c.text for c in run.scene.log.cues if c.stage == "heads")
+    assert "In head 11, the one we followed, “it” gives 64.7% to “animal”" in heads_words
+
+
+def test_heads_stage_highlights_the_followed_head(runs):
+    """The followed head's name is drawn in the accent colour, every other head's not."""
+    result, run = runs("model")
+    scene = run.scene
+    from scenes.stages.heads import HeadsStage
+
+    stage = HeadsStage(scene.ctx)
+    maps = stage.maps()
+    accent = ManimColor(scene.ctx.theme.accent)
+    names = [(m.name.text, ManimColor(m.name.get_fill_color()) == accent) for m in maps]
+    assert names == [(f"head{h}", h == 11) for h in range(12)]

@@ -6,6 +6,7 @@ from __future__ import annotations
 from .. import STAGE_NAMES
 from ..beats import Stage
 from .embeddings import EmbeddingsStage
+from .heads import HeadsStage
 from .projection import ProjectionStage
 from .scores import ScoresStage
 from .softmax import SoftmaxStage
@@ -20,6 +21,7 @@ STAGES: tuple[type[Stage], ...] = (
     ScoresStage,
     SoftmaxStage,
     WeightedSumStage,
+    HeadsStage,
     SummaryStage,
 )
 

@@ -7,7 +7,7 @@ from manim import LEFT, RIGHT, FadeIn, ReplacementTransform, VGroup, Write
 from ..beats import Beat, Stage, play, say
 from ..components import bracket, stagger, text
 from ..context import Source, vector_quote
-from ..pictures import name_over, x_grid
+from ..pictures import matrix_name, x_grid
 
 
 class EmbeddingsStage(Stage):
@@ -15,6 +15,10 @@ class EmbeddingsStage(Stage):
     starts_from = "tokens"
     ends_on = "x"
     heading_key = "embeddings.heading"
+
+    def heading_line(self):
+        layer = self.ctx.result.layer
+        return say("embeddings.heading") if layer is None else say("embeddings.heading_layer", layer=layer)
 
     def elided(self):
         r = self.ctx.result
@@ -36,11 +40,16 @@ class EmbeddingsStage(Stage):
             row_brackets.add(pair)
             vectors.append(VGroup(row, pair))
         vector = vector_quote(ctx, r.embeddings[f], Source("embeddings", (f,)), E.cols)
-        yield Beat(say("say.embeddings.lookup", d=d, token=tok, vector=vector),
-                   (play(FadeIn(heading), run_time=0.6),
-                    play(stagger((FadeIn(v, shift=RIGHT * 0.3) for v in vectors), 0.25), FadeIn(E.marks), run_time=2.0)),
-                   caption=say("embeddings.caption", d=d), hold=0.8)
-        title = name_over(ctx, E, "X", theme.X)
+        if r.layer is None:
+            line, caption = say("say.embeddings.lookup", d=d, token=tok, vector=vector), say("embeddings.caption", d=d)
+        else:  # a real model's layer: its input is the previous layer's output (layer 0: the embeddings)
+            line = say("say.embeddings.layer", d=d, token=tok, vector=vector, layer=r.layer, before=r.layer - 1,
+                       model=r.model) if r.layer else say("say.embeddings.layer0", d=d, token=tok, vector=vector, model=r.model)
+            caption = say("embeddings.caption_layer", d=d, layer=r.layer)
+        yield Beat(line, (play(FadeIn(heading), run_time=0.6),
+                          play(stagger((FadeIn(v, shift=RIGHT * 0.3) for v in vectors), 0.25), FadeIn(E.marks), run_time=2.0)),
+                   caption=caption, hold=0.8)
+        title = matrix_name(ctx, E, "X", "X")
         shape = text(ctx, ctx.s("embeddings.shape", s=S, d=d), theme.caption_size, theme.X)
         shape.next_to(E.grid_box(), RIGHT, buff=0.6)
         yield Beat(say("say.embeddings.stack", s=S, d=d),

@@ -19,6 +19,9 @@ class ProjectionStage(Stage):
     ends_on = "qkv"
     heading_key = "projection.heading"
 
+    def heading_line(self):
+        return say("projection.heading_bias" if self.ctx.result.b_Q is not None else "projection.heading")
+
     def elided(self):
         r = self.ctx.result
         widest = max(r.d_model, r.d_k, r.d_v)
@@ -64,7 +67,7 @@ class ProjectionStage(Stage):
             ]
         bias = getattr(r, f"b_{which}")
         if bias is not None:  # a real model's head: Q = X W_Q + b_Q
-            parts += [text(ctx, "+", size, theme.dim),
+            parts += [text(ctx, "+ " + ctx.s("projection.bias"), size, theme.dim),
                       number_text(ctx, fmt(bias[j]), Source(f"b_{which}", (j,)), size, theme.matrix_color(which))]
         parts += [text(ctx, "=", size, theme.dim), number_text(ctx, fmt(dot.total), Source(which, (i, j)), size, theme.accent)]
         return place_caption(fit_width(row_of(*parts)))
@@ -89,9 +92,11 @@ class ProjectionStage(Stage):
                 hl = VGroup(SurroundingRectangle(x_grid.row(i), color=theme.accent, buff=0.06),
                             SurroundingRectangle(p.weight.col(j), color=theme.accent, buff=0.06))
                 expr = self.worked_entry(which, i, j)
-                yield Beat(say("say.projection.intro"), (*leave, play(FadeIn(frame), run_time=0.8)), hold=0.6)
-                yield Beat(say("say.projection.entry", token=tok, col=j + 1, w=which,
-                               value=ctx.quote(M[i, j], Source(which, (i, j)))),
+                bias = {} if r.b_Q is None else {"bias": ctx.quote(r.b_Q[j], Source("b_Q", (j,)))}
+                yield Beat(say("say.projection.intro_bias" if bias else "say.projection.intro"),
+                           (*leave, play(FadeIn(frame), run_time=0.8)), hold=0.6)
+                yield Beat(say("say.projection.entry_bias" if bias else "say.projection.entry", token=tok, col=j + 1,
+                               w=which, value=ctx.quote(M[i, j], Source(which, (i, j))), **bias),
                            (play(FadeIn(hl), FadeIn(expr), run_time=1.0),),
                            caption=CLEAR, hold=1.6, still=True, pause=True)
                 rest = [c for k, c in cells.items() if k != (i, j)]

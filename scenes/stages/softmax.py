@@ -79,6 +79,9 @@ class SoftmaxStage(Stage):
         key = "top_self" if top == i else "top"
         yield Beat(say(f"say.softmax.{key}", token=tok, top=ctx.token(top), pct=share),
                    caption=say(f"softmax.{key}", token=tok, top=ctx.token(top), pct=share), hold=1.6)
+        if ctx.hidden:  # a model's [CLS]/[SEP] not drawn: they still take their share
+            hidden = " ".join(sorted({r.tokens[j] for j in ctx.hidden}))
+            yield Beat(say("say.softmax.hidden", tokens=hidden), caption=say("softmax.hidden", theme.dim, tokens=hidden), hold=1.2)
         block = self.handoff()
         yield Beat(say("say.softmax.all"), (play(FadeOut(whole), run_time=0.6), play(FadeIn(block), run_time=0.8)),
                    caption=say("softmax.caption"), hold=1.6)

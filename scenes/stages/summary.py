@@ -27,26 +27,28 @@ class SummaryStage(Stage):
         i, tok = ctx.focus, ctx.token(ctx.focus)
         S, dm, dk, dv = r.n_tokens, r.d_model, r.d_k, r.d_v
         dims = lambda n: plan_axis(n, VECTOR_SLOTS)  # noqa: E731
-        keys = plan_axis(S, VECTOR_SLOTS, keep=[i])
+        keys = self.lay.tokens(VECTOR_SLOTS)
         w, h = 0.95, 0.42
+        x_key = "summary.x" if r.layer is None else "summary.x_layer"
+        bias = "" if r.b_Q is None else "_bias"
         size = font_for(w, h, theme)
         steps = [
             # (name key, shape (rows, cols), field, values, slots, source format, vector label key, colour)
-            ("summary.x", (S, dm), "X", r.X[i], dims(dm), "fmt", "summary.vec", theme.X, "x"),
-            ("summary.q", (S, dk), "Q", r.Q[i], dims(dk), "fmt", "summary.vec", theme.Q, "q"),
-            ("summary.k", (S, dk), "K", r.K[i], dims(dk), "fmt", "summary.vec", theme.K, "k"),
-            ("summary.v", (S, dv), "V", r.V[i], dims(dv), "fmt", "summary.vec", theme.V, "v"),
+            (x_key, (S, dm), "X", r.X[i], dims(dm), "fmt", "summary.vec", theme.X, "x"),
+            ("summary.q" + bias, (S, dk), "Q", r.Q[i], dims(dk), "fmt", "summary.vec", theme.Q, "q"),
+            ("summary.k" + bias, (S, dk), "K", r.K[i], dims(dk), "fmt", "summary.vec", theme.K, "k"),
+            ("summary.v" + bias, (S, dv), "V", r.V[i], dims(dv), "fmt", "summary.vec", theme.V, "v"),
             ("summary.scores", (S, S), "scaled", r.scaled[i], keys, "fmt", "summary.row", theme.accent, ""),
             ("summary.weights", (S, S), "weights", r.weights[i], keys, "pct", "summary.row", theme.heat_high, ""),
             ("summary.output", (S, dv), "output", r.output[i], dims(dv), "fmt", "summary.vec", theme.Z, "z"),
         ]
         rows = []
         for key, (a, b), field, values, slots, fmt, label_key, color, symbol in steps:
-            name = text(ctx, ctx.s(key), theme.label_size, color, max_width=3.6)
+            name = text(ctx, ctx.s(key, layer=r.layer), theme.label_size, color, max_width=3.6)
             shape = text(ctx, ctx.s("summary.shape", r=a, c=b), theme.label_size, theme.dim)
             masked = masked_text(ctx) if field == "scaled" else None
             vec = VectorRow(ctx, values, slots, Source(field, (i,), format=fmt), ctx.s(label_key, v=symbol, token=tok),
-                            color=color, cell_w=w + (0.15 if fmt == "pct" else 0), cell_h=h, font_size=size, label_width=2.0,
+                            color=color, cell_w=w + (0.15 if fmt == "pct" else 0), cell_h=h, font_size=size, label_width=1.75,
                             colorize=fmt == "fmt", cell_text=(lambda j: masked(i, j)) if masked else None)
             name.move_to([-3.2, 0, 0], aligned_edge=RIGHT)
             shape.move_to([-2.9, 0, 0], aligned_edge=LEFT)

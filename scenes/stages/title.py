@@ -21,16 +21,37 @@ class TitleStage(Stage):
         title = text(ctx, ctx.s("title"), 40, max_width=width).to_edge(UP, buff=0.9)
         sentence = text(ctx, ctx.s("title.sentence", sentence=ctx.sentence()), 34, max_width=width - 0.4)
         chips = TokenRow(ctx, max_width=width - 0.4)
+        origin = self.origin()
         yield Beat(say("say.title"), (play(Write(title), run_time=1.0),), hold=0.4)
         yield Beat(say("say.title.sentence", sentence=ctx.sentence()),
                    (play(FadeIn(sentence, shift=UP * 0.2)),), hold=0.8)
+        if origin is not None:
+            text_, line = origin
+            yield Beat(line, (play(FadeIn(text_.next_to(title, DOWN, buff=0.3)), run_time=0.6),), hold=0.8)
         yield Beat(say("say.title.tokens", n=n, token=ctx.token(ctx.focus)),
                    (play(FadeOut(sentence, shift=DOWN * 0.2), stagger((FadeIn(c, shift=DOWN * 0.2) for c in chips), 0.08),
                          run_time=1.2),),
                    caption=say("title.tokens", n=n), hold=1.0, still=True, pause=True)
         labels = self.handoff().labels
         visible = [i for i in self.lay.rows if i is not None]
-        moves = [ReplacementTransform(chips[i].label, lab) for i, lab in zip(visible, labels)]
-        rest = [chips[i].label for i in range(len(chips)) if i not in visible] + [c.box for c in chips]
-        yield Beat(say("say.title.rows"), (play(*moves, FadeOut(VGroup(title, *rest)), run_time=1.2),),
-                   caption=CLEAR, hold=0.3)
+        chip = dict(zip(chips.shown, chips))
+        moves = [ReplacementTransform(chip[i].label, lab) for i, lab in zip(visible, labels)]
+        rest = [c.label for i, c in chip.items() if i not in visible] + [c.box for c in chips]
+        gone = VGroup(title, *rest, *([origin[0]] if origin else []))
+        yield Beat(say("say.title.rows"), (play(*moves, FadeOut(gone), run_time=1.2),), caption=CLEAR, hold=0.3)
+
+    def origin(self):
+        """Where the numbers come from, when not the toy numbers: a pretrained model's layer and head,
+        or one head of several. (the line under the title, its narration) or None."""
+        ctx, r = self.ctx, self.ctx.result
+        if r.model is not None:
+            key, params = "title.model", dict(model=r.model, layer=r.layer, head=r.head)
+            hidden = sorted({r.tokens[i] for i in ctx.hidden})
+            line = say("say.title.model_hidden" if hidden else "say.title.model", tokens=" ".join(hidden), **params)
+        elif ctx.heads is not None:
+            key, params = "title.heads", dict(head=r.head, n=ctx.heads.n_heads)
+            line = say("say.title.heads", **params)
+        else:
+            return None
+        return text(ctx, ctx.s(key, **params), self.ctx.theme.caption_size, self.ctx.theme.accent,
+                    max_width=2 * half_width() - 0.4), line
