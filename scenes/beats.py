@@ -154,10 +154,12 @@ class Driver:
         in (FadeIn adds, FadeOut removes) without manim copying the faded groups; the picture after
         the play and the clock are the same."""
         animations = p.animations
+        # a lone Wait is a still frame to manim (nothing here has updaters): counted as a hold
+        still = len(animations) <= 1 and all(type(a) is Wait for a in animations)
         if self.scene.renderer._original_skipping_status:  # config skip_animations
             animations = [a for a in flatten(animations) if not self.apply_fade(a)]
         self.scene.play(*animations or [Wait()], run_time=p.run_time)
-        self.advance(p.run_time)
+        self.advance(p.run_time, hold=still)
 
     def apply_fade(self, animation) -> bool:
         if type(animation) is FadeOut:
@@ -205,7 +207,10 @@ class Driver:
             self.advance(seconds, hold=True)
         if beat.narration is not None:
             numbers = tuple(Shown(n.text, n.source, ctx.log.stage) for n in quoted_numbers(beat.narration.params))
-            cue = Cue(ctx.log.stage, start, self.clock, words, numbers, beat.pause)
+            caption = self.line_text(beat.caption) if isinstance(beat.caption, Line) else ""
+            cue = Cue(ctx.log.stage, start, self.clock, words, numbers, beat.pause, caption)
             ctx.log.cues.append(cue)
             # manim writes the .srt; it places a subtitle relative to its own clock
             scene.add_subcaption(words, duration=cue.end - cue.start, offset=cue.start - scene.time)
+        if beat.pause:
+            scene.slide_break()

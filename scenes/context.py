@@ -66,6 +66,7 @@ class Cue:
     text: str
     numbers: tuple[Shown, ...]
     pause: bool
+    caption: str = ""  # the caption this beat puts on screen, if it sets one
 
 
 @dataclass

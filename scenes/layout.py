@@ -12,6 +12,8 @@ from functools import cached_property
 
 from manim import DOWN, UP
 
+from attncore import steps
+
 from .components import half_width, plan_axis
 from .context import Ctx
 
@@ -74,9 +76,15 @@ class Layout:
     def weighted_rows(self):
         return self.tokens(WEIGHTED_ROWS)
 
-    def tokens(self, slots: int):
-        """Token indices in at most `slots` slots: the focus always, hidden tokens never."""
-        return plan_axis(self.S, slots, keep=[self.ctx.focus], skip=self.ctx.hidden)
+    def tokens(self, slots: int, keep=()):
+        """Token indices in at most `slots` slots: the focus (and `keep`) always, hidden tokens never."""
+        return plan_axis(self.S, slots, keep=[self.ctx.focus, *keep], skip=self.ctx.hidden)
+
+    @cached_property
+    def focus_cols(self):
+        """A row of token slots that keeps the token the focus attends to most, for pictures of
+        the focus token's weights that quote it."""
+        return self.tokens(COL_SLOTS, keep=[steps.strongest(self.ctx.result, self.ctx.focus)])
 
     def dims(self, n: int):
         return plan_axis(n, DIM_SLOTS)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Callable
 
-from manim import FadeIn, FadeOut, Scene
+from manim import FadeIn, FadeOut, ManimColor, Scene
 
 import attncore
 from attncore import AttentionResult, InputError, MultiHeadResult, resolve_focus, special_tokens
@@ -43,7 +43,7 @@ class ExplainerScene(Scene):
         hidden = frozenset(special_tokens(result) if self.hide_special else ())
         self.ctx = Ctx(result, resolve_focus(result, self.focus), language=self.language, heads=self.heads,
                        hidden=hidden)
-        self.camera.background_color = DEFAULT_THEME.background
+        self.camera.background_color = ManimColor(DEFAULT_THEME.background)
 
     @property
     def log(self):
@@ -65,6 +65,9 @@ class ExplainerScene(Scene):
             self.still("end")
             previous = stage
 
+    def slide_break(self) -> None:
+        """A lecturer pauses here: a new slide begins (only in the slides, see scenes.slides)."""
+
     def still(self, moment: str) -> None:
         """A moment worth a still picture: passed to `on_still` when one is set."""
         if self.on_still is not None:
@@ -78,12 +81,13 @@ class ExplainerScene(Scene):
 
 def explainer_scene(result: AttentionResult | MultiHeadResult, *, focus=None, stages=None, language="en",
                     on_still=None, skip_animations: bool = False, head: int = 0,
-                    hide_special: bool = False) -> ExplainerScene:
+                    hide_special: bool = False, slides_folder=None) -> ExplainerScene:
     """A scene instance for `result` (call `.render()` under manim's `tempconfig`). A MultiHeadResult
     is followed through its head `head`, and the heads stage shows them all. `stages` defaults to
     the whole video. With `skip_animations` every play jumps to its end (stills, scripts, tests:
     seconds, not minutes); the clock still advances by each animation's run time. `hide_special`
-    leaves a model's [CLS] and [SEP] out of the pictures; they still take part in the softmax."""
+    leaves a model's [CLS] and [SEP] out of the pictures; they still take part in the softmax.
+    With `slides_folder` the scene makes click-through slides there (manim-slides) as well."""
     heads = result if isinstance(result, MultiHeadResult) else None
     if heads is not None:
         if isinstance(head, bool) or not isinstance(head, int) or not 0 <= head < heads.n_heads:
@@ -103,11 +107,16 @@ def explainer_scene(result: AttentionResult | MultiHeadResult, *, focus=None, st
     index = resolve_focus(result, focus)  # validate before any rendering starts
     if index in hidden:
         raise InputError(f"focus: {result.tokens[index]!r} is hidden by --hide-special; choose another token")
-    cls = type("AttentionExplainer", (ExplainerScene,), {
+    base, kwargs = ExplainerScene, {}
+    if slides_folder is not None:
+        from scenes.slides import SlidesScene
+
+        base, kwargs = SlidesScene, {"output_folder": slides_folder}
+    cls = type("AttentionExplainer", (base,), {
         "result": result, "focus": focus, "stage_names": stages, "language": language, "heads": heads,
         "hide_special": hide_special, "on_still": staticmethod(on_still) if on_still else None,
     })
-    return cls(skip_animations=skip_animations)
+    return cls(skip_animations=skip_animations, **kwargs)
 
 
 class AttentionVideo(ExplainerScene):

@@ -96,3 +96,28 @@ def expected_text(result, source, heads=None) -> str:
         assert float(value).is_integer(), source
         return str(int(value))
     return {"fmt": fmt, "pct": pct}[source.format](float(value))
+
+
+def overlapping_pairs(boxes: np.ndarray, slack: float = 0.01) -> list[tuple[int, int]]:
+    """Index pairs of boxes ([n, 2, 3]: lower-left, upper-right) that overlap by more than `slack`."""
+    lo, hi = boxes[:, 0, :2], boxes[:, 1, :2]
+    hit = ((lo[:, None] + slack < hi[None, :]) & (lo[None, :] + slack < hi[:, None])).all(axis=-1)
+    return [(a, b) for a, b in zip(*np.nonzero(np.triu(hit, k=1)))]
+
+
+def assert_readable_layout(run: Run) -> None:
+    """After every animation step of `run` (recorded with snapshots): texts inside the frame, none
+    overlapping another, none below 16 pt."""
+    from manim import config
+
+    half = np.array([config.frame_width / 2, config.frame_height / 2])
+    for step, snap in enumerate(run.snapshots):
+        if not snap.texts:
+            continue
+        boxes = np.array([b for _, _, b, _ in snap.texts])
+        outside = [t for (t, _, b, _) in snap.texts if (b[0, :2] < -half).any() or (b[1, :2] > half).any()]
+        assert not outside, (snap.stage, step, outside)
+        small = [(t, round(size, 1)) for t, size, _, _ in snap.texts if size < 15.5]  # minimum 16, rounding
+        assert not small, (snap.stage, step, small)
+        pairs = [(snap.texts[a][0], snap.texts[b][0]) for a, b in overlapping_pairs(boxes)]
+        assert not pairs, (snap.stage, step, pairs[:5])

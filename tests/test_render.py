@@ -45,7 +45,12 @@ def assert_one_line_error(result, starts: str):
         (["--weights", "bad.json"], "W_Q: expected finite numbers"),
         (["--lang", "fr"], "Invalid value for '--lang'"),
         (["--script", "notes.txt"], "Invalid value for --script: 'notes.txt' must end in .md"),
-        (["--subtitles", "--stills", "st"], "--subtitles goes with a video; --stills and --script render none"),
+        (["--subtitles", "--stills", "st"], "--subtitles goes with a video; --stills renders none"),
+        (["--subtitles", "--slides"], "--subtitles goes with a video; --slides renders none"),
+        (["--slides", "--handout", "h.md"], "--slides and --handout make different outputs"),
+        (["--slides", "--output", "deck.pdf"], "Invalid value for --output: 'deck.pdf': slides are written as .html or .pptx"),
+        (["--output", "deck.html"], "Invalid value for --output: 'deck.html' has no video extension; use one of .mp4"),
+        (["--handout", "h.txt"], "Invalid value for --handout: 'h.txt' must end in .md or .html"),
         (["--head", "1"], "head: goes with --model or --heads N"),
         (["--layer", "1"], "layer: goes with --model"),
         (["--heads", "3"], "heads: d_model = 4 is not divisible by 3 heads"),
@@ -131,10 +136,13 @@ def test_script_in_chinese_for_one_stage(tmp_path):
 
 
 def test_default_output_path():
-    assert render.default_output("I have a cat", render.STAGE_NAMES) == Path("media/i-have-a-cat.mp4")
+    whole = render.default_stages(False)
+    assert render.default_output("I have a cat", whole) == Path("media/i-have-a-cat.mp4")
     assert render.default_output("I have a cat", ("softmax",)) == Path("media/i-have-a-cat-softmax.mp4")
-    cjk = render.default_output("我 有", render.STAGE_NAMES)
-    assert cjk.suffix == ".mp4" and cjk.stem and cjk == render.default_output("我 有", render.STAGE_NAMES)
+    with_analogy = render.default_stages(False, analogy=True)
+    assert render.default_output("I have a cat", with_analogy) == Path("media/i-have-a-cat-with-analogy.mp4")
+    cjk = render.default_output("我 有", whole)
+    assert cjk.suffix == ".mp4" and cjk.stem and cjk == render.default_output("我 有", whole)
 
 
 def test_weights_file_gives_the_sentence(tmp_path):

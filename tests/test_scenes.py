@@ -14,13 +14,13 @@ from manim import ManimColor, config
 from PIL import Image
 
 import attncore
-from scenes import default_stages
-
-STAGE_NAMES = default_stages(False)  # the single-head sentences: no heads stage
+from scenes import default_stages, lecture
 from scenes.beats import Stage
 from scenes.stages import STAGES, check_order
 from scenes.strings import CATALOGUES, PSEUDO_CLOSE, PSEUDO_OPEN, reading_time
-from scenetools import FAST, expected_text
+from scenetools import FAST, assert_readable_layout, expected_text, overlapping_pairs
+
+STAGE_NAMES = default_stages(False)  # the single-head sentences: no heads stage
 
 FRAMES = Path(__file__).parent / "frames"
 NUMBER = re.compile(r"−?\d+\.\d+%?")  # how fmt and pct write numbers
@@ -114,30 +114,13 @@ def test_causal_masked_cells_show_as_masked(runs):
     assert later and all(s.text == "0.0%" for s in later)
 
 
-def overlapping_pairs(boxes: np.ndarray, slack: float = 0.01) -> list[tuple[int, int]]:
-    """Index pairs of boxes ([n, 2, 3]: lower-left, upper-right) that overlap by more than `slack`."""
-    lo, hi = boxes[:, 0, :2], boxes[:, 1, :2]
-    hit = ((lo[:, None] + slack < hi[None, :]) & (lo[None, :] + slack < hi[:, None])).all(axis=-1)
-    return [(a, b) for a, b in zip(*np.nonzero(np.triu(hit, k=1)))]
-
-
 @pytest.mark.parametrize("name", ["default", "other", "one token", "twelve tokens", "chinese", "pseudo", "model",
                                   "toy heads"])
 def test_layout_inside_frame_no_overlap_readable(runs, name):
     """After every animation step: texts inside the frame, none overlapping, none below 16 pt."""
     result, run = runs(name)
-    half = np.array([config.frame_width / 2, config.frame_height / 2])
     assert len(run.snapshots) > 30
-    for step, snap in enumerate(run.snapshots):
-        if not snap.texts:
-            continue
-        boxes = np.array([b for _, _, b, _ in snap.texts])
-        outside = [t for (t, _, b, _) in snap.texts if (b[0, :2] < -half).any() or (b[1, :2] > half).any()]
-        assert not outside, (snap.stage, step, outside)
-        small = [(t, round(size, 1)) for t, size, _, _ in snap.texts if size < 15.5]  # minimum 16, rounding
-        assert not small, (snap.stage, step, small)
-        pairs = [(snap.texts[a][0], snap.texts[b][0]) for a, b in overlapping_pairs(boxes)]
-        assert not pairs, (snap.stage, step, pairs[:5])
+    assert_readable_layout(run)
 
 
 def test_long_sentences_are_elided_and_say_so(runs):
@@ -251,12 +234,12 @@ def test_script_lists_every_cue_under_its_stage_with_times(runs):
     import render
 
     _, run = runs("default")
-    script = render.script_text(run.scene)
+    script = render.script_text(run.scene.ctx, run.scene.log.cues)
     assert script.startswith("# Self-attention, step by step: “I have a cat”")
     assert script.count("\n## ") == len(STAGE_NAMES)
     assert re.search(r"\n## 4\. Scale and softmax  \(\d:\d\d\.\d\)\n", script)
     for cue in run.scene.log.cues:
-        assert f"**{render.timestamp(cue.start)}** {cue.text}" in script
+        assert f"**{lecture.timestamp(cue.start)}** {cue.text}" in script
     assert script.count("⏸") == sum(c.pause for c in run.scene.log.cues) + 1  # +1: the intro explains it
 
 

