@@ -11,7 +11,9 @@ import io
 import os
 import re
 import shutil
+import signal
 import sys
+import threading
 import tempfile
 import unicodedata
 from pathlib import Path
@@ -38,19 +40,41 @@ class OneLineErrors(click.Command):
 
     def main(self, *args, **kwargs):
         kwargs.pop("standalone_mode", None)
+        # SIGTERM as Ctrl-C: the temporary folders are removed on the way out, nothing is published
+        previous = signal.signal(signal.SIGTERM, _interrupt) if threading.current_thread() is threading.main_thread() else None
         try:
             return super().main(*args, standalone_mode=False, **kwargs)
         except click.ClickException as e:
             click.echo(f"error: {e.format_message()}", err=True)
             sys.exit(e.exit_code)
-        except click.Abort:
-            click.echo("error: aborted", err=True)
-            sys.exit(1)
+        except (click.Abort, KeyboardInterrupt):
+            click.echo("error: interrupted; nothing was written", err=True)
+            sys.exit(130)
         except Exception as e:  # a failure inside rendering: still one line, unless debugging
             if os.environ.get("ATTENTION_DEBUG"):
                 raise
             click.echo(f"error: rendering failed: {type(e).__name__}: {e} (ATTENTION_DEBUG=1 shows the traceback)", err=True)
             sys.exit(1)
+        finally:
+            if previous is not None:
+                signal.signal(signal.SIGTERM, previous)
+
+
+def _interrupt(signum, frame):
+    raise KeyboardInterrupt
+
+
+def writable_folder(path: Path, option: str) -> None:
+    """Create the folder `path` will be written in, and check that it can be written: one line naming
+    it if not (before any rendering)."""
+    folder = path if option == "--stills" else path.parent
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+    except OSError as e:
+        why = "a file is in the way" if isinstance(e, FileExistsError) else e.strerror or str(e)
+        raise click.ClickException(f"{option}: cannot write in the folder {str(folder)!r} ({why})") from None
 
 
 def default_output(sentence: str, stages: tuple[str, ...], origin: str = "") -> Path:
@@ -337,6 +361,10 @@ def main(sentence, focus, quality, output, stages, d_model, d_k, seed, positiona
             targets = [str(p) for p in (stills_dir, script_file, handout_file) if p is not None]
         click.echo("would write: " + ", ".join(targets + ([str(numbers_file)] if numbers_file else [])))
         return
+    for path, option in ((stills_dir, "--stills"), (script_file, "--script"), (handout_file, "--handout"),
+                         (numbers_file, "--numbers"), (None if no_video else output, "--output")):
+        if path is not None:
+            writable_folder(path, option)
     if numbers_file is not None:  # every head, when there are several
         write_atomically(numbers_file, computed.to_json().encode("utf-8"))
     result = computed

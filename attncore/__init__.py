@@ -9,7 +9,7 @@ References: Vaswani et al., "Attention Is All You Need" (2017); karpathy/nanoGPT
 CausalSelfAttention. `run("I have a cat")` is the worked example of shared/seeds/001.
 """
 
-from .attention import FORMAT, AttentionResult, causal_mask, self_attention, softmax
+from .attention import FORMAT, MAX_ABS, AttentionResult, causal_mask, self_attention, softmax
 from .errors import InputError
 from .focus import default_focus, join_tokens, resolve_focus, special_tokens
 from .formatting import fmt, pct
@@ -24,6 +24,7 @@ __all__ = [
     "DEFAULT_SENTENCE",
     "FORMAT",
     "InputError",
+    "MAX_ABS",
     "MultiHeadResult",
     "Numbers",
     "causal_mask",

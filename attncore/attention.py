@@ -17,8 +17,13 @@ from pathlib import Path
 import numpy as np
 
 from .errors import InputError
+from .formatting import fmt
 
 FORMAT = "attncore/1"
+# The largest |value| accepted in X, the weights and the biases. With d_model up to 1024 the scores
+# stay below about 1e15, far from float64's overflow, and their differences keep enough precision
+# for the softmax; papers' and models' numbers are many orders of magnitude smaller.
+MAX_ABS = 1e6
 
 
 def softmax(x: np.ndarray, mask: np.ndarray | None = None) -> np.ndarray:
@@ -162,7 +167,18 @@ def _matrix(name: str, a, rows: str | int | None = None, cols: str | int | None 
             raise InputError(f"{name}: expected shape {want}, got {m.shape}")
     if not np.isfinite(m).all():
         raise InputError(f"{name}: expected finite numbers, found NaN or infinity")
+    if m.size and np.abs(m).max() > MAX_ABS:
+        raise InputError(f"{name}: values must lie within ±{MAX_ABS:.0e}, found {fmt(float(m.flat[np.abs(m).argmax()]))}"
+                         " (larger ones would overflow the scores or leave softmax no precision)")
     return m
+
+
+def _finite(**computed: np.ndarray) -> None:
+    """Refuse a computation with a non-finite intermediate (a guard: MAX_ABS keeps them finite)."""
+    for name, M in computed.items():
+        if not np.isfinite(M).all():
+            raise InputError(f"{name}: the computation overflowed (NaN or infinity); "
+                             f"keep every input within ±{MAX_ABS:.0e}")
 
 
 def self_attention(
@@ -215,6 +231,7 @@ def self_attention(
     mask = causal_mask(S) if causal else None  # (S, S), True where j <= i
     weights = softmax(scaled, mask)  # (S, S), each row sums to 1
     output = weights @ V  # (S, S) x (S, d_v) -> (S, d_v)
+    _finite(Q=Q, K=K, V=V, scores=scores, weights=weights, output=output)
 
     return AttentionResult(
         tokens=tuple(str(t) for t in tokens),

@@ -1,40 +1,65 @@
-"""Sentence -> tokens: words, punctuation marks and single CJK characters."""
+"""Sentence -> tokens: words, punctuation marks and symbols, single CJK characters.
+
+Text is split into extended grapheme clusters (user-perceived characters: a letter with its
+combining marks, an Indic conjunct, an emoji ZWJ / flag / keycap / skin-tone sequence) with the
+`regex` module's `\\X`, so no token ever splits one. Then:
+
+- whitespace, control characters and the zero-width space U+200B separate tokens; other invisible
+  format characters (soft hyphen, word joiner, BOM, bidi controls) are dropped; the zero-width
+  joiner and non-joiner stay inside words and emoji, where they mean something;
+- a combining mark with no letter before it is dropped (it would show on a dotted circle);
+- Han, kana and Hangul, and the scripts written without spaces (Thai, Lao, Khmer, Myanmar), give one
+  token per grapheme cluster ("我", "有"; Thai "มี" is consonant + vowel);
+- a word is a run of letters, digits and their marks in any other script (Latin, Cyrillic, Greek,
+  Arabic, Hebrew, Devanagari...), with inner ' or - (don't, well-known);
+- anything else (punctuation, symbols, emoji) is one token per grapheme cluster.
+"""
 
 from __future__ import annotations
 
-import re
 import unicodedata
+
+import regex
 
 from .errors import InputError
 
-# Han ideographs (with extension A and compatibility forms), kana and Hangul syllables: one token each.
-_CJK = (
-    "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"  # Han
-    "\u3040-\u309f\u30a0-\u30ff"  # Hiragana, Katakana
-    "\uac00-\ud7af"  # Hangul syllables
-    "\U00020000-\U0002fa1f"  # Han extensions B..
-)
-# Marks that belong to the symbol before them: variation selectors, skin tones, keycap, ZWJ sequences.
-_JOINERS = r"(?:[\ufe0e\ufe0f\u20e3\U0001F3FB-\U0001F3FF]|\u200d[^\w\s])*"
-_CJK_CHAR = re.compile(rf"[{_CJK}]")
-_TOKEN = re.compile(
-    rf"[{_CJK}]"  # one CJK character
-    r"|[\U0001F1E6-\U0001F1FF]{2}"  # a flag: two regional indicators
-    rf"|(?:(?![{_CJK}])\w)+(?:['’\-](?:(?![{_CJK}])\w)+)*"  # a word, with inner ' or - (don't, well-known)
-    rf"|[^\w\s]{_JOINERS}"  # one punctuation mark or symbol (emoji included)
-)
+# scripts whose characters are tokens on their own: CJK, and scripts written without spaces between words
+_UNSPACED = regex.compile(r"[\p{Han}\p{Hiragana}\p{Katakana}\p{Hangul}\p{Thai}\p{Lao}\p{Khmer}\p{Myanmar}]")
+_CLUSTER = regex.compile(r"\X")
+_JOINING = "\u200c\u200d"  # zero-width non-joiner and joiner: part of words and emoji sequences
+_SEPARATORS = {"\u200b"}  # zero-width space: marks word breaks (in Thai, Khmer...), so it separates
+_INNER = "'’-"  # inside a word: don't, well-known
+_SYMBOL_MARKS = "\ufe0f\u20e3"  # emoji presentation and keycap: the cluster is a symbol, not a word
 
 
 def is_cjk(char: str) -> bool:
-    """True for a Han, kana or Hangul character (a token on its own, written without spaces)."""
-    return bool(_CJK_CHAR.fullmatch(char))
+    """True for a character written without spaces around it (Han, kana, Hangul, Thai, Lao, Khmer,
+    Myanmar): a token on its own, joined to its neighbours without spaces."""
+    return bool(_UNSPACED.match(char))
+
+
+def _clean(text: str) -> str:
+    """Separators as spaces, other invisible format characters removed (emoji tags kept)."""
+    out = []
+    for ch in text:
+        cat = unicodedata.category(ch)
+        if ch in _SEPARATORS or cat in ("Cc", "Zs", "Zl", "Zp"):
+            out.append(" ")
+        elif cat == "Cf" and ch not in _JOINING and not "\U000e0020" <= ch <= "\U000e007f":
+            continue
+        else:
+            out.append(ch)
+    return "".join(out)
+
+
+def _is_wordish(cluster: str) -> bool:
+    """Letters or digits with their marks (and joiners), not an emoji such as a keycap."""
+    return (unicodedata.category(cluster[0])[0] in "LN" and not any(c in _SYMBOL_MARKS for c in cluster)
+            and all(unicodedata.category(c)[0] in "LMN" or c in _JOINING for c in cluster))
 
 
 def tokenize(sentence: str) -> list[str]:
-    """Split `sentence` into tokens.
-
-    Words (letters, digits, accents; inner apostrophes and hyphens kept) and each punctuation mark or
-    emoji are tokens; each CJK character is a token of its own; whitespace only separates.
+    """Split `sentence` into tokens (see the module's docstring).
 
     >>> tokenize("I have a cat.")
     ['I', 'have', 'a', 'cat', '.']
@@ -43,8 +68,29 @@ def tokenize(sentence: str) -> list[str]:
     """
     if not isinstance(sentence, str):
         raise InputError(f"sentence: expected text, got {type(sentence).__name__}")
-    text = unicodedata.normalize("NFC", sentence)
-    tokens = _TOKEN.findall(text)
+    clusters = _CLUSTER.findall(_clean(unicodedata.normalize("NFC", sentence)))
+    tokens: list[str] = []
+    word = False  # the last token is a word that the next letters continue
+    for k, c in enumerate(clusters):
+        if c[0].isspace():  # a space, with any marks that followed it (they have no letter)
+            word = False
+        elif unicodedata.category(c[0])[0] == "M":
+            continue  # a combining mark with nothing to combine with
+        elif is_cjk(c[0]):
+            tokens.append(c)
+            word = False
+        elif _is_wordish(c):
+            if word:
+                tokens[-1] += c
+            else:
+                tokens.append(c)
+            word = True
+        elif (c in _INNER and word and k + 1 < len(clusters) and _is_wordish(clusters[k + 1])
+              and not is_cjk(clusters[k + 1][0])):
+            tokens[-1] += c  # an inner apostrophe or hyphen: the word goes on
+        else:
+            tokens.append(c)
+            word = False
     if not tokens:
         raise InputError("sentence: is empty; give at least one word, e.g. \"I have a cat\"")
     return tokens

@@ -5,15 +5,18 @@ pictures, and fitting to the frame. Every number is drawn by `number_text`, whic
 from __future__ import annotations
 
 import functools
+import html
 from typing import Callable, Sequence
 
 import numpy as np
+import regex
 from manim import (
     DOWN,
     LEFT,
     RIGHT,
     UP,
     LaggedStart,
+    MarkupText,
     Rectangle,
     RoundedRectangle,
     Text,
@@ -25,6 +28,7 @@ from manim import (
 )
 
 from .context import FORMATS, Ctx, Source
+from .glyphs import code_point, has_ltr, is_rtl, stand_in
 
 Slot = int | None  # an index into the data, or None for an elision mark
 SourceAt = Source | Callable[[int, int], Source]
@@ -40,6 +44,22 @@ def _make(ctx: Ctx, s: str, size: float, color, font: str | None = None) -> Text
 
 @functools.lru_cache(maxsize=4096)
 def _layout(s: str, size: float, color: str, font: str) -> Text:
+    """`s` laid out by Pango: characters no font has by their code points; if nothing at all
+    would show (a glyph that is blank), every character by its code point."""
+    t = _pango(stand_in(s), size, color, font)
+    if not t.family_members_with_points() or t.width == 0:
+        t = _pango(" ".join(code_point(ch) for ch in s if not ch.isspace()) or "?", size, color, font)
+    return t
+
+
+def _pango(s: str, size: float, color: str, font: str) -> Text:
+    if is_rtl(s):  # manim's Text drops right-to-left runs; MarkupText keeps Pango's bidi layout
+        # a line with left-to-right letters (a caption around a token) reads left to right: a
+        # left-to-right mark first sets that direction; a right-to-left token alone keeps its own
+        markup = html.escape(("\u200e" if has_ltr(s) else "") + s, quote=False)
+        t = MarkupText(markup, font=font, font_size=size, color=color, warn_missing_font=False)
+        t.original_text = s
+        return t
     return Text(s, font=font, font_size=size, color=color,
                 warn_missing_font=False)  # a family list, which Pango reads and manim's check does not
 
@@ -54,13 +74,19 @@ def text(ctx: Ctx, s: str, size: float | None = None, color=None, max_width: flo
     scaled = size * max_width / t.width
     if scaled >= ctx.theme.min_font_size:
         return _make(ctx, s, scaled, color)
-    chars = list(s)
-    while len(chars) > 1:
-        chars.pop()
-        t = _make(ctx, "".join(chars) + "…", ctx.theme.min_font_size, color)
-        if t.width <= max_width:
-            return t
-    return t
+    chars = regex.findall(r"\X", s)  # cut whole grapheme clusters, never a letter from its marks
+
+    def cut(k: int) -> Text:
+        return _make(ctx, "".join(chars[:k]) + "…", ctx.theme.min_font_size, color)
+
+    lo, hi = 1, len(chars) - 1  # the longest cut that fits, by bisection (widths grow with k)
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        if cut(mid).width <= max_width:
+            lo = mid
+        else:
+            hi = mid - 1
+    return cut(lo)
 
 
 def number_text(ctx: Ctx, s: str, source: Source, size: float, color) -> Text:

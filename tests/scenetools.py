@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from manim import Text, tempconfig
+from manim import MarkupText, Text, tempconfig
 
 from attncore import fmt, pct, steps
 from scenes.video import explainer_scene
@@ -34,13 +34,14 @@ class Run:
     scene: object
     snapshots: list[Snapshot]
     frames: dict[str, np.ndarray]  # stage name -> its last frame (H, W, 4)
+    ends: dict = None  # stage name -> the visible texts of its last frame: (text as typed, [corners])
 
 
 def visible_texts(scene) -> list[Text]:
     out = []
     for m in scene.mobjects:
         for t in m.get_family():
-            if isinstance(t, Text) and t.text.strip() and t.get_fill_opacity() > 0.05:
+            if isinstance(t, (Text, MarkupText)) and t.text.strip() and t.get_fill_opacity() > 0.05:
                 out.append(t)
     return out
 
@@ -49,11 +50,15 @@ def run_scene(result, stages=None, focus=None, snapshots: bool = False, frames: 
               **view) -> Run:
     """Render `stages` for `result` with animations skipped and nothing written. Optionally record a
     Snapshot of the visible texts after every play(), and each stage's last frame."""
-    run = Run(None, [], {})
+    run = Run(None, [], {}, {})
 
     def on_still(scene, stage, moment):
         if frames and moment == "end":
             run.frames[stage] = scene.frame()
+        if moment == "end":
+            run.ends[stage] = [(getattr(t, "original_text", t.text),
+                                np.array([t.get_corner((-1, -1, 0)), t.get_corner((1, 1, 0))]))
+                               for t in visible_texts(scene)]
 
     with tempconfig(FAST):
         scene = run.scene = explainer_scene(result, focus=focus, stages=stages, on_still=on_still, language=language,

@@ -7,6 +7,7 @@ from manim import DOWN, UP, FadeIn, FadeOut, ReplacementTransform, VGroup, Write
 from ..beats import CLEAR, Beat, Stage, play, say
 from ..components import TokenRow, half_width, stagger, text
 from ..context import Source
+from ..glyphs import code_point, missing
 
 
 class TitleStage(Stage):
@@ -32,6 +33,11 @@ class TitleStage(Stage):
                    (play(FadeOut(sentence, shift=DOWN * 0.2), stagger((FadeIn(c, shift=DOWN * 0.2) for c in chips), 0.08),
                          run_time=1.2),),
                    caption=say("title.tokens", n=n), hold=1.0, still=True, pause=True)
+        unseen = missing("".join(r.tokens))
+        if unseen:  # characters no installed font draws: say why they show as code points
+            points = " ".join(code_point(ch) for ch in unseen)
+            yield Beat(say("say.title.stand_in", points=points), caption=say("title.stand_in", ctx.theme.dim, points=points),
+                       hold=1.2)
         labels = self.handoff().labels
         visible = [i for i in self.lay.rows if i is not None]
         chip = dict(zip(chips.shown, chips))

@@ -21,6 +21,8 @@ STRINGS = {
         "other": "It is split into {n} tokens. We follow “{token}” through every step.",
     },
     "say.title.rows": "Each token becomes one row of the computation.",
+    "title.stand_in": "{points}: no installed font draws it, so its code point stands in",
+    "say.title.stand_in": "No installed font can draw {points}, so the video shows the code point instead of an empty box.",
     "title.model": "{model} · layer {layer} · head {head}  (counted from 0)",
     "title.heads": "head {head} of {n} (counted from 0)",
     "say.title.model": "The numbers are real: the pretrained model {model}, layer {layer}, head {head}, counting from 0. Its tokenizer splits words into pieces and adds [CLS] at the start and [SEP] at the end.",

@@ -18,6 +18,8 @@ STRINGS = {
     "say.title.sentence": "我们的句子是：“{sentence}”",
     "say.title.tokens": {"other": "它被切分为 {n} 个词元。我们跟随当前词元“{token}”走完每一步。"},
     "say.title.rows": "每个词元成为计算中的一行。",
+    "title.stand_in": "{points}：没有已安装的字体能显示，用码位代替",
+    "say.title.stand_in": "没有已安装的字体能显示 {points}，所以视频用码位代替空白方框。",
     "title.model": "{model} · 第 {layer} 层 · 第 {head} 个头（从 0 开始计数）",
     "title.heads": "{n} 个头中的第 {head} 个（从 0 开始计数）",
     "say.title.model": "这些数字来自真实的预训练模型 {model}：第 {layer} 层的第 {head} 个头，从 0 开始计数。它的分词器把单词切成子词，并在开头加上 [CLS]、结尾加上 [SEP]。",
