@@ -131,7 +131,35 @@ def subtitles_path(output: Path) -> Path:
 
 def render_options(quality: str, tmp: str, suffix: str) -> dict:
     return {"quality": QUALITIES[quality], "media_dir": tmp, "output_file": "video", "format": suffix.lstrip("."),
-            "disable_caching": True, "verbosity": "WARNING", "progress_bar": "display"}
+            "disable_caching": True, "verbosity": "WARNING", "progress_bar": "none"}  # ours: see Progress
+
+
+class Progress:
+    """One progress bar for a whole render, on stderr: stages done of all, the time left (from the
+    stages' pace), the stage being rendered and the frames so far. None with `quiet`."""
+
+    def __init__(self, stages, quiet: bool, on_still=None):
+        from manim import config
+        from tqdm import tqdm
+
+        self.fps, self.on_still_too = config.frame_rate, on_still
+        self.bar = None if quiet else tqdm(
+            total=len(stages), desc="rendering", unit="stage", file=sys.stderr, leave=False, dynamic_ncols=True,
+            bar_format="{desc}: {n_fmt}/{total_fmt} stages |{bar}| {elapsed}<{remaining}{postfix}")
+
+    def on_progress(self, stage: str, seconds: float) -> None:
+        if self.bar is not None:
+            self.bar.set_postfix_str(f"{stage}, {round(seconds * self.fps)} frames")
+
+    def on_still(self, scene, stage: str, moment: str) -> None:
+        if moment == "end" and self.bar is not None:
+            self.bar.update(1)
+        if self.on_still_too is not None:
+            self.on_still_too(scene, stage, moment)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
 
 
 def publish(moves: list[tuple[Path, Path]]) -> None:
@@ -144,7 +172,8 @@ def publish(moves: list[tuple[Path, Path]]) -> None:
 
 
 def render_video(result, *, focus, stages, quality: str, output: Path, language: str = "en",
-                 subtitles: bool = False, head: int = 0, hide_special: bool = False):
+                 subtitles: bool = False, head: int = 0, hide_special: bool = False, quiet: bool = True,
+                 on_still=None):
     """Render into a temporary folder, then move the video (and with `subtitles` the .srt manim
     wrote beside it) into place under their final names. Returns the scene, whose log holds the cues."""
     from manim import tempconfig
@@ -154,9 +183,14 @@ def render_video(result, *, focus, stages, quality: str, output: Path, language:
     output.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix=".render-", dir=output.parent) as tmp:
         with tempconfig(render_options(quality, tmp, output.suffix)):  # the scene reads the config when it is created
-            scene = explainer_scene(result, focus=focus, stages=stages, language=language, head=head,
-                                    hide_special=hide_special)
-            scene.render()
+            progress = Progress(stages, quiet, on_still)
+            try:
+                scene = explainer_scene(result, focus=focus, stages=stages, language=language, head=head,
+                                        hide_special=hide_special, on_still=progress.on_still,
+                                        on_progress=progress.on_progress)
+                scene.render()
+            finally:
+                progress.close()
         produced = [p for p in Path(tmp).rglob(f"video{output.suffix}") if "partial_movie_files" not in p.parts]
         if not produced:
             raise click.ClickException(f"rendering produced no {output.suffix} file")
@@ -171,7 +205,7 @@ def render_video(result, *, focus, stages, quality: str, output: Path, language:
 
 
 def render_slides(result, *, focus, stages, quality: str, output: Path, language: str = "en", head: int = 0,
-                  hide_special: bool = False):
+                  hide_special: bool = False, quiet: bool = True):
     """Render the slides (a break at every pause, the narration as presenter notes) in a temporary
     folder, convert them to `output` (.html, one offline file, or .pptx) and move it into place."""
     from manim import tempconfig
@@ -189,9 +223,14 @@ def render_slides(result, *, focus, stages, quality: str, output: Path, language
     with tempfile.TemporaryDirectory(prefix=".slides-", dir=output.parent) as tmp:
         folder = Path(tmp) / "slides"
         with tempconfig(render_options(quality, tmp, ".mp4")):
-            scene = explainer_scene(result, focus=focus, stages=stages, language=language, head=head,
-                                    hide_special=hide_special, slides_folder=folder)
-            scene.render()
+            progress = Progress(stages, quiet)
+            try:
+                scene = explainer_scene(result, focus=focus, stages=stages, language=language, head=head,
+                                        hide_special=hide_special, slides_folder=folder, on_still=progress.on_still,
+                                        on_progress=progress.on_progress)
+                scene.render()
+            finally:
+                progress.close()
         made = Path(tmp) / f"deck{output.suffix}"
         convert(folder / f"{scene}.json", made, title=scene.ctx.sentence(), background=DEFAULT_THEME.background)
         publish([(made, output)])
@@ -292,10 +331,11 @@ def render_stills(result, *, focus, stages, quality: str, folder: Path, language
 @click.option("--handout", "handout_file", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Instead of a video, write a printable handout: every matrix as a table and the worked steps "
                    "(FILE.md or FILE.html).")
+@click.option("--quiet", is_flag=True, help="No progress bar.")
 @click.option("--dry-run", is_flag=True, help="Compute and validate, print a summary, render nothing.")
 def main(sentence, focus, quality, output, stages, d_model, d_k, seed, positional, causal, weights_file,
          numbers_file, stills_dir, language, subtitles, script_file, model, layer, head, heads, overview,
-         hide_special, slides, handout_file, dry_run):
+         hide_special, slides, handout_file, quiet, dry_run):
     """Render a video explaining self-attention on SENTENCE with its real numbers."""
     if overview and stages:
         raise click.UsageError("--overview is the heads stage alone; leave out --stage")
@@ -390,10 +430,10 @@ def main(sentence, focus, quality, output, stages, d_model, d_k, seed, positiona
     if handout_file is not None:
         return
     if slides:
-        render_slides(result, output=output, **options)
+        render_slides(result, output=output, quiet=quiet, **options)
         click.echo(str(output))
         return
-    render_video(result, output=output, subtitles=subtitles, **options)
+    render_video(result, output=output, subtitles=subtitles, quiet=quiet, **options)
     if subtitles:
         click.echo(str(subtitles_path(output)))
     click.echo(str(output))

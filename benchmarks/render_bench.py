@@ -103,7 +103,7 @@ def encode_floor(frames: int, rate: float, width: int, height: int) -> float:
 def table(results: list[dict]) -> str:
     lines = []
     for r in results:
-        lines.append(f"\n{r['sentence']!r} ({r['tokens']} tokens), {r['quality']} {r['size']}@{r['rate']:g}, "
+        lines.append(f"\n{r['sentence']!r} ({r['tokens']} tokens), {r['quality']} {r['size']} at {round(r['rate'])} fps, "
                      f"peak memory {r['peak_gb']:.2f} GB")
         for run in r["runs"]:
             lines.append(f"  {run['run']:<10} {run['wall']:7.1f} s  {run['frames']:6d} frames  {run['fps']:6.1f} fps  "

@@ -138,6 +138,7 @@ class Driver:
         dt = 1 / config.frame_rate
         frames = int(seconds / dt) if hold else len(np.arange(0, seconds, dt))
         self.clock += frames * dt
+        self.scene.progressed(self.clock)
 
     def play_stage(self, stage: Stage, start: Picture) -> None:
         self.ctx.log.stage = stage.name

@@ -37,6 +37,8 @@ class ExplainerScene(Scene):
     hide_special: bool = False  # leave a model's [CLS] and [SEP] out of the pictures (not the numbers)
     # called as on_still(scene, stage, moment) at each stage's key moment ("key") and its end ("end")
     on_still: Callable[[Scene, str, str], None] | None = None
+    # called as on_progress(stage, seconds) whenever the video has grown, in whole frames
+    on_progress: Callable[[str, float], None] | None = None
 
     def setup(self):
         result = self.result if self.result is not None else attncore.run()
@@ -51,7 +53,7 @@ class ExplainerScene(Scene):
         return self.ctx.log
 
     def construct(self):
-        driver = Driver(self, self.ctx)
+        driver = self.driver = Driver(self, self.ctx)
         previous = None
         for name in self.stage_names:
             stage = stage_class(name)(self.ctx)
@@ -64,6 +66,11 @@ class ExplainerScene(Scene):
             driver.play_stage(stage, start)
             self.still("end")
             previous = stage
+
+    def progressed(self, seconds: float) -> None:
+        """The video is now `seconds` long (the driver's clock)."""
+        if self.on_progress is not None:
+            self.on_progress(self.ctx.log.stage, seconds)
 
     def slide_break(self) -> None:
         """A lecturer pauses here: a new slide begins (only in the slides, see scenes.slides)."""
@@ -80,7 +87,7 @@ class ExplainerScene(Scene):
 
 
 def explainer_scene(result: AttentionResult | MultiHeadResult, *, focus=None, stages=None, language="en",
-                    on_still=None, skip_animations: bool = False, head: int = 0,
+                    on_still=None, on_progress=None, skip_animations: bool = False, head: int = 0,
                     hide_special: bool = False, slides_folder=None) -> ExplainerScene:
     """A scene instance for `result` (call `.render()` under manim's `tempconfig`). A MultiHeadResult
     is followed through its head `head`, and the heads stage shows them all. `stages` defaults to
@@ -115,6 +122,7 @@ def explainer_scene(result: AttentionResult | MultiHeadResult, *, focus=None, st
     cls = type("AttentionExplainer", (base,), {
         "result": result, "focus": focus, "stage_names": stages, "language": language, "heads": heads,
         "hide_special": hide_special, "on_still": staticmethod(on_still) if on_still else None,
+        "on_progress": staticmethod(on_progress) if on_progress else None,
     })
     return cls(skip_animations=skip_animations, **kwargs)
 

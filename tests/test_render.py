@@ -195,3 +195,19 @@ def test_full_video_end_to_end(tmp_path, runs):
         assert got.end.total_seconds() == pytest.approx(want.end, abs=0.07)
     assert cues[-1].end.total_seconds() == pytest.approx(duration, abs=0.2)
     assert any("58.8%" in c.content for c in cues)
+
+
+def test_one_progress_bar_for_the_whole_render(tmp_path):
+    """manim's bar per animation is gone: one bar counts the stages (with the frames), --quiet none."""
+    import subprocess
+    import sys
+
+    root = Path(render.__file__).parent
+    command = [sys.executable, str(root / "render.py"), "--stage", "title", "--stage", "embeddings"]
+    done = subprocess.run([*command, "--output", str(tmp_path / "a.mp4")], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert "Animation" not in done.stderr and "it/s" not in done.stderr
+    updates = [u for u in done.stderr.replace("\r", "\n").splitlines() if u.startswith("rendering:")]
+    assert updates and "2/2 stages" in updates[-1] and "frames" in updates[-1]
+    quiet = subprocess.run([*command, "--output", str(tmp_path / "b.mp4"), "--quiet"], capture_output=True, text=True)
+    assert quiet.returncode == 0 and quiet.stderr == "" and quiet.stdout.strip() == str(tmp_path / "b.mp4")
