@@ -171,26 +171,33 @@ def publish(moves: list[tuple[Path, Path]]) -> None:
         final.with_name(f".{final.name}.part").replace(final)
 
 
+def render_scene(result, tmp: str, suffix: str, *, stages, quality: str, quiet: bool, on_still=None, **scene):
+    """Render the scene for `result` with manim's output in the folder `tmp`, under one progress bar.
+    `scene` holds explainer_scene's other options. Returns the scene."""
+    from manim import tempconfig
+
+    from scenes.video import explainer_scene
+
+    with tempconfig(render_options(quality, tmp, suffix)):  # the scene reads the config when it is created
+        progress = Progress(stages, quiet, on_still)
+        try:
+            made = explainer_scene(result, stages=stages, on_still=progress.on_still,
+                                   on_progress=progress.on_progress, **scene)
+            made.render()
+        finally:
+            progress.close()
+    return made
+
+
 def render_video(result, *, focus, stages, quality: str, output: Path, language: str = "en",
                  subtitles: bool = False, head: int = 0, hide_special: bool = False, quiet: bool = True,
                  on_still=None):
     """Render into a temporary folder, then move the video (and with `subtitles` the .srt manim
     wrote beside it) into place under their final names. Returns the scene, whose log holds the cues."""
-    from manim import tempconfig
-
-    from scenes.video import explainer_scene
-
     output.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix=".render-", dir=output.parent) as tmp:
-        with tempconfig(render_options(quality, tmp, output.suffix)):  # the scene reads the config when it is created
-            progress = Progress(stages, quiet, on_still)
-            try:
-                scene = explainer_scene(result, focus=focus, stages=stages, language=language, head=head,
-                                        hide_special=hide_special, on_still=progress.on_still,
-                                        on_progress=progress.on_progress)
-                scene.render()
-            finally:
-                progress.close()
+        scene = render_scene(result, tmp, output.suffix, stages=stages, quality=quality, quiet=quiet, on_still=on_still,
+                             focus=focus, language=language, head=head, hide_special=hide_special)
         produced = [p for p in Path(tmp).rglob(f"video{output.suffix}") if "partial_movie_files" not in p.parts]
         if not produced:
             raise click.ClickException(f"rendering produced no {output.suffix} file")
@@ -208,11 +215,8 @@ def render_slides(result, *, focus, stages, quality: str, output: Path, language
                   hide_special: bool = False, quiet: bool = True):
     """Render the slides (a break at every pause, the narration as presenter notes) in a temporary
     folder, convert them to `output` (.html, one offline file, or .pptx) and move it into place."""
-    from manim import tempconfig
-
     from scenes.slides import convert, install_reveal_assets
     from scenes.theme import DEFAULT_THEME
-    from scenes.video import explainer_scene
 
     if output.suffix == ".html":
         try:
@@ -222,15 +226,8 @@ def render_slides(result, *, focus, stages, quality: str, output: Path, language
     output.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix=".slides-", dir=output.parent) as tmp:
         folder = Path(tmp) / "slides"
-        with tempconfig(render_options(quality, tmp, ".mp4")):
-            progress = Progress(stages, quiet)
-            try:
-                scene = explainer_scene(result, focus=focus, stages=stages, language=language, head=head,
-                                        hide_special=hide_special, slides_folder=folder, on_still=progress.on_still,
-                                        on_progress=progress.on_progress)
-                scene.render()
-            finally:
-                progress.close()
+        scene = render_scene(result, tmp, ".mp4", stages=stages, quality=quality, quiet=quiet, focus=focus,
+                             language=language, head=head, hide_special=hide_special, slides_folder=folder)
         made = Path(tmp) / f"deck{output.suffix}"
         convert(folder / f"{scene}.json", made, title=scene.ctx.sentence(), background=DEFAULT_THEME.background)
         publish([(made, output)])
@@ -426,8 +423,7 @@ def main(sentence, focus, quality, output, stages, d_model, d_k, seed, positiona
             scene = scene or fast_run(result, **options)
             write_atomically(script_file, script_text(scene.ctx, scene.log.cues).encode("utf-8"))
             click.echo(str(script_file))
-        return
-    if handout_file is not None:
+    if no_video:
         return
     if slides:
         render_slides(result, output=output, quiet=quiet, **options)

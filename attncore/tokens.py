@@ -52,6 +52,11 @@ def _clean(text: str) -> str:
     return "".join(out)
 
 
+def graphemes(text: str) -> list[str]:
+    """`text` as extended grapheme clusters (what a reader sees as one character)."""
+    return _CLUSTER.findall(text)
+
+
 def _is_wordish(cluster: str) -> bool:
     """Letters or digits with their marks (and joiners), not an emoji such as a keycap."""
     return (unicodedata.category(cluster[0])[0] in "LN" and not any(c in _SYMBOL_MARKS for c in cluster)
@@ -68,7 +73,7 @@ def tokenize(sentence: str) -> list[str]:
     """
     if not isinstance(sentence, str):
         raise InputError(f"sentence: expected text, got {type(sentence).__name__}")
-    clusters = _CLUSTER.findall(_clean(unicodedata.normalize("NFC", sentence)))
+    clusters = graphemes(_clean(unicodedata.normalize("NFC", sentence)))
     tokens: list[str] = []
     word = False  # the last token is a word that the next letters continue
     for k, c in enumerate(clusters):

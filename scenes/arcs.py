@@ -3,8 +3,8 @@ attend to, each link as thick and as opaque as its weight and labelled with its 
 
 Links are arches over the row: the farther apart two tokens are, the higher the arch, so the
 percentages (on the tops, over a patch of background) stay legible; a token's link to itself is a
-small loop, and the arches
-leave a token a little to its left or right so that they do not cross the loop's percentage. Masked
+small loop, and the arches leave a token a little to its left or right so that they do not cross
+the loop's percentage. Masked
 tokens (causal) get no link. The row is elided as the grids' columns are, keeping the token the
 focus token attends to most (`Layout.focus_cols`).
 """

@@ -10,7 +10,6 @@ import html
 from typing import Callable, Sequence
 
 import numpy as np
-import regex
 from manim import (
     DOWN,
     LEFT,
@@ -28,6 +27,8 @@ from manim import (
     Wait,
     config,
 )
+
+from attncore.tokens import graphemes
 
 from .context import FORMATS, Ctx, Source
 from .glyphs import code_point, has_ltr, is_rtl, stand_in
@@ -97,7 +98,9 @@ def text(ctx: Ctx, s: str, size: float | None = None, color=None, max_width: flo
     scaled = size * max_width / t.width
     if scaled >= ctx.theme.min_font_size:
         return _make(ctx, s, scaled, color)
-    chars = regex.findall(r"\X", s)  # cut whole grapheme clusters, never a letter from its marks
+    chars = graphemes(s)  # cut whole grapheme clusters, never a letter from its marks
+    if len(chars) < 2:
+        return t  # nothing to cut
 
     def cut(k: int) -> Text:
         return _make(ctx, "".join(chars[:k]) + "…", ctx.theme.min_font_size, color)

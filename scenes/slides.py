@@ -20,6 +20,8 @@ from pathlib import Path
 from manim import Scene
 from manim_slides import Slide
 from manim_slides.config import PresentationConfig
+from manim_slides.convert import PowerPoint, RevealJS
+from platformdirs import user_cache_path
 
 from .lecture import slide_notes
 from .video import ExplainerScene
@@ -64,26 +66,24 @@ class SlidesScene(CompatSlide, ExplainerScene):
         self.slide_break()  # the last slide, with whatever followed the last pause
 
 
-def reveal_dir() -> Path:
-    from manim_slides.convert import RevealJS
+def reveal_version() -> str:
+    """The reveal.js version manim-slides links (and `make setup` fetches)."""
+    return RevealJS.model_fields["reveal_version"].default
 
-    version = RevealJS.model_fields["reveal_version"].default
-    return Path(sys.prefix) / "share" / f"reveal.js-{version}"
+
+def reveal_dir() -> Path:
+    return Path(sys.prefix) / "share" / f"reveal.js-{reveal_version()}"
 
 
 def install_reveal_assets() -> None:
     """Copy reveal.js from .venv/share into manim-slides' asset cache, so that its offline
     conversion inlines them instead of downloading them."""
-    from manim_slides.convert import RevealJS
-    from platformdirs import user_cache_path
-
     source = reveal_dir() / "dist"
     missing = [name for name in REVEAL_ASSETS if not (source / name).is_file()]
     if missing:
         raise FileNotFoundError(f"reveal.js is not installed in {source.parent} (missing {missing[0]}); "
                                 "run `make setup` (it fetches reveal.js from the npm registry)")
-    version = RevealJS.model_fields["reveal_version"].default
-    cache = user_cache_path("manim-slides") / f"revealjs{version}"
+    cache = user_cache_path("manim-slides") / f"revealjs{reveal_version()}"
     cache.mkdir(parents=True, exist_ok=True)
     for name in REVEAL_ASSETS:
         shutil.copyfile(source / name, cache / Path(name).name)
@@ -92,8 +92,6 @@ def install_reveal_assets() -> None:
 def convert(config_file: Path, output: Path, title: str, background: str) -> None:
     """The deck `output` (.html: one file that works offline; .pptx: PowerPoint with notes) from the
     slides manim-slides wrote (`config_file`)."""
-    from manim_slides.convert import PowerPoint, RevealJS
-
     presentation = PresentationConfig.from_file(config_file)
     if output.suffix == ".html":
         for slide in presentation.slides:  # the template pastes notes into the page unescaped
