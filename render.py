@@ -25,10 +25,11 @@ from attncore import InputError
 from attncore.numbers import write_atomically
 from scenes import STAGE_NAMES, default_stages
 from scenes.lecture import script_text
+from scenes.production import (QUALITIES, Job, StageCache, join, joined_subtitles, render_options, render_stages,
+                               segment_suffix)
 from scenes.strings import LANGUAGES
 
 MAX_TOKENS = 40  # longer sentences are refused: past this even the elided grids say little
-QUALITIES = {"low": "low_quality", "medium": "medium_quality", "high": "high_quality", "4k": "fourk_quality"}
 FORMATS = (".mp4", ".gif", ".webm", ".mov")
 SLIDE_FORMATS = (".html", ".pptx")  # as scenes.slides writes them (not imported: it loads manim-slides)
 HANDOUT_FORMATS = (".md", ".html")
@@ -129,33 +130,46 @@ def subtitles_path(output: Path) -> Path:
     return output.with_suffix(".srt")
 
 
-def render_options(quality: str, tmp: str, suffix: str) -> dict:
-    return {"quality": QUALITIES[quality], "media_dir": tmp, "output_file": "video", "format": suffix.lstrip("."),
-            "disable_caching": True, "verbosity": "WARNING", "progress_bar": "none"}  # ours: see Progress
-
-
 class Progress:
     """One progress bar for a whole render, on stderr: stages done of all, the time left (from the
-    stages' pace), the stage being rendered and the frames so far. None with `quiet`."""
+    stages' pace), the stages being rendered and the frames so far. None with `quiet`."""
 
-    def __init__(self, stages, quiet: bool, on_still=None):
-        from manim import config
+    def __init__(self, stages, quiet: bool, fps: float):
         from tqdm import tqdm
 
-        self.fps, self.on_still_too = config.frame_rate, on_still
+        self.fps = fps
+        self.frames: dict[str, int] = {}  # frames made so far, per stage
+        self.done: set[str] = set()
+        self.before = 0.0  # in one scene: its clock when the stage being played began
         self.bar = None if quiet else tqdm(
             total=len(stages), desc="rendering", unit="stage", file=sys.stderr, leave=False, dynamic_ncols=True,
             bar_format="{desc}: {n_fmt}/{total_fmt} stages |{bar}| {elapsed}<{remaining}{postfix}")
 
     def on_progress(self, stage: str, seconds: float) -> None:
-        if self.bar is not None:
-            self.bar.set_postfix_str(f"{stage}, {round(seconds * self.fps)} frames")
+        """`stage` has made `seconds` of its video."""
+        self.frames[stage] = round(seconds * self.fps)
+        self.show()
 
-    def on_still(self, scene, stage: str, moment: str) -> None:
-        if moment == "end" and self.bar is not None:
+    def on_done(self, stage: str, frames: int) -> None:
+        self.frames[stage] = frames
+        self.done.add(stage)
+        if self.bar is not None:
             self.bar.update(1)
-        if self.on_still_too is not None:
-            self.on_still_too(scene, stage, moment)
+        self.show()
+
+    def show(self) -> None:
+        if self.bar is not None:
+            active = [s for s in self.frames if s not in self.done]
+            self.bar.set_postfix_str(f"{', '.join(active) + ', ' if active else ''}{sum(self.frames.values())} frames")
+
+    # the stages played in one scene (the slides): its clock runs on from stage to stage
+    def on_scene_progress(self, stage: str, seconds: float) -> None:
+        self.on_progress(stage, seconds - self.before)
+
+    def on_scene_still(self, scene, stage: str, moment: str) -> None:
+        if moment == "end":
+            self.on_done(stage, round((scene.driver.clock - self.before) * self.fps))
+            self.before = scene.driver.clock
 
     def close(self) -> None:
         if self.bar is not None:
@@ -171,52 +185,58 @@ def publish(moves: list[tuple[Path, Path]]) -> None:
         final.with_name(f".{final.name}.part").replace(final)
 
 
-def render_scene(result, tmp: str, suffix: str, *, stages, quality: str, quiet: bool, on_still=None, **scene):
-    """Render the scene for `result` with manim's output in the folder `tmp`, under one progress bar.
-    `scene` holds explainer_scene's other options. Returns the scene."""
-    from manim import tempconfig
-
-    from scenes.video import explainer_scene
-
-    with tempconfig(render_options(quality, tmp, suffix)):  # the scene reads the config when it is created
-        progress = Progress(stages, quiet, on_still)
-        try:
-            made = explainer_scene(result, stages=stages, on_still=progress.on_still,
-                                   on_progress=progress.on_progress, **scene)
-            made.render()
-        finally:
-            progress.close()
-    return made
+def default_jobs() -> int:
+    """The cores this process may use."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
 def render_video(result, *, focus, stages, quality: str, output: Path, language: str = "en",
                  subtitles: bool = False, head: int = 0, hide_special: bool = False, quiet: bool = True,
-                 on_still=None):
-    """Render into a temporary folder, then move the video (and with `subtitles` the .srt manim
-    wrote beside it) into place under their final names. Returns the scene, whose log holds the cues."""
+                 jobs: int | None = None, cache: bool = True):
+    """Render the stages (from the cache of finished stages where they are there, the others in
+    `jobs` processes) into a temporary folder, join them, then move the video (and with
+    `subtitles` the .srt beside it) into place under their final names. Returns the stages' videos
+    (scenes.production.Made: frames, wall seconds, whether cached)."""
+    from fractions import Fraction
+
+    from manim import config, tempconfig
+
+    store = StageCache.open() if cache else None
+    view = dict(focus=focus, language=language, head=head, hide_special=hide_special)
+    job = Job(result, view, quality, segment_suffix(output.suffix), str(store.texts) if store else None)
     output.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix=".render-", dir=output.parent) as tmp:
-        scene = render_scene(result, tmp, output.suffix, stages=stages, quality=quality, quiet=quiet, on_still=on_still,
-                             focus=focus, language=language, head=head, hide_special=hide_special)
-        produced = [p for p in Path(tmp).rglob(f"video{output.suffix}") if "partial_movie_files" not in p.parts]
-        if not produced:
-            raise click.ClickException(f"rendering produced no {output.suffix} file")
-        moves = [(produced[0], output)]
+        with tempconfig(render_options(quality, tmp, output.suffix)):
+            fps, width, height = config.frame_rate, config.pixel_width, config.pixel_height
+        progress = Progress(stages, quiet, fps)
+        try:
+            made = render_stages(job, stages, Path(tmp), jobs=jobs or default_jobs(), cache=store,
+                                 on_progress=progress.on_progress, on_done=lambda m: progress.on_done(m.stage, m.frames))
+        finally:
+            progress.close()
+        video = Path(tmp) / f"joined{output.suffix}"
+        join(made, video, width=width, height=height, frame_rate=Fraction(fps).limit_denominator(1001))
+        moves = [(video, output)]
         if subtitles:
-            srt = produced[0].with_suffix(".srt")
-            if not srt.exists():
-                raise click.ClickException("rendering produced no subtitles")
+            srt = Path(tmp) / "joined.srt"
+            srt.write_text(joined_subtitles(made, fps), encoding="utf-8")
             moves.append((srt, subtitles_path(output)))
         publish(moves)
-    return scene
+    if store is not None:
+        store.prune()
+    return made
 
 
 def render_slides(result, *, focus, stages, quality: str, output: Path, language: str = "en", head: int = 0,
                   hide_special: bool = False, quiet: bool = True):
-    """Render the slides (a break at every pause, the narration as presenter notes) in a temporary
-    folder, convert them to `output` (.html, one offline file, or .pptx) and move it into place."""
+    """Render the slides (a break at every pause, the narration as presenter notes) in one scene in
+    a temporary folder, convert them to `output` (.html, one offline file, or .pptx) and move it
+    into place."""
+    from manim import config, tempconfig
+
     from scenes.slides import convert, install_reveal_assets
     from scenes.theme import DEFAULT_THEME
+    from scenes.video import explainer_scene
 
     if output.suffix == ".html":
         try:
@@ -224,10 +244,18 @@ def render_slides(result, *, focus, stages, quality: str, output: Path, language
         except FileNotFoundError as e:
             raise click.ClickException(f"slides: {e}") from None
     output.parent.mkdir(parents=True, exist_ok=True)
+    store = StageCache.open()
     with tempfile.TemporaryDirectory(prefix=".slides-", dir=output.parent) as tmp:
         folder = Path(tmp) / "slides"
-        scene = render_scene(result, tmp, ".mp4", stages=stages, quality=quality, quiet=quiet, focus=focus,
-                             language=language, head=head, hide_special=hide_special, slides_folder=folder)
+        with tempconfig(render_options(quality, tmp, ".mp4", store.texts if store else None)):
+            progress = Progress(stages, quiet, config.frame_rate)
+            try:
+                scene = explainer_scene(result, stages=stages, focus=focus, language=language, head=head,
+                                        hide_special=hide_special, slides_folder=folder,
+                                        on_still=progress.on_scene_still, on_progress=progress.on_scene_progress)
+                scene.render()
+            finally:
+                progress.close()
         made = Path(tmp) / f"deck{output.suffix}"
         convert(folder / f"{scene}.json", made, title=scene.ctx.sentence(), background=DEFAULT_THEME.background)
         publish([(made, output)])
@@ -242,10 +270,9 @@ def fast_run(result, *, focus, stages, quality: str, language: str, on_still=Non
 
     from scenes.video import explainer_scene
 
+    store = StageCache.open()
     with tempfile.TemporaryDirectory(prefix=".stills-") as tmp:
-        options = {"quality": QUALITIES[quality], "media_dir": tmp, "dry_run": True,
-                   "disable_caching": True, "verbosity": "WARNING", "progress_bar": "none"}
-        with tempconfig(options):
+        with tempconfig({**render_options(quality, tmp, ".mp4", store.texts if store else None), "dry_run": True}):
             scene = explainer_scene(result, focus=focus, stages=stages, language=language, on_still=on_still,
                                     skip_animations=True, head=head, hide_special=hide_special)
             scene.render()
@@ -328,11 +355,16 @@ def render_stills(result, *, focus, stages, quality: str, folder: Path, language
 @click.option("--handout", "handout_file", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Instead of a video, write a printable handout: every matrix as a table and the worked steps "
                    "(FILE.md or FILE.html).")
+@click.option("--jobs", type=click.IntRange(1), default=None,
+              help="Stages rendered at once, each in its own process. Default: the number of cores.")
+@click.option("--no-cache", is_flag=True,
+              help="Render every stage again instead of reusing the finished stages an earlier render left in the "
+                   "cache (~/.cache/attention-explainer; ATTENTION_EXPLAINER_CACHE=off turns it off).")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 @click.option("--dry-run", is_flag=True, help="Compute and validate, print a summary, render nothing.")
 def main(sentence, focus, quality, output, stages, d_model, d_k, seed, positional, causal, weights_file,
          numbers_file, stills_dir, language, subtitles, script_file, model, layer, head, heads, overview,
-         hide_special, slides, handout_file, quiet, dry_run):
+         hide_special, slides, handout_file, jobs, no_cache, quiet, dry_run):
     """Render a video explaining self-attention on SENTENCE with its real numbers."""
     if overview and stages:
         raise click.UsageError("--overview is the heads stage alone; leave out --stage")
@@ -429,7 +461,7 @@ def main(sentence, focus, quality, output, stages, d_model, d_k, seed, positiona
         render_slides(result, output=output, quiet=quiet, **options)
         click.echo(str(output))
         return
-    render_video(result, output=output, subtitles=subtitles, quiet=quiet, **options)
+    render_video(result, output=output, subtitles=subtitles, quiet=quiet, jobs=jobs, cache=not no_cache, **options)
     if subtitles:
         click.echo(str(subtitles_path(output)))
     click.echo(str(output))

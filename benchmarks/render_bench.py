@@ -1,85 +1,122 @@
 """How fast the video renders, per stage and in total, against how long it plays and against the
-encoder alone. Not a test: run it by hand (the full run takes a quarter of an hour at high quality).
+encoder alone. Not a test: run it by hand (the full run takes about ten minutes).
 
     .venv/bin/python benchmarks/render_bench.py                     # both sentences, low and high
     .venv/bin/python benchmarks/render_bench.py --quality low --json
+    .venv/bin/python benchmarks/render_bench.py --jobs 1            # one stage at a time
 
-For each sentence (the default, and a 12-token one) and quality, in a fresh process each, so that
-its peak memory is its own: a cold render, then the same render again (an unchanged re-render), each
-with wall seconds, frames, frames per second and the real-time factor (wall / video duration) per
-stage and in total, and the process's peak memory. The floor: encoding the same number of frames of
-one still frame with manim's own settings (libx264, crf 23, yuv420p, the same size and rate), and
-render / floor.
+For each sentence (the default, and a 12-token one) and quality, in a fresh process each: a cold
+render (an empty cache of finished stages and texts), then the same render again (an unchanged
+re-render, served from the cache), each with wall seconds, frames, frames per second and the
+real-time factor (wall / video duration) in total and per stage (the seconds its process spent on
+it), and the peak memory of all the render's processes together. The floor: encoding the same
+number of frames of one still frame with the same encoder settings, size and rate, and render /
+floor.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import resource
+import os
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from fractions import Fraction
 from pathlib import Path
 
 SENTENCES = {
     "default (4 tokens)": "I have a cat",
-    "12 tokens": "The supercalifragilisticexpialidocious fox jumps over the lazy dog because it was bored today",
+    "12 tokens": "The supercalifragilisticexpialidocious fox jumps over the lazy dog because it was bored",
 }
 QUALITIES = ("low", "high")
 
 
-def measure(sentence: str, quality: str) -> dict:
-    """One cold render and one re-render of the whole default video, in this process."""
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-    import attncore
-    import render
-    from scenes import default_stages
+class PeakMemory:
+    """The largest resident memory of this process and its children together (sampled from /proc)."""
 
-    result = attncore.run(sentence)
-    stages = default_stages(False)
-    runs = []
-    for label in ("cold", "re-render"):
-        marks: list[tuple[str, float, float]] = []  # (stage, wall clock, video clock) at each stage's end
-        start = time.perf_counter()
+    def __init__(self, every: float = 0.1):
+        self.peak, self.every, self.running = 0, every, True
+        self.thread = threading.Thread(target=self.sample, daemon=True)
+        self.thread.start()
 
-        def on_still(scene, stage, moment):
-            if moment == "end":
-                marks.append((stage, time.perf_counter() - start, scene.driver.clock))
+    @staticmethod
+    def tree(pid: int) -> list[int]:
+        pids, out = [pid], []
+        while pids:
+            p = pids.pop()
+            out.append(p)
+            try:
+                for task in os.listdir(f"/proc/{p}/task"):
+                    pids += [int(c) for c in Path(f"/proc/{p}/task/{task}/children").read_text().split()]
+            except OSError:
+                pass
+        return out
 
-        with tempfile.TemporaryDirectory() as tmp:
-            out = Path(tmp) / "video.mp4"
-            scene = render.render_video(result, focus=None, stages=stages, quality=quality, output=out,
-                                        on_still=on_still)
-            wall = time.perf_counter() - start
-            import av
+    def sample(self) -> None:
+        while self.running:
+            total = 0
+            for p in self.tree(os.getpid()):
+                try:
+                    status = Path(f"/proc/{p}/status").read_text()
+                    total += int(next(l for l in status.splitlines() if l.startswith("VmRSS:")).split()[1]) * 1024
+                except (OSError, StopIteration):
+                    pass
+            self.peak = max(self.peak, total)
+            time.sleep(self.every)
 
-            with av.open(str(out)) as container:
-                stream = container.streams.video[0]
-                duration = float(stream.duration * stream.time_base)
-                frames, rate = stream.frames, float(stream.average_rate)
-                width, height = stream.codec_context.width, stream.codec_context.height
-        per_stage, before = [], (0.0, 0.0)
-        for stage, at, clock in marks:
-            seconds, video = at - before[0], clock - before[1]
-            per_stage.append({"stage": stage, "wall": seconds, "frames": round(video * rate),
-                              "fps": video * rate / seconds, "rt": seconds / video if video else None})
-            before = (at, clock)
-        runs.append({"run": label, "wall": wall, "frames": frames, "duration": duration, "fps": frames / wall,
-                     "rt": wall / duration, "stages": per_stage})
-    floor = encode_floor(frames, rate, width, height)
+    def stop(self) -> float:
+        self.running = False
+        self.thread.join()
+        return self.peak / 1024 ** 3
+
+
+def measure(sentence: str, quality: str, jobs: int | None) -> dict:
+    """A cold render and a re-render of the whole default video, in this process and its workers."""
+    root = Path(__file__).resolve().parent.parent
+    sys.path.insert(0, str(root))
+    with tempfile.TemporaryDirectory() as cache:
+        os.environ["ATTENTION_EXPLAINER_CACHE"] = cache  # cold: nothing cached yet
+        import attncore
+        import render
+        from scenes import default_stages
+        from scenes.production import ENCODER_OPTIONS
+
+        result = attncore.run(sentence)
+        stages = default_stages(False)
+        memory = PeakMemory()
+        runs = []
+        for label in ("cold", "re-render"):
+            with tempfile.TemporaryDirectory() as tmp:
+                out = Path(tmp) / "video.mp4"
+                start = time.perf_counter()
+                made = render.render_video(result, focus=None, stages=stages, quality=quality, output=out, jobs=jobs)
+                wall = time.perf_counter() - start
+                import av
+
+                with av.open(str(out)) as container:
+                    stream = container.streams.video[0]
+                    duration = float(stream.duration * stream.time_base)
+                    frames, rate = stream.frames, float(stream.average_rate)
+                    width, height = stream.codec_context.width, stream.codec_context.height
+            per_stage = [{"stage": m.stage, "wall": m.wall, "frames": m.frames, "fps": m.frames / m.wall if m.wall else None,
+                          "rt": m.wall / (m.frames / rate), "cached": m.cached} for m in made]
+            runs.append({"run": label, "wall": wall, "frames": frames, "duration": duration, "fps": frames / wall,
+                         "rt": wall / duration, "stages": per_stage})
+        peak = memory.stop()
+    floor = encode_floor(frames, rate, width, height, ENCODER_OPTIONS)
     for run in runs:
         run["floor"] = floor
         run["render/floor"] = run["wall"] / floor
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 ** 2  # kB -> GB
     return {"sentence": sentence, "tokens": result.n_tokens, "quality": quality, "size": f"{width}x{height}",
-            "rate": rate, "peak_gb": peak, "runs": runs}
+            "rate": rate, "jobs": jobs or render.default_jobs(), "encoder": ENCODER_OPTIONS, "peak_gb": peak,
+            "runs": runs}
 
 
-def encode_floor(frames: int, rate: float, width: int, height: int) -> float:
-    """Seconds to encode `frames` copies of one frame as manim encodes its frames."""
+def encode_floor(frames: int, rate: float, width: int, height: int, options: dict) -> float:
+    """Seconds to encode `frames` copies of one frame as the video's frames are encoded."""
     import av
     import numpy as np
 
@@ -89,7 +126,7 @@ def encode_floor(frames: int, rate: float, width: int, height: int) -> float:
         start = time.perf_counter()
         with av.open(str(Path(tmp) / "floor.mp4"), mode="w") as container:
             stream = container.add_stream("libx264", rate=Fraction(rate).limit_denominator(1000),
-                                          options={"crf": "23"})
+                                          options=dict(options))
             stream.pix_fmt, stream.width, stream.height = "yuv420p", width, height
             for _ in range(frames):
                 frame = av.VideoFrame.from_ndarray(picture, format="rgba")
@@ -104,11 +141,11 @@ def table(results: list[dict]) -> str:
     lines = []
     for r in results:
         lines.append(f"\n{r['sentence']!r} ({r['tokens']} tokens), {r['quality']} {r['size']} at {round(r['rate'])} fps, "
-                     f"peak memory {r['peak_gb']:.2f} GB")
+                     f"{r['jobs']} jobs, libx264 {r['encoder']}, peak memory {r['peak_gb']:.2f} GB (all processes)")
         for run in r["runs"]:
             lines.append(f"  {run['run']:<10} {run['wall']:7.1f} s  {run['frames']:6d} frames  {run['fps']:6.1f} fps  "
                          f"{run['rt']:5.2f}x real time  floor {run['floor']:5.1f} s  render/floor {run['render/floor']:5.2f}")
-        lines.append(f"  {'stage':<14}{'wall s':>8}{'frames':>8}{'fps':>8}{'x rt':>7}   (cold run)")
+        lines.append(f"  {'stage':<14}{'wall s':>8}{'frames':>8}{'fps':>8}{'x rt':>7}   (cold run, each stage in its process)")
         for s in r["runs"][0]["stages"]:
             rt = f"{s['rt']:7.2f}" if s["rt"] is not None else "      -"
             lines.append(f"  {s['stage']:<14}{s['wall']:8.1f}{s['frames']:8d}{s['fps']:8.1f}{rt}")
@@ -119,17 +156,19 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quality", action="append", choices=QUALITIES, help="default: low and high")
     parser.add_argument("--sentence", action="append", help="default: the two of SENTENCES")
+    parser.add_argument("--jobs", type=int, default=None, help="stages rendered at once (default: the cores)")
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
     parser.add_argument("--one", nargs=2, metavar=("SENTENCE", "QUALITY"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.one:  # a child process: one measurement, as JSON
-        print(json.dumps(measure(*args.one)))
+        print(json.dumps(measure(*args.one, args.jobs)))
         return
     results = []
     for sentence in args.sentence or SENTENCES.values():
         for quality in args.quality or QUALITIES:
-            done = subprocess.run([sys.executable, __file__, "--one", sentence, quality], capture_output=True,
-                                  text=True, check=True)
+            done = subprocess.run([sys.executable, __file__, "--one", sentence, quality,
+                                   *(["--jobs", str(args.jobs)] if args.jobs else [])],
+                                  capture_output=True, text=True, check=True)
             results.append(json.loads(done.stdout.strip().splitlines()[-1]))
     print(json.dumps(results, indent=1) if args.json else table(results))
 

@@ -35,6 +35,9 @@ class ExplainerScene(Scene):
     language: str = "en"
     heads: MultiHeadResult | None = None  # every head, when `result` is heads.heads[result.head]
     hide_special: bool = False  # leave a model's [CLS] and [SEP] out of the pictures (not the numbers)
+    # the stage played before this scene's first, when the video is made stage by stage (see
+    # scenes.production): the scene opens on its last picture, as if it had just been played
+    previous_stage: str | None = None
     # called as on_still(scene, stage, moment) at each stage's key moment ("key") and its end ("end")
     on_still: Callable[[Scene, str, str], None] | None = None
     # called as on_progress(stage, seconds) whenever the video has grown, in whole frames
@@ -55,6 +58,9 @@ class ExplainerScene(Scene):
     def construct(self):
         driver = self.driver = Driver(self, self.ctx)
         previous = None
+        if self.previous_stage is not None:
+            previous = stage_class(self.previous_stage)(self.ctx)
+            self.add(previous.handoff())
         for name in self.stage_names:
             stage = stage_class(name)(self.ctx)
             start = stage.start()
@@ -88,20 +94,21 @@ class ExplainerScene(Scene):
 
 def explainer_scene(result: AttentionResult | MultiHeadResult, *, focus=None, stages=None, language="en",
                     on_still=None, on_progress=None, skip_animations: bool = False, head: int = 0,
-                    hide_special: bool = False, slides_folder=None) -> ExplainerScene:
+                    hide_special: bool = False, slides_folder=None, previous_stage: str | None = None) -> ExplainerScene:
     """A scene instance for `result` (call `.render()` under manim's `tempconfig`). A MultiHeadResult
     is followed through its head `head`, and the heads stage shows them all. `stages` defaults to
     the whole video. With `skip_animations` every play jumps to its end (stills, scripts, tests:
     seconds, not minutes); the clock still advances by each animation's run time. `hide_special`
     leaves a model's [CLS] and [SEP] out of the pictures; they still take part in the softmax.
-    With `slides_folder` the scene makes click-through slides there (manim-slides) as well."""
+    With `slides_folder` the scene makes click-through slides there (manim-slides) as well.
+    `previous_stage` is the stage before the first of `stages` when the video is made stage by stage."""
     heads = result if isinstance(result, MultiHeadResult) else None
     if heads is not None:
         if isinstance(head, bool) or not isinstance(head, int) or not 0 <= head < heads.n_heads:
             raise InputError(f"head: {head!r} is out of range; there are heads 0 to {heads.n_heads - 1} (0-based)")
         result = heads.heads[head]
     stages = default_stages(heads is not None) if stages is None else tuple(stages)
-    unknown = [s for s in stages if s not in STAGE_NAMES]
+    unknown = [s for s in (*stages, *([previous_stage] if previous_stage else [])) if s not in STAGE_NAMES]
     if unknown:
         raise InputError(f"stage: unknown stage {unknown[0]!r}; choose from {', '.join(STAGE_NAMES)}")
     if heads is None and any(s in SEVERAL_HEADS for s in stages):
@@ -121,7 +128,7 @@ def explainer_scene(result: AttentionResult | MultiHeadResult, *, focus=None, st
         base, kwargs = SlidesScene, {"output_folder": slides_folder}
     cls = type("AttentionExplainer", (base,), {
         "result": result, "focus": focus, "stage_names": stages, "language": language, "heads": heads,
-        "hide_special": hide_special, "on_still": staticmethod(on_still) if on_still else None,
+        "hide_special": hide_special, "previous_stage": previous_stage, "on_still": staticmethod(on_still) if on_still else None,
         "on_progress": staticmethod(on_progress) if on_progress else None,
     })
     return cls(skip_animations=skip_animations, **kwargs)

@@ -1,10 +1,18 @@
+import atexit
+import os
+import shutil
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
 
 # tests import their reference helpers as plain modules
 sys.path.insert(0, str(Path(__file__).parent))
+
+# The cache of finished stages and Pango's texts: one per test session, never the user's.
+os.environ["ATTENTION_EXPLAINER_CACHE"] = tempfile.mkdtemp(prefix="attention-cache-")
+atexit.register(shutil.rmtree, os.environ["ATTENTION_EXPLAINER_CACHE"], ignore_errors=True)
 
 # The sentences the scene tests render once each (animations skipped, nothing written) and share.
 SENTENCES = {

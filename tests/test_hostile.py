@@ -178,7 +178,7 @@ def test_an_interrupted_render_leaves_nothing(tmp_path, sig):
                              "--stage", "embeddings"], cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             text=True)
     deadline = time.time() + 120
-    while not list(tmp_path.glob(".render-*/videos")) and time.time() < deadline and proc.poll() is None:
+    while not list(tmp_path.glob(".render-*/*/videos")) and time.time() < deadline and proc.poll() is None:
         time.sleep(0.2)  # until manim is writing frames
     time.sleep(1.0)
     assert proc.poll() is None, "the render ended before it could be interrupted"

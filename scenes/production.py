@@ -1,0 +1,346 @@
+"""Making the video: each stage rendered as a video of its own, in parallel processes, kept in a
+cache of finished stages, and the stages joined without re-encoding.
+
+Every stage starts from a picture rebuilt from scratch (`Stage.start()`, the previous stage's
+`handoff()`), so a stage renders the same frames alone as in one long scene; only a cross-fade
+between stages whose pictures differ needs to know the stage before. manim writes each animation
+as its own small video and joins them by remuxing (its `combine_files`); the stages' videos are
+joined the same way, so a video made in parallel has the same frames as one made in one scene.
+
+The cache (`cache_folder()`) holds finished stages under a key made of everything that decides
+their frames: the numbers, the view (focus, language, head, hidden tokens), the quality, the
+format, the stage and the one before it, and the code version (the source of attncore and scenes,
+the versions of manim, Pango, cairo and PyAV, and the installed fonts). An unchanged re-render is
+a join of cached stages. manim's Pango text cache lives there too, per code version.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import json
+import multiprocessing
+import os
+import pickle
+import shutil
+import signal
+import subprocess
+import tempfile
+import threading
+import time
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Callable
+
+QUALITIES = {"low": "low_quality", "medium": "medium_quality", "high": "high_quality", "4k": "fourk_quality"}
+# libx264's settings, chosen by measuring (benchmarks/encoder_bench.py, README "Speed"): the
+# pictures are flat colours and text, where a fast preset costs little size and no visible quality.
+ENCODER_OPTIONS = {"crf": "23", "preset": "veryfast"}
+CACHE_LIMIT = 2 * 1024 ** 3  # bytes of finished stages kept; the least recently used go first
+ENVIRONMENT = "ATTENTION_EXPLAINER_CACHE"  # overrides the cache folder; "off" turns caching off
+# Relative render time of each stage (benchmarks/render_bench.py): the longest are started first,
+# so that parallel jobs end close together.
+STAGE_WEIGHT = {"title": 1, "analogy": 2, "embeddings": 2, "projection": 3, "scores": 3, "softmax": 4,
+                "weighted-sum": 3, "heads": 3, "summary": 2}
+
+
+def render_options(quality: str, tmp: str | Path, suffix: str, texts: str | Path | None = None) -> dict:
+    """manim's config for rendering into the folder `tmp` (no bars of its own: see render.Progress),
+    with manim's text cache in `texts` (default: inside `tmp`)."""
+    options = {"quality": QUALITIES[quality], "media_dir": str(tmp), "output_file": "video",
+               "format": suffix.lstrip("."), "disable_caching": True, "verbosity": "WARNING",
+               "progress_bar": "none", "video_encoder_options": dict(ENCODER_OPTIONS)}
+    if texts is not None:
+        options["text_dir"] = str(texts)
+    return options
+
+
+# ---- the cache ------------------------------------------------------------------------------------
+
+def cache_folder() -> Path | None:
+    """$ATTENTION_EXPLAINER_CACHE, else the user's cache folder (~/.cache/attention-explainer); None
+    when the variable says "off"."""
+    given = os.environ.get(ENVIRONMENT)
+    if given:
+        return None if given.lower() == "off" else Path(given)
+    from platformdirs import user_cache_path
+
+    return user_cache_path("attention-explainer")
+
+
+@functools.lru_cache(maxsize=None)
+def code_version() -> str:
+    """A digest of everything besides the inputs that decides the frames."""
+    import av
+    import cairo
+    import manim
+    import manimpango
+
+    digest = hashlib.sha256()
+    root = Path(__file__).resolve().parent.parent
+    for package in ("attncore", "scenes"):
+        for path in sorted((root / package).rglob("*.py")):
+            digest.update(str(path.relative_to(root)).encode() + b"\0" + path.read_bytes())
+    versions = (manim.__version__, manimpango.__version__, manimpango.pango_version(), av.__version__,
+                cairo.version, cairo.cairo_version_string())
+    digest.update(repr(versions).encode())
+    digest.update(fonts_fingerprint().encode())
+    return digest.hexdigest()
+
+
+def fonts_fingerprint() -> str:
+    """The installed font files, with their sizes and times: a font added, removed or updated
+    changes it."""
+    try:
+        listed = subprocess.run(["fc-list", "--format", "%{file}\n"], capture_output=True, text=True,
+                                timeout=30).stdout
+    except (OSError, subprocess.SubprocessError):
+        return "no fc-list"
+    entries = []
+    for name in sorted(set(listed.split("\n")) - {""}):
+        try:
+            st = os.stat(name)
+            entries.append(f"{name}:{st.st_size}:{st.st_mtime_ns}")
+        except OSError:
+            entries.append(name)
+    return hashlib.sha256("\n".join(entries).encode()).hexdigest()
+
+
+class StageCache:
+    """Finished stages in `folder`/stages: `<key><ext>` (the video) and `<key>.json` (its frame
+    count and subtitles), the JSON written last; manim's text SVGs in `folder`/texts-<version>."""
+
+    def __init__(self, folder: Path, limit: int = CACHE_LIMIT):
+        self.stages = folder / "stages"
+        self.texts = folder / f"texts-{code_version()[:16]}"
+        self.limit = limit
+        for f in (self.stages, self.texts):
+            f.mkdir(parents=True, exist_ok=True)
+
+    @classmethod
+    def open(cls) -> "StageCache | None":
+        """The user's cache, or None when it is turned off or cannot be written (no error: it only
+        makes re-renders faster)."""
+        folder = cache_folder()
+        if folder is None:
+            return None
+        try:
+            cache = cls(folder)
+            with tempfile.TemporaryFile(dir=cache.stages):
+                pass
+            return cache
+        except OSError:
+            return None
+
+    def get(self, key: str, ext: str) -> "Made | None":
+        meta, video = self.stages / f"{key}.json", self.stages / f"{key}{ext}"
+        try:
+            info = json.loads(meta.read_text(encoding="utf-8"))
+            now = time.time()
+            for p in (meta, video):
+                os.utime(p, (now, now))  # recently used
+        except (OSError, ValueError):
+            return None
+        return Made(info["stage"], video, info["frames"], info["subtitles"], 0.0, cached=True)
+
+    def put(self, key: str, made: "Made") -> "Made":
+        """Move a rendered stage in (its video first, then the JSON that marks it complete)."""
+        video = self.stages / f"{key}{made.path.suffix}"
+        part = video.with_name(f".{video.name}.{os.getpid()}.part")
+        shutil.move(str(made.path), part)
+        os.replace(part, video)
+        info = {"stage": made.stage, "frames": made.frames, "subtitles": made.subtitles}
+        meta = self.stages / f"{key}.json"
+        part = meta.with_name(f".{meta.name}.{os.getpid()}.part")
+        part.write_text(json.dumps(info, ensure_ascii=False), encoding="utf-8")
+        os.replace(part, meta)
+        return Made(made.stage, video, made.frames, made.subtitles, made.wall, cached=False)
+
+    def prune(self) -> None:
+        """Remove the least recently used stages while the folder holds more than the limit."""
+        files = [(p.stat().st_mtime, p.stat().st_size, p) for p in self.stages.iterdir() if p.is_file()]
+        total = sum(size for _, size, _ in files)
+        for _, size, path in sorted(files, key=lambda f: f[0]):
+            if total <= self.limit:
+                break
+            path.unlink(missing_ok=True)
+            total -= size
+
+
+def stage_keys(computed, stages: tuple[str, ...], view: dict, quality: str, suffix: str) -> list[str]:
+    """One cache key per stage: what decides its frames (see the module's docstring)."""
+    base = hashlib.sha256()
+    base.update(code_version().encode())
+    base.update(pickle.dumps(computed, protocol=4))
+    base.update(json.dumps({"view": view, "quality": quality, "suffix": suffix, "encoder": ENCODER_OPTIONS},
+                           sort_keys=True, default=str).encode())
+    keys = []
+    for i, stage in enumerate(stages):
+        digest = base.copy()
+        digest.update(f"\0{stage}\0{stages[i - 1] if i else ''}".encode())
+        keys.append(digest.hexdigest())
+    return keys
+
+
+# ---- rendering the stages ------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Made:
+    """One stage's video: its frames, its subtitles (SRT, timed from the stage's start), the wall
+    seconds it took to render (0 from the cache)."""
+
+    stage: str
+    path: Path
+    frames: int
+    subtitles: str
+    wall: float
+    cached: bool = False
+
+
+@dataclass(frozen=True)
+class Job:
+    """What every stage of one video shares: the numbers, the view (explainer_scene's options),
+    the quality and the segment container."""
+
+    computed: object
+    view: dict
+    quality: str
+    segment: str  # ".mp4", ".webm" or ".mov"
+    texts: str | None  # manim's text cache folder
+
+
+def segment_suffix(suffix: str) -> str:
+    """The container the stages are rendered in: a GIF is made from MP4 stages at the join."""
+    return ".mp4" if suffix == ".gif" else suffix
+
+
+def render_stage(job: Job, stage: str, previous: str | None, folder: Path,
+                 on_progress: Callable[[str, float], None] | None = None) -> Made:
+    """Render `stage` alone (cross-fading from `previous` when their pictures differ) into `folder`."""
+    from manim import config, tempconfig
+
+    from .video import explainer_scene
+
+    started = time.perf_counter()
+    with tempconfig(render_options(job.quality, folder, job.segment, job.texts)):
+        scene = explainer_scene(job.computed, stages=(stage,), previous_stage=previous, on_progress=on_progress,
+                                **job.view)
+        scene.render()
+        frames = round(scene.driver.clock * config.frame_rate)
+    produced = [p for p in folder.rglob(f"video{job.segment}") if "partial_movie_files" not in p.parts]
+    if not produced:
+        raise RuntimeError(f"the stage {stage} produced no {job.segment} file")
+    srt_file = produced[0].with_suffix(".srt")
+    subtitles = srt_file.read_text(encoding="utf-8") if srt_file.exists() else ""
+    return Made(stage, produced[0], frames, subtitles, time.perf_counter() - started)
+
+
+_worker: dict = {}  # in a pool's process: the job and the progress queue
+
+
+def _start_worker(job: Job, queue) -> None:
+    # the parent stops its workers when it is interrupted: they end at once, and quietly
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    _worker.update(job=job, queue=queue)
+
+
+def _render_in_worker(stage: str, previous: str | None, folder: str) -> Made:
+    queue = _worker["queue"]
+    return render_stage(_worker["job"], stage, previous, Path(folder),
+                        on_progress=lambda name, seconds: queue.put((name, seconds)))
+
+
+def render_stages(job: Job, stages: tuple[str, ...], folder: Path, *, jobs: int, cache: StageCache | None,
+                  on_progress: Callable[[str, float], None] | None = None,
+                  on_done: Callable[[Made], None] | None = None) -> list[Made]:
+    """Every stage's video, in video order: from the cache when there, else rendered in `folder`,
+    by `jobs` processes at once (in this process when 1, or when one stage is left to render)."""
+    keys = stage_keys(job.computed, stages, job.view, job.quality, job.segment)
+    made: dict[str, Made] = {}
+    todo = []
+    for i, (stage, key) in enumerate(zip(stages, keys)):
+        hit = cache.get(key, job.segment) if cache is not None else None
+        if hit is not None:
+            made[stage] = hit
+            if on_done is not None:
+                on_done(hit)
+        else:
+            todo.append((stage, stages[i - 1] if i else None, key))
+
+    def finished(one: Made, key: str) -> None:
+        made[one.stage] = cache.put(key, one) if cache is not None else one
+        if on_done is not None:
+            on_done(made[one.stage])
+
+    if jobs <= 1 or len(todo) <= 1:
+        for stage, previous, key in todo:
+            finished(render_stage(job, stage, previous, folder / stage, on_progress), key)
+    else:
+        run_parallel(job, todo, folder, jobs, on_progress, finished)
+    return [made[s] for s in stages]
+
+
+def run_parallel(job: Job, todo, folder: Path, jobs: int, on_progress, finished) -> None:
+    """Render `todo` in `jobs` forked processes, the longest stages first; progress reports come
+    back through a queue. An interrupt or a failure stops every process."""
+    context = multiprocessing.get_context("fork")  # the workers share what is imported and cached
+    queue = context.SimpleQueue()
+    listener = threading.Thread(target=_listen, args=(queue, on_progress), daemon=True)
+    listener.start()
+    pool = ProcessPoolExecutor(max_workers=min(jobs, len(todo)), mp_context=context, initializer=_start_worker,
+                               initargs=(job, queue))
+    try:
+        order = sorted(todo, key=lambda t: -STAGE_WEIGHT.get(t[0], 1))
+        pending = {pool.submit(_render_in_worker, stage, previous, str(folder / stage)): key
+                   for stage, previous, key in order}
+        while pending:
+            done, _ = wait(pending, return_when=FIRST_COMPLETED)
+            for future in done:
+                finished(future.result(), pending.pop(future))
+    except BaseException:
+        for process in list((pool._processes or {}).values()):  # no waiting for stages nobody will see
+            process.terminate()
+        pool.shutdown(wait=False, cancel_futures=True)
+        raise
+    finally:
+        pool.shutdown(wait=True)
+        queue.put(None)
+        listener.join()
+
+
+def _listen(queue, on_progress) -> None:
+    while (message := queue.get()) is not None:
+        if on_progress is not None:
+            on_progress(*message)
+
+
+# ---- joining --------------------------------------------------------------------------------------
+
+def join(made: list[Made], output: Path, *, width: int, height: int, frame_rate) -> None:
+    """The stages' videos one after another in `output`, by manim's own join (a remux; a GIF is
+    made from them with its palette)."""
+    from manim.scene.scene_file_writer import SceneFileWriter
+
+    gif = output.suffix == ".gif"
+    writer = SimpleNamespace(  # what combine_files reads of a SceneFileWriter
+        _concat_manifest_bytes=SceneFileWriter._concat_manifest_bytes,
+        output_spec=SimpleNamespace(transparent=False, segment_extension=segment_suffix(output.suffix)),
+        video_encoder=SimpleNamespace(width=width, height=height, frame_rate=frame_rate))
+    SceneFileWriter.combine_files(writer, [str(m.path) for m in made], output, create_gif=gif)
+
+
+def joined_subtitles(made: list[Made], frame_rate: float) -> str:
+    """The stages' subtitles as one SRT, each stage's moved to where it starts in the video."""
+    import srt
+
+    cues, start = [], 0
+    for m in made:
+        shift = timedelta(seconds=start / frame_rate)
+        for cue in srt.parse(m.subtitles):
+            cues.append(srt.Subtitle(0, cue.start + shift, cue.end + shift, cue.content))
+        start += m.frames
+    return srt.compose(cues)
