@@ -10,8 +10,8 @@ render (an empty cache of finished stages and texts), then the same render again
 re-render, served from the cache), each with wall seconds, frames, frames per second and the
 real-time factor (wall / video duration) in total and per stage (the seconds its process spent on
 it), and the peak memory of all the render's processes together. The floor: encoding the same
-number of frames of one still frame with the same encoder settings, size and rate, and render /
-floor.
+number of frames of one still frame with the same encoder settings, size and rate, as the writer
+encodes a held picture, and render / floor.
 """
 
 from __future__ import annotations
@@ -116,24 +116,22 @@ def measure(sentence: str, quality: str, jobs: int | None) -> dict:
 
 
 def encode_floor(frames: int, rate: float, width: int, height: int, options: dict) -> float:
-    """Seconds to encode `frames` copies of one frame as the video's frames are encoded."""
-    import av
+    """Seconds to encode `frames` copies of one frame as the video's writer encodes a held picture
+    (scenes.encoding.HoldEncoder: converted to YUV once, encoded `frames` times)."""
     import numpy as np
+    from manim._config.video_encoder import VideoEncoderSpec
+
+    from scenes.encoding import HoldEncoder
 
     picture = np.full((height, width, 4), 40, np.uint8)
     picture[height // 4: height // 2, width // 4: width // 2] = 230  # not a flat frame
+    spec = VideoEncoderSpec("mp4", "libx264", "yuv420p", width, height, Fraction(rate).limit_denominator(1000),
+                            tuple(options.items()))
     with tempfile.TemporaryDirectory() as tmp:
         start = time.perf_counter()
-        with av.open(str(Path(tmp) / "floor.mp4"), mode="w") as container:
-            stream = container.add_stream("libx264", rate=Fraction(rate).limit_denominator(1000),
-                                          options=dict(options))
-            stream.pix_fmt, stream.width, stream.height = "yuv420p", width, height
-            for _ in range(frames):
-                frame = av.VideoFrame.from_ndarray(picture, format="rgba")
-                for packet in stream.encode(frame):
-                    container.mux(packet)
-            for packet in stream.encode():
-                container.mux(packet)
+        encoder = HoldEncoder(target=Path(tmp) / "floor.mp4", spec=spec)
+        encoder.write_frame(picture, repeat=frames)
+        encoder.finish()
         return time.perf_counter() - start
 
 
@@ -168,7 +166,9 @@ def main() -> None:
         for quality in args.quality or QUALITIES:
             done = subprocess.run([sys.executable, __file__, "--one", sentence, quality,
                                    *(["--jobs", str(args.jobs)] if args.jobs else [])],
-                                  capture_output=True, text=True, check=True)
+                                  capture_output=True, text=True)
+            if done.returncode != 0:
+                sys.exit(f"{sentence!r} at {quality} failed:\n{done.stderr[-3000:]}")
             results.append(json.loads(done.stdout.strip().splitlines()[-1]))
     print(json.dumps(results, indent=1) if args.json else table(results))
 

@@ -150,7 +150,7 @@ def glyph_number(s: str, size: float, color: str, font: str) -> Text:
     """The Text Pango would make for the number `s`, put together from `_glyphs` (centred, as Text
     centres itself)."""
     glyphs = _glyphs(size, font)
-    t = _layout("0", size, color, font).copy()  # a Text to hold the glyphs, with its font and size
+    t = _layout("0", size, "#FFFFFF", font).copy()  # a Text to hold the glyphs, with its font and size
     pen, parts = 0.0, []
     for c in s:
         glyph, advance = glyphs[c]

@@ -16,7 +16,7 @@ from manim import FadeIn, FadeOut, ManimColor, Scene
 import attncore
 from attncore import AttentionResult, InputError, MultiHeadResult, resolve_focus, special_tokens
 
-from scenes import SEVERAL_HEADS, default_stages
+from scenes import SEVERAL_HEADS, default_stages, encoding
 from scenes.beats import Driver, Play
 from scenes.context import Ctx
 from scenes.stages import STAGE_NAMES, STAGES, stage_class
@@ -131,7 +131,7 @@ def explainer_scene(result: AttentionResult | MultiHeadResult, *, focus=None, st
         "hide_special": hide_special, "previous_stage": previous_stage, "on_still": staticmethod(on_still) if on_still else None,
         "on_progress": staticmethod(on_progress) if on_progress else None,
     })
-    return cls(skip_animations=skip_animations, **kwargs)
+    return cls(skip_animations=skip_animations, renderer=encoding.renderer(skip_animations), **kwargs)
 
 
 class AttentionVideo(ExplainerScene):

@@ -188,3 +188,34 @@ def test_numbers_outside_the_glyph_set_are_laid_out_by_pango():
     ctx = Ctx(attncore.run(), 3)
     infinite = number_text(ctx, "−∞", Source("scores", (0, 1)), 20, "#FFFFFF")
     assert infinite.text == "−∞" and len(infinite.submobjects) == 2
+
+
+def test_a_held_frame_converted_once_encodes_as_manims_encoder_does(tmp_path):
+    """HoldEncoder against manim's own: the same frames, the same timestamps, decoded equal."""
+    from fractions import Fraction
+
+    from manim._config.video_encoder import VideoEncoderSpec
+    from manim.scene.video_segment_encoder import VideoSegmentEncoder
+
+    from scenes.encoding import HoldEncoder
+    from scenes.production import ENCODER_OPTIONS
+
+    spec = VideoEncoderSpec("mp4", "libx264", "yuv420p", 320, 180, Fraction(15), tuple(ENCODER_OPTIONS.items()))
+    rng = np.random.default_rng(0)
+    frames = [rng.integers(0, 255, (180, 320, 4), dtype=np.uint8) for _ in range(3)]
+    for f in frames:
+        f[..., 3] = 255
+    videos = []
+    for encoder in (VideoSegmentEncoder, HoldEncoder):
+        path = tmp_path / f"{encoder.__name__}.mp4"
+        writer = encoder(target=path, spec=spec)
+        for f, repeat in zip(frames, (1, 6, 4)):
+            writer.write_frame(f, repeat=repeat)
+        writer.finish()
+        with av.open(str(path)) as container:
+            videos.append([(f.pts, f.to_ndarray(format="rgb24")) for f in container.decode(video=0)])
+    ours, manims = videos
+    assert len(ours) == len(manims) == 11
+    for (pts, a), (pts_m, b) in zip(ours, manims):
+        assert pts == pts_m
+        assert np.array_equal(a, b)
