@@ -140,15 +140,18 @@ class Driver:
         self.clock += frames * dt
         self.scene.progressed(self.clock)
 
-    def play_stage(self, stage: Stage, start: Picture) -> None:
+    def play_stage(self, stage: Stage, start: Picture, handoff: bool = True) -> None:
+        """Play the stage's beats; then, with `handoff`, put on screen exactly the picture the next
+        stage starts from (what is already there, rebuilt as that stage will build it)."""
         self.ctx.log.stage = stage.name
         for beat in stage.explain(start):
             self.play_beat(beat)
         if self.caption is not None:
             self.play(Play((FadeOut(self.caption),), 0.4))
             self.caption = None
-        self.scene.remove(*self.scene.mobjects)
-        self.scene.add(stage.handoff())  # exactly the picture the next stage starts from
+        if handoff:
+            self.scene.remove(*self.scene.mobjects)
+            self.scene.add(stage.handoff())
 
     def play(self, p: Play) -> None:
         """One scene.play. With animations skipped (stills, tests), fades are done as what they end

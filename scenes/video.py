@@ -57,19 +57,20 @@ class ExplainerScene(Scene):
 
     def construct(self):
         driver = self.driver = Driver(self, self.ctx)
-        previous = None
-        if self.previous_stage is not None:
-            previous = stage_class(self.previous_stage)(self.ctx)
-            self.add(previous.handoff())
-        for name in self.stage_names:
+        previous = stage_class(self.previous_stage)(self.ctx) if self.previous_stage is not None else None
+        for n, name in enumerate(self.stage_names):
             stage = stage_class(name)(self.ctx)
             start = stage.start()
             if previous is not None and previous.ends_on != stage.starts_from:
                 # a subset of stages that do not meet: cross-fade instead of cutting
+                if not self.mobjects:  # the stage before was played in another scene (scenes.production)
+                    self.add(previous.handoff())
                 driver.play(Play((FadeOut(*self.mobjects), FadeIn(start)), 0.6))
             self.remove(*self.mobjects)  # the previous stage ended on this very picture
             self.add(start)
-            driver.play_stage(stage, start)
+            # the picture handed to the next stage: not built when nothing would show it
+            handoff = n < len(self.stage_names) - 1 or self.on_still is not None
+            driver.play_stage(stage, start, handoff=handoff)
             self.still("end")
             previous = stage
 
