@@ -16,7 +16,6 @@ from manim import (
     UP,
     LaggedStart,
     MarkupText,
-    Mobject,
     Rectangle,
     RoundedRectangle,
     Text,
@@ -130,7 +129,7 @@ def _glyphs(size: float, font: str) -> dict[str, tuple[VMobject, float]]:
     layout of "00" followed by each character and a "0": the advance of c is the distance between
     the zeros around it less a zero's own advance."""
     sample = "00" + "".join(c + "0" for c in NUMBER_CHARS)
-    laid = _pango(sample, size, "#FFFFFF", font).submobjects  # one glyph per character
+    laid = lighten(_pango(sample, size, "#FFFFFF", font)).submobjects  # one glyph per character
     left = [g.get_left()[0] for g in laid]
     zero = left[1] - left[0]
     base = laid[0].get_bottom()[1]
@@ -140,8 +139,6 @@ def _glyphs(size: float, font: str) -> dict[str, tuple[VMobject, float]]:
             continue
         pen = left[1 + 2 * k] + zero  # the zero before c, and its advance
         glyphs[c] = (laid[2 + 2 * k].copy().shift([-pen, -base, 0]), left[3 + 2 * k] - pen)
-    for glyph, _ in glyphs.values():
-        lighten(glyph)
     return glyphs
 
 

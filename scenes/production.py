@@ -29,11 +29,13 @@ import tempfile
 import threading
 import time
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Callable
+
+from attncore.numbers import write_atomically
 
 QUALITIES = {"low": "low_quality", "medium": "medium_quality", "high": "high_quality", "4k": "fourk_quality"}
 # libx264's settings, chosen by measuring (benchmarks/encoder_bench.py, README "Speed"): on the
@@ -154,11 +156,8 @@ class StageCache:
         shutil.move(str(made.path), part)
         os.replace(part, video)
         info = {"stage": made.stage, "frames": made.frames, "subtitles": made.subtitles}
-        meta = self.stages / f"{key}.json"
-        part = meta.with_name(f".{meta.name}.{os.getpid()}.part")
-        part.write_text(json.dumps(info, ensure_ascii=False), encoding="utf-8")
-        os.replace(part, meta)
-        return Made(made.stage, video, made.frames, made.subtitles, made.wall, cached=False)
+        write_atomically(self.stages / f"{key}.json", json.dumps(info, ensure_ascii=False).encode("utf-8"))
+        return replace(made, path=video)
 
     def prune(self) -> None:
         """Remove the least recently used stages while the folder holds more than the limit."""

@@ -3,7 +3,6 @@ of finished stages serves an unchanged re-render and nothing else."""
 
 from __future__ import annotations
 
-import dataclasses
 from pathlib import Path
 
 import av
