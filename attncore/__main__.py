@@ -114,12 +114,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--weights", metavar="FILE", help="custom numbers, JSON or .npz")
     parser.add_argument("--json", action="store_true", help="print the full export as JSON instead")
     parser.add_argument("--lang", choices=sorted(HEADINGS), default="en", help="language of the table headings")
-    parser.add_argument("--model", choices=["minilm"], default=None,
-                        help="a pretrained model's head instead of the toy numbers (all-MiniLM-L6-v2)")
+    parser.add_argument("--model", default=None, metavar="NAME|DIR",
+                        help="a pretrained model's head instead of the toy numbers: minilm (all-MiniLM-L6-v2), "
+                             "m3e-small (Chinese), a BERT or GPT-2 folder, or a name in the local Hugging Face cache")
     parser.add_argument("--layer", type=int, default=0, help="with --model: the layer, from 0")
     parser.add_argument("--head", type=int, default=0, help="with --model: the head, from 0")
     parser.add_argument("--heads", type=int, default=None,
-                        help="multi-head attention: N heads (toy: d_model divisible by N; --model: all 12 of --layer)")
+                        help="multi-head attention: N heads (toy: d_model divisible by N; --model: all the heads of --layer)")
     args = parser.parse_args(argv)
     sentence = args.sentence
     if sentence is None and args.weights is None:

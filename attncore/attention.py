@@ -78,6 +78,8 @@ class AttentionResult:
     layer: int | None = None  # a real model's layer (0-based); None for the toy numbers
     head: int | None = None  # which head of several (0-based): a model's, or toy multi-head's
     sentence: str | None = None  # the text the tokens came from; None when the tokens were given
+    architecture: str | None = None  # a real model's kind: "bert" (X is the layer's input) or "gpt2" (X is
+    # the layer's input after its first layer norm; causal); None for the toy numbers
 
     @property
     def source(self) -> str | None:
@@ -85,6 +87,11 @@ class AttentionResult:
         if self.model is None:
             return None
         return f"{self.model} layer {self.layer} head {self.head}"
+
+    @property
+    def norm_first(self) -> bool:
+        """True for a pre-norm model (GPT-2): X is the layer's input after its first layer norm."""
+        return self.architecture == "gpt2"
 
     @property
     def n_tokens(self) -> int:
@@ -123,7 +130,7 @@ class AttentionResult:
             "causal": self.causal,
             "shapes": {},
         }
-        for key in ("sentence", "model", "layer", "head"):
+        for key in ("sentence", "model", "layer", "head", "architecture"):
             if getattr(self, key) is not None:
                 out[key] = getattr(self, key)
         for f in fields(self):
@@ -198,12 +205,14 @@ def self_attention(
     layer: int | None = None,
     head: int | None = None,
     sentence: str | None = None,
+    architecture: str | None = None,
 ) -> AttentionResult:
     """Single-head scaled dot-product self-attention of the rows of X.
 
     `tokens` label the rows (default "#1", "#2", ...). `embeddings` and `positional_encoding` are only
     recorded (X is their sum); `run` fills them in. `b_Q`, `b_K`, `b_V` are a real model's biases
-    (Q = X W_Q + b_Q); `model`, `layer`, `head` and `sentence` say where the numbers come from.
+    (Q = X W_Q + b_Q); `model`, `layer`, `head`, `sentence` and `architecture` say where the numbers
+    come from.
     """
     X = _matrix("X", X)
     S, d_model = X.shape
@@ -255,4 +264,5 @@ def self_attention(
         layer=layer,
         head=head,
         sentence=sentence,
+        architecture=architecture,
     )

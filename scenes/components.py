@@ -392,8 +392,7 @@ class TokenRow(VGroup):
             t = text(ctx, tok, size, theme.accent if i == ctx.focus else theme.text, max_width=3.0)
             box = RoundedRectangle(corner_radius=0.1, width=t.width + 0.3, height=0.6, stroke_color=theme.dim, stroke_width=2)
             self.add(Chip(t, box.move_to(t)))
-        if len(self) > per_row:
-            self.arrange_in_grid(cols=per_row, buff=(0.2, 0.3))
-        else:
-            self.arrange(RIGHT, buff=0.2)
+        # rows laid out on their own (a grid's columns would space short chips as widely as long ones)
+        rows = VGroup(*(VGroup(*self[k:k + per_row]).arrange(RIGHT, buff=0.2) for k in range(0, len(self), per_row)))
+        rows.arrange(DOWN, buff=0.3, aligned_edge=LEFT)
         fit_width(self, max_width)

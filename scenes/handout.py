@@ -63,7 +63,7 @@ def build(result: AttentionResult, focus: int, language: str, hidden=frozenset()
     rows = lay.rows
     blocks: list = [("p", s("handout.intro"))]
     if r.source is not None:
-        blocks.append(("p", s("handout.source", source=r.source)))
+        blocks.append(("p", s("handout.source", source=s("title.model", model=r.model, layer=r.layer, head=r.head))))
     blocks += [("h2", s("handout.tokens", n=r.n_tokens)),
                ("p", " | ".join(f"{k}: {t}" for k, t in enumerate(r.tokens))),
                ("p", s("handout.focus", token=tok, index=i)),

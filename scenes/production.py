@@ -55,7 +55,9 @@ def render_options(quality: str, tmp: str | Path, suffix: str, texts: str | Path
     with manim's text cache in `texts` (default: inside `tmp`)."""
     options = {"quality": QUALITIES[quality], "media_dir": str(tmp), "output_file": "video",
                "format": suffix.lstrip("."), "disable_caching": True, "verbosity": "WARNING",
-               "progress_bar": "none", "video_encoder_options": dict(ENCODER_OPTIONS)}
+               "progress_bar": "none", "video_encoder_options": dict(ENCODER_OPTIONS),
+               # keep every partial movie: past 100 (manim's default) a long scene, the slides, lost its first ones
+               "max_files_cached": -1}
     if texts is not None:
         options["text_dir"] = str(texts)
     return options

@@ -118,7 +118,8 @@ def explainer_scene(result: AttentionResult | MultiHeadResult, *, focus=None, st
         raise InputError(f"lang: unknown language {language!r}; choose from {', '.join(CATALOGUES)}")
     hidden = special_tokens(result) if hide_special else []
     if hide_special and not hidden:
-        raise InputError("hide-special: only a model's tokens include [CLS] and [SEP]; use it with --model")
+        raise InputError("hide-special: only a model's tokens include [CLS] and [SEP]; use it with --model"
+                         if result.model is None else f"hide-special: {result.model} adds no [CLS] or [SEP] to hide")
     index = resolve_focus(result, focus)  # validate before any rendering starts
     if index in hidden:
         raise InputError(f"focus: {result.tokens[index]!r} is hidden by --hide-special; choose another token")

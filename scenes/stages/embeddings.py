@@ -43,9 +43,11 @@ class EmbeddingsStage(Stage):
         if r.layer is None:
             line, caption = say("say.embeddings.lookup", d=d, token=tok, vector=vector), say("embeddings.caption", d=d)
         else:  # a real model's layer: its input is the previous layer's output (layer 0: the embeddings)
-            line = say("say.embeddings.layer", d=d, token=tok, vector=vector, layer=r.layer, before=r.layer - 1,
-                       model=r.model) if r.layer else say("say.embeddings.layer0", d=d, token=tok, vector=vector, model=r.model)
-            caption = say("embeddings.caption_layer", d=d, layer=r.layer)
+            pre = "_prenorm" if r.norm_first else ""  # GPT-2: X is the input after the layer's first layer norm
+            line = say("say.embeddings.layer" + pre, d=d, token=tok, vector=vector, layer=r.layer, before=r.layer - 1,
+                       model=r.model) if r.layer else say("say.embeddings.layer0" + pre, d=d, token=tok, vector=vector,
+                                                          model=r.model)
+            caption = say("embeddings.caption_layer" + pre, d=d, layer=r.layer)
         yield Beat(line, (play(FadeIn(heading), run_time=0.6),
                           play(stagger((FadeIn(v, shift=RIGHT * 0.3) for v in vectors), 0.25), FadeIn(E.marks), run_time=2.0)),
                    caption=caption, hold=0.8)

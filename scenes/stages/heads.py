@@ -104,7 +104,8 @@ class HeadsStage(Stage):
         output.shift(RIGHT * (concat.grid.grid_box().get_left()[0] - output.grid.grid_box().get_left()[0]))
         note = None
         if ctx.result.model is not None:  # what the model does next
-            note = text(ctx, ctx.s("heads.residual", layer=ctx.result.layer), theme.label_size, theme.dim,
+            key = "heads.residual_prenorm" if ctx.result.norm_first else "heads.residual"
+            note = text(ctx, ctx.s(key, layer=ctx.result.layer), theme.label_size, theme.dim,
                         max_width=2 * half_width()).next_to(block, DOWN, buff=0.5)
         fit_content(VGroup(block, *([note] if note else [])))
         return Picture("joined", concat=concat, concat_shape=concat_shape, times=times, output=output,

@@ -29,7 +29,7 @@ class SummaryStage(Stage):
         dims = lambda n: plan_axis(n, VECTOR_SLOTS)  # noqa: E731
         keys = self.lay.tokens(VECTOR_SLOTS)
         w, h = 0.95, 0.42
-        x_key = "summary.x" if r.layer is None else "summary.x_layer"
+        x_key = "summary.x" if r.layer is None else "summary.x_layer" + ("_prenorm" if r.norm_first else "")
         bias = "" if r.b_Q is None else "_bias"
         size = font_for(w, h, theme)
         steps = [

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from manim import DOWN, UP, FadeIn, FadeOut, ReplacementTransform, VGroup, Write
 
+from attncore.model import is_byte_piece
+
 from ..beats import CLEAR, Beat, Stage, play, say
 from ..components import TokenRow, half_width, stagger, text
 from ..context import Source
@@ -33,6 +35,11 @@ class TitleStage(Stage):
                    (play(FadeOut(sentence, shift=DOWN * 0.2), stagger((FadeIn(c, shift=DOWN * 0.2) for c in chips), 0.08),
                          run_time=1.2),),
                    caption=say("title.tokens", n=n), hold=1.0, still=True, pause=True)
+        pieces = [t for t in r.tokens if is_byte_piece(t)]
+        if pieces:  # byte-level BPE split a character: say why a token shows as ⟨E6 88⟩
+            example = pieces[0]
+            yield Beat(say("say.title.bytes", model=r.model, example=example),
+                       caption=say("title.bytes", ctx.theme.dim, example=example), hold=1.2)
         unseen = missing("".join(r.tokens))
         if unseen:  # characters no installed font draws: say why they show as code points
             points = " ".join(code_point(ch) for ch in unseen)
@@ -53,7 +60,8 @@ class TitleStage(Stage):
         if r.model is not None:
             key, params = "title.model", dict(model=r.model, layer=r.layer, head=r.head)
             hidden = sorted({r.tokens[i] for i in ctx.hidden})
-            line = say("say.title.model_hidden" if hidden else "say.title.model", tokens=" ".join(hidden), **params)
+            spoken = "say.title.model_hidden" if hidden else "say.title.model_decoder" if r.causal else "say.title.model"
+            line = say(spoken, tokens=" ".join(hidden), **params)
         elif ctx.heads is not None:
             key, params = "title.heads", dict(head=r.head, n=ctx.heads.n_heads)
             line = say("say.title.heads", **params)
