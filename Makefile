@@ -3,6 +3,9 @@
 # video uses: Noto Sans for Latin/Greek/Cyrillic text and all numbers, Noto Sans CJK for Chinese,
 # Symbola for emoji (outline glyphs: manim drops colour-bitmap emoji).
 APT_PACKAGES := libcairo2-dev libpango1.0-dev pkg-config fonts-noto-core fonts-noto-cjk fonts-symbola
+# What the tests open the classroom outputs with, as a lecturer would: headless Chromium for the HTML
+# slides, LibreOffice and poppler for the PowerPoint deck printed to PDF pages.
+TEST_APT_PACKAGES := chromium libreoffice-impress poppler-utils
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
@@ -15,7 +18,7 @@ TORCH_WHEEL := $(firstword $(wildcard /opt/wheels/torch-*+cpu-*.whl))
 .PHONY: setup system-deps test demo stills classroom clean
 
 system-deps:
-	@missing=""; for p in $(APT_PACKAGES); do \
+	@missing=""; for p in $(APT_PACKAGES) $(if $(filter test,$(MAKECMDGOALS)),$(TEST_APT_PACKAGES)); do \
 	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "ok installed" || missing="$$missing $$p"; \
 	done; \
 	if [ -n "$$missing" ]; then \

@@ -15,6 +15,7 @@ import signal
 import sys
 import threading
 import tempfile
+import time
 import unicodedata
 from pathlib import Path
 
@@ -140,16 +141,19 @@ def subtitles_path(output: Path) -> Path:
 
 class Progress:
     """One progress bar for a whole render, on stderr: stages done of all, the time left (from the
-    stages' pace), the stages being rendered and the frames so far. None with `quiet`."""
+    stages' pace), the stages being rendered and the frames so far. When stderr is not a terminal
+    (a log), one line per finished stage instead. Nothing with `quiet`."""
 
     def __init__(self, stages, quiet: bool, fps: float):
         from tqdm import tqdm
 
         self.fps = fps
+        self.total = len(stages)
         self.frames: dict[str, int] = {}  # frames made so far, per stage
         self.done: set[str] = set()
-        self.before = 0.0  # in one scene: its clock when the stage being played began
-        self.bar = None if quiet else tqdm(
+        self.lines = not quiet and not sys.stderr.isatty()
+        self.started = time.perf_counter()
+        self.bar = None if quiet or self.lines else tqdm(
             total=len(stages), desc="rendering", unit="stage", file=sys.stderr, leave=False, dynamic_ncols=True,
             bar_format="{desc}: {n_fmt}/{total_fmt} stages |{bar}| {elapsed}<{remaining}{postfix}")
 
@@ -158,9 +162,13 @@ class Progress:
         self.frames[stage] = round(seconds * self.fps)
         self.show()
 
-    def on_done(self, stage: str, frames: int) -> None:
+    def on_done(self, stage: str, frames: int, cached: bool = False) -> None:
         self.frames[stage] = frames
         self.done.add(stage)
+        if self.lines:
+            print(f"rendering: {len(self.done)}/{self.total} stages, {stage} done ({frames} frames"
+                  f"{', from the cache' if cached else ''}), {time.perf_counter() - self.started:.1f} s",
+                  file=sys.stderr, flush=True)
         if self.bar is not None:
             self.bar.update(1)
         self.show()
@@ -169,15 +177,6 @@ class Progress:
         if self.bar is not None:
             active = [s for s in self.frames if s not in self.done]
             self.bar.set_postfix_str(f"{', '.join(active) + ', ' if active else ''}{sum(self.frames.values())} frames")
-
-    # the stages played in one scene (the slides): its clock runs on from stage to stage
-    def on_scene_progress(self, stage: str, seconds: float) -> None:
-        self.on_progress(stage, seconds - self.before)
-
-    def on_scene_still(self, scene, stage: str, moment: str) -> None:
-        if moment == "end":
-            self.on_done(stage, round((scene.driver.clock - self.before) * self.fps))
-            self.before = scene.driver.clock
 
     def close(self) -> None:
         if self.bar is not None:
@@ -198,53 +197,56 @@ def default_jobs() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
-def render_video(result, *, focus, stages, quality: str, output: Path, language: str = "en",
-                 subtitles: bool = False, head: int = 0, hide_special: bool = False, quiet: bool = True,
-                 jobs: int | None = None, cache: bool = True):
-    """Render the stages (from the cache of finished stages where they are there, the others in
-    `jobs` processes) into a temporary folder, join them, then move the video (and with
-    `subtitles` the .srt beside it) into place under their final names. Returns the stages' videos
-    (scenes.production.Made: frames, wall seconds, whether cached)."""
+def render_parts(result, *, focus, stages, quality: str, tmp: Path, suffix: str, language: str = "en",
+                 head: int = 0, hide_special: bool = False, quiet: bool = True, jobs: int | None = None,
+                 cache: bool = True):
+    """The one render path of the video and the slides: every stage's pieces, from the cache of
+    finished stages where they are there, the others rendered in `jobs` processes into `tmp`.
+    Returns (the stages' Made, manim's config of width, height and frame rate)."""
     from fractions import Fraction
 
     from manim import config, tempconfig
 
     store = StageCache.open() if cache else None
     view = dict(focus=focus, language=language, head=head, hide_special=hide_special)
-    job = Job(result, view, quality, segment_suffix(output.suffix), str(store.texts) if store else None)
+    job = Job(result, view, quality, segment_suffix(suffix), str(store.texts) if store else None)
+    with tempconfig(render_options(quality, tmp, suffix)):
+        fps, width, height = config.frame_rate, config.pixel_width, config.pixel_height
+    progress = Progress(stages, quiet, fps)
+    try:
+        made = render_stages(job, stages, tmp, jobs=jobs or default_jobs(), cache=store,
+                             on_progress=progress.on_progress, on_done=lambda m: progress.on_done(m.stage, m.frames, m.cached))
+    finally:
+        progress.close()
+    if store is not None:
+        store.prune()
+    return made, dict(width=width, height=height, frame_rate=Fraction(fps).limit_denominator(1001))
+
+
+def render_video(result, *, output: Path, subtitles: bool = False, **options):
+    """Render the stages (render_parts) into a temporary folder beside `output`, join them, then move
+    the video (and with `subtitles` the .srt beside it) into place under their final names.
+    Returns the stages' videos (scenes.production.Made: frames, wall seconds, whether cached)."""
     output.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix=".render-", dir=output.parent) as tmp:
-        with tempconfig(render_options(quality, tmp, output.suffix)):
-            fps, width, height = config.frame_rate, config.pixel_width, config.pixel_height
-        progress = Progress(stages, quiet, fps)
-        try:
-            made = render_stages(job, stages, Path(tmp), jobs=jobs or default_jobs(), cache=store,
-                                 on_progress=progress.on_progress, on_done=lambda m: progress.on_done(m.stage, m.frames))
-        finally:
-            progress.close()
+        made, video_format = render_parts(result, tmp=Path(tmp), suffix=output.suffix, **options)
         video = Path(tmp) / f"joined{output.suffix}"
-        join(made, video, width=width, height=height, frame_rate=Fraction(fps).limit_denominator(1001))
+        join(made, video, **video_format)
         moves = [(video, output)]
         if subtitles:
             srt = Path(tmp) / "joined.srt"
-            srt.write_text(joined_subtitles(made, fps), encoding="utf-8")
+            srt.write_text(joined_subtitles(made, float(video_format["frame_rate"])), encoding="utf-8")
             moves.append((srt, subtitles_path(output)))
         publish(moves)
-    if store is not None:
-        store.prune()
     return made
 
 
-def render_slides(result, *, focus, stages, quality: str, output: Path, language: str = "en", head: int = 0,
-                  hide_special: bool = False, quiet: bool = True):
-    """Render the slides (a break at every pause, the narration as presenter notes) in one scene in
-    a temporary folder, convert them to `output` (.html, one offline file, or .pptx) and move it
-    into place."""
-    from manim import config, tempconfig
-
-    from scenes.slides import convert, install_reveal_assets
+def render_slides(result, *, output: Path, quiet: bool = True, **options):
+    """The slides (a slide ends at every pause, the narration as presenter notes), cut from the same
+    stage renders as the video (render_parts: parallel, cached), converted to `output` (.html, one
+    offline file, or .pptx) and moved into place. Returns the slides."""
+    from scenes.slides import convert, cut_slides, install_reveal_assets
     from scenes.theme import DEFAULT_THEME
-    from scenes.video import explainer_scene
 
     if output.suffix == ".html":
         try:
@@ -252,22 +254,17 @@ def render_slides(result, *, focus, stages, quality: str, output: Path, language
         except FileNotFoundError as e:
             raise click.ClickException(f"slides: {e}") from None
     output.parent.mkdir(parents=True, exist_ok=True)
-    store = StageCache.open()
     with tempfile.TemporaryDirectory(prefix=".slides-", dir=output.parent) as tmp:
-        folder = Path(tmp) / "slides"
-        with tempconfig(render_options(quality, tmp, ".mp4", store.texts if store else None)):
-            progress = Progress(stages, quiet, config.frame_rate)
-            try:
-                scene = explainer_scene(result, stages=stages, focus=focus, language=language, head=head,
-                                        hide_special=hide_special, slides_folder=folder,
-                                        on_still=progress.on_scene_still, on_progress=progress.on_scene_progress)
-                scene.render()
-            finally:
-                progress.close()
-        made = Path(tmp) / f"deck{output.suffix}"
-        convert(folder / f"{scene}.json", made, title=scene.ctx.sentence(), background=DEFAULT_THEME.background)
-        publish([(made, output)])
-    return scene
+        made, video_format = render_parts(result, tmp=Path(tmp), suffix=".mp4", quiet=quiet, **options)
+        (Path(tmp) / "slides").mkdir()
+        slides = cut_slides(made, Path(tmp) / "slides", **video_format)
+        deck = Path(tmp) / f"deck{output.suffix}"
+        first = result.heads[0] if isinstance(result, attncore.MultiHeadResult) else result
+        title = first.sentence if first.sentence is not None else attncore.join_tokens(first.tokens)
+        convert(slides, deck, title=title, background=DEFAULT_THEME.background,
+                resolution=(video_format["width"], video_format["height"]), quiet=quiet)
+        publish([(deck, output)])
+    return slides
 
 
 def fast_run(result, *, focus, stages, quality: str, language: str, on_still=None, head: int = 0,
@@ -468,7 +465,7 @@ def main(sentence, focus, quality, output, stages, d_model, d_k, seed, positiona
     if no_video:
         return
     if slides:
-        render_slides(result, output=output, quiet=quiet, **options)
+        render_slides(result, output=output, quiet=quiet, jobs=jobs, cache=not no_cache, **options)
         click.echo(str(output))
         return
     render_video(result, output=output, subtitles=subtitles, quiet=quiet, jobs=jobs, cache=not no_cache, **options)

@@ -35,7 +35,10 @@ def lossless_stage(folder: Path) -> Path:
     production.ENCODER_OPTIONS = {"crf": "0", "preset": "ultrafast"}
     job = production.Job(attncore.run(), dict(focus=None, language="en", head=0, hide_special=False), "high",
                          ".mp4", None)
-    return production.render_stage(job, "softmax", None, folder).path
+    made = production.render_stage(job, "softmax", None, folder)
+    video = folder / "softmax.mp4"
+    production.join([made], video, width=1920, height=1080, frame_rate=60)
+    return video
 
 
 def frames_of(path: Path, limit: int):

@@ -57,6 +57,17 @@ class Num:
 
 
 @dataclass(frozen=True)
+class Break:
+    """A place a lecturer pauses (a slide ends): how many of manim's small videos had been written,
+    the scene's clock, and how many cues had been said by then."""
+
+    files: int
+    clock: float
+    cues: int
+    pause: bool = True
+
+
+@dataclass(frozen=True)
 class Cue:
     """One beat's narration: a subtitle cue, a line of the script. `pause`: a lecturer stops here."""
 

@@ -25,6 +25,7 @@ import pickle
 import shutil
 import signal
 import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -36,6 +37,8 @@ from types import SimpleNamespace
 from typing import Callable
 
 from attncore.numbers import write_atomically
+
+from .context import Break
 
 QUALITIES = {"low": "low_quality", "medium": "medium_quality", "high": "high_quality", "4k": "fourk_quality"}
 # libx264's settings, chosen by measuring (benchmarks/encoder_bench.py, README "Speed"): on the
@@ -140,26 +143,57 @@ class StageCache:
         except OSError:
             return None
 
-    def get(self, key: str, ext: str) -> "Made | None":
-        meta, video = self.stages / f"{key}.json", self.stages / f"{key}{ext}"
+    def get(self, key: str, ext: str, into: Path) -> "Made | None":
+        """The stage cached under `key`, its pieces copied into the folder `into` (so that no other
+        render's pruning or rewriting touches what this one joins); None when it is not there, or
+        when a piece's size or hash differs from its record: then the entry is dropped, with one
+        line on stderr, and the stage is rendered again."""
+        meta = self.stages / f"{key}.json"
         try:
             info = json.loads(meta.read_text(encoding="utf-8"))
+            pieces = []
+            into.mkdir(parents=True, exist_ok=True)
+            for n, piece in enumerate(info["pieces"]):
+                stored = self.stages / f"{key}-{n}{ext}"
+                copy = into / f"piece-{n}{ext}"
+                shutil.copyfile(stored, copy)
+                data = copy.read_bytes()
+                if len(data) != piece["size"] or hashlib.sha256(data).hexdigest() != piece["sha256"]:
+                    raise ValueError("damaged")
+                pieces.append(Piece(copy, piece["frames"], piece["notes"], piece["pause"]))
             now = time.time()
-            for p in (meta, video):
+            for p in (meta, *(self.stages / f"{key}-{n}{ext}" for n in range(len(pieces)))):
                 os.utime(p, (now, now))  # recently used
-        except (OSError, ValueError):
+        except FileNotFoundError:
             return None
-        return Made(info["stage"], video, info["frames"], info["subtitles"], 0.0, cached=True)
+        except (OSError, ValueError, KeyError, TypeError):
+            self.drop(key)
+            print(f"cache: a damaged entry for the stage {info.get('stage', '?') if isinstance(info, dict) else '?'}"
+                  " was dropped; rendering it again", file=sys.stderr)
+            return None
+        return Made(info["stage"], tuple(pieces), info["frames"], info["subtitles"], 0.0, cached=True)
 
     def put(self, key: str, made: "Made") -> "Made":
-        """Move a rendered stage in (its video first, then the JSON that marks it complete)."""
-        video = self.stages / f"{key}{made.path.suffix}"
-        part = video.with_name(f".{video.name}.{os.getpid()}.part")
-        shutil.move(str(made.path), part)
-        os.replace(part, video)
-        info = {"stage": made.stage, "frames": made.frames, "subtitles": made.subtitles}
-        write_atomically(self.stages / f"{key}.json", json.dumps(info, ensure_ascii=False).encode("utf-8"))
-        return replace(made, path=video)
+        """Copy a rendered stage in (its pieces first, each under a temporary name then renamed, then
+        the JSON that marks it complete, with each piece's size and hash). A cache that cannot be
+        written (a full disk, a folder gone) is skipped: the render goes on with its own files."""
+        try:
+            records = []
+            for n, piece in enumerate(made.pieces):
+                data = piece.path.read_bytes()
+                write_atomically(self.stages / f"{key}-{n}{piece.path.suffix}", data)
+                records.append({"frames": piece.frames, "notes": piece.notes, "pause": piece.pause,
+                                "size": len(data), "sha256": hashlib.sha256(data).hexdigest()})
+            info = {"stage": made.stage, "frames": made.frames, "subtitles": made.subtitles, "pieces": records}
+            write_atomically(self.stages / f"{key}.json", json.dumps(info, ensure_ascii=False).encode("utf-8"))
+        except OSError:
+            self.drop(key)
+        return made
+
+    def drop(self, key: str) -> None:
+        """Remove an entry: its record first, so that no render takes its pieces for complete."""
+        for path in sorted(self.stages.glob(f"{key}*"), key=lambda p: p.suffix != ".json"):
+            path.unlink(missing_ok=True)
 
     def prune(self) -> None:
         """Remove the least recently used stages while the folder holds more than the limit."""
@@ -190,16 +224,31 @@ def stage_keys(computed, stages: tuple[str, ...], view: dict, quality: str, suff
 # ---- rendering the stages ------------------------------------------------------------------------
 
 @dataclass(frozen=True)
+class Piece:
+    """A stretch of a stage's video between two places a lecturer pauses (or the stage's start or
+    end): one file, starting on a key frame, with the presenter notes of the beats it plays."""
+
+    path: Path
+    frames: int
+    notes: str
+    pause: bool  # ends where a lecturer pauses (a slide ends here); False for a stage's tail
+
+
+@dataclass(frozen=True)
 class Made:
-    """One stage's video: its frames, its subtitles (SRT, timed from the stage's start), the wall
-    seconds it took to render (0 from the cache)."""
+    """One stage's video, as its pieces in order: its frames, its subtitles (SRT, timed from the
+    stage's start), the wall seconds it took to render (0 from the cache)."""
 
     stage: str
-    path: Path
+    pieces: tuple[Piece, ...]
     frames: int
     subtitles: str
     wall: float
     cached: bool = False
+
+    @property
+    def paths(self) -> list[Path]:
+        return [p.path for p in self.pieces]
 
 
 @dataclass(frozen=True)
@@ -226,18 +275,43 @@ def render_stage(job: Job, stage: str, previous: str | None, folder: Path,
 
     from .video import explainer_scene
 
+    from .lecture import slide_notes
+
     started = time.perf_counter()
     with tempconfig(render_options(job.quality, folder, job.segment, job.texts)):
         scene = explainer_scene(job.computed, stages=(stage,), previous_stage=previous, on_progress=on_progress,
                                 **job.view)
         scene.render()
-        frames = round(scene.driver.clock * config.frame_rate)
+        fps, width, height = config.frame_rate, config.pixel_width, config.pixel_height
     produced = [p for p in folder.rglob(f"video{job.segment}") if "partial_movie_files" not in p.parts]
     if not produced:
         raise RuntimeError(f"the stage {stage} produced no {job.segment} file")
     srt_file = produced[0].with_suffix(".srt")
     subtitles = srt_file.read_text(encoding="utf-8") if srt_file.exists() else ""
-    return Made(stage, produced[0], frames, subtitles, time.perf_counter() - started)
+    # the stage's pieces: manim's own small videos (one per animation, each from a key frame)
+    # between the breaks, joined by the same remux as the whole video
+    partial = scene.renderer.file_writer.partial_movie_files
+    cues = scene.log.cues
+    ends = [*scene.breaks, Break(len(partial), scene.driver.clock, len(cues), pause=False)]
+    pieces, before = [], Break(0, 0.0, 0, pause=False)
+    for end in ends:
+        files = [f for f in partial[before.files:end.files] if f is not None]
+        frames = round(end.clock * fps) - round(before.clock * fps)
+        if files and frames > 0:
+            path = folder / f"piece-{len(pieces)}{job.segment}"
+            join_files(files, path, width=width, height=height, frame_rate=_rate(fps))
+            pieces.append(Piece(path, frames, slide_notes(scene.ctx, cues[before.cues:end.cues]), end.pause))
+        elif pieces and end.pause:  # nothing played since the last break: the slide ends there
+            pieces[-1] = replace(pieces[-1], pause=True)
+        before = end
+    total = round(scene.driver.clock * fps)
+    return Made(stage, tuple(pieces), total, subtitles, time.perf_counter() - started)
+
+
+def _rate(fps: float):
+    from fractions import Fraction
+
+    return Fraction(fps).limit_denominator(1001)
 
 
 _worker: dict = {}  # in a pool's process: the job and the progress queue
@@ -265,7 +339,7 @@ def render_stages(job: Job, stages: tuple[str, ...], folder: Path, *, jobs: int,
     made: dict[str, Made] = {}
     todo = []
     for i, (stage, key) in enumerate(zip(stages, keys)):
-        hit = cache.get(key, job.segment) if cache is not None else None
+        hit = cache.get(key, job.segment, folder / f"cached-{stage}") if cache is not None else None
         if hit is not None:
             made[stage] = hit
             if on_done is not None:
@@ -323,8 +397,82 @@ def _listen(queue, on_progress) -> None:
 # ---- joining --------------------------------------------------------------------------------------
 
 def join(made: list[Made], output: Path, *, width: int, height: int, frame_rate) -> None:
-    """The stages' videos one after another in `output`, by manim's own join (a remux; a GIF is
-    made from them with its palette)."""
+    """The stages' videos (their pieces) one after another in `output`: an .mp4 or .mov with its
+    index first (faststart), a GIF with one palette and no dithering."""
+    files = [str(p) for m in made for p in m.paths]
+    if output.suffix == ".gif":
+        joined = output.with_name(f".{output.stem}.joined.mp4")
+        join_files(files, joined, width=width, height=height, frame_rate=frame_rate)
+        gif(joined, output, frame_rate)
+        joined.unlink()
+        return
+    join_files(files, output, width=width, height=height, frame_rate=frame_rate)
+    if output.suffix in (".mp4", ".mov"):
+        faststart(output)
+
+
+def faststart(video: Path) -> None:
+    """Move an .mp4/.mov's index (moov) before its media data, so that a web page's player starts
+    before the download ends: a remux, no re-encoding."""
+    import av
+
+    moved = video.with_name(f".{video.stem}.faststart{video.suffix}")
+    with av.open(str(video)) as source, av.open(str(moved), "w", options={"movflags": "+faststart"}) as target:
+        target.metadata.update(source.metadata)
+        stream = source.streams.video[0]
+        out = target.add_stream_from_template(template=stream)
+        for packet in source.demux(stream):
+            if packet.dts is None:  # the demuxer's flush packet
+                continue
+            packet.stream = out
+            target.mux(packet)
+    os.replace(moved, video)
+
+
+def gif(video: Path, output: Path, frame_rate, colours: int = 64) -> None:
+    """A GIF of `video`: one palette of `colours` for the whole video (the theme's flat colours and
+    their anti-aliased edges), no dithering, so a held picture repeats the same pixels and each
+    frame stores only the rectangle that changed; the frame timing is the video's."""
+    from fractions import Fraction
+
+    import av
+
+    with av.open(str(video)) as source, av.open(str(output), "w") as target:
+        stream = source.streams.video[0]
+        out = target.add_stream("gif", rate=frame_rate)
+        out.width, out.height, out.pix_fmt = stream.codec_context.width, stream.codec_context.height, "pal8"
+        out.codec_context.time_base = 1 / Fraction(frame_rate)  # one tick a frame
+        graph = av.filter.Graph()
+        buffer = graph.add_buffer(template=stream)
+        split = graph.add("split")
+        palettegen = graph.add("palettegen", f"max_colors={colours}:stats_mode=full")
+        paletteuse = graph.add("paletteuse", "dither=none:diff_mode=rectangle")
+        sink = graph.add("buffersink")
+        buffer.link_to(split)
+        split.link_to(palettegen, 0, 0)
+        split.link_to(paletteuse, 1, 0)
+        palettegen.link_to(paletteuse, 0, 1)
+        paletteuse.link_to(sink)
+        graph.configure()
+        for frame in source.decode(stream):
+            graph.push(frame)
+        graph.push(None)
+        written = 0
+        while True:
+            try:
+                frame = graph.pull()
+            except (av.error.EOFError, av.error.BlockingIOError):
+                break
+            frame.time_base = out.codec_context.time_base
+            frame.pts = written
+            written += 1
+            target.mux(out.encode(frame))
+        target.mux(out.encode(None))
+
+
+def join_files(files: list[str], output: Path, *, width: int, height: int, frame_rate) -> None:
+    """Videos one after another in `output`, by manim's own join (a remux; a GIF is made from them
+    with its palette)."""
     from manim.scene.scene_file_writer import SceneFileWriter
 
     gif = output.suffix == ".gif"
@@ -332,7 +480,7 @@ def join(made: list[Made], output: Path, *, width: int, height: int, frame_rate)
         _concat_manifest_bytes=SceneFileWriter._concat_manifest_bytes,
         output_spec=SimpleNamespace(transparent=False, segment_extension=segment_suffix(output.suffix)),
         video_encoder=SimpleNamespace(width=width, height=height, frame_rate=frame_rate))
-    SceneFileWriter.combine_files(writer, [str(m.path) for m in made], output, create_gif=gif)
+    SceneFileWriter.combine_files(writer, [str(f) for f in files], output, create_gif=gif)
 
 
 def joined_subtitles(made: list[Made], frame_rate: float) -> str:

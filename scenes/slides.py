@@ -1,30 +1,31 @@
-"""Click-through slides with manim-slides: one slide per beat a lecturer pauses at, its presenter
-notes the narration of that slide with its real numbers, converted to one offline HTML file
-(reveal.js inlined, the videos as data URIs) or to PowerPoint.
+"""Click-through slides with manim-slides, cut from the same stage renders as the video: a slide is
+the pieces of the stages (scenes.production) up to the next place a lecturer pauses, joined by the
+same remux; its presenter notes are those pieces' narration with the real numbers. So the slides get
+the video's parallel renders, its cache and its cross-fades, and after the video they cost little
+more than the conversion. manim-slides writes the deck: one offline HTML file (reveal.js inlined,
+the videos as data URIs) or PowerPoint.
 
-manim-slides 5.7 is written for an older manim: its `Slide` sets `config["write_to_movie"]`, a key
-manim 0.22 no longer has, and `max_files_cached = inf`, which 0.22 refuses (-1 means unlimited).
-`CompatSlide` skips both. Its HTML converter inlines reveal.js from its cache folder, downloading
-it from a CDN when missing; `make setup` fetches the same reveal.js version from the npm registry
-into .venv/share, and `install_reveal_assets` puts the files where the converter looks.
+manim-slides' HTML converter inlines reveal.js from its cache folder, downloading it from a CDN when
+missing; `make setup` fetches the same reveal.js version from the npm registry into .venv/share, and
+`install_reveal_assets` puts the files where the converter looks.
 """
 
 from __future__ import annotations
 
+import contextlib
 import html
 import logging
 import shutil
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
-from manim import Scene
-from manim_slides import Slide
-from manim_slides.config import PresentationConfig
-from manim_slides.convert import PowerPoint, RevealJS
+import manim_slides.convert as converters
+from manim_slides.config import PresentationConfig, SlideConfig
+from manim_slides.convert import FrameIndex, PowerPoint, RevealJS
 from platformdirs import user_cache_path
 
-from .lecture import slide_notes
-from .video import ExplainerScene
+from .production import Made, join_files
 
 logging.getLogger("manim-slides").setLevel(logging.WARNING)  # not a line per written file
 
@@ -34,36 +35,27 @@ REVEAL_ASSETS = ("reveal.css", "theme/black.css", "plugin/highlight/zenburn.css"
                  "plugin/notes.js", "plugin/markdown.js")
 
 
-class CompatSlide(Slide):
-    """manim-slides' Slide, made to work with manim 0.22 (see the module's docstring)."""
-
-    def __init__(self, *args, **kwargs):
-        super(Slide, self).__init__(*args, **kwargs)  # Slide.__init__ only sets write_to_movie
-
-    def render(self, *args, **kwargs):
-        Scene.render(self, *args, **kwargs)
-        self._save_slides(use_cache=False, flush_cache=False, skip_reversing=True)
+@dataclass(frozen=True)
+class Slide:
+    path: Path
+    frames: int
+    notes: str
 
 
-class SlidesScene(CompatSlide, ExplainerScene):
-    """The explainer as slides: a break after every beat marked as a pause. The notes of a slide
-    are known once its beats have played, so they are written onto it at its break."""
-
-    def setup(self):
-        super().setup()
-        self.noted = 0  # cues before this index are in earlier slides' notes
-
-    def slide_break(self) -> None:
-        cues = self.log.cues[self.noted:]
-        before = len(self._slides)
-        self.next_slide()
-        if len(self._slides) > before:  # a slide was made (it had animations)
-            self._slides[-1].notes = slide_notes(self.ctx, cues)
-            self.noted = len(self.log.cues)
-
-    def construct(self):
-        super().construct()
-        self.slide_break()  # the last slide, with whatever followed the last pause
+def cut_slides(made: list[Made], folder: Path, *, width: int, height: int, frame_rate) -> list[Slide]:
+    """The stages' pieces grouped into slides (a slide ends at every pause, and at the end), each
+    joined into one video in `folder`; notes of pieces from two stages are put one after the other."""
+    slides, group = [], []
+    pieces = [p for m in made for p in m.pieces]
+    for n, piece in enumerate(pieces):
+        group.append(piece)
+        if piece.pause or n == len(pieces) - 1:
+            path = folder / f"slide-{len(slides):03d}.mp4"
+            join_files([str(p.path) for p in group], path, width=width, height=height, frame_rate=frame_rate)
+            notes = "\n\n".join(p.notes for p in group if p.notes)
+            slides.append(Slide(path, sum(p.frames for p in group), notes))
+            group = []
+    return slides
 
 
 def reveal_version() -> str:
@@ -89,16 +81,43 @@ def install_reveal_assets() -> None:
         shutil.copyfile(source / name, cache / Path(name).name)
 
 
-def convert(config_file: Path, output: Path, title: str, background: str) -> None:
-    """The deck `output` (.html: one file that works offline; .pptx: PowerPoint with notes) from the
-    slides manim-slides wrote (`config_file`)."""
-    presentation = PresentationConfig.from_file(config_file)
-    if output.suffix == ".html":
-        for slide in presentation.slides:  # the template pastes notes into the page unescaped
-            slide.notes = html.escape(slide.notes, quote=False)
-        RevealJS(presentation_configs=[presentation], one_file=True, offline=True, title=title,
-                 background_color=background).convert_to(output)
-    else:
-        for slide in presentation.slides:  # PowerPoint shows notes as plain text
-            slide.notes = slide.notes.replace("**", "")
-        PowerPoint(presentation_configs=[presentation]).convert_to(output)
+def convert(slides: list[Slide], output: Path, title: str, background: str, resolution: tuple[int, int],
+            quiet: bool = True) -> None:
+    """The deck `output` (.html: one file that works offline; .pptx: PowerPoint with notes, each
+    slide's picture its last frame, what it explains) from the slides' videos."""
+    html_deck = output.suffix == ".html"
+    presentation = PresentationConfig(
+        slides=[SlideConfig(file=s.path, rev_file=s.path,
+                            notes=html.escape(s.notes, quote=False) if html_deck else s.notes.replace("**", ""))
+                for s in slides],  # the HTML template pastes notes unescaped; PowerPoint shows plain text
+        resolution=resolution, background_color=background)
+    with _manim_slides_quiet(quiet), _posters_from_last_frames():
+        if html_deck:
+            RevealJS(presentation_configs=[presentation], one_file=True, offline=True, title=title,
+                     background_color=background).convert_to(output)
+        else:
+            PowerPoint(presentation_configs=[presentation]).convert_to(output)
+
+
+@contextlib.contextmanager
+def _manim_slides_quiet(quiet: bool):
+    """manim-slides' converters draw their own tqdm bar ("Generating video slides"): none with --quiet."""
+    bar = converters.tqdm
+    if quiet:
+        converters.tqdm = lambda iterable, *args, **kwargs: iterable
+    try:
+        yield
+    finally:
+        converters.tqdm = bar
+
+
+@contextlib.contextmanager
+def _posters_from_last_frames():
+    """PowerPoint's picture of a slide (and of a printed page) is manim-slides' first frame of its
+    video, which is where the slide starts (black for the first); ours is its last frame."""
+    read = converters.read_image_from_video_file
+    converters.read_image_from_video_file = lambda file, frame_index: read(file, FrameIndex.last)
+    try:
+        yield
+    finally:
+        converters.read_image_from_video_file = read

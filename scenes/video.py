@@ -16,12 +16,14 @@ from manim import FadeIn, FadeOut, ManimColor, Scene
 import attncore
 from attncore import AttentionResult, InputError, MultiHeadResult, resolve_focus, special_tokens
 
-from scenes import SEVERAL_HEADS, default_stages, encoding
+from scenes import SEVERAL_HEADS, default_stages, encoding, pango_cache
 from scenes.beats import Driver, Play
-from scenes.context import Ctx
+from scenes.context import Break, Ctx
 from scenes.stages import STAGE_NAMES, STAGES, stage_class
 from scenes.strings import CATALOGUES
 from scenes.theme import DEFAULT_THEME
+
+pango_cache.install()  # renders at once may share manim's text cache
 
 __all__ = ["AttentionVideo", "ExplainerScene", "explainer_scene", "resolve_focus"]
 
@@ -49,6 +51,7 @@ class ExplainerScene(Scene):
         self.ctx = Ctx(result, resolve_focus(result, self.focus), language=self.language, heads=self.heads,
                        hidden=hidden)
         self.camera.background_color = ManimColor(DEFAULT_THEME.background)
+        self.breaks: list[Break] = []  # where a lecturer pauses, in order
 
     @property
     def log(self):
@@ -80,7 +83,10 @@ class ExplainerScene(Scene):
             self.on_progress(self.ctx.log.stage, seconds)
 
     def slide_break(self) -> None:
-        """A lecturer pauses here: a new slide begins (only in the slides, see scenes.slides)."""
+        """A lecturer pauses here: a slide ends (scenes.production cuts the stage into pieces here)."""
+        writer = getattr(self.renderer, "file_writer", None)
+        files = len(writer.partial_movie_files) if writer is not None else 0
+        self.breaks.append(Break(files, self.driver.clock, len(self.log.cues)))
 
     def still(self, moment: str) -> None:
         """A moment worth a still picture: passed to `on_still` when one is set."""
@@ -95,13 +101,12 @@ class ExplainerScene(Scene):
 
 def explainer_scene(result: AttentionResult | MultiHeadResult, *, focus=None, stages=None, language="en",
                     on_still=None, on_progress=None, skip_animations: bool = False, head: int = 0,
-                    hide_special: bool = False, slides_folder=None, previous_stage: str | None = None) -> ExplainerScene:
+                    hide_special: bool = False, previous_stage: str | None = None) -> ExplainerScene:
     """A scene instance for `result` (call `.render()` under manim's `tempconfig`). A MultiHeadResult
     is followed through its head `head`, and the heads stage shows them all. `stages` defaults to
     the whole video. With `skip_animations` every play jumps to its end (stills, scripts, tests:
     seconds, not minutes); the clock still advances by each animation's run time. `hide_special`
     leaves a model's [CLS] and [SEP] out of the pictures; they still take part in the softmax.
-    With `slides_folder` the scene makes click-through slides there (manim-slides) as well.
     `previous_stage` is the stage before the first of `stages` when the video is made stage by stage."""
     heads = result if isinstance(result, MultiHeadResult) else None
     if heads is not None:
@@ -123,17 +128,12 @@ def explainer_scene(result: AttentionResult | MultiHeadResult, *, focus=None, st
     index = resolve_focus(result, focus)  # validate before any rendering starts
     if index in hidden:
         raise InputError(f"focus: {result.tokens[index]!r} is hidden by --hide-special; choose another token")
-    base, kwargs = ExplainerScene, {}
-    if slides_folder is not None:
-        from scenes.slides import SlidesScene
-
-        base, kwargs = SlidesScene, {"output_folder": slides_folder}
-    cls = type("AttentionExplainer", (base,), {
+    cls = type("AttentionExplainer", (ExplainerScene,), {
         "result": result, "focus": focus, "stage_names": stages, "language": language, "heads": heads,
         "hide_special": hide_special, "previous_stage": previous_stage, "on_still": staticmethod(on_still) if on_still else None,
         "on_progress": staticmethod(on_progress) if on_progress else None,
     })
-    return cls(skip_animations=skip_animations, renderer=encoding.renderer(skip_animations), **kwargs)
+    return cls(skip_animations=skip_animations, renderer=encoding.renderer(skip_animations))
 
 
 class AttentionVideo(ExplainerScene):

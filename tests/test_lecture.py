@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+import io
 import math
 import re
 from html.parser import HTMLParser
@@ -57,7 +58,7 @@ class Page(HTMLParser):
         self.links += [v for k, v in attrs.items() if k in ("src", "href") and v]
         if tag == "section" and "data-background-video" in attrs:
             self.videos.append(attrs["data-background-video"])
-        if tag == "aside":
+        if tag == "aside" and "notes" in (attrs.get("class") or "").split():  # not reveal.js' controls
             self._aside = True
             self.notes.append("")
 
@@ -88,6 +89,91 @@ def test_html_slides_work_offline_with_notes(tmp_path, runs):
         for c in group:  # the notes hold each beat's narration, escaped in the page and read back
             assert html.unescape(c.text) in notes
     assert "“cat” → itself: 58.8%, the largest in its row" in page.notes[-1]
+
+
+def chromium_dom(page: Path) -> str:
+    """The page's DOM after its scripts ran, from headless Chromium (make test installs it)."""
+    import shutil
+    import subprocess
+
+    browser = shutil.which("chromium")
+    if browser is None:
+        pytest.skip("chromium is not installed (make test installs it)")
+    flags = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-sync",
+             "--disable-component-update", "--no-first-run", f"--user-data-dir={page.parent / 'chromium-profile'}",
+             "--virtual-time-budget=6000", "--dump-dom", page.resolve().as_uri()]
+    return subprocess.run([browser, *flags], capture_output=True, text=True, timeout=120, check=True).stdout
+
+
+def expected_slides(sentence: str, language: str, **kwargs):
+    """The slides a deck must have: the cues of a fast run of the whole video, cut at every pause."""
+    result = attncore.run(sentence, **kwargs)
+    scene = render.fast_run(result, focus=None, stages=tuple(render.default_stages(False)), quality="low",
+                            language=language)
+    return slides_of(scene.log.cues)
+
+
+@pytest.mark.render
+def test_a_whole_chinese_deck_opens_in_chromium_with_a_video_and_notes_per_slide(tmp_path):
+    """The README's own example: the whole Chinese video as slides (past manim's 100 cached partial
+    movies, where the one-scene deck crashed), one offline file; in headless Chromium reveal.js is
+    ready with one video and one notes block per slide."""
+    sentence = "我有一只猫，它很可爱。"
+    out = tmp_path / "deck.html"
+    result = invoke("--slides", "--lang", "zh", "--sentence", sentence, "--output", out, "--quiet")
+    assert result.exit_code == 0, result.output
+    assert result.output.strip() == str(out)  # --quiet: no bar of ours or of manim-slides
+    slides = expected_slides(sentence, "zh")
+    assert len(slides) >= 7
+    dom = chromium_dom(out)
+    assert re.search(r'<div class="reveal [^"]*\bready\b', dom), "reveal.js did not start"
+    page = Page()
+    page.feed(dom)
+    assert len(page.videos) == len(page.notes) == len(slides)
+    for notes, group in zip(page.notes, slides):
+        assert all(html.unescape(c.text) in notes for c in group)
+
+
+@pytest.mark.render
+def test_an_english_pptx_deck_prints_one_page_per_slide_none_blank(tmp_path):
+    """A 7-token English deck as PowerPoint: every slide's picture is the slide's last frame (what it
+    explains), and LibreOffice prints one page per slide, none blank (make test installs it)."""
+    import shutil
+    import subprocess
+
+    import av
+    import numpy as np
+    from PIL import Image
+    from pptx import Presentation
+
+    sentence = "The cat sat on the warm mat"
+    out = tmp_path / "deck.pptx"
+    result = invoke("--slides", "--sentence", sentence, "--output", out, "--quiet")
+    assert result.exit_code == 0, result.output
+    slides = expected_slides(sentence, "en")
+    deck = Presentation(str(out))
+    assert len(deck.slides) == len(slides)
+    for slide, group in zip(deck.slides, slides):
+        movie = next(sh for sh in slide.shapes if type(sh).__name__ == "Movie")
+        poster = np.asarray(Image.open(io.BytesIO(movie.poster_frame.blob)).convert("RGB")).astype(int)
+        video = next(r.target_part for r in slide.part.rels.values() if type(r.target_part).__name__ == "MediaPart")
+        (tmp_path / "v.mp4").write_bytes(video.blob)
+        with av.open(str(tmp_path / "v.mp4")) as container:
+            *_, last = container.decode(video=0)
+        assert np.abs(poster - last.to_ndarray(format="rgb24").astype(int)).mean() < 1.0
+        assert group[-1].text.replace("**", "") in slide.notes_slide.notes_text_frame.text
+    soffice, pdftoppm = shutil.which("soffice"), shutil.which("pdftoppm")
+    if soffice is None or pdftoppm is None:
+        pytest.skip("LibreOffice or poppler is not installed (make test installs them)")
+    subprocess.run([soffice, "--headless", f"-env:UserInstallation={(tmp_path / 'lo').as_uri()}", "--convert-to", "pdf",
+                    "--outdir", str(tmp_path), str(out)], capture_output=True, timeout=300, check=True)
+    subprocess.run([pdftoppm, "-r", "20", "-png", str(tmp_path / "deck.pdf"), str(tmp_path / "page")], check=True,
+                   timeout=120)
+    pages = sorted(tmp_path.glob("page-*.png"))
+    assert len(pages) == len(slides)
+    for page in pages:
+        pixels = np.asarray(Image.open(page).convert("L")).astype(int)
+        assert pixels.std() > 5, f"{page.name} is blank"
 
 
 @pytest.mark.render

@@ -146,8 +146,8 @@ def test_the_cache_keeps_the_most_recently_used_within_its_limit(tmp_path):
 
 def test_subtitles_of_the_stages_are_moved_to_where_each_starts():
     cue = "1\n00:00:00,500 --> 00:00:01,000\n{}\n\n"
-    made = [production.Made("a", Path("a.mp4"), 30, cue.format("first"), 1.0),
-            production.Made("b", Path("b.mp4"), 45, cue.format("second"), 1.0)]
+    made = [production.Made("a", (), 30, cue.format("first"), 1.0),
+            production.Made("b", (), 45, cue.format("second"), 1.0)]
     joined = production.joined_subtitles(made, 15)
     assert "00:00:00,500 --> 00:00:01,000\nfirst" in joined
     assert "00:00:02,500 --> 00:00:03,000\nsecond" in joined  # 30 frames at 15 fps later
@@ -218,3 +218,159 @@ def test_a_held_frame_converted_once_encodes_as_manims_encoder_does(tmp_path):
     for (pts, a), (pts_m, b) in zip(ours, manims):
         assert pts == pts_m
         assert np.array_equal(a, b)
+
+
+# ---- one render path for the video and the slides; a cache safe to share and to damage ----------
+
+def _frames(path: Path) -> list[np.ndarray]:
+    with av.open(str(path)) as container:
+        return [f.to_ndarray(format="rgb24") for f in container.decode(video=0)]
+
+
+@pytest.mark.render
+def test_slides_are_cut_from_the_videos_renders_and_agree_frame_for_frame(tmp_path, monkeypatch):
+    """After the video, the slides come from the cache (nothing rendered again): a slide ends at every
+    pause, and each slide's frames are the video's frames at the same place, boundaries included."""
+    from scenes.lecture import slides_of
+    from scenes.slides import cut_slides
+
+    monkeypatch.setenv(production.ENVIRONMENT, str(tmp_path / "cache"))
+    result = attncore.run()
+    video = tmp_path / "video.mp4"
+    render.render_video(result, stages=STAGES, quality="low", output=video, **VIEW)
+
+    def no_rendering(*args, **kwargs):
+        raise AssertionError("the slides rendered a stage the video had rendered")
+
+    monkeypatch.setattr(production, "render_stage", no_rendering)
+    made, video_format = render.render_parts(result, stages=STAGES, quality="low", tmp=tmp_path / "parts",
+                                             suffix=".mp4", **VIEW)
+    (tmp_path / "slides").mkdir()
+    slides = cut_slides(made, tmp_path / "slides", **video_format)
+    scene = render.fast_run(result, stages=STAGES, quality="low", **VIEW)
+    wanted = slides_of(scene.log.cues)
+    assert len(slides) == len(wanted) >= 3
+    frames = _frames(video)
+    start = 0
+    for slide, cues in zip(slides, wanted):
+        ours = _frames(slide.path)
+        assert len(ours) == slide.frames
+        assert np.array_equal(ours[0], frames[start]) and np.array_equal(ours[-1], frames[start + len(ours) - 1])
+        assert all(c.text in slide.notes for c in cues)
+        start += len(ours)
+        if cues[-1].pause:  # the slide ends where the narration pauses
+            assert start == round(cues[-1].end * 15)
+    assert start == len(frames)
+
+
+@pytest.mark.render
+def test_three_renders_at_once_share_one_cache(tmp_path):
+    """Two videos and the slides of one sentence and a video of another, started together on one
+    fresh cache: all succeed, and the videos are byte-identical to lone renders (a text or stage
+    half-written by one render is never read by another)."""
+    import os
+    import subprocess
+    import sys
+
+    root = Path(render.__file__).parent
+    base = [sys.executable, str(root / "render.py"), "--stage", "title", "--stage", "embeddings", "--quiet"]
+    alone = dict(os.environ, ATTENTION_EXPLAINER_CACHE=str(tmp_path / "alone"))
+    for name, extra in (("cat", []), ("dog", ["--sentence", "I have a dog"])):
+        subprocess.run([*base, *extra, "--output", str(tmp_path / f"{name}-alone.mp4")], env=alone, check=True,
+                       capture_output=True)
+    shared = dict(os.environ, ATTENTION_EXPLAINER_CACHE=str(tmp_path / "shared"))
+    runs = [[*base, "--output", str(tmp_path / "cat-1.mp4")], [*base, "--output", str(tmp_path / "cat-2.mp4")],
+            [*base, "--slides", "--output", str(tmp_path / "cat.html")],
+            [*base, "--sentence", "I have a dog", "--output", str(tmp_path / "dog.mp4")]]
+    processes = [subprocess.Popen(r, env=shared, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for r in runs]
+    for p in processes:
+        out, err = p.communicate(timeout=600)
+        assert p.returncode == 0, err
+    alone_cat = (tmp_path / "cat-alone.mp4").read_bytes()
+    assert (tmp_path / "cat-1.mp4").read_bytes() == alone_cat == (tmp_path / "cat-2.mp4").read_bytes()
+    assert (tmp_path / "dog.mp4").read_bytes() == (tmp_path / "dog-alone.mp4").read_bytes()
+    assert (tmp_path / "cat.html").stat().st_size > 100_000
+    leftovers = [p for p in (tmp_path / "shared").rglob("*") if ".part" in p.name]
+    assert not leftovers
+
+
+@pytest.mark.render
+def test_a_damaged_cache_entry_is_dropped_and_rendered_again(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv(production.ENVIRONMENT, str(tmp_path / "cache"))
+    result = attncore.run("cat")
+    render.render_video(result, stages=("title",), quality="low", output=tmp_path / "a.mp4", **VIEW)
+    pieces = sorted((tmp_path / "cache" / "stages").glob("*-0.mp4"))
+    assert len(pieces) == 1
+    pieces[0].write_bytes(pieces[0].read_bytes()[:1000])  # truncated, as by a full disk or a crash
+    capsys.readouterr()
+    again = render.render_video(result, stages=("title",), quality="low", output=tmp_path / "b.mp4", **VIEW)
+    assert not again[0].cached
+    assert capsys.readouterr().err == "cache: a damaged entry for the stage title was dropped; rendering it again\n"
+    assert (tmp_path / "a.mp4").read_bytes() == (tmp_path / "b.mp4").read_bytes()
+    third = render.render_video(result, stages=("title",), quality="low", output=tmp_path / "c.mp4", **VIEW)
+    assert third[0].cached  # the entry written again is whole
+
+
+@pytest.mark.render
+def test_a_full_disk_under_the_cache_does_not_fail_the_render(tmp_path, monkeypatch):
+    """Writing a stage into the cache fails with ENOSPC: the video is made all the same, and the
+    cache holds no record of a stage it could not keep."""
+    import errno
+
+    monkeypatch.setenv(production.ENVIRONMENT, str(tmp_path / "cache"))
+
+    def full(path, data):
+        raise OSError(errno.ENOSPC, "No space left on device", str(path))
+
+    monkeypatch.setattr(production, "write_atomically", full)
+    made = render.render_video(attncore.run("cat"), stages=("title",), quality="low", output=tmp_path / "a.mp4",
+                               **VIEW)
+    assert (tmp_path / "a.mp4").stat().st_size > 10_000 and not made[0].cached
+    assert not list((tmp_path / "cache" / "stages").iterdir())
+
+
+def test_a_text_the_shared_cache_cannot_take_is_laid_out_in_a_private_folder(tmp_path, monkeypatch):
+    """manim's Pango text cache on a full disk: the SVG goes to a private folder and the text is
+    drawn; nothing half-written is left under the shared folder."""
+    import os
+
+    from manim import Text, tempconfig
+
+    from scenes import pango_cache
+
+    pango_cache.install()  # as scenes.video does
+    shared = tmp_path / "texts"
+    real = os.replace
+
+    def refuse_shared(source, target):
+        if str(target).startswith(str(shared)):
+            raise OSError(28, "No space left on device")
+        real(source, target)
+
+    monkeypatch.setattr(pango_cache.os, "replace", refuse_shared)
+    with tempconfig({"text_dir": str(shared)}):
+        text = Text("a full disk 7c1e", font="Noto Sans")
+    assert len(text.submobjects) == len("afulldisk7c1e")
+    assert not list(shared.iterdir())
+
+
+@pytest.mark.render
+def test_videos_are_faststart_and_gifs_small_with_their_timing(tmp_path):
+    """An .mp4's index comes before its media (a page's player starts at once); a GIF of the first
+    two stages keeps every frame and the frame rate, in one palette without dithering (≤ 2 MB)."""
+    result = attncore.run()
+    mp4 = tmp_path / "a.mp4"
+    render.render_video(result, stages=("title", "embeddings"), quality="low", output=mp4, **VIEW)
+    data = mp4.read_bytes()
+    assert 0 < data.find(b"moov") < data.find(b"mdat")
+    gif = tmp_path / "a.gif"
+    render.render_video(result, stages=("title", "embeddings"), quality="low", output=gif, **VIEW)
+    assert gif.stat().st_size <= 2_000_000
+    frames = _frames(mp4)
+    with av.open(str(gif)) as container:
+        decoded_gif = list(container.decode(video=0))
+    assert len(decoded_gif) == len(frames)
+    last = decoded_gif[-1]
+    assert float(last.pts * last.time_base) == pytest.approx((len(frames) - 1) / 15, abs=0.02)
+    middle = len(frames) * 3 // 4  # a held picture: the GIF's colours are the video's, to the eye
+    assert np.abs(decoded_gif[middle].to_ndarray(format="rgb24").astype(int) - frames[middle].astype(int)).mean() < 3

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import av
@@ -249,7 +250,12 @@ def test_one_progress_bar_for_the_whole_render(tmp_path):
     done = subprocess.run([*command, "--output", str(tmp_path / "a.mp4")], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     assert "Animation" not in done.stderr and "it/s" not in done.stderr
-    updates = [u for u in done.stderr.replace("\r", "\n").splitlines() if u.startswith("rendering:")]
-    assert updates and "2/2 stages" in updates[-1] and "frames" in updates[-1]
+    # stderr is a pipe here, as in a log: one line per finished stage, no "\r" updates
+    assert "\r" not in done.stderr
+    lines = done.stderr.splitlines()
+    assert len(lines) == 2 and all(line.startswith("rendering: ") for line in lines), done.stderr
+    assert lines[0].startswith("rendering: 1/2 stages, ") and lines[1].startswith("rendering: 2/2 stages, ")
+    assert {"title", "embeddings"} == {line.split(", ")[1].split()[0] for line in lines}
+    assert all(re.search(r"\(\d+ frames", line) for line in lines)
     quiet = subprocess.run([*command, "--output", str(tmp_path / "b.mp4"), "--quiet"], capture_output=True, text=True)
     assert quiet.returncode == 0 and quiet.stderr == "" and quiet.stdout.strip() == str(tmp_path / "b.mp4")
