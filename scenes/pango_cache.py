@@ -7,17 +7,19 @@ file it uses (`PangoUtils.remove_last_M`, truncating then writing), so a reader 
 and SVGMobject parses each file through a copy beside it with one fixed name (`<name>_.svg`), which
 another render may delete first. Here a new file is written under a name of its own, trimmed, then
 renamed into place (a rename is atomic), the trim rewrites nothing when there is nothing to remove,
-and the parsing copy has a name of its own: a file under its final name is complete and never
-changes again.
+and the parsing copy stays in memory: a file under its final name is complete and never changes
+again. When the shared folder is full, texts are laid out in the private folder.
 """
 
 from __future__ import annotations
 
 import contextlib
+import io
+import multiprocessing.util
 import os
 import re
+import shutil
 import tempfile
-import threading
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -47,6 +49,17 @@ def _trim(path: str) -> None:
             raise
 
 
+def _private() -> Path:
+    """This process's own folder for texts the shared cache cannot take."""
+    folder = Path(tempfile.gettempdir()) / f"attention-texts-{os.getpid()}"
+    if not folder.exists():
+        folder.mkdir()
+        # removed when the process ends, a forked worker too (multiprocessing runs these, not atexit's)
+        multiprocessing.util.Finalize(None, shutil.rmtree, args=(folder,), kwargs={"ignore_errors": True},
+                                      exitpriority=0)
+    return folder
+
+
 def _atomic(text2svg, name_at: int):
     """`text2svg` writing to a private name, checked complete, trimmed, then renamed to the file name
     it was given (its positional argument `name_at`). When the shared folder cannot take it (a full
@@ -69,9 +82,7 @@ def _atomic(text2svg, name_at: int):
         except OSError:
             with contextlib.suppress(OSError):
                 os.unlink(part)
-        private = Path(tempfile.gettempdir()) / f"attention-texts-{os.getpid()}"
-        private.mkdir(exist_ok=True)
-        path = str(private / Path(final).name)
+        path = str(_private() / Path(final).name)
         make(args, kwargs, path)
         return path
 
@@ -93,12 +104,10 @@ def _generate_mobject(self):
     """SVGMobject.generate_mobject, its modified copy under a name no other process uses."""
     file_path = self.get_file_path()
     new_tree = self.modify_xml_tree(ET.parse(file_path))
-    modified = file_path.with_name(f"{file_path.stem}_{os.getpid()}_{threading.get_ident()}{file_path.suffix}")
+    modified = io.BytesIO()  # parsed from memory: no file another render could delete
     new_tree.write(modified)
-    try:
-        svg = se.SVG.parse(modified)
-    finally:
-        modified.unlink()
+    modified.seek(0)
+    svg = se.SVG.parse(modified)
     mobjects, mobject_dict = self.get_mobjects_from(svg)
     self.add(*mobjects)
     self.id_to_vgroup_dict = mobject_dict
