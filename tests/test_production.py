@@ -374,3 +374,25 @@ def test_videos_are_faststart_and_gifs_small_with_their_timing(tmp_path):
     assert float(last.pts * last.time_base) == pytest.approx((len(frames) - 1) / 15, abs=0.02)
     middle = len(frames) * 3 // 4  # a held picture: the GIF's colours are the video's, to the eye
     assert np.abs(decoded_gif[middle].to_ndarray(format="rgb24").astype(int) - frames[middle].astype(int)).mean() < 3
+
+
+def test_paths_traced_once_draw_the_pixels_manim_draws():
+    """PathCachingCamera: a shape drawn again from its cached path, moved shapes traced anew, and the
+    same pixels as manim's own Camera each time."""
+    from manim import Camera, Square, Text
+
+    from scenes.encoding import PathCachingCamera
+
+    shapes = [Text("q · k = 6.15", font="Noto Sans"), Square(1.5).shift([2, 1, 0])]
+    ours, theirs = PathCachingCamera(pixel_width=640, pixel_height=360), Camera(pixel_width=640, pixel_height=360)
+    for step in range(3):  # 0: traced; 1: from the cache; 2: moved, traced again
+        if step == 2:
+            shapes[1].shift([-3, -1, 0])
+        pictures = []
+        for camera in (ours, theirs):
+            camera.reset()
+            camera.capture_mobjects(shapes)
+            pictures.append(camera.pixel_array.copy())
+        assert np.array_equal(pictures[0], pictures[1]), step
+        assert pictures[0].max() > 100
+    assert len(ours._paths) == len(shapes[0].family_members_with_points()) + 2  # the square's two places
