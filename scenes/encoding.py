@@ -50,7 +50,7 @@ class HoldWriter(SceneFileWriter):
 class PathCachingCamera(Camera):
     """manim's Camera with each shape's cairo path traced once per distinct points (see above)."""
 
-    PATHS_KEPT = 50_000  # distinct shapes remembered; beyond that the cache starts again
+    PATHS_KEPT = 4096  # distinct shapes remembered (a frame holds a few hundred); beyond that it starts again
 
     def set_cairo_context_path(self, ctx, vmobject):
         points = vmobject.points
