@@ -7,7 +7,8 @@ from dataclasses import dataclass
 import numpy as np
 from manim import MarkupText, Text, tempconfig
 
-from attncore import fmt, pct, steps
+from attncore import fmt, pct
+from reference import worked
 from scenes.video import explainer_scene
 
 FAST = {
@@ -81,12 +82,14 @@ def expected_value(result, source, heads=None):
     if source.of is not None:
         assert heads is not None, source
         result = heads if source.of == "heads" else heads.heads[source.of]
-    if source.step:
-        worked = getattr(steps, source.step[0])(result, *source.step[1:])
-        value = getattr(worked, source.field) if source.field else worked
+    if source.step:  # worked arithmetic: from explicit loops (tests/reference.py), not attncore.steps
+        step = worked(result, *source.step)
+        value = getattr(step, source.field) if source.field else step
     else:
         value = getattr(result, source.field)
-    return value[source.index] if source.index else value
+    for n in source.index:
+        value = value[n]
+    return value
 
 
 def expected_text(result, source, heads=None) -> str:

@@ -27,7 +27,7 @@ NUMBER = re.compile(r"−?\d+\.\d+%?")  # how fmt and pct write numbers
 
 
 @pytest.mark.parametrize("stage", STAGE_NAMES)
-@pytest.mark.parametrize("name", ["default", "other", "chinese"])
+@pytest.mark.parametrize("name", ["default", "other", "chinese", "shifted"])
 def test_every_number_on_screen_is_attncores(runs, name, stage):
     result, run = runs(name)
     shown = [s for s in run.scene.log.shown if s.stage == stage]
@@ -37,7 +37,7 @@ def test_every_number_on_screen_is_attncores(runs, name, stage):
         assert s.text == expected_text(result, s.source), s.source
 
 
-@pytest.mark.parametrize("name", ["default", "other", "chinese"])
+@pytest.mark.parametrize("name", ["default", "other", "chinese", "shifted"])
 def test_every_number_in_the_narration_is_attncores(runs, name):
     """Each cue's quoted numbers equal attncore's values as formatted, and every decimal number in
     the words is one of them (nothing quoted without a source)."""
@@ -386,3 +386,20 @@ def test_gpt2_video_explains_the_decoder_its_norm_and_byte_pieces(runs):
     assert "⟨E6⟩:bytesofacharactersplitacrosstokens" in texts
     assert "Xlayer1'sinput,normalised" in texts
     assert any(t.startswith("Inthemodel,thisisaddedtothelayer'sinput") for t in texts)
+
+
+def test_large_scores_are_worked_in_the_shifted_form(runs):
+    """Scaled scores above 6: the softmax stage shows e^(x − max) with the row's largest allowed
+    score (from explicit loops), its label says so, and the narration quotes the shift."""
+    from reference import worked
+
+    result, run = runs("shifted")
+    i = run.scene.ctx.focus
+    row = worked(result, "softmax_row", i)
+    assert row.shift > 6 and row.shift == max(row.x)
+    shown = [s for s in run.scene.log.shown if s.stage == "softmax" and s.source.step == ("softmax_row", i)]
+    assert {s.source.field for s in shown} >= {"x", "exps", "total"}
+    texts = {t for snap in run.snapshots for t, _, _, _ in snap.texts}
+    assert f"e^(x−{attncore.fmt(row.shift)})" in texts
+    words = " ".join(c.text for c in run.scene.log.cues if c.stage == "softmax")
+    assert attncore.fmt(row.shift) in words and attncore.fmt(row.total) in words
