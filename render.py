@@ -75,7 +75,7 @@ def writable_folder(path: Path, option: str) -> None:
         with tempfile.TemporaryFile(dir=folder):
             pass
     except OSError as e:
-        why = "a file is in the way" if isinstance(e, FileExistsError) else e.strerror or str(e)
+        why = "a file is in the way" if isinstance(e, (FileExistsError, NotADirectoryError)) else e.strerror or str(e)
         raise click.ClickException(f"{option}: cannot write in the folder {str(folder)!r} ({why})") from None
 
 

@@ -10,9 +10,26 @@ import pytest
 # tests import their reference helpers as plain modules
 sys.path.insert(0, str(Path(__file__).parent))
 
-# The cache of finished stages and Pango's texts: one per test session, never the user's.
-os.environ["ATTENTION_EXPLAINER_CACHE"] = tempfile.mkdtemp(prefix="attention-cache-")
-atexit.register(shutil.rmtree, os.environ["ATTENTION_EXPLAINER_CACHE"], ignore_errors=True)
+# The cache of finished stages and Pango's texts: one per test session, never the user's. Nothing
+# is written into the work tree: manim's media folder and hypothesis' examples live here too.
+SESSION = tempfile.mkdtemp(prefix="attention-tests-")
+atexit.register(shutil.rmtree, SESSION, ignore_errors=True)
+os.environ["ATTENTION_EXPLAINER_CACHE"] = os.path.join(SESSION, "cache")
+
+
+def _outside_the_work_tree() -> None:
+    from hypothesis import settings
+    from hypothesis.configuration import set_hypothesis_home_dir
+    from hypothesis.database import DirectoryBasedExampleDatabase
+    from manim import config
+
+    config.media_dir = os.path.join(SESSION, "media")
+    set_hypothesis_home_dir(os.path.join(SESSION, "hypothesis-home"))
+    settings.register_profile("suite", database=DirectoryBasedExampleDatabase(os.path.join(SESSION, "hypothesis")))
+    settings.load_profile("suite")
+
+
+_outside_the_work_tree()
 
 # The sentences the scene tests render once each (animations skipped, nothing written) and share.
 SENTENCES = {

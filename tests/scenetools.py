@@ -129,3 +129,16 @@ def assert_readable_layout(run: Run) -> None:
         assert not small, (snap.stage, step, small)
         pairs = [(snap.texts[a][0], snap.texts[b][0]) for a, b in overlapping_pairs(boxes)]
         assert not pairs, (snap.stage, step, pairs[:5])
+
+
+def assert_picture(path, size=(854, 480)) -> None:
+    """A still that opens as a PNG of `size` and is not blank: something lighter than the background
+    covers part of it, and not all of it."""
+    from PIL import Image
+
+    with Image.open(path) as im:
+        assert im.format == "PNG" and (size is None or im.size == size), (path, im.size)
+        pixels = np.asarray(im.convert("L")).astype(int)
+    background = np.bincount(pixels.ravel()).argmax()
+    drawn = (np.abs(pixels - background) > 40).mean()
+    assert 0.0002 < drawn < 0.6, (path, drawn)  # a row of four short labels covers about 0.08%

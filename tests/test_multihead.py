@@ -99,7 +99,11 @@ def test_deterministic_and_w_o_seeded():
     a, b = attncore.run("I have a cat", heads=2), attncore.run("I have a cat", heads=2)
     np.testing.assert_array_equal(a.output, b.output)
     assert not np.array_equal(a.W_O, attncore.run("I have a cat", heads=2, seed=1).W_O)
-    assert set(np.round(a.W_O * 10).ravel()) <= set(range(-10, 11))
+    # W_O: multiples of 0.1 in [-1, 1], exactly the README's generator stream
+    want = np.random.default_rng([0, 4, 4, 3]).integers(-10, 11, size=(4, 4)) / 10.0
+    np.testing.assert_array_equal(a.W_O, want)
+    np.testing.assert_array_equal(a.W_O * 10, np.round(a.W_O * 10))
+    assert np.abs(a.W_O).max() <= 1.0
 
 
 @pytest.mark.parametrize("kwargs, message", [

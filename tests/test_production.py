@@ -98,6 +98,7 @@ def test_every_input_and_option_changes_the_keys(monkeypatch):
         "focus": dict(view={**VIEW, "focus": "a"}),
         "language": dict(view={**VIEW, "language": "zh"}),
         "hidden tokens": dict(view={**VIEW, "hide_special": True}),
+        "head": dict(view={**VIEW, "head": 1}),
         "quality": dict(quality="high"),
         "format": dict(suffix=".webm"),
     }
@@ -129,6 +130,18 @@ def test_the_cache_can_be_turned_off_or_be_unwritable(tmp_path, monkeypatch):
     assert StageCache.open() is None  # rendering goes on without it
     monkeypatch.setenv(production.ENVIRONMENT, str(tmp_path / "cache"))
     assert StageCache.open().stages == tmp_path / "cache" / "stages"
+
+
+def test_the_cache_folder_and_its_limit(monkeypatch):
+    """Without the variable, the user's cache folder (~/.cache/attention-explainer on Linux); 2 GB."""
+    from pathlib import Path as P
+
+    monkeypatch.delenv(production.ENVIRONMENT)
+    monkeypatch.setenv("XDG_CACHE_HOME", "/nonexistent-home/.cache")
+    assert production.cache_folder() == P("/nonexistent-home/.cache/attention-explainer")
+    monkeypatch.delenv("XDG_CACHE_HOME")
+    assert production.cache_folder() == P.home() / ".cache" / "attention-explainer"
+    assert production.CACHE_LIMIT == 2 * 1024 ** 3
 
 
 def test_the_cache_keeps_the_most_recently_used_within_its_limit(tmp_path):
@@ -186,7 +199,13 @@ def test_numbers_outside_the_glyph_set_are_laid_out_by_pango():
 
     ctx = Ctx(attncore.run(), 3)
     infinite = number_text(ctx, "−∞", Source("scores", (0, 1)), 20, "#FFFFFF")
-    assert infinite.text == "−∞" and len(infinite.submobjects) == 2
+    from scenes.components import _layout
+
+    pango = _layout("−∞", 20, "#FFFFFF", "Noto Sans")  # Pango's own layout: the same outlines, not glyph copies
+    ours_points = [m.points for m in infinite.family_members_with_points()]
+    assert infinite.text == "−∞" and len(ours_points) == len(pango.family_members_with_points()) == 2
+    for a, b in zip(ours_points, (m.points for m in pango.family_members_with_points())):
+        np.testing.assert_allclose(a - infinite.get_center(), b - pango.get_center(), atol=1e-6)
 
 
 def test_a_held_frame_converted_once_encodes_as_manims_encoder_does(tmp_path):

@@ -99,6 +99,10 @@ TINY_GPT2 = str(Path(__file__).parent / "data" / "tiny-gpt2")
         (["--model", TINY_GPT2, "--hide-special"], "hide-special: tiny-gpt2 adds no [CLS] or [SEP] to hide"),
         (["--model", TINY_GPT2, "--layer", "2"], "layer: 2 is out of range; tiny-gpt2 has layers 0 to 1"),
         (["--model", TINY_GPT2, "--positional"], "positional: applies to the toy numbers"),
+        (["--model", TINY_GPT2, "--d-k", "2"], "d_k: applies to the toy numbers"),
+        (["--model", TINY_GPT2, "--seed", "3"], "seed: applies to the toy numbers"),
+        (["--model", TINY_GPT2, "--weights", str(Path(__file__).parent.parent / "examples" / "i_have_a_cat.json")],
+         "weights: applies to the toy numbers"),
         (["--model", TINY_GPT2, "--sentence", "the" + " the" * 40], "sentence: 41 tokens; tiny-gpt2 takes at most 32"),
         (["--model", "m3e-small", "--sentence", "我" * 41], "sentence: 43 tokens; the video shows at most 40"),
         (["--model", "m3e-small", "--head", "8"], "head: 8 is out of range; there are heads 0 to 7"),
@@ -151,6 +155,10 @@ def test_overview_stills_and_every_head_in_the_numbers(tmp_path):
     assert result.exit_code == 0, result.output
     names = sorted(p.name for p in (tmp_path / "st").iterdir())
     assert names == ["7-heads-end.png", "7-heads-joined.png", "7-heads-key.png", "stages.png"]
+    from scenetools import assert_picture
+
+    for name in names:  # pictures, not only names: each opens and shows something
+        assert_picture(tmp_path / "st" / name, (854, 240) if name == "stages.png" else (854, 480))  # sheet: half size
     data = json.loads((tmp_path / "n.json").read_text())
     m = attncore.run("I have a cat", heads=2)
     assert data["n_heads"] == 2 and data["W_O"] == m.W_O.tolist() and data["heads"][1]["weights"] == m.heads[1].weights.tolist()
@@ -184,16 +192,125 @@ def test_default_output_path():
     assert render.default_output("I have a cat", ("softmax",)) == Path("media/i-have-a-cat-softmax.mp4")
     with_analogy = render.default_stages(False, analogy=True)
     assert render.default_output("I have a cat", with_analogy) == Path("media/i-have-a-cat-with-analogy.mp4")
-    cjk = render.default_output("我 有", whole)
-    assert cjk.suffix == ".mp4" and cjk.stem and cjk == render.default_output("我 有", whole)
+    # non-ASCII: a stable code (blake2b of the sentence, 4 bytes), the same on every machine and run
+    assert render.default_output("我 有", whole) == Path("media/504242c6.mp4")
+    assert render.default_output("Déjà vu", whole) == Path("media/deja-vu.mp4")
+    import hashlib
+
+    code = hashlib.blake2b("cat 猫猫猫猫".encode(), digest_size=4).hexdigest()  # mostly non-ASCII: slug and code
+    assert render.default_output("cat 猫猫猫猫", whole) == Path(f"media/cat-{code}.mp4") == Path("media/cat-7bef4f59.mp4")
 
 
 def test_weights_file_gives_the_sentence(tmp_path):
     path = tmp_path / "ex.json"
-    path.write_text(Path("examples/i_have_a_cat.json").read_text())
+    path.write_text((Path(__file__).parent.parent / "examples" / "i_have_a_cat.json").read_text())
     result = invoke("--dry-run", "--weights", str(path))
     assert result.exit_code == 0, result.output
     assert "tokens (4): I | have | a | cat" in result.output
+
+
+def test_attention_debug_shows_the_traceback(tmp_path, monkeypatch):
+    """ATTENTION_DEBUG=1: a failure inside rendering is raised as it is, not folded into one line."""
+    import scenes.video
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("cairo exploded")
+
+    monkeypatch.setattr(scenes.video, "explainer_scene", broken)
+    monkeypatch.setenv("ATTENTION_DEBUG", "1")
+    result = invoke("--output", str(tmp_path / "v.mp4"), "--stage", "summary")
+    assert isinstance(result.exception, RuntimeError) and str(result.exception) == "cairo exploded"
+    assert result.exc_info[2] is not None  # with its traceback
+    monkeypatch.delenv("ATTENTION_DEBUG")
+    assert_one_line_error(invoke("--output", str(tmp_path / "v.mp4"), "--stage", "summary"),
+                          "rendering failed: RuntimeError: cairo exploded (ATTENTION_DEBUG=1 shows the traceback)")
+
+
+def test_focus_text_takes_the_last_occurrence_and_positional_is_sinusoidal(tmp_path):
+    result = invoke("--sentence", "the cat saw the dog", "--focus", "the", "--dry-run")
+    assert result.exit_code == 0 and "focus: 'the' (index 3)" in result.output, result.output
+    numbers = tmp_path / "n.json"
+    result = invoke("--positional", "--numbers", str(numbers), "--stills", str(tmp_path / "st"), "--stage", "title")
+    assert result.exit_code == 0, result.output
+    data = json.loads(numbers.read_text())
+    assert data["positional"] is True
+    import math
+
+    for pos, row in enumerate(data["positional_encoding"]):  # Vaswani et al. 3.5, written out
+        for c, value in enumerate(row):
+            angle = pos / 10000 ** (2 * (c // 2) / 4)
+            assert value == pytest.approx(math.sin(angle) if c % 2 == 0 else math.cos(angle), abs=1e-12)
+    for x, e, p in zip(data["X"], data["embeddings"], data["positional_encoding"]):
+        assert x == pytest.approx([a + b for a, b in zip(e, p)], abs=1e-12)
+
+
+def test_qualities_give_their_sizes_and_rates():
+    """manim's presets behind --quality (a medium render is checked with PyAV below; 1080p60 in
+    benchmarks/render_bench.py; 4k's 2160p60 only here, as rendering it takes minutes)."""
+    from manim import config, tempconfig
+
+    from scenes.production import render_options
+
+    want = {"low": (854, 480, 15), "medium": (1280, 720, 30), "high": (1920, 1080, 60), "4k": (3840, 2160, 60)}
+    for quality, size in want.items():
+        with tempconfig(render_options(quality, "/tmp", ".mp4")):
+            assert (config.pixel_width, config.pixel_height, config.frame_rate) == size, quality
+
+
+@pytest.mark.render
+@pytest.mark.parametrize("suffix, quality, size, rate", [(".webm", "low", (854, 480), 15), (".mov", "low", (854, 480), 15),
+                                                         (".mp4", "medium", (1280, 720), 30)])
+def test_output_formats_decode_with_their_size_rate_and_duration(tmp_path, suffix, quality, size, rate):
+    """--output's extension picks the container: decoded with PyAV, each has the quality's size and
+    frame rate, and as many frames as the title stage's clock (its narration's end) says."""
+    import av
+
+    out = tmp_path / f"title{suffix}"
+    result = invoke("--stage", "title", "--quality", quality, "--output", str(out), "--subtitles", "--quiet")
+    assert result.exit_code == 0, result.output
+    with av.open(str(out)) as container:
+        stream = container.streams.video[0]
+        frames = [f for f in container.decode(stream)]
+        assert (frames[0].width, frames[0].height) == size
+        duration = float(frames[-1].pts * frames[-1].time_base) + 1 / rate
+    last_cue = list(srt.parse(out.with_suffix(".srt").read_text(encoding="utf-8")))[-1]
+    assert duration == pytest.approx(last_cue.end.total_seconds(), abs=1.5 / rate)
+    assert len(frames) == pytest.approx(duration * rate, abs=1)
+
+
+@pytest.mark.render
+def test_jobs_and_no_cache(tmp_path):
+    """--jobs 1 and --jobs 2 make the same bytes; an unchanged render comes from the cache, and
+    --no-cache renders every stage again (a log's line per stage says which)."""
+    import os
+    import subprocess
+    import sys
+
+    env = dict(os.environ, ATTENTION_EXPLAINER_CACHE=str(tmp_path / "cache"))
+    command = [sys.executable, str(Path(render.__file__)), "--stage", "title", "--stage", "embeddings"]
+
+    def run(*extra):
+        done = subprocess.run([*command, *extra], env=env, capture_output=True, text=True, timeout=300)
+        assert done.returncode == 0, done.stderr
+        return done.stderr
+
+    first = run("--jobs", "1", "--output", str(tmp_path / "one.mp4"))
+    assert "from the cache" not in first
+    assert "from the cache" in run("--jobs", "2", "--output", str(tmp_path / "two.mp4"))
+    fresh = run("--jobs", "2", "--no-cache", "--output", str(tmp_path / "again.mp4"))
+    assert fresh.count("done (") == 2 and "from the cache" not in fresh
+    one, two, again = ((tmp_path / n).read_bytes() for n in ("one.mp4", "two.mp4", "again.mp4"))
+    assert one == two == again
+
+
+def test_the_default_deck_path_and_its_seven_slides():
+    from scenes.lecture import slides_of
+
+    result = invoke("--slides", "--dry-run")
+    assert result.exit_code == 0 and "would write: media/i-have-a-cat.html" in result.output, result.output
+    scene = render.fast_run(attncore.run(), focus=None, stages=render.default_stages(False), quality="low",
+                            language="en")
+    assert len(slides_of(scene.log.cues)) == 7  # as the README says
 
 
 def test_failed_render_leaves_no_file(tmp_path, monkeypatch):
@@ -211,8 +328,10 @@ def test_failed_render_leaves_no_file(tmp_path, monkeypatch):
 
 
 @pytest.mark.render
-def test_full_video_end_to_end(tmp_path, runs):
-    """`render.py` renders the whole default video at low quality: check it with PyAV."""
+def test_full_video_end_to_end(tmp_path, runs, monkeypatch):
+    """`render.py` renders the whole default video at low quality, cold (a cache of its own): check it
+    with PyAV."""
+    monkeypatch.setenv("ATTENTION_EXPLAINER_CACHE", str(tmp_path.parent / f"{tmp_path.name}-cache"))
     out = tmp_path / "video.mp4"
     numbers = tmp_path / "numbers.json"
     result = invoke("--output", str(out), "--numbers", str(numbers), "--subtitles")
