@@ -391,3 +391,23 @@ def test_arcs_beats_in_the_video(runs):
     assert "“cat”→everytokenitmaysee:thethickerthelink,thelargertheshare" in texts  # manim's Text drops spaces
     words = " ".join(c.text for c in run.scene.log.cues if c.stage == "softmax")
     assert "“cat” is linked to every token it may attend to" in words and "Every token does the same" in words
+
+
+def test_handout_works_large_scores_in_the_shifted_form(tmp_path):
+    """Scaled scores above 6 (W_Q = W_K = 4·I): the handout's softmax row is e^(x − max), its values
+    and the sum from explicit loops (tests/reference.worked), each share as in the video."""
+    from reference import worked
+
+    eye4 = [[4.0 * (r == c) for c in range(4)] for r in range(4)]
+    numbers = tmp_path / "w.json"
+    numbers.write_text(__import__("json").dumps({"W_Q": eye4, "W_K": eye4}))
+    out = tmp_path / "h.md"
+    result = invoke("--handout", out, "--weights", numbers, "--sentence", "I have a cat")
+    assert result.exit_code == 0, result.output
+    r = attncore.run("I have a cat", weights={"W_Q": eye4, "W_K": eye4})
+    row = worked(r, "softmax_row", 3)
+    assert row.shift > 6
+    text = out.read_text(encoding="utf-8")
+    exps = "| " + " | ".join([f"e^(x − {fmt(row.shift)})", *(fmt(e) for e in row.exps)]) + " |"
+    shares = "| " + " | ".join([f"share = e^x ÷ {fmt(row.total)}", *(pct(w) for w in row.weights)]) + " |"
+    assert exps in text and shares in text
