@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from functools import partial
 import sys
 import unicodedata
 
@@ -10,6 +11,7 @@ from . import InputError, run
 from .attention import AttentionResult
 from .multihead import MultiHeadResult
 from .formatting import fmt, pct
+from . import tables
 from .report_strings import HEADINGS
 
 
@@ -51,9 +53,7 @@ def table(title: str, matrix, row_labels, col_labels, cell=fmt, elide: bool = Fa
 def report(r: AttentionResult, language: str = "en") -> str:
     """Every stage of `r`, as the tables a student reads top to bottom, headed in `language`."""
     h = HEADINGS[language]
-
-    def plus_bias(heading: str, n: str) -> str:  # a real model's head: Q = X W_Q + b_Q
-        return heading if getattr(r, f"b_{n}") is None else heading.replace(f"W_{n}", f"W_{n} + b_{n}")
+    plus_bias = partial(tables.plus_bias, r)  # a real model's head: Q = X W_Q + b_Q
     toks = list(r.tokens)
     dims = lambda n, p: [f"{p}{i + 1}" for i in range(n)]  # noqa: E731
     S, dm, dk, dv = r.n_tokens, r.d_model, r.d_k, r.d_v

@@ -88,6 +88,18 @@ class AttentionResult:
             return None
         return f"{self.model} layer {self.layer} head {self.head}"
 
+    def __repr__(self) -> str:
+        """Short: where the numbers come from and the shapes (the arrays are fields; a notebook shows tables)."""
+        where = f", {self.source}" if self.source else ""
+        return (f"AttentionResult(tokens={self.tokens!r}{where}, d_model={self.d_model}, d_k={self.d_k}, d_v={self.d_v}"
+                f"{', causal' if self.causal else ''})")
+
+    def _repr_html_(self) -> str:
+        """A notebook shows the sentence, the shapes and the tables (the handout's table code)."""
+        from .tables import result_html
+
+        return result_html(self)
+
     @property
     def norm_first(self) -> bool:
         """True for a pre-norm model (GPT-2): X is the layer's input after its first layer norm."""

@@ -47,6 +47,17 @@ class MultiHeadResult:
     def d_model(self) -> int:
         return self.heads[0].d_model
 
+    def __repr__(self) -> str:
+        first = self.heads[0]
+        where = f", {first.model} layer {first.layer}" if first.model else ""
+        return f"MultiHeadResult(tokens={self.tokens!r}{where}, n_heads={self.n_heads}, d_head={self.d_head})"
+
+    def _repr_html_(self) -> str:
+        """A notebook shows each head's weights, W_O and the output (the handout's table code)."""
+        from .tables import multihead_html
+
+        return multihead_html(self)
+
     def columns(self, h: int) -> slice:
         """Head h's block of columns in `concat` (and of the full W_Q, W_K, W_V)."""
         return slice(h * self.d_head, (h + 1) * self.d_head)

@@ -26,12 +26,12 @@ from manim import (
     config,
 )
 
+from attncore.tables import Slot, plan_axis  # noqa: F401  (scenes import plan_axis from here)
 from attncore.tokens import graphemes
 
 from .context import FORMATS, Ctx, Source
 from .glyphs import code_point, has_ltr, is_rtl, stand_in
 
-Slot = int | None  # an index into the data, or None for an elision mark
 SourceAt = Source | Callable[[int, int], Source]
 
 
@@ -175,31 +175,6 @@ def half_width(margin: float = 0.25) -> float:
 
 
 # ---- grids ----------------------------------------------------------------------------------------
-
-def plan_axis(n: int, max_slots: int, keep: Sequence[int] = (), skip: Sequence[int] = ()) -> list[Slot]:
-    """Which of n indices to show in at most max_slots slots: all, or a head, the kept ones and the
-    last, with None where a run is elided. Indices in `skip` are left out without an elision mark
-    (hidden, not elided)."""
-    shown = [i for i in range(n) if i not in set(skip)]
-    if len(shown) <= max_slots:
-        return shown
-    m = len(shown)
-    chosen = {m - 1, *(shown.index(k) for k in keep if k in shown)}
-
-    def slots(idx: set[int]) -> list[Slot]:
-        out: list[Slot] = []
-        for i in sorted(idx):
-            if (out[-1] if out else -1) != i - 1:
-                out.append(None)
-            out.append(i)
-        return out
-
-    for i in range(m):
-        if len(slots(chosen | {i})) > max_slots:
-            break
-        chosen.add(i)
-    return [None if p is None else shown[p] for p in slots(chosen)]
-
 
 def bracket(height: float, color, side: int, width: float = 0.12, stroke: float = 2.5) -> VMobject:
     """A square bracket drawn as a polyline; side -1 opens right ([), +1 opens left (])."""

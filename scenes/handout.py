@@ -13,15 +13,10 @@ from dataclasses import dataclass
 
 from attncore import AttentionResult, MultiHeadResult, fmt, pct, resolve_focus, special_tokens, steps
 
+from attncore.tables import Table, cells, matrix, table_html
+
 from .context import Ctx
 from .layout import Layout
-
-@dataclass(frozen=True)
-class Table:
-    caption: str
-    header: list[str]  # the corner cell first
-    rows: list[list[str]]  # each starts with its row label
-
 
 @dataclass(frozen=True)
 class Doc:
@@ -30,21 +25,6 @@ class Doc:
     language: str
     title: str
     blocks: list
-
-
-def cells(values, slots, show) -> list[str]:
-    return ["…" if s is None else show(values[s]) for s in slots]
-
-
-def matrix(caption: str, M, rows, cols, row_label, col_label, show=fmt) -> Table:
-    """M's entries at rows x cols (None: an elided run, "⋮" or "…")."""
-    body = []
-    for i in rows:
-        if i is None:
-            body.append(["⋮"] + ["⋮" if j is not None else "" for j in cols])
-        else:
-            body.append([row_label(i)] + cells(M[i], cols, show))
-    return Table(caption, [""] + ["…" if j is None else col_label(j) for j in cols], body)
 
 
 def worked(dot: steps.DotProduct, slots, a_name: str, b_name: str, bias_name: str = "") -> str:
@@ -158,11 +138,7 @@ def html_page(doc: Doc) -> str:
            f"<style>{STYLE}{FONTS[doc.language]}</style>\n</head>\n<body>", f"<h1>{e(doc.title)}</h1>"]
     for block in doc.blocks:
         if isinstance(block, Table):
-            out.append(f"<table>\n<caption>{e(block.caption)}</caption>")
-            out.append("<tr>" + "".join(f"<th>{e(h)}</th>" for h in block.header) + "</tr>")
-            for row in block.rows:
-                out.append(f"<tr><th>{e(row[0])}</th>" + "".join(f"<td>{e(c)}</td>" for c in row[1:]) + "</tr>")
-            out.append("</table>")
+            out.append(table_html(block))
         else:
             kind, text = block
             tag = {"h1": "h1", "h2": "h2", "p": "p", "code": "pre"}[kind]

@@ -1,0 +1,147 @@
+"""Tables of numbers as a reader sees them, shared by the handout (scenes/handout.py) and the
+notebook view of a result (`AttentionResult._repr_html_`): long axes elided as on screen, every
+cell formatted with `fmt`/`pct`. Pure Python: no manim, so a notebook needs only attncore.
+"""
+
+from __future__ import annotations
+
+import html
+from dataclasses import dataclass
+from typing import Callable, Sequence
+
+from .formatting import fmt, pct
+
+Slot = int | None  # an index shown, or None for an elided run ("…", "⋮")
+
+
+def plan_axis(n: int, max_slots: int, keep: Sequence[int] = (), skip: Sequence[int] = ()) -> list[Slot]:
+    """Which of n indices to show in at most max_slots slots: all, or a head, the kept ones and the
+    last, with None where a run is elided. Indices in `skip` are left out without an elision mark
+    (hidden, not elided)."""
+    shown = [i for i in range(n) if i not in set(skip)]
+    if len(shown) <= max_slots:
+        return shown
+    m = len(shown)
+    chosen = {m - 1, *(shown.index(k) for k in keep if k in shown)}
+
+    def slots(idx: set[int]) -> list[Slot]:
+        out: list[Slot] = []
+        for i in sorted(idx):
+            if (out[-1] if out else -1) != i - 1:
+                out.append(None)
+            out.append(i)
+        return out
+
+    for i in range(m):
+        if len(slots(chosen | {i})) > max_slots:
+            break
+        chosen.add(i)
+    return [None if p is None else shown[p] for p in slots(chosen)]
+
+
+@dataclass(frozen=True)
+class Table:
+    caption: str
+    header: list[str]  # the corner cell first
+    rows: list[list[str]]  # each starts with its row label
+
+
+def plus_bias(r, heading: str, n: str) -> str:
+    """A heading naming W_n, with "+ b_n" when the result has that bias (a real model's head)."""
+    return heading if getattr(r, f"b_{n}") is None else heading.replace(f"W_{n}", f"W_{n} + b_{n}")
+
+
+def cells(values, slots, show) -> list[str]:
+    return ["…" if s is None else show(values[s]) for s in slots]
+
+
+def matrix(caption: str, M, rows, cols, row_label: Callable[[int], str], col_label: Callable[[int], str],
+           show=fmt) -> Table:
+    """M's entries at rows x cols (None: an elided run, "⋮" or "…")."""
+    body = []
+    for i in rows:
+        if i is None:
+            body.append(["⋮"] + ["⋮" if j is not None else "" for j in cols])
+        else:
+            body.append([row_label(i)] + cells(M[i], cols, show))
+    return Table(caption, [""] + ["…" if j is None else col_label(j) for j in cols], body)
+
+
+def table_html(table: Table) -> str:
+    """A Table as an HTML <table>: its caption, a header row, each row headed by its label."""
+    e = html.escape
+    out = [f"<table>\n<caption>{e(table.caption)}</caption>",
+           "<tr>" + "".join(f"<th>{e(h)}</th>" for h in table.header) + "</tr>"]
+    for row in table.rows:
+        out.append(f"<tr><th>{e(row[0])}</th>" + "".join(f"<td>{e(c)}</td>" for c in row[1:]) + "</tr>")
+    out.append("</table>")
+    return "\n".join(out)
+
+
+# a notebook cell's tables: token rows and key columns shown at most (40 is the video's longest
+# sentence), and vector dimensions (a real model's 384 are elided to their head and last)
+NOTEBOOK_ROWS, NOTEBOOK_KEYS, NOTEBOOK_COLS = 40, 20, 8
+
+
+def result_tables(r) -> list[Table]:
+    """An AttentionResult's matrices as tables, headed as `python -m attncore` heads them."""
+    from .report_strings import HEADINGS
+
+    h = HEADINGS["en"]
+    S, token = r.n_tokens, list(r.tokens).__getitem__
+    rows, keys = plan_axis(S, NOTEBOOK_ROWS), plan_axis(S, NOTEBOOK_KEYS)
+
+    def dims(n: int, prefix: str):
+        return plan_axis(n, NOTEBOOK_COLS), (lambda j: f"{prefix}{j + 1}")
+
+    tables = []
+    for name, M, heading, prefix in (("X", r.X, h["X"].format(s=S, d=r.d_model), "d"),
+                                     ("Q", r.Q, h["Q"].format(s=S, d=r.d_k), "k"),
+                                     ("K", r.K, h["K"].format(s=S, d=r.d_k), "k"),
+                                     ("V", r.V, h["V"].format(s=S, d=r.d_v), "v")):
+        cols, label = dims(M.shape[1], prefix)
+        tables.append(matrix(plus_bias(r, heading, name) if name != "X" else heading, M, rows, cols, token, label))
+    tables.append(matrix(h["scores"].format(s=S), r.scores, rows, keys, token, token))
+    tables.append(matrix(h["weights"] + (h["causal"] if r.causal else ""), r.weights, rows, keys, token, token, pct))
+    cols, label = dims(r.d_v, "v")
+    tables.append(matrix(h["output"].format(s=S, d=r.d_v), r.output, rows, cols, token, label))
+    return tables
+
+
+NOTEBOOK_STYLE = ("<style>.attncore table{border-collapse:collapse;margin:.3em 0 .9em}"
+                  ".attncore caption{text-align:left;font-weight:bold}"
+                  ".attncore th,.attncore td{border:1px solid #ccc;padding:.1em .5em;text-align:right;"
+                  "font-variant-numeric:tabular-nums}</style>")
+
+
+def result_html(r) -> str:
+    """A result for a notebook cell: where it comes from, the sentence, the shapes, the tables."""
+    e = html.escape
+    shapes = (f"X {r.n_tokens} × {r.d_model}, Q/K {r.n_tokens} × {r.d_k}, V {r.n_tokens} × {r.d_v}, "
+              f"scores {r.n_tokens} × {r.n_tokens}, √d_k = {fmt(r.scale)}" + (", causal" if r.causal else ""))
+    head = [f"<p><b>{e(r.source)}</b></p>"] if r.source else []
+    if r.sentence is not None:
+        head.append(f"<p>“{e(r.sentence)}”: {r.n_tokens} tokens</p>")
+    head.append(f"<p>{e(shapes)}</p>")
+    return (f'<div class="attncore">{NOTEBOOK_STYLE}' + "\n".join(head)
+            + "\n".join(table_html(t) for t in result_tables(r)) + "</div>")
+
+
+def multihead_html(m) -> str:
+    """A MultiHeadResult for a notebook cell: each head's weights, W_O, and the output."""
+    from .report_strings import HEADINGS
+
+    h, e = HEADINGS["en"], html.escape
+    first = m.heads[0]
+    S, token = len(m.tokens), list(m.tokens).__getitem__
+    rows, keys, dims = plan_axis(S, NOTEBOOK_ROWS), plan_axis(S, NOTEBOOK_KEYS), plan_axis(m.d_model, NOTEBOOK_COLS)
+    dim = lambda j: f"d{j + 1}"  # noqa: E731
+    tables = [matrix(h["head"].format(h=r.head, n=m.n_heads, d=m.d_head), r.weights, rows, keys, token, token, pct)
+              for r in m.heads]
+    tables.append(matrix(h["W_O"].format(r=m.d_model, c=m.d_model), m.W_O, plan_axis(m.d_model, NOTEBOOK_COLS), dims,
+                         dim, dim))
+    tables.append(matrix(h["multi" if m.b_O is None else "multi_bias"].format(s=S, d=m.d_model), m.output, rows, dims,
+                         token, dim))
+    head = f"<p><b>{e(first.model)} layer {first.layer}</b></p>" if first.model else ""
+    sentence = f"<p>“{e(first.sentence)}”: {S} tokens, {m.n_heads} heads of {m.d_head}</p>" if first.sentence else ""
+    return f'<div class="attncore">{NOTEBOOK_STYLE}{head}{sentence}' + "\n".join(table_html(t) for t in tables) + "</div>"
