@@ -26,8 +26,8 @@ from attncore import InputError
 from attncore.numbers import write_atomically
 from scenes import STAGE_NAMES, default_stages
 from scenes.lecture import script_text
-from scenes.production import (QUALITIES, Job, StageCache, join, joined_subtitles, render_options, render_stages,
-                               segment_suffix)
+from scenes.production import (QUALITIES, Job, StageCache, frame_rate_of, join, joined_subtitles, render_options,
+                               render_stages, segment_suffix)
 from scenes.strings import LANGUAGES
 
 MAX_TOKENS = 40  # longer sentences are refused: past this even the elided grids say little
@@ -203,8 +203,6 @@ def render_parts(result, *, focus, stages, quality: str, tmp: Path, suffix: str,
     """The one render path of the video and the slides: every stage's pieces, from the cache of
     finished stages where they are there, the others rendered in `jobs` processes into `tmp`.
     Returns (the stages' Made, manim's config of width, height and frame rate)."""
-    from fractions import Fraction
-
     from manim import config, tempconfig
 
     store = StageCache.open() if cache else None
@@ -220,7 +218,7 @@ def render_parts(result, *, focus, stages, quality: str, tmp: Path, suffix: str,
         progress.close()
     if store is not None:
         store.prune()
-    return made, dict(width=width, height=height, frame_rate=Fraction(fps).limit_denominator(1001))
+    return made, dict(width=width, height=height, frame_rate=frame_rate_of(fps))
 
 
 def render_video(result, *, output: Path, subtitles: bool = False, **options):

@@ -29,7 +29,7 @@ import json
 import math
 import os
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -239,7 +239,7 @@ def load_model(name: str = "minilm") -> Model:
     except Exception as e:  # tokenizers raises a plain Exception for a malformed file
         raise InputError(f"model: {folder / 'tokenizer.json'} is not a readable tokenizer ({e})") from None
     weights = _rename(read_weights(folder), architecture)
-    model = Model(title, architecture, config, weights, tokenizer, 0)
+    model = Model(title, architecture, config, weights, tokenizer, max_tokens=0)  # the limit is set below
     try:
         sizes = (model.n_layers, model.n_heads, model.d_model)
     except KeyError as e:
@@ -255,7 +255,7 @@ def load_model(name: str = "minilm") -> Model:
     limit = (tokenizer.truncation or {}).get("max_length") or positions
     tokenizer.no_padding()  # MiniLM's file pads every input to 128
     tokenizer.no_truncation()  # longer inputs are refused instead of silently cut
-    return Model(title, architecture, config, weights, tokenizer, min(limit, positions))
+    return replace(model, max_tokens=min(limit, positions))
 
 
 # ---------------------------------------------------------------------------------------------------

@@ -12,7 +12,6 @@ import html
 from dataclasses import dataclass
 
 from attncore import AttentionResult, MultiHeadResult, fmt, pct, resolve_focus, special_tokens, steps
-
 from attncore.tables import Table, cells, matrix, table_html
 
 from .context import Ctx

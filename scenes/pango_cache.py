@@ -27,7 +27,7 @@ import manimpango
 import svgelements as se
 from manim import RIGHT, SVGMobject
 from manim.mobject.text import text_mobject
-from manimpango import MarkupUtils, PangoUtils
+from manimpango import MarkupUtils
 
 _LAST_M = re.compile(r'Z M [^A-Za-z]*? "\/>')
 
@@ -101,7 +101,7 @@ class _Pango:
 
 
 def _generate_mobject(self):
-    """SVGMobject.generate_mobject, its modified copy under a name no other process uses."""
+    """SVGMobject.generate_mobject, its modified copy parsed from memory instead of a file beside the original."""
     file_path = self.get_file_path()
     new_tree = self.modify_xml_tree(ET.parse(file_path))
     modified = io.BytesIO()  # parsed from memory: no file another render could delete

@@ -149,17 +149,17 @@ class StageCache:
         when a piece's size or hash differs from its record: then the entry is dropped, with one
         line on stderr, and the stage is rendered again."""
         meta = self.stages / f"{key}.json"
+        info: dict = {}
         try:
             info = json.loads(meta.read_text(encoding="utf-8"))
             pieces = []
             into.mkdir(parents=True, exist_ok=True)
             for n, piece in enumerate(info["pieces"]):
-                stored = self.stages / f"{key}-{n}{ext}"
-                copy = into / f"piece-{n}{ext}"
-                shutil.copyfile(stored, copy)
-                data = copy.read_bytes()
+                data = (self.stages / f"{key}-{n}{ext}").read_bytes()  # read once: checked, then copied
                 if len(data) != piece["size"] or hashlib.sha256(data).hexdigest() != piece["sha256"]:
                     raise ValueError("damaged")
+                copy = into / f"piece-{n}{ext}"
+                copy.write_bytes(data)
                 pieces.append(Piece(copy, piece["frames"], piece["notes"], piece["pause"]))
             now = time.time()
             for p in (meta, *(self.stages / f"{key}-{n}{ext}" for n in range(len(pieces)))):
@@ -168,8 +168,8 @@ class StageCache:
             return None
         except (OSError, ValueError, KeyError, TypeError):
             self.drop(key)
-            print(f"cache: a damaged entry for the stage {info.get('stage', '?') if isinstance(info, dict) else '?'}"
-                  " was dropped; rendering it again", file=sys.stderr)
+            stage = info.get("stage", "?") if isinstance(info, dict) else "?"  # the record itself may be the damage
+            print(f"cache: a damaged entry for the stage {stage} was dropped; rendering it again", file=sys.stderr)
             return None
         return Made(info["stage"], tuple(pieces), info["frames"], info["subtitles"], 0.0, cached=True)
 
@@ -273,9 +273,8 @@ def render_stage(job: Job, stage: str, previous: str | None, folder: Path,
     """Render `stage` alone (cross-fading from `previous` when their pictures differ) into `folder`."""
     from manim import config, tempconfig
 
-    from .video import explainer_scene
-
     from .lecture import slide_notes
+    from .video import explainer_scene
 
     started = time.perf_counter()
     with tempconfig(render_options(job.quality, folder, job.segment, job.texts)):
@@ -299,7 +298,7 @@ def render_stage(job: Job, stage: str, previous: str | None, folder: Path,
         frames = round(end.clock * fps) - round(before.clock * fps)
         if files and frames > 0:
             path = folder / f"piece-{len(pieces)}{job.segment}"
-            join_files(files, path, width=width, height=height, frame_rate=_rate(fps))
+            join_files(files, path, width=width, height=height, frame_rate=frame_rate_of(fps))
             pieces.append(Piece(path, frames, slide_notes(scene.ctx, cues[before.cues:end.cues]), end.pause))
         elif pieces and end.pause:  # nothing played since the last break: the slide ends there
             pieces[-1] = replace(pieces[-1], pause=True)
@@ -308,7 +307,8 @@ def render_stage(job: Job, stage: str, previous: str | None, folder: Path,
     return Made(stage, tuple(pieces), total, subtitles, time.perf_counter() - started)
 
 
-def _rate(fps: float):
+def frame_rate_of(fps: float):
+    """manim's frame rate as the exact fraction the encoders and the join take (30000/1001 stays so)."""
     from fractions import Fraction
 
     return Fraction(fps).limit_denominator(1001)
@@ -471,16 +471,14 @@ def gif(video: Path, output: Path, frame_rate, colours: int = 64) -> None:
 
 
 def join_files(files: list[str], output: Path, *, width: int, height: int, frame_rate) -> None:
-    """Videos one after another in `output`, by manim's own join (a remux; a GIF is made from them
-    with its palette)."""
+    """Videos one after another in `output` (.mp4, .webm or .mov), by manim's own join: a remux.
+    (A GIF is made by `join`, from such a join, with `gif`.)"""
     from manim.scene.scene_file_writer import SceneFileWriter
-
-    gif = output.suffix == ".gif"
     writer = SimpleNamespace(  # what combine_files reads of a SceneFileWriter
         _concat_manifest_bytes=SceneFileWriter._concat_manifest_bytes,
         output_spec=SimpleNamespace(transparent=False, segment_extension=segment_suffix(output.suffix)),
         video_encoder=SimpleNamespace(width=width, height=height, frame_rate=frame_rate))
-    SceneFileWriter.combine_files(writer, [str(f) for f in files], output, create_gif=gif)
+    SceneFileWriter.combine_files(writer, [str(f) for f in files], output, create_gif=False)
 
 
 def joined_subtitles(made: list[Made], frame_rate: float) -> str:

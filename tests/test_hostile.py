@@ -192,7 +192,6 @@ def test_attncore_cli_tables_stay_aligned_with_large_values(tmp_path):
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
 def test_an_interrupted_render_leaves_nothing(tmp_path, sig):
     out = tmp_path / "v.mp4"
-    import os
     import tempfile
 
     # a cache of its own: with stages an earlier test cached, the render would end before the signal
