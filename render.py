@@ -26,8 +26,8 @@ from attncore import InputError
 from attncore.numbers import write_atomically
 from scenes import STAGE_NAMES, default_stages
 from scenes.lecture import script_text
-from scenes.production import (QUALITIES, Job, StageCache, frame_rate_of, join, joined_subtitles, render_options,
-                               render_stages, segment_suffix)
+from scenes.production import (QUALITIES, Job, StageCache, cache_folder, frame_rate_of, join, joined_speech,
+                               joined_subtitles, render_options, render_stages, segment_suffix)
 from scenes.strings import LANGUAGES
 
 MAX_TOKENS = 40  # longer sentences are refused: past this even the elided grids say little
@@ -199,14 +199,17 @@ def default_jobs() -> int:
 
 def render_parts(result, *, focus, stages, quality: str, tmp: Path, suffix: str, language: str = "en",
                  head: int = 0, hide_special: bool = False, quiet: bool = True, jobs: int | None = None,
-                 cache: bool = True):
+                 cache: bool = True, speech=None):
     """The one render path of the video and the slides: every stage's pieces, from the cache of
-    finished stages where they are there, the others rendered in `jobs` processes into `tmp`.
+    finished stages where they are there, the others rendered in `jobs` processes into `tmp`; with
+    `speech` (scenes.voice.Speech) each beat lasts as long as its speech.
     Returns (the stages' Made, manim's config of width, height and frame rate)."""
     from manim import config, tempconfig
 
     store = StageCache.open() if cache else None
     view = dict(focus=focus, language=language, head=head, hide_special=hide_special)
+    if speech is not None:
+        view["speech"] = speech.durations()
     job = Job(result, view, quality, segment_suffix(suffix), str(store.texts) if store else None)
     with tempconfig(render_options(quality, tmp, suffix)):
         fps, width, height = config.frame_rate, config.pixel_width, config.pixel_height
@@ -229,7 +232,7 @@ def render_video(result, *, output: Path, subtitles: bool = False, **options):
     with tempfile.TemporaryDirectory(prefix=".render-", dir=output.parent) as tmp:
         made, video_format = render_parts(result, tmp=Path(tmp), suffix=output.suffix, **options)
         video = Path(tmp) / f"joined{output.suffix}"
-        join(made, video, **video_format)
+        join(made, video, **video_format, audio=sound_track(made, options.get("speech"), video_format))
         moves = [(video, output)]
         if subtitles:
             srt = Path(tmp) / "joined.srt"
@@ -255,20 +258,44 @@ def render_slides(result, *, output: Path, quiet: bool = True, **options):
     with tempfile.TemporaryDirectory(prefix=".slides-", dir=output.parent) as tmp:
         made, video_format = render_parts(result, tmp=Path(tmp), suffix=".mp4", quiet=quiet, **options)
         (Path(tmp) / "slides").mkdir()
-        slides = cut_slides(made, Path(tmp) / "slides", **video_format)
+        slides = cut_slides(made, Path(tmp) / "slides", **video_format,
+                            audio=sound_track(made, options.get("speech"), video_format))
         deck = Path(tmp) / f"deck{output.suffix}"
         first = result.heads[0] if isinstance(result, attncore.MultiHeadResult) else result
         title = first.sentence if first.sentence is not None else attncore.join_tokens(first.tokens)
         convert(slides, deck, title=title, background=DEFAULT_THEME.background,
-                resolution=(video_format["width"], video_format["height"]), quiet=quiet)
+                resolution=(video_format["width"], video_format["height"]), quiet=quiet,
+                spoken=options.get("speech") is not None)
         publish([(deck, output)])
     return slides
 
 
+def sound_track(made, speech, video_format):
+    """The spoken video's sound track (48 kHz mono samples), or None when it does not speak."""
+    if speech is None:
+        return None
+    fps = video_format["frame_rate"]
+    return speech.track(joined_speech(made, fps), sum(m.frames for m in made) / fps)
+
+
+def prepare_speech(result, voice, *, cache: bool, quiet: bool, **options):
+    """Every narration line in its spoken form, from a fast run of the stages (the words do not
+    depend on the timing), synthesised by `voice` or taken from the cache (scenes.voice)."""
+    from scenes.voice import VoiceError, progress_line, speech_for
+
+    scene = fast_run(result, **options)
+    try:
+        speech = speech_for([cue.spoken for cue in scene.log.cues], voice, cache_folder() if cache else None)
+    except VoiceError as e:
+        raise click.ClickException(str(e)) from None
+    progress_line(speech, quiet)
+    return speech
+
+
 def fast_run(result, *, focus, stages, quality: str, language: str, on_still=None, head: int = 0,
-             hide_special: bool = False):
+             hide_special: bool = False, speech=None):
     """Play the stages with animations skipped and nothing written (seconds, not minutes): the
-    stills and the script come from this. Returns the scene."""
+    stills and the script come from this (timed by `speech` when the video speaks). Returns the scene."""
     from manim import tempconfig
 
     from scenes.video import explainer_scene
@@ -277,7 +304,8 @@ def fast_run(result, *, focus, stages, quality: str, language: str, on_still=Non
     with tempfile.TemporaryDirectory(prefix=".stills-") as tmp:
         with tempconfig({**render_options(quality, tmp, ".mp4", store.texts if store else None), "dry_run": True}):
             scene = explainer_scene(result, focus=focus, stages=stages, language=language, on_still=on_still,
-                                    skip_animations=True, head=head, hide_special=hide_special)
+                                    skip_animations=True, head=head, hide_special=hide_special,
+                                    speech=speech.durations() if speech is not None else None)
             scene.render()
     return scene
 
@@ -365,11 +393,14 @@ def render_stills(result, *, focus, stages, quality: str, folder: Path, language
 @click.option("--no-cache", is_flag=True,
               help="Render every stage again instead of reusing the finished stages an earlier render left in the "
                    "cache (~/.cache/attention-explainer; ATTENTION_EXPLAINER_CACHE=off turns it off).")
+@click.option("--voice", is_flag=True,
+              help="The video speaks its narration in --lang, offline: each beat lasts as long as its speech. Also "
+                   "with --slides and --script (their timing follows). Needs `make voice`.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 @click.option("--dry-run", is_flag=True, help="Compute and validate, print a summary, render nothing.")
 def main(sentence, focus, quality, output, stages, d_model, d_k, seed, positional, causal, weights_file,
          numbers_file, stills_dir, language, subtitles, script_file, model, layer, head, heads, overview,
-         hide_special, slides, handout_file, jobs, no_cache, quiet, dry_run):
+         hide_special, slides, handout_file, jobs, no_cache, voice, quiet, dry_run):
     """Render a video explaining self-attention on SENTENCE with its real numbers."""
     if overview and stages:
         raise click.UsageError("--overview is the heads stage alone; leave out --stage")
@@ -379,6 +410,11 @@ def main(sentence, focus, quality, output, stages, d_model, d_k, seed, positiona
                                          ("--handout", handout_file)) if given is not None]
     if subtitles and (no_video or slides):
         raise click.UsageError(f"--subtitles goes with a video; {(no_video or ['--slides'])[0]} renders none")
+    if voice and (stills_dir is not None or handout_file is not None):
+        raise click.UsageError(f"--voice goes with a video, --slides or --script; "
+                               f"{'--stills' if stills_dir is not None else '--handout'} has no sound")
+    if voice and output is not None and output.suffix.lower() == ".gif":
+        raise click.UsageError("--voice: a GIF has no sound; use .mp4, .webm or .mov")
     if slides and no_video:
         raise click.UsageError(f"--slides and {no_video[0]} make different outputs; run them one at a time")
     if output is not None and slides and output.suffix.lower() not in SLIDE_FORMATS:
@@ -417,7 +453,17 @@ def main(sentence, focus, quality, output, stages, d_model, d_k, seed, positiona
         raise click.ClickException(str(e)) from None
     output = output or default_output(result.sentence or " ".join(result.tokens), stages,
                                       origin_name(computed, model, head)).with_suffix(".html" if slides else ".mp4")
+    speaker = None
+    if voice:  # at once, before any rendering: is the voice installed?
+        from scenes.voice import VoiceError, find_voice, voice_language
+
+        try:
+            speaker = find_voice(voice_language(language))
+        except VoiceError as e:
+            raise click.ClickException(str(e)) from None
     if dry_run:
+        if speaker is not None:
+            click.echo(f"voice: {speaker.name}")
         if result.source is not None:
             click.echo(f"model: {result.source}")
         elif several:
@@ -444,6 +490,8 @@ def main(sentence, focus, quality, output, stages, d_model, d_k, seed, positiona
     result = computed
     options = dict(focus=focus, stages=stages, quality=quality, language=language, head=head or 0,
                    hide_special=hide_special)
+    if speaker is not None:
+        options["speech"] = prepare_speech(result, speaker, cache=not no_cache, quiet=quiet, **options)
     if handout_file is not None:
         from scenes.handout import handout
 

@@ -20,7 +20,10 @@ from .components import Picture, half_width, text
 from .context import Ctx, Cue, Shown, quoted_numbers
 from .layout import Layout, place_caption, place_heading
 from .pictures import picture
+from .spoken import spoken
 from .strings import reading_time
+
+GAP = 0.4  # seconds of quiet after a beat's speech before the next beat (scenes.voice.GAP)
 
 if TYPE_CHECKING:
     from manim import Animation
@@ -126,8 +129,9 @@ def flatten(animations):
 class Driver:
     """Plays stages beat by beat on `scene`, keeping the caption and the log."""
 
-    def __init__(self, scene: Scene, ctx: Ctx):
+    def __init__(self, scene: Scene, ctx: Ctx, speech: dict[str, float] | None = None):
         self.scene, self.ctx = scene, ctx
+        self.speech = speech  # seconds each spoken text lasts, when the video speaks (scenes.voice)
         self.caption = None
         self.clock = 0.0  # seconds of video so far, counted in whole frames as manim writes them
 
@@ -204,7 +208,10 @@ class Driver:
         if beat.still:
             scene.still("key" if beat.still is True else beat.still)
         words = self.line_text(beat.narration) if beat.narration is not None else ""
-        hold = max(beat.hold, reading_time(ctx.language, words) - (self.clock - start))
+        said = spoken(ctx, beat.narration) if beat.narration is not None else ""
+        # the picture holds until the cue can be read and, with a voice, until it has been said
+        voice = self.speech[said] + GAP if self.speech is not None and said else 0.0
+        hold = max(beat.hold, reading_time(ctx.language, words) - (self.clock - start), voice - (self.clock - start))
         if hold > 0:  # whole frames, rounded up: the picture stays at least as long as asked
             seconds = (math.ceil(hold * config.frame_rate - 1e-9) + 0.5) / config.frame_rate
             scene.wait(seconds)
@@ -212,7 +219,7 @@ class Driver:
         if beat.narration is not None:
             numbers = tuple(Shown(n.text, n.source, ctx.log.stage) for n in quoted_numbers(beat.narration.params))
             caption = self.line_text(beat.caption) if isinstance(beat.caption, Line) else ""
-            cue = Cue(ctx.log.stage, start, self.clock, words, numbers, beat.pause, caption)
+            cue = Cue(ctx.log.stage, start, self.clock, words, numbers, beat.pause, caption, said)
             ctx.log.cues.append(cue)
             # manim writes the .srt; it places a subtitle relative to its own clock
             scene.add_subcaption(words, duration=cue.end - cue.start, offset=cue.start - scene.time)

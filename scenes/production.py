@@ -22,7 +22,6 @@ import json
 import multiprocessing
 import os
 import pickle
-import shutil
 import signal
 import subprocess
 import sys
@@ -32,9 +31,12 @@ import time
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from dataclasses import dataclass, replace
 from datetime import timedelta
+from fractions import Fraction
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Callable
+
+import numpy as np
 
 from attncore.numbers import write_atomically
 
@@ -49,6 +51,7 @@ CACHE_LIMIT = 2 * 1024 ** 3  # bytes of finished stages kept; the least recently
 ENVIRONMENT = "ATTENTION_EXPLAINER_CACHE"  # overrides the cache folder; "off" turns caching off
 # Relative render time of each stage (benchmarks/render_bench.py): the longest are started first,
 # so that parallel jobs end close together.
+AUDIO_CODECS = {".mp4": "aac", ".mov": "aac", ".webm": "libopus"}  # a spoken video's sound (a GIF has none)
 STAGE_WEIGHT = {"title": 1, "analogy": 2, "embeddings": 2, "projection": 4, "scores": 4, "softmax": 5,
                 "weighted-sum": 4, "heads": 3, "summary": 3}
 
@@ -171,7 +174,8 @@ class StageCache:
             stage = info.get("stage", "?") if isinstance(info, dict) else "?"  # the record itself may be the damage
             print(f"cache: a damaged entry for the stage {stage} was dropped; rendering it again", file=sys.stderr)
             return None
-        return Made(info["stage"], tuple(pieces), info["frames"], info["subtitles"], 0.0, cached=True)
+        return Made(info["stage"], tuple(pieces), info["frames"], info["subtitles"], 0.0, cached=True,
+                    speech=tuple((at, text) for at, text in info["speech"]))
 
     def put(self, key: str, made: "Made") -> "Made":
         """Copy a rendered stage in (its pieces first, each under a temporary name then renamed, then
@@ -184,7 +188,8 @@ class StageCache:
                 write_atomically(self.stages / f"{key}-{n}{piece.path.suffix}", data)
                 records.append({"frames": piece.frames, "notes": piece.notes, "pause": piece.pause,
                                 "size": len(data), "sha256": hashlib.sha256(data).hexdigest()})
-            info = {"stage": made.stage, "frames": made.frames, "subtitles": made.subtitles, "pieces": records}
+            info = {"stage": made.stage, "frames": made.frames, "subtitles": made.subtitles, "pieces": records,
+                    "speech": made.speech}
             write_atomically(self.stages / f"{key}.json", json.dumps(info, ensure_ascii=False).encode("utf-8"))
         except OSError:
             self.drop(key)
@@ -245,6 +250,7 @@ class Made:
     subtitles: str
     wall: float
     cached: bool = False
+    speech: tuple[tuple[float, str], ...] = ()  # (seconds from the stage's start, spoken text) per cue
 
     @property
     def paths(self) -> list[Path]:
@@ -304,13 +310,12 @@ def render_stage(job: Job, stage: str, previous: str | None, folder: Path,
             pieces[-1] = replace(pieces[-1], pause=True)
         before = end
     total = round(scene.driver.clock * fps)
-    return Made(stage, tuple(pieces), total, subtitles, time.perf_counter() - started)
+    speech = tuple((cue.start, cue.spoken) for cue in cues if cue.spoken)
+    return Made(stage, tuple(pieces), total, subtitles, time.perf_counter() - started, speech=speech)
 
 
 def frame_rate_of(fps: float):
     """manim's frame rate as the exact fraction the encoders and the join take (30000/1001 stays so)."""
-    from fractions import Fraction
-
     return Fraction(fps).limit_denominator(1001)
 
 
@@ -396,45 +401,76 @@ def _listen(queue, on_progress) -> None:
 
 # ---- joining --------------------------------------------------------------------------------------
 
-def join(made: list[Made], output: Path, *, width: int, height: int, frame_rate) -> None:
+def join(made: list[Made], output: Path, *, width: int, height: int, frame_rate, audio=None) -> None:
     """The stages' videos (their pieces) one after another in `output`: an .mp4 or .mov with its
-    index first (faststart), a GIF with one palette and no dithering."""
-    files = [str(p) for m in made for p in m.paths]
-    if output.suffix == ".gif":
-        joined = output.with_name(f".{output.stem}.joined.mp4")
-        join_files(files, joined, width=width, height=height, frame_rate=frame_rate)
-        gif(joined, output, frame_rate)
+    index first (faststart), a GIF with one palette and no dithering; with `audio` (48 kHz mono
+    samples) the sound track under it."""
+    join_pieces([p.path for m in made for p in m.pieces], output, width=width, height=height,
+                frame_rate=frame_rate, audio=audio)
+
+
+def join_pieces(files: list[Path], output: Path, *, width: int, height: int, frame_rate, audio=None) -> None:
+    """Videos one after another in `output` (see `join`): the video's and each slide's."""
+    if output.suffix == ".gif" or audio is not None or output.suffix in (".mp4", ".mov"):
+        joined = output.with_name(f".{output.stem}.joined{segment_suffix(output.suffix)}")
+        join_files([str(f) for f in files], joined, width=width, height=height, frame_rate=frame_rate)
+        if output.suffix == ".gif":
+            gif(joined, output, frame_rate)
+        else:
+            remux(joined, output, audio)
         joined.unlink()
         return
-    join_files(files, output, width=width, height=height, frame_rate=frame_rate)
-    if output.suffix in (".mp4", ".mov"):
-        faststart(output)
+    join_files([str(f) for f in files], output, width=width, height=height, frame_rate=frame_rate)
 
 
-def faststart(video: Path) -> None:
-    """Move an .mp4/.mov's index (moov) before its media data, so that a web page's player starts
-    before the download ends: a remux, no re-encoding."""
+def remux(source: Path, target: Path, audio: np.ndarray | None = None) -> None:
+    """Copy `source`'s video into `target` without re-encoding, with the sound track `audio` (48 kHz
+    mono samples; AAC in .mp4/.mov, Opus in .webm) when given, and an .mp4/.mov's index first
+    (faststart) so that a web page's player starts before the download ends."""
     import av
 
-    moved = video.with_name(f".{video.stem}.faststart{video.suffix}")
-    with av.open(str(video)) as source, av.open(str(moved), "w", options={"movflags": "+faststart"}) as target:
-        target.metadata.update(source.metadata)
-        stream = source.streams.video[0]
-        out = target.add_stream_from_template(template=stream)
-        for packet in source.demux(stream):
+    options = {"movflags": "+faststart"} if target.suffix in (".mp4", ".mov") else {}
+    with av.open(str(source)) as src, av.open(str(target), "w", options=options) as out:
+        out.metadata.update(src.metadata)
+        video = src.streams.video[0]
+        vout = out.add_stream_from_template(template=video)
+        sound = encode_audio(out, audio, target.suffix) if audio is not None else []
+        for packet in src.demux(video):
             if packet.dts is None:  # the demuxer's flush packet
                 continue
-            packet.stream = out
-            target.mux(packet)
-    os.replace(moved, video)
+            at = float(packet.dts * video.time_base)
+            while sound and float(sound[0].dts * sound[0].time_base) <= at:
+                out.mux(sound.pop(0))
+            packet.stream = vout
+            out.mux(packet)
+        for packet in sound:
+            out.mux(packet)
+
+
+def encode_audio(out, audio: np.ndarray, suffix: str) -> list:
+    """`audio` encoded for the container `out`: its packets, in order."""
+    import av
+
+    from .voice import RATE
+
+    stream = out.add_stream(AUDIO_CODECS[suffix], rate=RATE, layout="mono")
+    stream.codec_context.bit_rate = 96000
+    packets = []
+    step = 4800
+    for i in range(0, audio.size, step):
+        frame = av.AudioFrame.from_ndarray(audio[None, i:i + step].astype(np.float32), format="flt", layout="mono")
+        frame.sample_rate = RATE
+        frame.pts = i
+        frame.time_base = Fraction(1, RATE)
+        packets += stream.encode(frame)
+    packets += stream.encode(None)
+    return packets
 
 
 def gif(video: Path, output: Path, frame_rate, colours: int = 64) -> None:
     """A GIF of `video`: one palette of `colours` for the whole video (the theme's flat colours and
     their anti-aliased edges), no dithering, so a held picture repeats the same pixels and each
     frame stores only the rectangle that changed; the frame timing is the video's."""
-    from fractions import Fraction
-
     import av
 
     with av.open(str(video)) as source, av.open(str(output), "w") as target:
@@ -479,6 +515,15 @@ def join_files(files: list[str], output: Path, *, width: int, height: int, frame
         output_spec=SimpleNamespace(transparent=False, segment_extension=segment_suffix(output.suffix)),
         video_encoder=SimpleNamespace(width=width, height=height, frame_rate=frame_rate))
     SceneFileWriter.combine_files(writer, [str(f) for f in files], output, create_gif=False)
+
+
+def joined_speech(made: list[Made], frame_rate: float) -> list[tuple[float, str]]:
+    """What the voice says and when, in the whole video: each stage's moved to where it starts."""
+    placed, start = [], 0
+    for m in made:
+        placed += [(start / frame_rate + at, text) for at, text in m.speech]
+        start += m.frames
+    return placed
 
 
 def joined_subtitles(made: list[Made], frame_rate: float) -> str:

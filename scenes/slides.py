@@ -15,17 +15,20 @@ from __future__ import annotations
 import contextlib
 import html
 import logging
+import re
 import shutil
 import sys
 from dataclasses import dataclass
+from importlib import resources
 from pathlib import Path
 
 import manim_slides.convert as converters
+from manim_slides import templates
 from manim_slides.config import PresentationConfig, SlideConfig
 from manim_slides.convert import FrameIndex, PowerPoint, RevealJS
 from platformdirs import user_cache_path
 
-from .production import Made, join_files
+from .production import Made, join_pieces
 
 logging.getLogger("manim-slides").setLevel(logging.WARNING)  # not a line per written file
 
@@ -42,19 +45,24 @@ class Slide:
     notes: str
 
 
-def cut_slides(made: list[Made], folder: Path, *, width: int, height: int, frame_rate) -> list[Slide]:
+def cut_slides(made: list[Made], folder: Path, *, width: int, height: int, frame_rate, audio=None) -> list[Slide]:
     """The stages' pieces grouped into slides (a slide ends at every pause, and at the end), each
-    joined into one video in `folder`; notes of pieces from two stages are put one after the other."""
-    slides, group = [], []
+    joined into one video in `folder`; notes of pieces from two stages are put one after the other.
+    With `audio` (the whole video's sound track, 48 kHz) each slide carries its stretch of it."""
+    from .voice import RATE
+
+    slides, group, start = [], [], 0
     pieces = [p for m in made for p in m.pieces]
     for n, piece in enumerate(pieces):
         group.append(piece)
         if piece.pause or n == len(pieces) - 1:
             path = folder / f"slide-{len(slides):03d}.mp4"
-            join_files([str(p.path) for p in group], path, width=width, height=height, frame_rate=frame_rate)
+            frames = sum(p.frames for p in group)
+            sound = None if audio is None else audio[round(start / frame_rate * RATE):round((start + frames) / frame_rate * RATE)]
+            join_pieces([p.path for p in group], path, width=width, height=height, frame_rate=frame_rate, audio=sound)
             notes = "\n\n".join(p.notes for p in group if p.notes)
-            slides.append(Slide(path, sum(p.frames for p in group), notes))
-            group = []
+            slides.append(Slide(path, frames, notes))
+            group, start = [], start + frames
     return slides
 
 
@@ -82,9 +90,10 @@ def install_reveal_assets() -> None:
 
 
 def convert(slides: list[Slide], output: Path, title: str, background: str, resolution: tuple[int, int],
-            quiet: bool = True) -> None:
+            quiet: bool = True, spoken: bool = False) -> None:
     """The deck `output` (.html: one file that works offline; .pptx: PowerPoint with notes, each
-    slide's picture its last frame, what it explains) from the slides' videos."""
+    slide's picture its last frame, what it explains) from the slides' videos. A `spoken` deck's
+    first slide is not muted (see `sounding_template`)."""
     html_deck = output.suffix == ".html"
     presentation = PresentationConfig(
         slides=[SlideConfig(file=s.path, rev_file=s.path,
@@ -94,9 +103,25 @@ def convert(slides: list[Slide], output: Path, title: str, background: str, reso
     with _manim_slides_quiet(quiet), _posters_from_last_frames():
         if html_deck:
             RevealJS(presentation_configs=[presentation], one_file=True, offline=True, title=title,
-                     background_color=background).convert_to(output)
+                     background_color=background,
+                     **({"template": sounding_template(output.parent)} if spoken else {})).convert_to(output)
         else:
             PowerPoint(presentation_configs=[presentation]).convert_to(output)
+
+
+FIRST_MUTED = re.compile(r"\{% if loop\.index == 1 and outer_loop\.index == 1 %\}\s*data-background-video-muted\s*\{% endif %\}")
+
+
+def sounding_template(folder: Path) -> Path:
+    """manim-slides' reveal.js template without the muting of the first slide's video (muted, a
+    browser lets it start by itself): a spoken deck's first slide speaks too. Where a browser
+    refuses sound before the first click, reveal.js plays it muted and shows an unmute button."""
+    text = resources.files(templates).joinpath("revealjs.html").read_text(encoding="utf-8")
+    if not FIRST_MUTED.search(text):
+        raise RuntimeError("manim-slides' reveal.js template no longer mutes the first slide as scenes/slides.py expects")
+    path = folder / "revealjs-spoken.html"
+    path.write_text(FIRST_MUTED.sub("", text), encoding="utf-8")
+    return path
 
 
 @contextlib.contextmanager

@@ -44,6 +44,8 @@ class ExplainerScene(Scene):
     on_still: Callable[[Scene, str, str], None] | None = None
     # called as on_progress(stage, seconds) whenever the video has grown, in whole frames
     on_progress: Callable[[str, float], None] | None = None
+    # seconds each spoken text lasts (scenes.voice), when the video speaks: a beat lasts at least that
+    speech: dict[str, float] | None = None
 
     def setup(self):
         result = self.result if self.result is not None else attncore.run()
@@ -59,7 +61,7 @@ class ExplainerScene(Scene):
         return self.ctx.log
 
     def construct(self):
-        driver = self.driver = Driver(self, self.ctx)
+        driver = self.driver = Driver(self, self.ctx, self.speech)
         previous = stage_class(self.previous_stage)(self.ctx) if self.previous_stage is not None else None
         for n, name in enumerate(self.stage_names):
             stage = stage_class(name)(self.ctx)
@@ -101,13 +103,15 @@ class ExplainerScene(Scene):
 
 def explainer_scene(result: AttentionResult | MultiHeadResult, *, focus=None, stages=None, language="en",
                     on_still=None, on_progress=None, skip_animations: bool = False, head: int = 0,
-                    hide_special: bool = False, previous_stage: str | None = None) -> ExplainerScene:
+                    hide_special: bool = False, previous_stage: str | None = None,
+                    speech: dict[str, float] | None = None) -> ExplainerScene:
     """A scene instance for `result` (call `.render()` under manim's `tempconfig`). A MultiHeadResult
     is followed through its head `head`, and the heads stage shows them all. `stages` defaults to
     the whole video. With `skip_animations` every play jumps to its end (stills, scripts, tests:
     seconds, not minutes); the clock still advances by each animation's run time. `hide_special`
     leaves a model's [CLS] and [SEP] out of the pictures; they still take part in the softmax.
-    `previous_stage` is the stage before the first of `stages` when the video is made stage by stage."""
+    `previous_stage` is the stage before the first of `stages` when the video is made stage by stage.
+    `speech` gives the seconds each spoken text lasts when the video speaks (scenes.voice)."""
     heads = result if isinstance(result, MultiHeadResult) else None
     if heads is not None:
         if isinstance(head, bool) or not isinstance(head, int) or not 0 <= head < heads.n_heads:
@@ -131,7 +135,7 @@ def explainer_scene(result: AttentionResult | MultiHeadResult, *, focus=None, st
     cls = type("AttentionExplainer", (ExplainerScene,), {
         "result": result, "focus": focus, "stage_names": stages, "language": language, "heads": heads,
         "hide_special": hide_special, "previous_stage": previous_stage, "on_still": staticmethod(on_still) if on_still else None,
-        "on_progress": staticmethod(on_progress) if on_progress else None,
+        "on_progress": staticmethod(on_progress) if on_progress else None, "speech": speech,
     })
     return cls(skip_animations=skip_animations, renderer=encoding.renderer(skip_animations))
 

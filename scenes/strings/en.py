@@ -149,6 +149,9 @@ STRINGS = {
     "summary.formula": "Attention(Q, K, V) = softmax(Q·Kᵀ / √d_k) · V",
     "say.summary.path": "The whole path for {s} tokens: X, queries, keys and values, scores, weights and the output Z, each shown for “{token}”.",
     "say.summary.formula": "In one line: Attention(Q, K, V) = softmax(Q·Kᵀ / √d_k) · V. “{token}” ends up as {vector}.",
+    # spoken forms ("speak." beside "say."): what the voice says where a line's formula has no plain reading
+    "speak.summary.formula": "In one line: attention of Q, K and V is the softmax of Q·Kᵀ divided by √d_k, times V. “{token}” ends up as {vector}.",
+    "speak.embeddings.stack": "Stacked as rows, the vectors form the matrix X: {s} × {d}, tokens by model dimensions.",
     "summary.x_layer_prenorm": "X  layer {layer}'s input, normalised",
     "summary.x_layer": "X  input of layer {layer}",
     "summary.q_bias": "Q = X·W_Q + b_Q  queries",

@@ -146,6 +146,9 @@ STRINGS = {
     "summary.formula": "Attention(Q, K, V) = softmax(Q·Kᵀ / √d_k) · V",
     "say.summary.path": "完整的路径：{s} 个词元 → X → 查询、键、值 → 注意力分数 → 注意力权重 → 输出 Z，每一步都列出“{token}”的数值。",
     "say.summary.formula": "一句话概括：Attention(Q, K, V) = softmax(Q·Kᵀ / √d_k) · V。“{token}”最终变为 {vector}。",
+    # 朗读形式（"speak." 与 "say." 对应）：公式没有直接读法的句子，语音这样读
+    "speak.summary.formula": "一句话概括：注意力等于 Q·Kᵀ 除以 √d_k，做 softmax，再乘以 V。“{token}”最终变为 {vector}。",
+    "speak.embeddings.stack": "把这些向量按行堆叠，就得到输入矩阵 X：{s} × {d}，即词元数乘以模型维度。",
     "summary.x_layer_prenorm": "X  第 {layer} 层的输入（已归一化）",
     "summary.x_layer": "X  第 {layer} 层的输入",
     "summary.q_bias": "Q = X·W_Q + b_Q  查询",

