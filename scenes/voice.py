@@ -35,7 +35,7 @@ RATE = 48000  # the track's sample rate (Opus takes only 48 kHz and its divisors
 TARGET_LUFS = -16.0
 PEAK = 10 ** (-1 / 20)  # -1 dBFS
 FADE = 0.010  # seconds
-PROCESSING = "48k-mono-trim-16lufs-1dbfs-10ms-v1"  # in the cache key: what was done to each clip
+PROCESSING = "48k-mono-trim-16lufs-limit1dbfs-10ms-v2"  # in the cache key: what was done to each clip
 VOICES_ENVIRONMENT = "ATTENTION_EXPLAINER_VOICES"  # the folder holding the voice environments
 FAKE_ENVIRONMENT = "ATTENTION_EXPLAINER_VOICE"  # "fake": tones instead of the voices
 ROOT = Path(__file__).resolve().parent.parent
@@ -123,8 +123,8 @@ def read_wav(data: bytes) -> tuple[np.ndarray, int]:
 
 
 def prepare(samples: np.ndarray, rate: int) -> np.ndarray:
-    """A clip as the track wants it: 48 kHz, silence trimmed (30 ms kept), -16 LUFS with peaks at
-    most -1 dBFS, faded in and out."""
+    """A clip as the track wants it: 48 kHz, silence trimmed (30 ms kept), -16 LUFS with peaks held
+    at most -1 dBFS (`limit`), faded in and out."""
     from math import gcd
 
     import pyloudnorm
@@ -137,16 +137,28 @@ def prepare(samples: np.ndarray, rate: int) -> np.ndarray:
         return np.zeros(0, np.float32)
     margin = int(0.03 * RATE)
     x = x[max(loud[0] - margin, 0): loud[-1] + margin]
-    measured = np.concatenate([x, np.zeros(max(0, int(0.5 * RATE) - x.size))])  # the meter needs 0.4 s
-    loudness = pyloudnorm.Meter(RATE).integrated_loudness(measured)
-    gain = 10 ** ((TARGET_LUFS - loudness) / 20) if np.isfinite(loudness) else 1.0
-    gain = min(gain, PEAK / np.abs(x).max())
-    x = x * gain
+    meter = pyloudnorm.Meter(RATE)
+    for _ in range(3):  # the limiter takes a little loudness away: measure again
+        measured = np.concatenate([x, np.zeros(max(0, int(0.5 * RATE) - x.size))])  # the meter needs 0.4 s
+        loudness = meter.integrated_loudness(measured)
+        if not np.isfinite(loudness) or abs(loudness - TARGET_LUFS) < 0.1:
+            break
+        x = limit(x * 10 ** ((TARGET_LUFS - loudness) / 20))
     n = min(int(FADE * RATE), x.size // 2)
     ramp = 0.5 - 0.5 * np.cos(np.linspace(0, np.pi, n))
     x[:n] *= ramp
     x[x.size - n:] *= ramp[::-1]
     return x.astype(np.float32)
+
+
+def limit(x: np.ndarray) -> np.ndarray:
+    """Peaks held at -1 dBFS by a smooth gain (5 ms look-ahead, 20 ms recovery), never by clipping:
+    speech at -16 LUFS has peaks above full scale."""
+    from scipy.ndimage import minimum_filter1d, uniform_filter1d
+
+    need = np.minimum(1.0, PEAK / np.maximum(np.abs(x), 1e-12))
+    gain = uniform_filter1d(minimum_filter1d(need, size=int(0.010 * RATE) + 1), size=int(0.020 * RATE))
+    return x * np.minimum(gain, need)
 
 
 class Speech:

@@ -406,3 +406,7 @@ def test_the_real_voices_say_a_text_the_same_way_each_time(monkeypatch, language
     alone = speech_for([text], voice, None).clips[text]
     second = speech_for(["Something else first. 先说别的。", text], voice, None).clips[text]
     assert alone.size > RATE // 2 and np.array_equal(alone, second)
+    import pyloudnorm
+
+    assert abs(pyloudnorm.Meter(RATE).integrated_loudness(alone.astype(np.float64)) - (-16)) < 0.5  # even in both languages
+    assert np.abs(alone).max() <= 10 ** (-1 / 20) + 1e-6 and abs(alone[0]) < 1e-3 and abs(alone[-1]) < 1e-3
