@@ -35,11 +35,8 @@ def worked(dot: steps.DotProduct, slots, a_name: str, b_name: str, bias_name: st
 
 def build(result: AttentionResult, focus: int, language: str, hidden=frozenset()) -> Doc:
     ctx = Ctx(result, focus, language=language, hidden=frozenset(hidden))
-    lay, r, s = Layout(ctx), result, ctx.s
+    r, s = result, ctx.s
     i, tok = focus, result.tokens[focus]
-    token = lambda k: r.tokens[k]  # noqa: E731
-    dim = str  # dimensions are numbered from 0, as in numpy
-    rows = lay.rows
     blocks: list = [("p", s("handout.intro"))]
     if r.source is not None:
         blocks.append(("p", s("handout.source", source=s("title.model", model=r.model, layer=r.layer, head=r.head))))
@@ -48,7 +45,19 @@ def build(result: AttentionResult, focus: int, language: str, hidden=frozenset()
                ("p", s("handout.focus", token=tok, index=i)),
                ("p", s("handout.sizes", d_model=r.d_model, d_k=r.d_k, d_v=r.d_v, scale=fmt(r.scale))),
                ("h2", s("handout.matrices")), ("p", s("handout.elided"))]
-    blocks.append(matrix(s("handout.X", s=r.n_tokens, d=r.d_model), r.X, rows, lay.proj_dims(r.d_model), token, dim))
+    blocks += matrix_blocks(ctx)
+    blocks.append(("h2", s("handout.worked")))
+    blocks += worked_blocks(ctx)
+    return Doc(language, s("script.title", sentence=ctx.sentence()), blocks)
+
+
+def matrix_blocks(ctx: Ctx) -> list:
+    """Every matrix of the head as a table, elided as on screen."""
+    lay, r, s = Layout(ctx), ctx.result, ctx.s
+    token = lambda k: r.tokens[k]  # noqa: E731
+    dim = str  # dimensions are numbered from 0, as in numpy
+    rows = lay.rows
+    blocks = [matrix(s("handout.X", s=r.n_tokens, d=r.d_model), r.X, rows, lay.proj_dims(r.d_model), token, dim)]
     for which in "QKV":
         W = getattr(r, f"W_{which}")
         blocks.append(matrix(s("handout.W", w=which, r=W.shape[0], c=W.shape[1]), W, lay.proj_dims(W.shape[0]),
@@ -67,13 +76,21 @@ def build(result: AttentionResult, focus: int, language: str, hidden=frozenset()
         blocks.append(("p", s("handout.masked")))
     blocks.append(matrix(s("handout.weights", s=r.n_tokens), r.weights, rows, cols, token, token, show=pct))
     blocks.append(matrix(s("handout.Z", s=r.n_tokens, d=r.d_v), r.output, rows, lay.qkv_dims(r.d_v), token, dim))
-    # worked by hand: Q[i, j], the score of the focus token with itself, the focus row's softmax
-    blocks.append(("h2", s("handout.worked")))
+    return blocks
+
+
+def worked_blocks(ctx: Ctx) -> list:
+    """Worked by hand for the focus token: Q[i, j], the focus token's score with itself, its row's
+    softmax, and where its attention goes most."""
+    lay, r, s = Layout(ctx), ctx.result, ctx.s
+    i, tok, hidden = ctx.focus, ctx.token(ctx.focus), ctx.hidden
+    token = lambda k: r.tokens[k]  # noqa: E731
+    cols = lay.token_cols
     j = next(c for c in lay.proj_dims(r.d_k) if c is not None)
-    blocks += [("p", s("handout.projection", token=tok, j=j)),
-               ("code", worked(steps.projection_entry(r, "Q", i, j), lay.proj_dims(r.d_model),
-                               s("handout.x_row", token=tok), s("handout.w_col", j=j),
-                               "" if r.b_Q is None else f"b_Q[{j}]"))]
+    blocks: list = [("p", s("handout.projection", token=tok, j=j)),
+                    ("code", worked(steps.projection_entry(r, "Q", i, j), lay.proj_dims(r.d_model),
+                                    s("handout.x_row", token=tok), s("handout.w_col", j=j),
+                                    "" if r.b_Q is None else f"b_Q[{j}]"))]
     blocks += [("p", s("handout.score", token=tok)),
                ("code", worked(steps.score_entry(r, i, i), lay.dims(r.d_k), f"q_{tok}", f"k_{tok}"))]
     sm = steps.softmax_row(r, i)
@@ -92,7 +109,7 @@ def build(result: AttentionResult, focus: int, language: str, hidden=frozenset()
     top = steps.strongest(r, i)
     key = "softmax.top_self" if top == i else "softmax.top"
     blocks.append(("p", s(key, token=tok, top=token(top), pct=pct(r.weights[i, top]))))
-    return Doc(language, s("script.title", sentence=ctx.sentence()), blocks)
+    return blocks
 
 
 def markdown(doc: Doc) -> str:
@@ -130,25 +147,24 @@ FONTS = {"en": 'body { font-family: "Noto Sans", "Noto Sans CJK SC", sans-serif;
          "zh": 'body { font-family: "Noto Sans CJK SC", "Noto Sans", sans-serif; }'}
 
 
-def html_page(doc: Doc) -> str:
-    e = html.escape
-    lang = "zh-Hans" if doc.language == "zh" else "en"
-    out = [f'<!doctype html>\n<html lang="{lang}">\n<head>\n<meta charset="utf-8">\n<title>{e(doc.title)}</title>',
-           f"<style>{STYLE}{FONTS[doc.language]}</style>\n</head>\n<body>", f"<h1>{e(doc.title)}</h1>"]
-    for block in doc.blocks:
-        if isinstance(block, Table):
-            out.append(table_html(block))
-        else:
-            kind, text = block
-            tag = {"h1": "h1", "h2": "h2", "p": "p", "code": "pre"}[kind]
-            out.append(f"<{tag}>{e(text)}</{tag}>")
-    return "\n".join(out) + "\n</body>\n</html>\n"
+def block_html(block) -> str:
+    """One block of the handout as HTML."""
+    if isinstance(block, Table):
+        return table_html(block)
+    kind, text = block
+    tag = {"h1": "h1", "h2": "h2", "p": "p", "code": "pre"}[kind]
+    return f"<{tag}>{html.escape(text)}</{tag}>"
 
 
 def handout(result: AttentionResult | MultiHeadResult, suffix: str, *, focus=None, language="en", head: int = 0,
             hide_special: bool = False) -> str:
-    """The handout of `result` (the followed head `head` of a MultiHeadResult) as .md or .html text."""
+    """The handout of `result` (the followed head `head` of a MultiHeadResult): Markdown text, or
+    the page to explore (scenes.explore: every token and head, the chosen ones shown first)."""
+    if suffix == ".html":
+        from .explore import page
+
+        return page(result, focus=focus, language=language, head=head, hide_special=hide_special)
     if isinstance(result, MultiHeadResult):
         result = result.heads[head]
     doc = build(result, resolve_focus(result, focus), language, special_tokens(result) if hide_special else ())
-    return html_page(doc) if suffix == ".html" else markdown(doc)
+    return markdown(doc)

@@ -162,7 +162,8 @@ def test_catalogues_have_the_same_keys_and_placeholders():
     # translated, except pure notation that reads the same in both
     same = {key for key in en if forms(en[key]) == forms(zh[key])}
     assert same <= {"softmax.scale", "softmax.exp", "softmax.exp_shifted", "scores.result", "summary.shape",
-                    "summary.formula", "title.sentence", "softmax.x", "heads.top"}, same
+                    "summary.formula", "title.sentence", "softmax.x", "heads.top", "explore.weight", "explore.v_row",
+                    "explore.z_row"}, same
     assert set(en["title.tokens"]) == {"one", "other"} and set(zh["title.tokens"]) == {"other"}
 
 

@@ -36,8 +36,12 @@ def main() -> None:
         render("--slides", "--output", str(tmp / "cat.html"))
         screenshot(tmp / "cat.html", HERE / "deck.png", "1280,720", "#/6", budget_ms=9000)  # stops at the weighted sum
         render("--handout", str(tmp / "handout.html"), "--lang", "zh", "--sentence", "我有一只猫，它很可爱。")
-        screenshot(tmp / "handout.html", tmp / "handout.png", "1000,1400")
-        Image.open(tmp / "handout.png").crop((0, 0, 1000, 1100)).save(HERE / "handout.png")
+        screenshot(tmp / "handout.html", tmp / "handout.png", "1000,1400", "#focus=6")  # opened on 它
+        Image.open(tmp / "handout.png").crop((0, 0, 1000, 1250)).save(HERE / "handout.png")
+        render("--handout", str(tmp / "explore.html"), "--model", "minilm", "--layer", "5", "--head", "11", "--focus", "it",
+               "--hide-special", "--sentence", "The animal didn't cross the street because it was too tired")
+        screenshot(tmp / "explore.html", tmp / "explore.png", "1000,1400", "#focus=10&head=11")
+        Image.open(tmp / "explore.png").crop((0, 0, 1000, 1250)).save(HERE / "explore.png")
         render("--stills", str(tmp / "st"), "--quality", "medium", "--stage", "analogy", "--stage", "softmax")
         pictures = [Image.open(tmp / "st" / name) for name in ("analogy-key.png", "5-softmax-arcs.png")]
         w, h = pictures[0].size

@@ -192,6 +192,18 @@ STRINGS = {
     "handout.row_scores": "score",
     "handout.row_scaled": "x = score ÷ {scale}",
     "handout.row_share": "share = e^x ÷ {total}",
+    # the handout as a page to explore (render.py --handout FILE.html)
+    "explore.choose": "Choose a token to follow: its weights, its links and every worked step below follow it.",
+    "explore.link": "The address keeps the view (#focus=K&head=H, counted from 0): copy it to open the page on this token.",
+    "explore.heads": "The heads of this layer, each token's weights as a heat map (rows are queries): choose one",
+    "explore.current": "Following",
+    "explore.index": "(token {index}, counted from 0)",
+    "explore.weights": "Its attention weights: its row of A, as percentages.",
+    "explore.links": "The current token's links: one to every token it may attend to, as thick as its weight.",
+    "explore.weighted": "The weighted sum: z “{token}” = Σ aⱼ · vⱼ, each value vector times its weight, added up",
+    "explore.weight": "aⱼ",
+    "explore.v_row": "v “{token}”",
+    "explore.z_row": "z “{token}”",
     # the library analogy (optional opening stage)
     "analogy.heading": "The library analogy",
     "analogy.question": "“{token}” asks: what am I looking for?",

@@ -189,6 +189,18 @@ STRINGS = {
     "handout.row_scores": "分数",
     "handout.row_scaled": "x = 分数 ÷ {scale}",
     "handout.row_share": "份额 = e^x ÷ {total}",
+    # 可交互的讲义（render.py --handout FILE.html）
+    "explore.choose": "选择要跟随的词元：它的权重、连线和下面每一步计算都随之更新。",
+    "explore.link": "地址记录当前视图（#focus=K&head=H，从 0 开始计数）：复制它，就能直接打开这个词元的视图。",
+    "explore.heads": "这一层的各个头：每个头的注意力权重热图（行是查询），点击选择",
+    "explore.current": "当前词元",
+    "explore.index": "（第 {index} 个，从 0 开始计数）",
+    "explore.weights": "它的注意力权重：A 的一行，以百分比表示。",
+    "explore.links": "当前词元的连线：连向它能关注的每个词元，粗细就是权重。",
+    "explore.weighted": "加权求和：z “{token}” = Σ aⱼ · vⱼ，每个值向量乘以它的权重再相加",
+    "explore.weight": "aⱼ",
+    "explore.v_row": "v “{token}”",
+    "explore.z_row": "z “{token}”",
     # the library analogy (optional opening stage)
     "analogy.heading": "图书馆的比喻",
     "analogy.question": "“{token}”问：我在找什么？",

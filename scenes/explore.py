@@ -1,0 +1,257 @@
+"""The handout as a page to explore (`render.py --handout FILE.html`): a student clicks any token, or
+any head of the layer, and reads that token's worked steps, weights and links with the same numbers
+as the video.
+
+The page never computes. Every view (each head × each token) is made here, by the handout's own
+blocks (`scenes.handout`), formatted by `fmt`/`pct` as on screen, and embedded as JSON; the script
+only swaps the view in and draws the links from their precomputed labels and widths. The URL
+fragment `#focus=K&head=H` (0-based, as --focus and --head) picks the view and follows the clicks.
+Element `focus` holds the followed token's text, `focus-weights` its row of weights. One file, no
+http(s) reference: it works offline, prints the current view, and fits a phone.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+import json
+
+from attncore import AttentionResult, MultiHeadResult, fmt, pct, resolve_focus, special_tokens
+from attncore.tables import Table, table_html
+
+from .context import Ctx
+from .handout import FONTS, STYLE, block_html, matrix_blocks, worked_blocks
+from .layout import Layout
+from .theme import DEFAULT_THEME
+
+
+def weighted_block(ctx: Ctx) -> Table:
+    """z of the focus token as the sum of the value vectors times its weights (elided as on screen)."""
+    lay, r, s = Layout(ctx), ctx.result, ctx.s
+    i = ctx.focus
+    dims = lay.qkv_dims(r.d_v)
+    head = ["", s("explore.weight")] + ["…" if d is None else str(d) for d in dims]
+    rows = []
+    for j in lay.weighted_rows:
+        if j is None:
+            rows.append(["⋮", "⋮"] + ["⋮" if d is not None else "" for d in dims])
+        else:
+            rows.append([s("explore.v_row", token=r.tokens[j]), pct(r.weights[i, j])]
+                        + ["…" if d is None else fmt(r.V[j, d]) for d in dims])
+    rows.append([s("explore.z_row", token=r.tokens[i]), "Σ"] + ["…" if d is None else fmt(r.output[i, d]) for d in dims])
+    return Table(s("explore.weighted", token=r.tokens[i]), head, rows)
+
+
+def html_of(block) -> str:
+    """A handout block as HTML; a table scrolls sideways on a narrow screen instead of widening the page."""
+    return f'<div class="scroll">{table_html(block)}</div>' if isinstance(block, Table) else block_html(block)
+
+
+def view(result: AttentionResult, focus: int, language: str, hidden: frozenset[int]) -> dict:
+    """One token's view: its text and index line, its row of weights (cells), the worked steps
+    (HTML), and its links: [token, label, width in px] for every token it may attend to."""
+    ctx = Ctx(result, focus, language=language, hidden=hidden)
+    r, shown = result, ctx.visible()
+    allowed = [True] * r.n_tokens if r.mask is None else [bool(m) for m in r.mask[focus]]
+    worked = worked_blocks(ctx) + [weighted_block(ctx)]
+    return {"t": r.tokens[focus], "i": ctx.s("explore.index", index=focus),
+            "w": "".join(f"<td>{pct(r.weights[focus, k])}</td>" for k in shown),
+            "k": "\n".join(html_of(b) for b in worked),
+            "a": [[k, pct(r.weights[focus, k]), round(1 + 14 * float(r.weights[focus, k]), 1)]
+                  for k in shown if allowed[k]]}
+
+
+def heat_png(result: AttentionResult, shown: list[int]) -> str:
+    """A head's weights (visible rows and columns) as a small PNG, the video's heat colours, masked
+    cells in the masked colour: a data URI."""
+    from manim import ManimColor
+    from PIL import Image
+
+    theme = DEFAULT_THEME
+    image = Image.new("RGB", (len(shown), len(shown)))
+    masked = ManimColor(theme.masked).to_rgb()
+    for y, i in enumerate(shown):
+        for x, k in enumerate(shown):
+            off = result.mask is not None and not result.mask[i, k]
+            rgb = masked if off else theme.heat(float(result.weights[i, k])).to_rgb()
+            image.putpixel((x, y), tuple(round(255 * c) for c in rgb))
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG")
+    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode()
+
+
+def page(result: AttentionResult | MultiHeadResult, *, focus=None, language: str = "en", head: int = 0,
+         hide_special: bool = False) -> str:
+    """The whole page: the printed handout's blocks for the chosen view, with every other view
+    embedded."""
+    heads = list(result.heads) if isinstance(result, MultiHeadResult) else [result]
+    chosen = heads[head]
+    hidden = frozenset(special_tokens(chosen) if hide_special else ())
+    i = resolve_focus(chosen, focus)
+    ctx = Ctx(chosen, i, language=language, hidden=hidden)
+    s, e, r = ctx.s, html.escape, chosen
+    shown = ctx.visible()
+    views = [[view(h, k, language, hidden) if k in shown else None for k in range(r.n_tokens)] for h in heads]
+    several = len(heads) > 1
+    head_names = [s("heads.name", head=h.head if h.head is not None else n) for n, h in enumerate(heads)]
+    data = {"focus": i, "head": head, "order": shown, "tokens": list(r.tokens), "heads": head_names, "views": views}
+
+    out = [f'<!doctype html>\n<html lang="{"zh-Hans" if language == "zh" else "en"}">\n<head>\n<meta charset="utf-8">',
+           '<meta name="viewport" content="width=device-width, initial-scale=1">',
+           f"<title>{e(s('script.title', sentence=ctx.sentence()))}</title>",
+           f"<style>{STYLE}{FONTS[language]}{EXPLORE_STYLE}</style>\n</head>\n<body>",
+           f"<h1>{e(s('script.title', sentence=ctx.sentence()))}</h1>", f"<p>{e(s('handout.intro'))}</p>"]
+    if r.source is not None:
+        out.append(f"<p>{e(s('handout.source', source=s('title.model', model=r.model, layer=r.layer, head=r.head)))}</p>")
+    out += [f"<h2>{e(s('handout.tokens', n=r.n_tokens))}</h2>",
+            f'<p class="controls">{e(s("explore.choose"))}</p>',
+            '<div class="tokens" id="tokens">' + "".join(
+                f'<button type="button" data-k="{k}" aria-pressed="{str(k == i).lower()}">'
+                f'<small>{k}</small> {e(r.tokens[k])}</button>' for k in shown) + "</div>",
+            f'<p class="controls hint">{e(s("explore.link"))}</p>',
+            f"<p>{e(s('handout.sizes', d_model=r.d_model, d_k=r.d_k, d_v=r.d_v, scale=fmt(r.scale)))}</p>"]
+    if several:
+        out += [f'<h2 class="controls">{e(s("explore.heads"))}</h2>', '<div class="heads controls" id="heads">' + "".join(
+            f'<button type="button" data-h="{n}" aria-pressed="{str(n == head).lower()}"><img alt="" src="{heat_png(h, shown)}">'
+            f"<span>{e(head_names[n])}</span></button>" for n, h in enumerate(heads)) + "</div>"]
+    v = views[head][i]
+    out += ['<section id="current">',
+            f'<h2>{e(s("explore.current"))} “<span id="focus">{e(v["t"])}</span>” <span id="focus-index">{e(v["i"])}</span>'
+            + (f' · <span id="head-name">{e(head_names[head])}</span>' if several else "") + "</h2>",
+            f"<p>{e(s('explore.weights'))}</p>",
+            '<div class="scroll"><table class="weights"><tr>' + "".join(f"<th>{e(r.tokens[k])}</th>" for k in shown)
+            + f'</tr><tr id="focus-weights">{v["w"]}</tr></table></div>',
+            f"<p>{e(s('explore.links'))}</p>",
+            '<div class="scroll"><svg id="links" role="img"></svg></div>',
+            f'<h2>{e(s("handout.worked"))}</h2>', f'<div id="worked">{v["k"]}</div>', "</section>",
+            f"<h2>{e(s('handout.matrices'))}</h2>", f"<p>{e(s('handout.elided'))}</p>"]
+    for n, h in enumerate(heads):
+        blocks = matrix_blocks(Ctx(h, i, language=language, hidden=hidden))
+        out.append(f'<div class="head-matrices" data-head="{n}"{"" if n == head else " hidden"}>'
+                   + "\n".join(html_of(b) for b in blocks) + "</div>")
+    payload = json.dumps(data, ensure_ascii=False, separators=(",", ":")).replace("</", "<\\/")
+    out += [f'<script type="application/json" id="explore-data">{payload}</script>', f"<script>{SCRIPT}</script>",
+            "</body>\n</html>\n"]
+    return "\n".join(out)
+
+
+EXPLORE_STYLE = """
+.tokens, .heads { display: flex; flex-wrap: wrap; gap: 0.35em; margin: 0.4em 0; }
+.tokens button { font: inherit; padding: 0.25em 0.6em; border: 1px solid #999; border-radius: 0.4em;
+                 background: #fff; cursor: pointer; }
+.tokens button small { color: #888; }
+.tokens button[aria-pressed="true"] { background: #FFD166; border-color: #b88a00; font-weight: bold; }
+.heads button { font: inherit; padding: 0.2em; border: 2px solid transparent; background: none; cursor: pointer;
+                display: flex; flex-direction: column; align-items: center; }
+.heads button[aria-pressed="true"] { border-color: #E8743B; }
+.heads img { width: 5.5em; height: 5.5em; image-rendering: pixelated; }
+.hint { color: #666; font-size: 0.9em; }
+.scroll { overflow-x: auto; max-width: 100%; }
+#links { display: block; }
+#links path { fill: none; stroke: #E8743B; stroke-opacity: 0.8; }
+#links text { font-size: 13px; }
+#links .label { fill: #8a3b12; paint-order: stroke; stroke: #fff; stroke-width: 4px; }
+#links .focus { fill: #b88a00; font-weight: bold; }
+#current { border-top: 3px solid #FFD166; }
+@media (max-width: 40em) { body { margin: 0.6em; font-size: 15px; } }
+@media print { .controls, .hint, .heads, .tokens { display: none; } #current { border: none; } }
+"""
+
+SCRIPT = r"""
+(() => {
+  const data = JSON.parse(document.getElementById("explore-data").textContent);
+  const state = {head: data.head, focus: data.focus};
+  const svgNS = "http://www.w3.org/2000/svg";
+  const several = data.views.length > 1;
+
+  function fromHash() {
+    const p = new URLSearchParams(location.hash.slice(1));
+    if (p.has("head")) {
+      const h = Number(p.get("head"));
+      if (Number.isInteger(h) && h >= 0 && h < data.views.length) state.head = h;
+    }
+    if (p.has("focus")) {
+      let f = Number(p.get("focus"));
+      if (Number.isInteger(f) && f < 0) f += data.tokens.length;
+      if (Number.isInteger(f) && data.views[state.head][f]) state.focus = f;
+    }
+  }
+
+  function el(name, attrs, text) {
+    const node = document.createElementNS(svgNS, name);
+    for (const [k, v] of Object.entries(attrs)) node.setAttribute(k, v);
+    if (text !== undefined) node.textContent = text;
+    return node;
+  }
+
+  // the seeds' current-token picture: the tokens in a row, a link from the followed token to each
+  // token it may attend to, as thick as its weight (widths and labels come with the data)
+  function drawLinks(v) {
+    const svg = document.getElementById("links");
+    svg.replaceChildren();
+    const room = svg.parentElement.clientWidth || 640;  // as wide as the page allows, at least 64 px a token
+    const cell = Math.max(64, Math.min(150, room / data.order.length)), slot = k => data.order.indexOf(k);
+    const x = k => (slot(k) + 0.5) * cell;
+    let top = 30;
+    const shapes = [];
+    for (const [k, label, width] of v.a) {
+      let d, ly;
+      if (k === state.focus) {
+        d = `M ${x(k) - 8} 0 C ${x(k) - 22} -44, ${x(k) + 22} -44, ${x(k) + 8} 0`;
+        ly = -40;
+      } else {
+        const h = 24 + 0.5 * Math.abs(x(k) - x(state.focus));
+        d = `M ${x(state.focus)} 0 Q ${(x(k) + x(state.focus)) / 2} ${-h} ${x(k)} 0`;
+        ly = -h / 2 - 4;
+      }
+      top = Math.max(top, -ly + 16);
+      shapes.push(el("path", {d, "stroke-width": width, "data-k": k}));
+      shapes.push(el("text", {x: k === state.focus ? x(k) : (x(k) + x(state.focus)) / 2, y: ly, "text-anchor": "middle",
+                              class: "label", "data-k": k}, label));
+    }
+    const width = data.order.length * cell, height = top + 28;
+    svg.setAttribute("viewBox", `0 ${-top} ${width} ${height}`);
+    svg.setAttribute("width", width);
+    svg.setAttribute("height", height);
+    for (const s of shapes) svg.appendChild(s);
+    for (const k of data.order) {
+      svg.appendChild(el("text", {x: x(k), y: 20, "text-anchor": "middle", class: k === state.focus ? "focus" : ""},
+                         data.tokens[k]));
+    }
+  }
+
+  function show(write) {
+    const v = data.views[state.head][state.focus];
+    document.getElementById("focus").textContent = v.t;
+    document.getElementById("focus-index").textContent = v.i;
+    document.getElementById("focus-weights").innerHTML = v.w;
+    document.getElementById("worked").innerHTML = v.k;
+    const name = document.getElementById("head-name");
+    if (name) name.textContent = data.heads[state.head];
+    drawLinks(v);
+    for (const b of document.querySelectorAll("#tokens button"))
+      b.setAttribute("aria-pressed", String(Number(b.dataset.k) === state.focus));
+    for (const b of document.querySelectorAll("#heads button"))
+      b.setAttribute("aria-pressed", String(Number(b.dataset.h) === state.head));
+    for (const d of document.querySelectorAll(".head-matrices")) d.hidden = Number(d.dataset.head) !== state.head;
+    if (write) {
+      const hash = "#focus=" + state.focus + (several ? "&head=" + state.head : "");
+      if (location.hash !== hash) history.replaceState(null, "", hash);
+    }
+  }
+
+  document.getElementById("tokens").addEventListener("click", event => {
+    const b = event.target.closest("button");
+    if (b) { state.focus = Number(b.dataset.k); show(true); }
+  });
+  const heads = document.getElementById("heads");
+  if (heads) heads.addEventListener("click", event => {
+    const b = event.target.closest("button");
+    if (b) { state.head = Number(b.dataset.h); show(true); }
+  });
+  window.addEventListener("hashchange", () => { fromHash(); show(false); });
+  fromHash();
+  show(false);
+})();
+"""
