@@ -250,7 +250,7 @@ def test_handout_numbers_are_attncores_and_hand_checkable(tmp_path):
     # worked by hand: q_cat,0 term by term, the score cat·cat, the softmax of cat's row
     terms = " + ".join(f"{fmt(r.X[3][m])} × {fmt(r.W_Q[m][0])}" for m in range(4))
     assert f"x “cat” · W_Q column 0 = {terms} = {fmt(q[3][0])}" in text
-    assert f"q_cat · k_cat = " in text and text.count(f"= {fmt(scores[3][3])}") == 1 and fmt(scores[3][3]) == "6.15"
+    assert "q_cat · k_cat = " in text and text.count(f"= {fmt(scores[3][3])}") == 1 and fmt(scores[3][3]) == "6.15"
     steps = tables["Row “cat”, step by step"]
     e = [math.exp(s / 2) for s in scores[3]]
     assert steps[3][1:] == [fmt(v) for v in e] and steps[4][1:] == [pct(v / sum(e)) for v in e]

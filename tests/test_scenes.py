@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from manim import ManimColor, config
+from manim import ManimColor
 from PIL import Image
 
 import attncore

@@ -120,7 +120,7 @@ class HeadsStage(Stage):
         return max(elsewhere, key=lambda r: r.weights[i, steps.strongest(r, i)]).head
 
     def explain(self, start):
-        ctx, theme, r, m = self.ctx, self.ctx.theme, self.ctx.result, self.ctx.heads
+        ctx, r, m = self.ctx, self.ctx.result, self.ctx.heads
         i, tok = ctx.focus, ctx.token(ctx.focus)
         heading = self.heading()
         maps = self.maps()

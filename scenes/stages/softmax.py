@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import numpy as np
 from manim import UP, Create, FadeIn, FadeOut, ReplacementTransform, SurroundingRectangle, TransformFromCopy, VGroup
 
 from attncore import fmt, steps
