@@ -50,8 +50,8 @@ SYMBOLS = {  # applied in order, after tokens and before numbers
 }
 POWER = {"en": r"\1 to the \2", "zh": r"\1的\2次方"}
 ROOT = {"en": " the square root of ", "zh": "根号"}
-SIGN = re.compile(r"(?:(?<=^)|(?<=[\s(\[,:：=，]))[−-](?=\d)")  # a minus sign before a number, not a hyphen
-NUMBER = re.compile(r"(−)?(\d+)(?:\.(\d+))?(%)?")
+SIGN = re.compile(r"(?:(?<=^)|(?<=[\s(\[,:：=，]))[−-](?=[0-9])")  # a minus sign before a number, not a hyphen
+NUMBER = re.compile(r"(−)?([0-9]+)(?:\.([0-9]+))?(%)?")  # ASCII digits: other scripts' are transliterated
 QUOTED = re.compile(r"“([^”]*)”")
 SPECIAL = re.compile(r"\[([A-Z]{2,5})\]")  # [CLS], [SEP]
 BYTES = re.compile(r"⟨([0-9A-F]{2}(?: [0-9A-F]{2})*)⟩")  # a byte-level piece shown as its bytes
@@ -82,7 +82,7 @@ def speak(text: str, language: str) -> str:
     for symbol, words in SYMBOLS[language]:
         text = text.replace(symbol, words)
     if language == "en":  # the last digits (in a word: "m3e") one by one
-        return tidy(re.sub(r"\d", lambda m: f" {DIGITS['en'][int(m.group(0))]} ", plain_english(text)), "en")
+        return tidy(re.sub(r"[0-9]", lambda m: f" {DIGITS['en'][int(m.group(0))]} ", plain_english(text)), "en")
     return tidy(latin_zh(text), "zh")
 
 

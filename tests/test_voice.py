@@ -96,8 +96,11 @@ def test_chinese_spoken_forms(written, said):
     assert speak(written, "zh") == said
 
 
+NOTATION = list("0123456789.−-%√·×ᵀ=_[]^“”…⟨⟩ACKQacq猫它 ,，²໐١٣")  # numbers, symbols, other scripts' digits
+
+
 @settings(max_examples=300, deadline=None)
-@given(st.text(max_size=60))
+@given(st.text(max_size=60) | st.text(alphabet=st.sampled_from(NOTATION), max_size=40))
 def test_any_text_is_spoken_without_digits_symbols_or_a_crash(text):
     english, chinese = speak(text, "en"), speak(text, "zh")
     assert english.isascii() and not re.search(r"\d", english), english
