@@ -148,6 +148,7 @@ EXPLORE_STYLE = """
 .heads img { width: 5.5em; height: 5.5em; image-rendering: pixelated; }
 .hint { color: #666; font-size: 0.9em; }
 .scroll { overflow-x: auto; max-width: 100%; }
+.weights th, .weights td { white-space: nowrap; }
 #links { display: block; }
 #links path { fill: none; stroke: #E8743B; stroke-opacity: 0.8; }
 #links text { font-size: 13px; }
