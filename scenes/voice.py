@@ -193,7 +193,7 @@ def speech_for(texts: Iterable[str], voice: Voice, cache: Path | None) -> Speech
         path = folder / f"{speech_key(voice, text)}.npy" if folder else None
         try:
             clips[text] = np.load(io.BytesIO(path.read_bytes())) if path else None
-        except (OSError, ValueError):
+        except (OSError, ValueError, EOFError):  # missing or damaged: made again
             clips[text] = None
         if clips[text] is None:
             missing.append(text)

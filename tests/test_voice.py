@@ -316,8 +316,10 @@ def test_speech_is_kept_per_text_and_voice(fake_voice, tmp_path):
     assert np.array_equal(first.clips["two"], second.clips["two"])
     other = speech_for(["two"], find_voice("zh"), tmp_path)  # another voice: its own recording
     assert other.synthesised == 1
-    (next((tmp_path / "speech").iterdir())).write_bytes(b"damaged")  # a damaged entry is made again
-    assert speech_for(["one", "two", "three"], voice, tmp_path).synthesised == 1
+    entries = sorted((tmp_path / "speech").iterdir())
+    entries[0].write_bytes(b"damaged")  # a damaged entry is made again, and so is a truncated one
+    entries[1].write_bytes(entries[1].read_bytes()[:100])
+    assert speech_for(["one", "two", "three"], voice, tmp_path).synthesised == 2
 
 
 @pytest.mark.render
