@@ -56,12 +56,17 @@ class SoftmaxRow:
     weights: np.ndarray  # (S,)  exps / total
 
 
+def allowed(r: AttentionResult, i: int) -> np.ndarray:
+    """(S,) bool: the tokens query token i may attend to (all, unless causal attention masks later ones)."""
+    return np.ones(r.n_tokens, bool) if r.mask is None else r.mask[i]
+
+
 def softmax_row(r: AttentionResult, i: int) -> SoftmaxRow:
-    allowed = np.ones(r.n_tokens, bool) if r.mask is None else r.mask[i]
+    may = allowed(r, i)
     x = r.scaled[i]
-    top = x[allowed].max()
+    top = x[may].max()
     shift = float(top) if top > MAX_PLAIN_EXPONENT else 0.0
-    exps = np.where(allowed, np.exp(np.where(allowed, x - shift, 0.0)), 0.0)
+    exps = np.where(may, np.exp(np.where(may, x - shift, 0.0)), 0.0)
     return SoftmaxRow(x=x, shift=shift, exps=exps, total=float(exps.sum()), weights=r.weights[i])
 
 

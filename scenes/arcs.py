@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from manim import BackgroundRectangle, CubicBezier, SurroundingRectangle, VGroup
 
-from attncore import pct
+from attncore import pct, steps
 
 from .components import Picture, half_width, number_text, text
 from .context import Ctx, Source
@@ -62,11 +62,12 @@ class ArcsRow:
         a = r.weights[i]
         a_max = max(a[j] for j in self.slots if j is not None)
         k_i = self.slots.index(i)
+        allowed = steps.allowed(r, i)
         arches, shares = VGroup(), VGroup()
         own = pct(a[i])
         gap = text(ctx, own, LABEL_SIZE).width / 2 + 0.12  # arches leave i clear of the loop's label
         for k, j in enumerate(self.slots):
-            if j is None or (r.mask is not None and not r.mask[i, j]):
+            if j is None or not allowed[j]:
                 continue
             h = self.height(abs(k - k_i))
             if j == i:

@@ -17,7 +17,7 @@ import html
 import io
 import json
 
-from attncore import AttentionResult, MultiHeadResult, fmt, pct, resolve_focus, special_tokens
+from attncore import AttentionResult, MultiHeadResult, fmt, pct, resolve_focus, special_tokens, steps
 from attncore.tables import Table, table_html
 
 from .context import Ctx
@@ -53,7 +53,7 @@ def view(result: AttentionResult, focus: int, language: str, hidden: frozenset[i
     (HTML), and its links: [token, label, width in px] for every token it may attend to."""
     ctx = Ctx(result, focus, language=language, hidden=hidden)
     r, shown = result, ctx.visible()
-    allowed = [True] * r.n_tokens if r.mask is None else [bool(m) for m in r.mask[focus]]
+    allowed = steps.allowed(r, focus)
     worked = worked_blocks(ctx) + [weighted_block(ctx)]
     return {"t": r.tokens[focus], "i": ctx.s("explore.index", index=focus),
             "w": "".join(f"<td>{pct(r.weights[focus, k])}</td>" for k in shown),
@@ -72,9 +72,9 @@ def heat_png(result: AttentionResult, shown: list[int]) -> str:
     image = Image.new("RGB", (len(shown), len(shown)))
     masked = ManimColor(theme.masked).to_rgb()
     for y, i in enumerate(shown):
+        allowed = steps.allowed(result, i)
         for x, k in enumerate(shown):
-            off = result.mask is not None and not result.mask[i, k]
-            rgb = masked if off else theme.heat(float(result.weights[i, k])).to_rgb()
+            rgb = theme.heat(float(result.weights[i, k])).to_rgb() if allowed[k] else masked
             image.putpixel((x, y), tuple(round(255 * c) for c in rgb))
     buffer = io.BytesIO()
     image.save(buffer, format="PNG")

@@ -94,8 +94,8 @@ def worked_blocks(ctx: Ctx) -> list:
     blocks += [("p", s("handout.score", token=tok)),
                ("code", worked(steps.score_entry(r, i, i), lay.dims(r.d_k), f"q_{tok}", f"k_{tok}"))]
     sm = steps.softmax_row(r, i)
-    allowed = (lambda k: True) if r.mask is None else (lambda k: bool(r.mask[i, k]))
-    x_show = lambda k: fmt(sm.x[k]) if allowed(k) else "−∞"  # noqa: E731
+    allowed = steps.allowed(r, i)
+    x_show = lambda k: fmt(sm.x[k]) if allowed[k] else "−∞"  # noqa: E731
     exp_label = s("softmax.exp") if sm.shift == 0 else s("softmax.exp_shifted", shift=fmt(sm.shift))
     steps_rows = [[s("handout.row_scores")] + cells(r.scores[i], cols, fmt),
                   [s("handout.row_scaled", scale=fmt(r.scale))] + ["…" if k is None else x_show(k) for k in cols],
