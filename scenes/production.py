@@ -49,9 +49,9 @@ QUALITIES = {"low": "low_quality", "medium": "medium_quality", "high": "high_qua
 ENCODER_OPTIONS = {"crf": "23", "preset": "superfast"}
 CACHE_LIMIT = 2 * 1024 ** 3  # bytes of finished stages kept; the least recently used go first
 ENVIRONMENT = "ATTENTION_EXPLAINER_CACHE"  # overrides the cache folder; "off" turns caching off
+AUDIO_CODECS = {".mp4": "aac", ".mov": "aac", ".webm": "libopus"}  # a spoken video's sound (a GIF has none)
 # Relative render time of each stage (benchmarks/render_bench.py): the longest are started first,
 # so that parallel jobs end close together.
-AUDIO_CODECS = {".mp4": "aac", ".mov": "aac", ".webm": "libopus"}  # a spoken video's sound (a GIF has none)
 STAGE_WEIGHT = {"title": 1, "analogy": 2, "embeddings": 2, "projection": 4, "scores": 4, "softmax": 5,
                 "weighted-sum": 4, "heads": 3, "summary": 3}
 
@@ -409,27 +409,31 @@ def join(made: list[Made], output: Path, *, width: int, height: int, frame_rate,
                 frame_rate=frame_rate, audio=audio)
 
 
-def join_pieces(files: list[Path], output: Path, *, width: int, height: int, frame_rate, audio=None) -> None:
-    """Videos one after another in `output` (see `join`): the video's and each slide's."""
-    if output.suffix == ".gif" or audio is not None or output.suffix in (".mp4", ".mov"):
-        joined = output.with_name(f".{output.stem}.joined{segment_suffix(output.suffix)}")
-        join_files([str(f) for f in files], joined, width=width, height=height, frame_rate=frame_rate)
-        if output.suffix == ".gif":
-            gif(joined, output, frame_rate)
-        else:
-            remux(joined, output, audio)
-        joined.unlink()
+def join_pieces(files: list[Path], output: Path, *, width: int, height: int, frame_rate, audio=None,
+                faststart: bool = True) -> None:
+    """Videos one after another in `output` (see `join`): the video's and each slide's (a slide,
+    inlined in a deck, needs no `faststart`). One remux joins them; a second one only to add the
+    sound or move the index first."""
+    faststart = faststart and output.suffix in (".mp4", ".mov")
+    if output.suffix != ".gif" and audio is None and not faststart:
+        join_files([str(f) for f in files], output, width=width, height=height, frame_rate=frame_rate)
         return
-    join_files([str(f) for f in files], output, width=width, height=height, frame_rate=frame_rate)
+    joined = output.with_name(f".{output.stem}.joined{segment_suffix(output.suffix)}")
+    join_files([str(f) for f in files], joined, width=width, height=height, frame_rate=frame_rate)
+    if output.suffix == ".gif":
+        gif(joined, output, frame_rate)
+    else:
+        remux(joined, output, audio, faststart)
+    joined.unlink()
 
 
-def remux(source: Path, target: Path, audio: np.ndarray | None = None) -> None:
+def remux(source: Path, target: Path, audio: np.ndarray | None = None, faststart: bool = True) -> None:
     """Copy `source`'s video into `target` without re-encoding, with the sound track `audio` (48 kHz
-    mono samples; AAC in .mp4/.mov, Opus in .webm) when given, and an .mp4/.mov's index first
-    (faststart) so that a web page's player starts before the download ends."""
+    mono samples; AAC in .mp4/.mov, Opus in .webm) when given, and with `faststart` an .mp4/.mov's
+    index first, so that a web page's player starts before the download ends."""
     import av
 
-    options = {"movflags": "+faststart"} if target.suffix in (".mp4", ".mov") else {}
+    options = {"movflags": "+faststart"} if faststart and target.suffix in (".mp4", ".mov") else {}
     with av.open(str(source)) as src, av.open(str(target), "w", options=options) as out:
         out.metadata.update(src.metadata)
         video = src.streams.video[0]

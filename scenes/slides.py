@@ -59,7 +59,8 @@ def cut_slides(made: list[Made], folder: Path, *, width: int, height: int, frame
             path = folder / f"slide-{len(slides):03d}.mp4"
             frames = sum(p.frames for p in group)
             sound = None if audio is None else audio[round(start / frame_rate * RATE):round((start + frames) / frame_rate * RATE)]
-            join_pieces([p.path for p in group], path, width=width, height=height, frame_rate=frame_rate, audio=sound)
+            join_pieces([p.path for p in group], path, width=width, height=height, frame_rate=frame_rate, audio=sound,
+                        faststart=False)
             notes = "\n\n".join(p.notes for p in group if p.notes)
             slides.append(Slide(path, frames, notes))
             group, start = [], start + frames
