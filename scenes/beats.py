@@ -23,7 +23,7 @@ from .pictures import picture
 from .spoken import spoken
 from .strings import reading_time
 
-GAP = 0.4  # seconds of quiet after a beat's speech before the next beat (scenes.voice.GAP)
+GAP = 0.4  # seconds of quiet after a beat's speech before the next beat (render.py --voice)
 
 if TYPE_CHECKING:
     from manim import Animation
