@@ -30,9 +30,8 @@ DIGITS = {"en": "zero one two three four five six seven eight nine".split(), "zh
 LETTERS_ZH = dict(zip("ABCDEFGHIJKLMNOPQRSTUVWXYZ", (
     "诶 比 西 迪 伊 艾弗 吉 艾尺 艾 杰 开 艾勒 艾姆 艾恩 欧 批 丘 阿尔 艾斯 提 优 维 达布溜 艾克斯 歪 贼德").split()))
 # words of the narration the Mandarin voice says in Chinese
-WORDS_ZH = {"softmax": "soft max", "attention": "注意力", "token": "词元", "model": "模型", "small": "小",
+WORDS_ZH = {"softmax": "索夫特麦克斯", "attention": "注意力", "token": "词元", "model": "模型", "small": "小",
             "base": "基础", "large": "大", "mini": "迷你", "tiny": "微型", "chinese": "中文", "bert": "伯特"}
-SOFT_MAX_ZH = "索夫特麦克斯"
 PUNCTUATION = {
     "en": {",": "comma", ".": "full stop", "!": "exclamation mark", "?": "question mark", ";": "semicolon",
            ":": "colon", "'": "apostrophe", "-": "hyphen", "，": "comma", "。": "full stop", "、": "comma",
@@ -160,8 +159,7 @@ def latin_zh(text: str) -> str:
     def word(m: re.Match) -> str:
         parts = []
         for part in re.findall(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])|[0-9]", m.group(0)):  # "MiniLM": Mini, LM
-            known = WORDS_ZH.get(part.lower())
-            parts.append(spell(part, "zh") if known is None else SOFT_MAX_ZH if known == "soft max" else known)
+            parts.append(WORDS_ZH.get(part.lower()) or spell(part, "zh"))
         return " " + "".join(parts) + " "
 
     return re.sub(r"[A-Za-z0-9]+", word, text)

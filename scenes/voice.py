@@ -164,8 +164,8 @@ def limit(x: np.ndarray) -> np.ndarray:
 class Speech:
     """The clips of one render: each spoken text's samples at 48 kHz, from the cache or synthesised."""
 
-    def __init__(self, voice: Voice, clips: dict[str, np.ndarray], synthesised: int):
-        self.voice, self.clips, self.synthesised = voice, clips, synthesised
+    def __init__(self, clips: dict[str, np.ndarray], synthesised: int):
+        self.clips, self.synthesised = clips, synthesised
 
     def durations(self) -> dict[str, float]:
         return {text: clip.size / RATE for text, clip in self.clips.items()}
@@ -185,18 +185,10 @@ def speech_for(texts: Iterable[str], voice: Voice, cache: Path | None) -> Speech
     """Every distinct text's clip: kept ones read from `cache`/speech, the others synthesised in one
     run of the voice and kept (written under a temporary name, then renamed: renders at once may
     share the cache)."""
-    wanted = list(dict.fromkeys(t for t in texts if t))
     folder = cache / "speech" if cache is not None else None
-    clips: dict[str, np.ndarray] = {}
-    missing = []
-    for text in wanted:
-        path = folder / f"{speech_key(voice, text)}.npy" if folder else None
-        try:
-            clips[text] = np.load(io.BytesIO(path.read_bytes())) if path else None
-        except (OSError, ValueError, EOFError):  # missing or damaged: made again
-            clips[text] = None
-        if clips[text] is None:
-            missing.append(text)
+    kept = {text: folder / f"{speech_key(voice, text)}.npy" if folder else None for text in texts if text}
+    clips = {text: read_clip(path) for text, path in kept.items()}
+    missing = [text for text, clip in clips.items() if clip is None]
     if missing:
         for text, (samples, rate) in zip(missing, voice.synthesize(missing)):
             clips[text] = prepare(samples, rate)
@@ -205,31 +197,22 @@ def speech_for(texts: Iterable[str], voice: Voice, cache: Path | None) -> Speech
                     folder.mkdir(parents=True, exist_ok=True)
                     buffer = io.BytesIO()
                     np.save(buffer, clips[text])
-                    write_atomically(folder / f"{speech_key(voice, text)}.npy", buffer.getvalue())
+                    write_atomically(kept[text], buffer.getvalue())
                 except OSError:
                     pass  # a cache that cannot be written only costs time
-    return Speech(voice, clips, len(missing))
+    return Speech(clips, len(missing))
+
+
+def read_clip(path: Path | None) -> np.ndarray | None:
+    """A kept clip, or None when there is none (no cache, not yet made, or damaged: made again)."""
+    try:
+        return np.load(io.BytesIO(path.read_bytes())) if path else None
+    except (OSError, ValueError, EOFError):
+        return None
 
 
 def speech_key(voice: Voice, text: str) -> str:
     return hashlib.sha256(f"{voice.name}\0{PROCESSING}\0{text}".encode()).hexdigest()
-
-
-# ---- checking -------------------------------------------------------------------------------------
-
-def decode_audio(path: Path) -> tuple[np.ndarray, int]:
-    """A file's sound track as mono float samples (for tests and checks)."""
-    import av
-
-    with av.open(str(path)) as src:
-        if not src.streams.audio:
-            return np.zeros(0, np.float32), RATE
-        stream = src.streams.audio[0]
-        chunks = [frame.to_ndarray().reshape(frame.layout.nb_channels if frame.format.is_planar else 1, -1)
-                  for frame in src.decode(stream)]
-        rate = stream.codec_context.sample_rate
-    samples = np.concatenate([c.mean(axis=0) if c.shape[0] > 1 else c[0] for c in chunks]) if chunks else np.zeros(0)
-    return samples.astype(np.float32), rate
 
 
 def progress_line(speech: Speech, quiet: bool) -> None:

@@ -25,7 +25,7 @@ import attncore
 import render
 from scenes.beats import GAP
 from scenes.spoken import speak
-from scenes.voice import RATE, VoiceError, decode_audio, find_voice, speech_for, voices_folder
+from scenes.voice import RATE, VoiceError, find_voice, speech_for, voices_folder
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -37,6 +37,19 @@ def fake_voice(monkeypatch):
 
 def invoke(*args):
     return CliRunner().invoke(render.main, [str(a) for a in args])
+
+
+def decode_audio(path: Path) -> tuple[np.ndarray, int]:
+    """A file's sound track as mono float samples (PyAV)."""
+    with av.open(str(path)) as src:
+        if not src.streams.audio:
+            return np.zeros(0, np.float32), RATE
+        stream = src.streams.audio[0]
+        chunks = [frame.to_ndarray().reshape(frame.layout.nb_channels if frame.format.is_planar else 1, -1)
+                  for frame in src.decode(stream)]
+        rate = stream.codec_context.sample_rate
+    samples = np.concatenate([c.mean(axis=0) if c.shape[0] > 1 else c[0] for c in chunks]) if chunks else np.zeros(0)
+    return samples.astype(np.float32), rate
 
 
 # ---- spoken forms --------------------------------------------------------------------------------
