@@ -21,7 +21,7 @@ from attncore import AttentionResult, MultiHeadResult, fmt, pct, resolve_focus, 
 from attncore.tables import Table, table_html
 
 from .context import Ctx
-from .handout import FONTS, STYLE, block_html, matrix_blocks, worked_blocks
+from .handout import FONTS, STYLE, block_html, intro_blocks, matrix_blocks, worked_blocks
 from .layout import Layout
 from .theme import DEFAULT_THEME
 
@@ -97,13 +97,11 @@ def page(result: AttentionResult | MultiHeadResult, *, focus=None, language: str
     head_names = [s("heads.name", head=h.head if h.head is not None else n) for n, h in enumerate(heads)]
     data = {"focus": i, "head": head, "order": shown, "tokens": list(r.tokens), "heads": head_names, "views": views}
 
+    title = e(s("script.title", sentence=ctx.sentence()))
     out = [f'<!doctype html>\n<html lang="{"zh-Hans" if language == "zh" else "en"}">\n<head>\n<meta charset="utf-8">',
-           '<meta name="viewport" content="width=device-width, initial-scale=1">',
-           f"<title>{e(s('script.title', sentence=ctx.sentence()))}</title>",
-           f"<style>{STYLE}{FONTS[language]}{EXPLORE_STYLE}</style>\n</head>\n<body>",
-           f"<h1>{e(s('script.title', sentence=ctx.sentence()))}</h1>", f"<p>{e(s('handout.intro'))}</p>"]
-    if r.source is not None:
-        out.append(f"<p>{e(s('handout.source', source=s('title.model', model=r.model, layer=r.layer, head=r.head)))}</p>")
+           '<meta name="viewport" content="width=device-width, initial-scale=1">', f"<title>{title}</title>",
+           f"<style>{STYLE}{FONTS[language]}{EXPLORE_STYLE}</style>\n</head>\n<body>", f"<h1>{title}</h1>",
+           *(block_html(b) for b in intro_blocks(ctx))]
     out += [f"<h2>{e(s('handout.tokens', n=r.n_tokens))}</h2>",
             f'<p class="controls">{e(s("explore.choose"))}</p>',
             '<div class="tokens" id="tokens">' + "".join(

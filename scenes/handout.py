@@ -37,9 +37,7 @@ def build(result: AttentionResult, focus: int, language: str, hidden=frozenset()
     ctx = Ctx(result, focus, language=language, hidden=frozenset(hidden))
     r, s = result, ctx.s
     i, tok = focus, result.tokens[focus]
-    blocks: list = [("p", s("handout.intro"))]
-    if r.source is not None:
-        blocks.append(("p", s("handout.source", source=s("title.model", model=r.model, layer=r.layer, head=r.head))))
+    blocks = intro_blocks(ctx)
     blocks += [("h2", s("handout.tokens", n=r.n_tokens)),
                ("p", " | ".join(f"{k}: {t}" for k, t in enumerate(r.tokens))),
                ("p", s("handout.focus", token=tok, index=i)),
@@ -49,6 +47,15 @@ def build(result: AttentionResult, focus: int, language: str, hidden=frozenset()
     blocks.append(("h2", s("handout.worked")))
     blocks += worked_blocks(ctx)
     return Doc(language, s("script.title", sentence=ctx.sentence()), blocks)
+
+
+def intro_blocks(ctx: Ctx) -> list:
+    """What the handout is, and where a model's numbers come from."""
+    r, s = ctx.result, ctx.s
+    blocks: list = [("p", s("handout.intro"))]
+    if r.source is not None:
+        blocks.append(("p", s("handout.source", source=s("title.model", model=r.model, layer=r.layer, head=r.head))))
+    return blocks
 
 
 def matrix_blocks(ctx: Ctx) -> list:
