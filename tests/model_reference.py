@@ -47,19 +47,53 @@ def _transformers_folder(model: str) -> str:
     return str(locate(model)[0])
 
 
+# ---- comparing with transformers' float32 results ------------------------------------------------
+# transformers computes in float32, attncore in float64, and torch adds in another order on another CPU:
+# an entry can only be held to float32's precision relative to the size of what it was computed from.
+EPS32 = float(np.finfo(np.float32).eps)  # 2**-23: float32 keeps 24 bits of a number, whatever its size
+# float32 roundings allowed, in ulps of that size. Every layer before adds a few; measured here on every
+# model, sentence and layer above: at most 17.5 for the weights and 8.3 for the layer inputs.
+ULPS = 64
+
+
+def assert_float32_close(got, want, scale, err_msg: str = "") -> None:
+    """Each entry of `got` within ULPS float32 roundings of its `scale` (broadcast) from float32's `want`;
+    below float32's smallest normal number nothing is compared (it has no relative precision there)."""
+    got, want = np.asarray(got, dtype=float), np.asarray(want, dtype=float)
+    bound = ULPS * EPS32 * np.broadcast_to(np.asarray(scale, dtype=float), want.shape) + np.finfo(np.float32).tiny
+    excess = np.abs(got - want) - bound
+    if not (excess <= 0).all():
+        at = np.unravel_index(np.argmax(excess), want.shape)
+        raise AssertionError(f"{err_msg}: {int((excess > 0).sum())} of {want.size} entries differ by more than float32 "
+                             f"promises; at {tuple(map(int, at))}: {float(got[at])!r} against {float(want[at])!r}, "
+                             f"allowed ±{bound[at]:.3g}")
+
+
+def attention_scale(heads, want) -> np.ndarray:
+    """The size each attention weight's float32 rounding follows, for `want` (heads, S, S). A weight
+    exp(s_j − logsumexp s) carries its logits' absolute error relative to itself, and a float32 logit
+    q·k/√d_k is good to the size of its reduction's terms, Σ_c |q_c k_c| / √d_k, the largest in its row
+    (the logsumexp takes in every logit of the row the query may see). q and k: attncore's heads' Q and K."""
+    sizes = []
+    for h in heads:
+        terms = np.abs(h.Q) @ np.abs(h.K).T / np.sqrt(h.d_k)  # (S, d_k) x (d_k, S) -> (S, S): Σ_c |q_ic k_jc| / √d_k
+        if h.causal:
+            terms = np.tril(terms)  # a masked logit is not computed
+        sizes.append(terms.max(axis=1, keepdims=True))
+    return np.abs(np.asarray(want, dtype=float)) * np.stack(sizes)
+
+
 def transformers_attentions(model: str, sentence: str) -> tuple[list[int], list[np.ndarray]]:
     """(input ids, attentions per layer as (heads, S, S)) from transformers, offline, eager attention.
-    The ids come from the model's own tokenizer.json through the `tokenizers` library (as transformers'
-    fast tokenizers do)."""
+    The ids come from transformers' own tokenizer for the folder (AutoTokenizer: the model type's
+    tokenizer class with the folder's tokenizer files and settings), not from the `tokenizers` pipeline
+    attncore.model.encode reads, so that a difference between the two shows."""
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     import torch
-    from tokenizers import Tokenizer
-    from transformers import AutoModel
+    from transformers import AutoModel, AutoTokenizer
 
     folder = _transformers_folder(model)
-    tokenizer = Tokenizer.from_file(os.path.join(folder, "tokenizer.json"))
-    tokenizer.no_padding()  # MiniLM's file pads to 128
-    ids = tokenizer.encode(sentence).ids
+    ids = AutoTokenizer.from_pretrained(folder)(sentence)["input_ids"]  # no padding unless asked for
     net = AutoModel.from_pretrained(folder, attn_implementation="eager").eval()
     with torch.no_grad():
         out = net(input_ids=torch.tensor([ids]), output_attentions=True)

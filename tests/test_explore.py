@@ -91,8 +91,12 @@ def check_view(view: View, result, i: int, shown: list[int]) -> None:
     sm = worked(result, "softmax_row", i)
     table = softmax_table(view)
     assert table[-1][0].endswith(fmt(sm.total))  # share = e^x ÷ total
-    assert in_order([c for c in table[-1][1:] if c != "…"], row)
-    assert in_order([c for c in table[-2][1:] if c != "…"], [fmt(e) for e in sm.exps])
+    for cells, reference in ((table[0][1:], list(result.tokens)), (table[-1][1:], row),
+                             (table[-2][1:], [fmt(e) for e in sm.exps])):
+        if "…" in cells:  # elided: what is shown is the reference's, in its order
+            assert in_order([c for c in cells if c != "…"], reference)
+        else:  # nothing elided: exactly the reference, cell for cell
+            assert cells == [reference[k] for k in shown]
 
 
 def in_order(cells: list[str], reference: list[str]) -> bool:

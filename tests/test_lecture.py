@@ -272,9 +272,37 @@ def test_handout_in_chinese_as_html_elided_like_the_screen(tmp_path):
     assert r.n_tokens > 12  # rows and columns elided as on screen, the focus kept
     assert "<th>⋮</th>" in page and "<th>…</th>" in page
     focus = attncore.resolve_focus(r, "一")
-    row = re.search(rf"<tr><th>{r.tokens[focus]}</th>(.*?)</tr>", page.split("A = softmax")[1]).group(1)
-    assert pct(r.weights[focus, focus]) in row and pct(r.weights[focus, -1]) in row  # −1: masked, 0.0%
-    assert pct(r.weights[focus, -1]) == "0.0%"
+    table = page.split("A = softmax")[1].split("</table>")[0]
+    header, *rows = [[html.unescape(c) for c in re.findall(r"<t[hd]>(.*?)</t[hd]>", tr)]
+                     for tr in re.findall(r"<tr>(.*?)</tr>", table)]
+    columns = shown_columns(header[1:], list(r.tokens))
+    assert focus in columns and columns[-1] == r.n_tokens - 1  # the focus kept, and the last
+    (row,) = [row for row in rows if row[0] == r.tokens[focus]]
+    weights = attention_loops(r.X.tolist(), r.W_Q.tolist(), r.W_K.tolist(), r.W_V.tolist(), causal=True)[1][focus]
+    assert row[1:] == ["…" if k is None else pct(weights[k]) for k in columns]  # cell for cell
+    assert row[-1] == "0.0%" and weights[-1] == 0.0  # the last token is masked for the focus token
+
+
+def shown_columns(header: list[str], tokens: list[str]) -> list[int | None]:
+    """The token each column header stands for (None: "…", a run of one or more elided tokens):
+    the headers are the tokens in sentence order, none skipped but at a "…", the last one ending the
+    sentence. Exactly one reading may fit (a token may occur twice)."""
+    readings = []
+
+    def walk(h: int, k: int, columns: list) -> None:  # header h is read from token k on
+        if h == len(header):
+            if k == len(tokens):
+                readings.append(columns)
+        elif header[h] == "…":
+            if not columns or columns[-1] is not None:
+                for after in range(k + 1, len(tokens) + 1):
+                    walk(h + 1, after, [*columns, None])
+        elif k < len(tokens) and tokens[k] == header[h]:
+            walk(h + 1, k + 1, [*columns, k])
+
+    walk(0, 0, [])
+    assert len(readings) == 1, (header, readings)
+    return readings[0]
 
 
 def test_handout_of_a_model_head_shows_its_bias(tmp_path):

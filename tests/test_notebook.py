@@ -53,12 +53,16 @@ def test_a_toy_result_shows_every_matrix_as_formatted():
     page = r._repr_html_()
     assert "“I have a cat”: 4 tokens" in page and "X 4 × 4, Q/K 4 × 4, V 4 × 4, scores 4 × 4, √d_k = 2.00" in page
     found = parsed(page)
-    for caption, M, show in (("X (4 x 4, tokens x d_model)", r.X, fmt), ("Q = X W_Q (4 x 4)", r.Q, fmt),
-                             ("weights = softmax(scaled) per row", r.weights, pct),
-                             ("output Z = weights V (4 x 4)", r.output, fmt)):
+    # the column labels `python -m attncore` prints: X's model dimensions, Q's key dimensions (d_k),
+    # the weights' keys (one column per token), Z's value dimensions (d_v); the corner cell empty
+    tokens = ["I", "have", "a", "cat"]
+    for caption, M, show, header in (("X (4 x 4, tokens x d_model)", r.X, fmt, ["d1", "d2", "d3", "d4"]),
+                                     ("Q = X W_Q (4 x 4)", r.Q, fmt, ["k1", "k2", "k3", "k4"]),
+                                     ("weights = softmax(scaled) per row", r.weights, pct, tokens),
+                                     ("output Z = weights V (4 x 4)", r.output, fmt, ["v1", "v2", "v3", "v4"])):
         rows = found[caption]
-        assert rows[0][1:] == (["d1", "d2", "d3", "d4"] if caption.startswith("X") else rows[0][1:])
-        assert [row[0] for row in rows[1:]] == ["I", "have", "a", "cat"]
+        assert rows[0] == ["", *header], caption
+        assert [row[0] for row in rows[1:]] == tokens
         assert [row[1:] for row in rows[1:]] == [[show(v) for v in M[i]] for i in range(4)]
     assert found["weights = softmax(scaled) per row"][4][4] == "58.8%"  # the seed's "cat" → itself
 

@@ -111,7 +111,7 @@ def test_every_input_and_option_changes_the_keys(monkeypatch):
     assert not set(stage_keys(**base)) & set(keys)
 
 
-def test_the_code_version_follows_the_source_and_the_fonts(monkeypatch):
+def test_the_code_version_follows_the_fonts(monkeypatch):
     production.code_version.cache_clear()
     before = production.code_version()
     production.code_version.cache_clear()
@@ -120,6 +120,81 @@ def test_the_code_version_follows_the_source_and_the_fonts(monkeypatch):
         assert production.code_version() != before
     finally:
         production.code_version.cache_clear()
+
+
+@pytest.fixture
+def code_version_now(monkeypatch):
+    """production.code_version computed anew at each call (its cache cleared, and again at the end),
+    with the installed fonts held still (their own test is above)."""
+    monkeypatch.setattr(production, "fonts_fingerprint", lambda: "the same fonts")
+
+    def now() -> str:
+        production.code_version.cache_clear()
+        return production.code_version()
+
+    yield now
+    production.code_version.cache_clear()
+
+
+def test_the_code_version_follows_every_byte_of_the_source(tmp_path, monkeypatch, code_version_now):
+    """A copy of attncore and scenes stands in for the work tree: one byte changed in any of their
+    files (the size kept), or a file added, gives another code version and other stage keys; the
+    file put back gives the version back."""
+    import shutil
+
+    root = Path(production.__file__).resolve().parent.parent
+    for package in ("attncore", "scenes"):
+        shutil.copytree(root / package, tmp_path / package, ignore=shutil.ignore_patterns("__pycache__"))
+    real = code_version_now()
+    monkeypatch.setattr(production, "__file__", str(tmp_path / "scenes" / "production.py"))
+    assert code_version_now() == real  # the same source in another folder: the same version
+    args = dict(computed=attncore.run(), stages=("title", "embeddings"), view=dict(VIEW), quality="low", suffix=".mp4")
+    keys = stage_keys(**args)
+    files = sorted(p for package in ("attncore", "scenes") for p in (tmp_path / package).rglob("*.py"))
+    assert {"attncore/attention.py", "scenes/production.py", "scenes/stages/softmax.py"} <= {
+        p.relative_to(tmp_path).as_posix() for p in files}
+    seen = {real}
+    for path in files:
+        original = path.read_bytes()
+        changed = bytearray(original)
+        changed[len(changed) // 2] ^= 0x01
+        path.write_bytes(bytes(changed))
+        version = code_version_now()
+        assert version not in seen, path
+        seen.add(version)
+        if path.name == "softmax.py":
+            assert not set(stage_keys(**args)) & set(keys)
+        path.write_bytes(original)
+    (tmp_path / "scenes" / "stages" / "another.py").write_text("")
+    assert code_version_now() not in seen
+    (tmp_path / "scenes" / "stages" / "another.py").unlink()
+    assert code_version_now() == real and stage_keys(**args) == keys
+
+
+# the library versions the code version holds (README: manim, Pango, cairo and PyAV), as
+# (module, attribute): a version string or a function returning one
+LIBRARY_VERSIONS = {"manim": ("manim", "__version__"), "ManimPango": ("manimpango", "__version__"),
+                    "Pango": ("manimpango", "pango_version"), "cairo": ("cairo", "cairo_version_string"),
+                    "pycairo": ("cairo", "version"), "PyAV": ("av", "__version__")}
+
+
+@pytest.mark.parametrize("library", list(LIBRARY_VERSIONS))
+def test_the_code_version_follows_each_library_version(monkeypatch, code_version_now, library):
+    """Another version of the library (it may draw or encode other frames): another code version and
+    other keys for every stage; the version put back gives them back."""
+    import importlib
+
+    module, attribute = LIBRARY_VERSIONS[library]
+    module = importlib.import_module(module)
+    args = dict(computed=attncore.run(), stages=("title", "embeddings"), view=dict(VIEW), quality="low", suffix=".mp4")
+    before, keys = code_version_now(), stage_keys(**args)
+    installed = getattr(module, attribute)
+    assert isinstance(installed() if callable(installed) else installed, str)
+    monkeypatch.setattr(module, attribute, (lambda: installed() + ".1") if callable(installed) else installed + ".1")
+    assert code_version_now() != before
+    assert not set(stage_keys(**args)) & set(keys)
+    monkeypatch.setattr(module, attribute, installed)
+    assert code_version_now() == before and stage_keys(**args) == keys
 
 
 def test_the_cache_can_be_turned_off_or_be_unwritable(tmp_path, monkeypatch):
@@ -283,10 +358,10 @@ def test_slides_are_cut_from_the_videos_renders_and_agree_frame_for_frame(tmp_pa
 
 
 @pytest.mark.render
-def test_three_renders_at_once_share_one_cache(tmp_path):
-    """Two videos and the slides of one sentence and a video of another, started together on one
-    fresh cache: all succeed, and the videos are byte-identical to lone renders (a text or stage
-    half-written by one render is never read by another)."""
+def test_four_renders_at_once_share_one_cache(tmp_path):
+    """Four renders started together on one fresh cache: two videos and the slides of one sentence,
+    and a video of another. All succeed, and each video and the deck are byte-identical to a lone
+    render's (a text or stage half-written by one render is never read by another)."""
     import os
     import subprocess
     import sys
@@ -294,21 +369,24 @@ def test_three_renders_at_once_share_one_cache(tmp_path):
     root = Path(render.__file__).parent
     base = [sys.executable, str(root / "render.py"), "--stage", "title", "--stage", "embeddings", "--quiet"]
     alone = dict(os.environ, ATTENTION_EXPLAINER_CACHE=str(tmp_path / "alone"))
-    for name, extra in (("cat", []), ("dog", ["--sentence", "I have a dog"])):
-        subprocess.run([*base, *extra, "--output", str(tmp_path / f"{name}-alone.mp4")], env=alone, check=True,
-                       capture_output=True)
+    for extra in (["--output", tmp_path / "cat-alone.mp4"], ["--slides", "--output", tmp_path / "cat-alone.html"],
+                  ["--sentence", "I have a dog", "--output", tmp_path / "dog-alone.mp4"]):
+        subprocess.run([*base, *map(str, extra)], env=alone, check=True, capture_output=True)
     shared = dict(os.environ, ATTENTION_EXPLAINER_CACHE=str(tmp_path / "shared"))
     runs = [[*base, "--output", str(tmp_path / "cat-1.mp4")], [*base, "--output", str(tmp_path / "cat-2.mp4")],
             [*base, "--slides", "--output", str(tmp_path / "cat.html")],
             [*base, "--sentence", "I have a dog", "--output", str(tmp_path / "dog.mp4")]]
     processes = [subprocess.Popen(r, env=shared, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for r in runs]
+    assert len(processes) == 4
     for p in processes:
         out, err = p.communicate(timeout=600)
         assert p.returncode == 0, err
     alone_cat = (tmp_path / "cat-alone.mp4").read_bytes()
     assert (tmp_path / "cat-1.mp4").read_bytes() == alone_cat == (tmp_path / "cat-2.mp4").read_bytes()
     assert (tmp_path / "dog.mp4").read_bytes() == (tmp_path / "dog-alone.mp4").read_bytes()
-    assert (tmp_path / "cat.html").stat().st_size > 100_000
+    # the deck (its slides' videos inlined) is made of the same stages: the same bytes too
+    deck = (tmp_path / "cat.html").read_bytes()
+    assert len(deck) > 100_000 and deck == (tmp_path / "cat-alone.html").read_bytes()
     leftovers = [p for p in (tmp_path / "shared").rglob("*") if ".part" in p.name]
     assert not leftovers
 
@@ -328,6 +406,39 @@ def test_a_damaged_cache_entry_is_dropped_and_rendered_again(tmp_path, monkeypat
     assert (tmp_path / "a.mp4").read_bytes() == (tmp_path / "b.mp4").read_bytes()
     third = render.render_video(result, stages=("title",), quality="low", output=tmp_path / "c.mp4", **VIEW)
     assert third[0].cached  # the entry written again is whole
+
+
+def render_cli(*args):
+    """render.py run as a user runs it (its work folder, its publishing); the click result."""
+    from click.testing import CliRunner
+
+    result = CliRunner().invoke(render.main, [str(a) for a in args])
+    assert result.exit_code == 0, result.output
+    return result
+
+
+@pytest.mark.render
+def test_a_cached_piece_with_one_byte_flipped_is_dropped_and_rendered_again(tmp_path, monkeypatch):
+    """A piece damaged in place, its size kept: only the SHA-256 in its record tells. The entry is
+    dropped with the one line, and the stage rendered again gives the bytes of the clean render."""
+    monkeypatch.setenv(production.ENVIRONMENT, str(tmp_path / "cache"))
+    title = ("--sentence", "cat", "--stage", "title", "--quality", "low", "--quiet")
+    render_cli(*title, "--output", tmp_path / "a.mp4")
+    (piece,) = sorted((tmp_path / "cache" / "stages").glob("*-0.mp4"))
+    data = bytearray(piece.read_bytes())
+    data[len(data) // 2] ^= 0x01  # one bit of the media, as a bad sector or a stray write would
+    piece.write_bytes(bytes(data))
+    assert piece.stat().st_size == len(data)
+    again = render_cli(*title, "--output", tmp_path / "b.mp4")
+    assert again.stderr == "cache: a damaged entry for the stage title was dropped; rendering it again\n"
+    assert (tmp_path / "a.mp4").read_bytes() == (tmp_path / "b.mp4").read_bytes()
+
+    def no_rendering(*args, **kwargs):
+        raise AssertionError("the entry written again was not served")
+
+    monkeypatch.setattr(production, "render_stage", no_rendering)  # the entry written again is whole
+    third = render_cli(*title, "--output", tmp_path / "c.mp4")
+    assert third.stderr == "" and (tmp_path / "c.mp4").read_bytes() == (tmp_path / "a.mp4").read_bytes()
 
 
 @pytest.mark.render
