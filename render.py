@@ -6,29 +6,39 @@
 
 from __future__ import annotations
 
-import hashlib
-import io
 import os
-import re
-import shutil
 import signal
 import sys
-import threading
-import tempfile
-import time
-import unicodedata
-from pathlib import Path
 
-import click
 
-import attncore
-from attncore import InputError
-from attncore.numbers import write_atomically
-from scenes import STAGE_NAMES, default_stages
-from scenes.lecture import script_text
-from scenes.production import (QUALITIES, Job, StageCache, cache_folder, frame_rate_of, join, joined_speech,
-                               joined_subtitles, render_options, render_stages, segment_suffix)
-from scenes.strings import LANGUAGES
+def _interrupted_while_starting(signum, frame):
+    sys.stderr.write("error: interrupted; nothing was written\n")
+    os._exit(130)
+
+
+if __name__ == "__main__":  # before the slow imports: an interrupt while starting writes nothing
+    for _sig in (signal.SIGINT, signal.SIGTERM):
+        if signal.getsignal(_sig) is not signal.SIG_IGN:  # a background job's ignored SIGINT stays so
+            signal.signal(_sig, _interrupted_while_starting)
+
+import hashlib  # noqa: E402 (the start-up guard above comes first)
+import io  # noqa: E402
+import re  # noqa: E402
+import tempfile  # noqa: E402
+import time  # noqa: E402
+import unicodedata  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import click  # noqa: E402
+
+import attncore  # noqa: E402
+from attncore import InputError  # noqa: E402
+from scenes import STAGE_NAMES, default_stages  # noqa: E402
+from scenes.lecture import script_text  # noqa: E402
+from scenes.lifecycle import Staging, interruptible, staged  # noqa: E402
+from scenes.production import (QUALITIES, Job, StageCache, cache_folder, frame_rate_of, join,  # noqa: E402
+                               joined_speech, joined_subtitles, render_options, render_stages, segment_suffix)
+from scenes.strings import LANGUAGES  # noqa: E402
 
 MAX_TOKENS = 40  # longer sentences are refused: past this even the elided grids say little
 FORMATS = (".mp4", ".gif", ".webm", ".mov")
@@ -40,12 +50,14 @@ ALL_WITH_ANALOGY = "all-with-analogy"  # --stage: the whole video, opening with 
 class OneLineErrors(click.Command):
     """Every error, click's or ours, as one line `error: ...` and a non-zero exit; never a traceback."""
 
+    whole_process = False  # render.py run as a program: it exits when the command ends
+
     def main(self, *args, **kwargs):
         kwargs.pop("standalone_mode", None)
-        # SIGTERM as Ctrl-C: the temporary folders are removed on the way out, nothing is published
-        previous = signal.signal(signal.SIGTERM, _interrupt) if threading.current_thread() is threading.main_thread() else None
         try:
-            return super().main(*args, standalone_mode=False, **kwargs)
+            # SIGTERM as Ctrl-C: the work folders are removed on the way out, nothing is published
+            with interruptible(to_the_end=self.whole_process):
+                return super().main(*args, standalone_mode=False, **kwargs)
         except click.ClickException as e:
             click.echo(f"error: {e.format_message()}", err=True)
             sys.exit(e.exit_code)
@@ -57,23 +69,14 @@ class OneLineErrors(click.Command):
                 raise
             click.echo(f"error: rendering failed: {type(e).__name__}: {e} (ATTENTION_DEBUG=1 shows the traceback)", err=True)
             sys.exit(1)
-        finally:
-            if previous is not None:
-                signal.signal(signal.SIGTERM, previous)
 
 
-def _interrupt(signum, frame):
-    raise KeyboardInterrupt
-
-
-def writable_folder(path: Path, option: str) -> None:
-    """Create the folder `path` will be written in, and check that it can be written: one line naming
-    it if not (before any rendering)."""
+def writable_folder(staging: Staging, path: Path, option: str) -> None:
+    """Create the folder `path` will be written in and this render's work folder there (which
+    checks that it can be written): one line naming it if not (before any rendering)."""
     folder = path if option == "--stills" else path.parent
     try:
-        folder.mkdir(parents=True, exist_ok=True)
-        with tempfile.TemporaryFile(dir=folder):
-            pass
+        staging.reserve(folder)
     except OSError as e:
         why = "a file is in the way" if isinstance(e, (FileExistsError, NotADirectoryError)) else e.strerror or str(e)
         raise click.ClickException(f"{option}: cannot write in the folder {str(folder)!r} ({why})") from None
@@ -183,15 +186,6 @@ class Progress:
             self.bar.close()
 
 
-def publish(moves: list[tuple[Path, Path]]) -> None:
-    """Move made files to their final names: all staged under hidden names first, so that a
-    failure leaves no final name half-written."""
-    for made, final in moves:
-        shutil.move(str(made), final.with_name(f".{final.name}.part"))
-    for _, final in moves:
-        final.with_name(f".{final.name}.part").replace(final)
-
-
 def default_jobs() -> int:
     """The cores this process may use."""
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
@@ -224,28 +218,27 @@ def render_parts(result, *, focus, stages, quality: str, tmp: Path, suffix: str,
     return made, dict(width=width, height=height, frame_rate=frame_rate_of(fps))
 
 
-def render_video(result, *, output: Path, subtitles: bool = False, **options):
-    """Render the stages (render_parts) into a temporary folder beside `output`, join them, then move
-    the video (and with `subtitles` the .srt beside it) into place under their final names.
-    Returns the stages' videos (scenes.production.Made: frames, wall seconds, whether cached)."""
-    output.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(prefix=".render-", dir=output.parent) as tmp:
-        made, video_format = render_parts(result, tmp=Path(tmp), suffix=output.suffix, **options)
-        video = Path(tmp) / f"joined{output.suffix}"
-        join(made, video, **video_format, audio=sound_track(made, options.get("speech"), video_format))
-        moves = [(video, output)]
-        if subtitles:
-            srt = Path(tmp) / "joined.srt"
-            srt.write_text(joined_subtitles(made, float(video_format["frame_rate"])), encoding="utf-8")
-            moves.append((srt, subtitles_path(output)))
-        publish(moves)
+@staged
+def render_video(result, *, output: Path, staging: Staging, subtitles: bool = False, **options):
+    """Render the stages (render_parts) into `staging`'s work folder beside `output` and join them:
+    the video (and with `subtitles` the .srt beside it), moved into place when `staging` publishes
+    (without one, at the end of this call). Returns the stages' videos (scenes.production.Made:
+    frames, wall seconds, whether cached)."""
+    tmp = staging.scratch(output.parent, "stages")
+    made, video_format = render_parts(result, tmp=tmp, suffix=output.suffix, **options)
+    join(made, staging.place(output), **video_format, audio=sound_track(made, options.get("speech"), video_format))
+    if subtitles:
+        staging.place(subtitles_path(output)).write_text(joined_subtitles(made, float(video_format["frame_rate"])),
+                                                         encoding="utf-8")
     return made
 
 
-def render_slides(result, *, output: Path, quiet: bool = True, **options):
+@staged
+def render_slides(result, *, output: Path, staging: Staging, quiet: bool = True, **options):
     """The slides (a slide ends at every pause, the narration as presenter notes), cut from the same
     stage renders as the video (render_parts: parallel, cached), converted to `output` (.html, one
-    offline file, or .pptx) and moved into place. Returns the slides."""
+    offline file, or .pptx), moved into place when `staging` publishes (without one, at the end of
+    this call). Returns the slides."""
     from scenes.slides import convert, cut_slides, install_reveal_assets
     from scenes.theme import DEFAULT_THEME
 
@@ -254,19 +247,15 @@ def render_slides(result, *, output: Path, quiet: bool = True, **options):
             install_reveal_assets()  # before minutes of rendering: fails at once when reveal.js is missing
         except FileNotFoundError as e:
             raise click.ClickException(f"slides: {e}") from None
-    output.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(prefix=".slides-", dir=output.parent) as tmp:
-        made, video_format = render_parts(result, tmp=Path(tmp), suffix=".mp4", quiet=quiet, **options)
-        (Path(tmp) / "slides").mkdir()
-        slides = cut_slides(made, Path(tmp) / "slides", **video_format,
-                            audio=sound_track(made, options.get("speech"), video_format))
-        deck = Path(tmp) / f"deck{output.suffix}"
-        first = result.heads[0] if isinstance(result, attncore.MultiHeadResult) else result
-        title = first.sentence if first.sentence is not None else attncore.join_tokens(first.tokens)
-        convert(slides, deck, title=title, background=DEFAULT_THEME.background,
-                resolution=(video_format["width"], video_format["height"]), quiet=quiet,
-                spoken=options.get("speech") is not None)
-        publish([(deck, output)])
+    tmp = staging.scratch(output.parent, "stages")
+    made, video_format = render_parts(result, tmp=tmp, suffix=".mp4", quiet=quiet, **options)
+    slides = cut_slides(made, staging.scratch(output.parent, "slides"), **video_format,
+                        audio=sound_track(made, options.get("speech"), video_format))
+    first = result.heads[0] if isinstance(result, attncore.MultiHeadResult) else result
+    title = first.sentence if first.sentence is not None else attncore.join_tokens(first.tokens)
+    convert(slides, staging.place(output), title=title, background=DEFAULT_THEME.background,
+            resolution=(video_format["width"], video_format["height"]), quiet=quiet,
+            spoken=options.get("speech") is not None)
     return slides
 
 
@@ -283,7 +272,7 @@ def prepare_speech(result, voice, *, cache: bool, quiet: bool, **options):
     depend on the timing), synthesised by `voice` or taken from the cache (scenes.voice)."""
     from scenes.voice import VoiceError, progress_line, speech_for
 
-    scene = fast_run(result, **options)
+    scene = fast_run(result, **options, speaking=True)
     try:
         speech = speech_for([cue.spoken for cue in scene.log.cues], voice, cache_folder() if cache else None)
     except VoiceError as e:
@@ -293,9 +282,11 @@ def prepare_speech(result, voice, *, cache: bool, quiet: bool, **options):
 
 
 def fast_run(result, *, focus, stages, quality: str, language: str, on_still=None, head: int = 0,
-             hide_special: bool = False, speech=None):
+             hide_special: bool = False, speech=None, speaking: bool = False):
     """Play the stages with animations skipped and nothing written (seconds, not minutes): the
-    stills and the script come from this (timed by `speech` when the video speaks). Returns the scene."""
+    stills and the script come from this (timed by `speech` when the video speaks). With `speaking`
+    and no `speech`, each cue records its spoken form with the silent video's timing (prepare_speech).
+    Returns the scene."""
     from manim import tempconfig
 
     from scenes.video import explainer_scene
@@ -305,16 +296,16 @@ def fast_run(result, *, focus, stages, quality: str, language: str, on_still=Non
         with tempconfig({**render_options(quality, tmp, ".mp4", store.texts if store else None), "dry_run": True}):
             scene = explainer_scene(result, focus=focus, stages=stages, language=language, on_still=on_still,
                                     skip_animations=True, head=head, hide_special=hide_special,
-                                    speech=speech.durations() if speech is not None else None)
+                                    speech=speech.durations() if speech is not None else {} if speaking else None)
             scene.render()
     return scene
 
 
-def render_stills(result, *, focus, stages, quality: str, folder: Path, language: str = "en", head: int = 0,
-                  hide_special: bool = False):
+def render_stills(result, *, focus, stages, quality: str, folder: Path, staging: Staging, language: str = "en",
+                  head: int = 0, hide_special: bool = False):
     """Save each stage's key moment and last frame as PNG, plus `stages.png`, a contact sheet of the
-    key moments (two columns of half-size pictures). Animations are skipped: this is fast.
-    Returns the paths written and the scene."""
+    key moments (two columns of half-size pictures), moved into `folder` when `staging` publishes.
+    Animations are skipped: this is fast. Returns the paths written and the scene."""
     from PIL import Image
 
     from scenes.theme import DEFAULT_THEME
@@ -338,7 +329,7 @@ def render_stills(result, *, focus, stages, quality: str, folder: Path, language
         path = folder / f"{number}{stage}{'-' + moment if moment else ''}.png"
         buffer = io.BytesIO()
         im.save(buffer, format="PNG")
-        write_atomically(path, buffer.getvalue())
+        staging.place(path).write_bytes(buffer.getvalue())
         written.append(path)
     return written, scene
 
@@ -481,44 +472,55 @@ def main(sentence, focus, quality, output, stages, d_model, d_k, seed, positiona
             targets = [str(p) for p in (stills_dir, script_file, handout_file) if p is not None]
         click.echo("would write: " + ", ".join(targets + ([str(numbers_file)] if numbers_file else [])))
         return
+    with Staging() as staging:
+        written = make(staging, computed, no_video=no_video, stills_dir=stills_dir, script_file=script_file,
+                       handout_file=handout_file, numbers_file=numbers_file, output=output, subtitles=subtitles,
+                       slides=slides, speaker=speaker, quiet=quiet, jobs=jobs, no_cache=no_cache,
+                       options=dict(focus=focus, stages=stages, quality=quality, language=language,
+                                    head=head or 0, hide_special=hide_special))
+        staging.publish(deaf_after=True)  # every output at once: until here an interruption leaves none
+    for path in written:
+        click.echo(str(path))
+
+
+def make(staging: Staging, result, *, no_video, stills_dir, script_file, handout_file, numbers_file, output,
+         subtitles, slides, speaker, quiet, jobs, no_cache, options) -> list[Path]:
+    """Every output asked for, made in `staging` (published by the caller). Returns their paths."""
     for path, option in ((stills_dir, "--stills"), (script_file, "--script"), (handout_file, "--handout"),
                          (numbers_file, "--numbers"), (None if no_video else output, "--output")):
         if path is not None:
-            writable_folder(path, option)
+            writable_folder(staging, path, option)
+    written = []
     if numbers_file is not None:  # every head, when there are several
-        write_atomically(numbers_file, computed.to_json().encode("utf-8"))
-    result = computed
-    options = dict(focus=focus, stages=stages, quality=quality, language=language, head=head or 0,
-                   hide_special=hide_special)
+        staging.place(numbers_file).write_bytes(result.to_json().encode("utf-8"))
     if speaker is not None:
         options["speech"] = prepare_speech(result, speaker, cache=not no_cache, quiet=quiet, **options)
     if handout_file is not None:
         from scenes.handout import handout
 
-        write_atomically(handout_file, handout(result, handout_file.suffix.lower(), focus=focus, language=language,
-                                               head=head or 0, hide_special=hide_special).encode("utf-8"))
-        click.echo(str(handout_file))
+        text = handout(result, handout_file.suffix.lower(), focus=options["focus"], language=options["language"],
+                       head=options["head"], hide_special=options["hide_special"])
+        staging.place(handout_file).write_bytes(text.encode("utf-8"))
+        written.append(handout_file)
     if stills_dir is not None or script_file is not None:
         scene = None
         if stills_dir is not None:
-            paths, scene = render_stills(result, folder=stills_dir, **options)
-            for path in paths:
-                click.echo(str(path))
+            paths, scene = render_stills(result, folder=stills_dir, staging=staging, **options)
+            written += paths
         if script_file is not None:
             scene = scene or fast_run(result, **options)
-            write_atomically(script_file, script_text(scene.ctx, scene.log.cues).encode("utf-8"))
-            click.echo(str(script_file))
+            staging.place(script_file).write_bytes(script_text(scene.ctx, scene.log.cues).encode("utf-8"))
+            written.append(script_file)
     if no_video:
-        return
+        return written
     if slides:
-        render_slides(result, output=output, quiet=quiet, jobs=jobs, cache=not no_cache, **options)
-        click.echo(str(output))
-        return
-    render_video(result, output=output, subtitles=subtitles, quiet=quiet, jobs=jobs, cache=not no_cache, **options)
-    if subtitles:
-        click.echo(str(subtitles_path(output)))
-    click.echo(str(output))
+        render_slides(result, output=output, staging=staging, quiet=quiet, jobs=jobs, cache=not no_cache, **options)
+        return written + [output]
+    render_video(result, output=output, staging=staging, subtitles=subtitles, quiet=quiet, jobs=jobs,
+                 cache=not no_cache, **options)
+    return written + ([subtitles_path(output)] if subtitles else []) + [output]
 
 
 if __name__ == "__main__":
+    OneLineErrors.whole_process = True
     main()

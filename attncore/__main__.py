@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 from functools import partial
+import os
 import sys
 import unicodedata
 
@@ -142,10 +143,13 @@ def main(argv: list[str] | None = None) -> int:
     except InputError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
-    if args.json:
-        print(r.to_json())
-    else:
-        print(report_heads(r, args.lang) if isinstance(r, MultiHeadResult) else report(r, args.lang))
+    text = r.to_json() if args.json else report_heads(r, args.lang) if isinstance(r, MultiHeadResult) else report(r, args.lang)
+    try:
+        print(text)
+        sys.stdout.flush()
+    except BrokenPipeError:  # `python -m attncore --json | head`: the reader has what it wanted
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # nothing more to flush at exit
+        return 1  # as render.py (click) and Python's own recipe: the output was cut
     return 0
 
 

@@ -20,7 +20,6 @@ from .components import Picture, half_width, text
 from .context import Ctx, Cue, Shown, quoted_numbers
 from .layout import Layout, place_caption, place_heading
 from .pictures import picture
-from .spoken import spoken
 from .strings import reading_time
 
 GAP = 0.4  # seconds of quiet after a beat's speech before the next beat (render.py --voice)
@@ -131,7 +130,9 @@ class Driver:
 
     def __init__(self, scene: Scene, ctx: Ctx, speech: dict[str, float] | None = None):
         self.scene, self.ctx = scene, ctx
-        self.speech = speech  # seconds each spoken text lasts, when the video speaks (scenes.voice)
+        # seconds each spoken text lasts, when the video speaks (scenes.voice); None: it does not speak. A
+        # text without a duration (an empty mapping: render.py's prepare_speech) is spoken but not yet timed
+        self.speech = speech
         self.caption = None
         self.clock = 0.0  # seconds of video so far, counted in whole frames as manim writes them
 
@@ -208,9 +209,14 @@ class Driver:
         if beat.still:
             scene.still("key" if beat.still is True else beat.still)
         words = self.line_text(beat.narration) if beat.narration is not None else ""
-        said = spoken(ctx, beat.narration) if beat.narration is not None else ""
-        # the picture holds until the cue can be read and, with a voice, until it has been said
-        voice = self.speech[said] + GAP if self.speech is not None and said else 0.0
+        said = ""
+        if self.speech is not None and beat.narration is not None:
+            from .spoken import spoken  # the voice extra's (num2words, anyascii): only a video that speaks needs it
+
+            said = spoken(ctx, beat.narration)
+        # the picture holds until the cue can be read and, with a voice, until it has been said (a text not
+        # yet timed holds as a silent one)
+        voice = self.speech[said] + GAP if said and said in self.speech else 0.0
         hold = max(beat.hold, reading_time(ctx.language, words) - (self.clock - start), voice - (self.clock - start))
         if hold > 0:  # whole frames, rounded up: the picture stays at least as long as asked
             seconds = (math.ceil(hold * config.frame_rate - 1e-9) + 0.5) / config.frame_rate

@@ -78,7 +78,7 @@ class Cue:
     numbers: tuple[Shown, ...]
     pause: bool
     caption: str = ""  # the caption this beat puts on screen, if it sets one
-    spoken: str = ""  # what the voice says (scenes.spoken): the text with numbers and symbols as words
+    spoken: str = ""  # what the voice says (scenes.spoken), only when the video speaks: numbers and symbols as words
 
 
 @dataclass

@@ -41,6 +41,7 @@ import numpy as np
 from attncore.numbers import write_atomically
 
 from .context import Break
+from .lifecycle import die_with_parent, release_signals, signals_held
 
 QUALITIES = {"low": "low_quality", "medium": "medium_quality", "high": "high_quality", "4k": "fourk_quality"}
 # libx264's settings, chosen by measuring (benchmarks/encoder_bench.py, README "Speed"): on the
@@ -59,8 +60,9 @@ STAGE_WEIGHT = {"title": 1, "analogy": 2, "embeddings": 2, "projection": 4, "sco
 def render_options(quality: str, tmp: str | Path, suffix: str, texts: str | Path | None = None) -> dict:
     """manim's config for rendering into the folder `tmp` (no bars of its own: see render.Progress),
     with manim's text cache in `texts` (default: inside `tmp`)."""
-    options = {"quality": QUALITIES[quality], "media_dir": str(tmp), "output_file": "video",
-               "format": suffix.lstrip("."), "disable_caching": True, "verbosity": "WARNING",
+    # verbosity first: manim's warning that WebM "can be slower" would land on stdout among the paths
+    options = {"verbosity": "ERROR", "quality": QUALITIES[quality], "media_dir": str(tmp), "output_file": "video",
+               "format": suffix.lstrip("."), "disable_caching": True,
                "progress_bar": "none", "video_encoder_options": dict(ENCODER_OPTIONS),
                # keep every partial movie: past 100 (manim's default) a long scene, the slides, lost its first ones
                "max_files_cached": -1}
@@ -322,10 +324,13 @@ def frame_rate_of(fps: float):
 _worker: dict = {}  # in a pool's process: the job and the progress queue
 
 
-def _start_worker(job: Job, queue) -> None:
-    # the parent stops its workers when it is interrupted: they end at once, and quietly
+def _start_worker(job: Job, queue, parent: int) -> None:
+    # the parent stops its workers when it is interrupted: they end at once, and quietly; and they
+    # die with it when it is killed (forked with the signals held: none comes before this is set)
+    die_with_parent(parent)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    release_signals()
     _worker.update(job=job, queue=queue)
 
 
@@ -370,14 +375,16 @@ def run_parallel(job: Job, todo, folder: Path, jobs: int, on_progress, finished)
     back through a queue. An interrupt or a failure stops every process."""
     context = multiprocessing.get_context("fork")  # the workers share what is imported and cached
     queue = context.SimpleQueue()
-    listener = threading.Thread(target=_listen, args=(queue, on_progress), daemon=True)
-    listener.start()
-    pool = ProcessPoolExecutor(max_workers=min(jobs, len(todo)), mp_context=context, initializer=_start_worker,
-                               initargs=(job, queue))
+    with signals_held():  # the threads and the forked workers start with SIGINT and SIGTERM held
+        listener = threading.Thread(target=_listen, args=(queue, on_progress), daemon=True)
+        listener.start()
+        pool = ProcessPoolExecutor(max_workers=min(jobs, len(todo)), mp_context=context,
+                                   initializer=_start_worker, initargs=(job, queue, os.getpid()))
     try:
         order = sorted(todo, key=lambda t: -STAGE_WEIGHT.get(t[0], 1))
-        pending = {pool.submit(_render_in_worker, stage, previous, str(folder / stage)): key
-                   for stage, previous, key in order}
+        with signals_held():  # the first submit forks every worker
+            pending = {pool.submit(_render_in_worker, stage, previous, str(folder / stage)): key
+                       for stage, previous, key in order}
         while pending:
             done, _ = wait(pending, return_when=FIRST_COMPLETED)
             for future in done:
@@ -415,7 +422,7 @@ def join_pieces(files: list[Path], output: Path, *, width: int, height: int, fra
     inlined in a deck, needs no `faststart`). One remux joins them; a second one only to add the
     sound or move the index first."""
     faststart = faststart and output.suffix in (".mp4", ".mov")
-    if output.suffix != ".gif" and audio is None and not faststart:
+    if output.suffix not in (".gif", ".webm") and audio is None and not faststart:  # a WebM: see remux
         join_files([str(f) for f in files], output, width=width, height=height, frame_rate=frame_rate)
         return
     joined = output.with_name(f".{output.stem}.joined{segment_suffix(output.suffix)}")
@@ -430,10 +437,13 @@ def join_pieces(files: list[Path], output: Path, *, width: int, height: int, fra
 def remux(source: Path, target: Path, audio: np.ndarray | None = None, faststart: bool = True) -> None:
     """Copy `source`'s video into `target` without re-encoding, with the sound track `audio` (48 kHz
     mono samples; AAC in .mp4/.mov, Opus in .webm) when given, and with `faststart` an .mp4/.mov's
-    index first, so that a web page's player starts before the download ends."""
+    index first, so that a web page's player starts before the download ends. A WebM is written
+    bit-exact: Matroska's segment UID is otherwise random, and the same video other bytes each time."""
     import av
 
     options = {"movflags": "+faststart"} if faststart and target.suffix in (".mp4", ".mov") else {}
+    if target.suffix == ".webm":
+        options["fflags"] = "+bitexact"
     with av.open(str(source)) as src, av.open(str(target), "w", options=options) as out:
         out.metadata.update(src.metadata)
         video = src.streams.video[0]

@@ -6,8 +6,9 @@ more than the conversion. manim-slides writes the deck: one offline HTML file (r
 the videos as data URIs) or PowerPoint.
 
 manim-slides' HTML converter inlines reveal.js from its cache folder, downloading it from a CDN when
-missing; `make setup` fetches the same reveal.js version from the npm registry into .venv/share, and
-`install_reveal_assets` puts the files where the converter looks.
+missing; `make setup` (or, in another venv, the README's three lines) fetches the same reveal.js
+version from the npm registry into the venv's share/, and `install_reveal_assets` puts the files
+where the converter looks.
 """
 
 from __future__ import annotations
@@ -16,7 +17,6 @@ import contextlib
 import html
 import logging
 import re
-import shutil
 import sys
 from dataclasses import dataclass
 from importlib import resources
@@ -27,6 +27,8 @@ from manim_slides import templates
 from manim_slides.config import PresentationConfig, SlideConfig
 from manim_slides.convert import FrameIndex, PowerPoint, RevealJS
 from platformdirs import user_cache_path
+
+from attncore.numbers import write_atomically
 
 from .production import Made, join_pieces
 
@@ -83,11 +85,14 @@ def install_reveal_assets() -> None:
     missing = [name for name in REVEAL_ASSETS if not (source / name).is_file()]
     if missing:
         raise FileNotFoundError(f"reveal.js is not installed in {source.parent} (missing {missing[0]}); "
-                                "run `make setup` (it fetches reveal.js from the npm registry)")
+                                "run `make setup` (it fetches reveal.js from the npm registry), or in another "
+                                "venv the README's three lines (Install); --output NAME.pptx needs none")
     cache = user_cache_path("manim-slides") / f"revealjs{reveal_version()}"
-    cache.mkdir(parents=True, exist_ok=True)
-    for name in REVEAL_ASSETS:
-        shutil.copyfile(source / name, cache / Path(name).name)
+    for name in REVEAL_ASSETS:  # renamed into place: a deck made at the same time never reads half a file
+        target = cache / Path(name).name
+        data = (source / name).read_bytes()
+        if not target.is_file() or target.read_bytes() != data:
+            write_atomically(target, data)
 
 
 def convert(slides: list[Slide], output: Path, title: str, background: str, resolution: tuple[int, int],

@@ -31,6 +31,8 @@ import numpy as np
 
 from attncore.numbers import write_atomically
 
+from .lifecycle import INTERRUPTS, Interrupted, child_of_this_process
+
 RATE = 48000  # the track's sample rate (Opus takes only 48 kHz and its divisors)
 TARGET_LUFS = -16.0
 PEAK = 10 ** (-1 / 20)  # -1 dBFS
@@ -61,7 +63,9 @@ class Voice:
             return [fake_speech(t, self.language) for t in texts]
         with tempfile.TemporaryDirectory(prefix="attention-voice-") as folder:
             run = subprocess.run([*self.command, folder], input="\n".join(texts) + "\n", capture_output=True,
-                                 text=True, encoding="utf-8")
+                                 text=True, encoding="utf-8", preexec_fn=child_of_this_process())
+            if -run.returncode in INTERRUPTS:  # Ctrl-C reached the voice first: the render's interruption
+                raise Interrupted
             if run.returncode != 0:
                 last = (run.stderr.strip().splitlines() or ["no message"])[-1]
                 raise VoiceError(f"voice: the {LANGUAGE_NAMES[self.language]} voice failed: {last}")

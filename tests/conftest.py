@@ -81,23 +81,44 @@ def pytest_addoption(parser):
 @pytest.fixture(scope="session")
 def runs():
     """runs(name) -> (result, Run) for a sentence of SENTENCES, rendered once per test session. For
-    several heads `result` is the followed head; `run.scene.ctx.heads` holds them all."""
+    several heads `result` is the followed head; `run.scene.ctx.heads` holds them all. The run
+    speaks as render.py's prepare_speech runs it: each cue records its spoken form, with the timing
+    of a silent video (tested against runs(name, silent=True), a silent run without snapshots)."""
     import attncore
     from scenes import default_stages
     from scenetools import run_scene
 
     cache = {}
 
-    def get(name):
-        if name not in cache:
+    def get(name, silent: bool = False):
+        if (name, silent) not in cache:
             sentence, kw, language = SENTENCES[name]
             if "model" in kw:
                 need_model(kw["model"])
             computed = attncore.run(sentence, **kw)
             view = VIEWS.get(name, {})
-            run = run_scene(computed, list(default_stages("heads" in kw)), snapshots=True, frames=(name == "default"),
-                            language=language, **view)
-            cache[name] = (run.scene.ctx.result, run)
-        return cache[name]
+            stages = list(default_stages("heads" in kw))
+            if silent:
+                run = run_scene(computed, stages, language=language, **view)
+            else:
+                run = run_scene(computed, stages, snapshots=True, frames=(name == "default"), language=language,
+                                speech={}, **view)
+            cache[name, silent] = (run.scene.ctx.result, run)
+        return cache[name, silent]
 
     return get
+
+
+# `make voice-test` (and so CI) sets this: a test marked `voice` that skips (a voice or the recogniser
+# missing) fails instead, so that the real voices are never silently left untested.
+REQUIRE_VOICES = "ATTENTION_EXPLAINER_REQUIRE_VOICES"
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    report = outcome.get_result()
+    if report.skipped and item.get_closest_marker("voice") is not None and os.environ.get(REQUIRE_VOICES):
+        report.outcome = "failed"
+        reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
+        report.longrepr = f"{REQUIRE_VOICES} is set, and a voice test skipped: {reason}"

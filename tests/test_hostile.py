@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -188,28 +187,130 @@ def test_attncore_cli_tables_stay_aligned_with_large_values(tmp_path):
 
 
 # ---- interrupted and impossible outputs ------------------------------------------------------------------
-@pytest.mark.render
-@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
-def test_an_interrupted_render_leaves_nothing(tmp_path, sig):
-    out = tmp_path / "v.mp4"
-    import tempfile
+@pytest.fixture(scope="module")
+def clean_renders(tmp_path_factory):
+    """Each output of tests/faults.py (video, slides, stills, script + handout + numbers, a spoken
+    video with the fake voice) rendered once cleanly: its bytes and how long it took."""
+    import faults
 
-    # a cache of its own: with stages an earlier test cached, the render would end before the signal
-    env = dict(os.environ, ATTENTION_EXPLAINER_CACHE=tempfile.mkdtemp(prefix="interrupted-cache-"))
-    # the whole video (about 10 s on two cores), so that the signal comes well before its end
-    proc = subprocess.Popen([sys.executable, str(ROOT / "render.py"), "--output", str(out), "--jobs", "1"], cwd=tmp_path,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
-    deadline = time.time() + 120
-    while not list(tmp_path.glob(".render-*/*/videos")) and time.time() < deadline and proc.poll() is None:
-        time.sleep(0.2)  # until manim is writing frames
-    time.sleep(1.0)
-    assert proc.poll() is None, "the render ended before it could be interrupted"
-    proc.send_signal(sig)
-    _, err = proc.communicate(timeout=120)
-    assert proc.returncode == 130  # as the README promises, for SIGINT and SIGTERM alike
-    assert err.strip().splitlines()[-1] == "error: interrupted; nothing was written"
-    assert "Traceback" not in err
-    assert list(tmp_path.iterdir()) == []  # no video, no hidden part, no temporary folder
+    work = tmp_path_factory.mktemp("faults")
+    return work, {output: faults.reference(output, "cat", work) for output in faults.OUTPUTS}
+
+
+# 20 moments, from the render's first tenth of a second to past its end, over every output: SIGINT
+# to the whole process group (a terminal's Ctrl-C) and SIGTERM to the main process (`kill`) in turn
+MOMENTS = [  # (output, fraction of its clean render's time, signal)
+    ("video", 0.0, "SIGINT"), ("video", 0.15, "SIGTERM"), ("video", 0.35, "SIGINT"), ("video", 0.55, "SIGTERM"),
+    ("video", 0.75, "SIGINT"), ("video", 0.9, "SIGTERM"), ("video", 0.99, "SIGINT"), ("video", 1.2, "SIGTERM"),
+    ("slides", 0.05, "SIGTERM"), ("slides", 0.5, "SIGINT"), ("slides", 0.85, "SIGTERM"), ("slides", 0.97, "SIGINT"),
+    ("stills", 0.3, "SIGINT"), ("stills", 0.8, "SIGTERM"), ("stills", 0.98, "SIGINT"),
+    ("notes", 0.2, "SIGTERM"), ("notes", 0.7, "SIGINT"), ("notes", 0.97, "SIGTERM"),
+    ("voice", 0.25, "SIGINT"), ("voice", 0.9, "SIGTERM"),
+]
+
+
+@pytest.mark.render
+def test_a_signal_at_any_moment_ends_the_render_and_leaves_nothing(clean_renders):
+    """Started as a terminal's foreground job (SIGINT at its default, whatever pytest inherited), a
+    render sent SIGINT or SIGTERM at any moment ends with exit 130, the one line and nothing left in
+    its folder, and no process of it alive; or, once its outputs are in place, it has finished: exit
+    0 and every output byte-identical to a clean render's."""
+    import faults
+
+    work, refs = clean_renders
+    interrupted = finished = 0
+    for output, fraction, sig in MOMENTS:
+        ref = refs[output]
+        # no cache, as the clean render had none: a moment is the same fraction of each render
+        trial = faults.run_trial(ref, sig, fraction * ref.seconds, work, None, again=False)
+        assert trial.problems(ref) == [], (output, fraction, sig, trial)
+        interrupted += trial.exit == 130
+        finished += trial.finished
+    assert interrupted >= 10 and finished >= 1  # the moments reached both sides of the end
+
+
+@pytest.mark.render
+def test_kill_9_leaves_no_process_no_partial_file_and_the_next_render_sweeps(clean_renders):
+    """SIGKILL to the main process (the OOM killer, a CI timeout) at moments in the workers' pool:
+    the workers die with it within 2 s, no output is left under its final name, and the next render
+    in that folder, on the same cache, removes the dead render's work folder and gives the same
+    bytes as a clean render."""
+    import faults
+
+    work, refs = clean_renders
+    cache = work / "kill-cache"
+    for output, fraction in (("video", 0.5), ("slides", 0.8), ("voice", 0.6)):
+        ref = refs[output]
+        trial = faults.run_trial(ref, "SIGKILL", fraction * ref.seconds, work, cache, again=True)
+        assert trial.problems(ref) == [], (output, fraction, trial)
+        assert trial.next_exit == 0 and trial.next_same and trial.next_swept
+
+
+@pytest.mark.render
+def test_a_live_renders_work_folder_is_never_swept(clean_renders):
+    """A render in the same folder as a running one removes only dead renders' work folders: the
+    running render's is locked, kept, and that render ends as a clean one."""
+    import faults
+
+    work, refs = clean_renders
+    folder = work / "shared-folder"
+    folder.mkdir()
+    dead = folder / ".render-dead"  # a killed render's folder: nothing holds its lock
+    (dead / "stages").mkdir(parents=True)
+    env = faults.environment(work / "live-cache")
+    proc = faults.start(faults.command("video", "cat", folder), env, work / "live.log")
+    deadline = time.monotonic() + 60
+    while not [p for p in folder.glob(".render-*") if p != dead] and time.monotonic() < deadline:
+        time.sleep(0.05)
+    live = [p for p in folder.glob(".render-*") if p != dead]
+    assert len(live) == 1 and proc.poll() is None
+    other = subprocess.run([sys.executable, str(ROOT / "render.py"), "--handout", str(folder / "h.md")], env=env,
+                           capture_output=True, text=True, timeout=120)
+    assert other.returncode == 0, other.stderr
+    assert not dead.exists() and live[0].is_dir()  # swept the dead, kept the live
+    assert proc.wait(timeout=300) == 0, (work / "live.log").read_text()
+    outputs = {k: v for k, v in faults.files(folder).items() if k != "h.md"}
+    assert outputs == refs["video"].files and faults.hidden(folder) == []
+
+
+def test_a_sweep_removes_only_unlocked_work_folders(tmp_path):
+    import fcntl
+
+    from scenes.lifecycle import Staging, sweep, work_folder
+
+    dead = tmp_path / ".render-old"
+    dead.mkdir()
+    (dead / "piece.mp4").write_bytes(b"x")
+    live, fd = work_folder(tmp_path)  # sweeps first
+    assert not dead.exists() and live.name.startswith(".render-")
+    other = os.open(live, os.O_RDONLY)  # a second open file: flock sees another holder
+    with pytest.raises(BlockingIOError):
+        fcntl.flock(other, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    os.close(other)
+    (tmp_path / ".render-not-a-folder").write_text("a user's file")
+    (tmp_path / "render-visible").mkdir()
+    assert sweep(tmp_path) == [] and live.is_dir()
+    os.close(fd)  # the render ends without cleaning (as a killed one)
+    assert sweep(tmp_path) == [live] and sorted(p.name for p in tmp_path.iterdir()) == [
+        ".render-not-a-folder", "render-visible"]
+    with Staging() as staging:  # a failed render removes the folders it made for its outputs
+        staging.place(tmp_path / "a" / "b" / "v.mp4").write_bytes(b"half")
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".render-not-a-folder", "a", "render-visible"]
+    with pytest.raises(RuntimeError), Staging() as staging:
+        staging.place(tmp_path / "c" / "d" / "v.mp4").write_bytes(b"half")
+        raise RuntimeError
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".render-not-a-folder", "a", "render-visible"]
+
+
+@pytest.mark.parametrize("args", [["-m", "attncore", "--json"], ["-m", "attncore", "--lang", "zh"],
+                                  [str(ROOT / "render.py"), "--dry-run"]])
+def test_output_into_a_closed_pipe_ends_quietly(args):
+    """`... | head`: the reader went away before the output was written: no traceback, no
+    "Exception ignored", exit 1 (as Python's own recipe and click do)."""
+    proc = subprocess.Popen([sys.executable, *args], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc.stdout.close()  # before anything is written
+    err = proc.stderr.read().decode()
+    assert proc.wait(timeout=120) == 1 and err == ""
 
 
 def test_an_output_folder_that_cannot_be_made_is_named(tmp_path):
