@@ -48,6 +48,7 @@ $(VENV)/.installed: pyproject.toml Makefile models.txt | system-deps
 setup: system-deps $(VENV)/.installed
 
 test: setup
+	$(PY) -m ruff check .
 	$(PY) -m pytest
 
 # Renders the default video ("I have a cat", low quality) and prints where it is.

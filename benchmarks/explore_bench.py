@@ -16,8 +16,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import attncore  # noqa: E402
-from scenes.handout import handout  # noqa: E402
+import attncore
+from scenes.explore import page as explore_page
 
 # MiniLM's tokenizer adds [CLS] and [SEP] -> 40 tokens
 SENTENCE = ("the cat that the dog chased across the wide green field yesterday afternoon finally climbed the old "
@@ -28,7 +28,7 @@ def main() -> None:
     started = time.perf_counter()
     heads = attncore.run(SENTENCE, model="minilm", layer=5, heads=12)
     assert heads.heads[0].n_tokens == 40, heads.heads[0].n_tokens
-    text = handout(heads, ".html", focus="it", head=11, hide_special=True)
+    text = explore_page(heads, focus="it", head=11, hide_special=True)
     made = time.perf_counter() - started
     with tempfile.TemporaryDirectory() as tmp:
         page_file = Path(tmp) / "model.html"

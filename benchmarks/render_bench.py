@@ -61,7 +61,7 @@ class PeakMemory:
             for p in self.tree(os.getpid()):
                 try:
                     status = Path(f"/proc/{p}/status").read_text()
-                    total += int(next(l for l in status.splitlines() if l.startswith("VmRSS:")).split()[1]) * 1024
+                    total += int(next(line for line in status.splitlines() if line.startswith("VmRSS:")).split()[1]) * 1024
                 except (OSError, StopIteration):
                     pass
             self.peak = max(self.peak, total)

@@ -265,7 +265,7 @@ class Grid(VGroup):
         self.row_labels: dict[int, Text] = {}
         self.col_labels: dict[int, Text] = {}
         label_size = min(theme.label_size, max(theme.min_font_size, font_size))
-        label_color = lambda i: theme.accent if i == highlight else theme.text  # noqa: E731
+        label_color = lambda i: theme.accent if i == highlight else theme.text
         if row_labels is not None:
             for r, i in enumerate(self.rows):
                 if i is None:

@@ -17,6 +17,7 @@ from attncore.tables import Table, cells, matrix, table_html
 from .context import Ctx
 from .layout import Layout
 
+
 @dataclass(frozen=True)
 class Doc:
     """The handout as blocks: ("h1" | "h2" | "p" | "code", text) or a Table."""
@@ -61,7 +62,7 @@ def intro_blocks(ctx: Ctx) -> list:
 def matrix_blocks(ctx: Ctx) -> list:
     """Every matrix of the head as a table, elided as on screen."""
     lay, r, s = Layout(ctx), ctx.result, ctx.s
-    token = lambda k: r.tokens[k]  # noqa: E731
+    token = lambda k: r.tokens[k]
     dim = str  # dimensions are numbered from 0, as in numpy
     rows = lay.rows
     blocks = [matrix(s("handout.X", s=r.n_tokens, d=r.d_model), r.X, rows, lay.proj_dims(r.d_model), token, dim)]
@@ -91,7 +92,7 @@ def worked_blocks(ctx: Ctx) -> list:
     softmax, and where its attention goes most."""
     lay, r, s = Layout(ctx), ctx.result, ctx.s
     i, tok, hidden = ctx.focus, ctx.token(ctx.focus), ctx.hidden
-    token = lambda k: r.tokens[k]  # noqa: E731
+    token = lambda k: r.tokens[k]
     cols = lay.token_cols
     j = next(c for c in lay.proj_dims(r.d_k) if c is not None)
     blocks: list = [("p", s("handout.projection", token=tok, j=j)),
@@ -102,7 +103,7 @@ def worked_blocks(ctx: Ctx) -> list:
                ("code", worked(steps.score_entry(r, i, i), lay.dims(r.d_k), f"q_{tok}", f"k_{tok}"))]
     sm = steps.softmax_row(r, i)
     allowed = steps.allowed(r, i)
-    x_show = lambda k: fmt(sm.x[k]) if allowed[k] else "−∞"  # noqa: E731
+    x_show = lambda k: fmt(sm.x[k]) if allowed[k] else "−∞"
     exp_label = s("softmax.exp") if sm.shift == 0 else s("softmax.exp_shifted", shift=fmt(sm.shift))
     steps_rows = [[s("handout.row_scores")] + cells(r.scores[i], cols, fmt),
                   [s("handout.row_scaled", scale=fmt(r.scale))] + ["…" if k is None else x_show(k) for k in cols],
@@ -163,14 +164,10 @@ def block_html(block) -> str:
     return f"<{tag}>{html.escape(text)}</{tag}>"
 
 
-def handout(result: AttentionResult | MultiHeadResult, suffix: str, *, focus=None, language="en", head: int = 0,
+def handout(result: AttentionResult | MultiHeadResult, *, focus=None, language="en", head: int = 0,
             hide_special: bool = False) -> str:
-    """The handout of `result` (the followed head `head` of a MultiHeadResult): Markdown text, or
-    the page to explore (scenes.explore: every token and head, the chosen ones shown first)."""
-    if suffix == ".html":
-        from .explore import page
-
-        return page(result, focus=focus, language=language, head=head, hide_special=hide_special)
+    """The printed handout of `result` (the followed head `head` of a MultiHeadResult) as Markdown
+    text. (Its HTML form is the page to explore, scenes.explore.page.)"""
     if isinstance(result, MultiHeadResult):
         result = result.heads[head]
     doc = build(result, resolve_focus(result, focus), language, special_tokens(result) if hide_special else ())

@@ -38,8 +38,9 @@ from typing import Callable
 
 import numpy as np
 
-from attncore.numbers import write_atomically
+from attncore.files import write_atomically
 
+from . import STAGE_WEIGHT
 from .context import Break
 from .lifecycle import die_with_parent, release_signals, signals_held
 
@@ -51,10 +52,6 @@ ENCODER_OPTIONS = {"crf": "23", "preset": "superfast"}
 CACHE_LIMIT = 2 * 1024 ** 3  # bytes of finished stages kept; the least recently used go first
 ENVIRONMENT = "ATTENTION_EXPLAINER_CACHE"  # overrides the cache folder; "off" turns caching off
 AUDIO_CODECS = {".mp4": "aac", ".mov": "aac", ".webm": "libopus"}  # a spoken video's sound (a GIF has none)
-# Relative render time of each stage (benchmarks/render_bench.py): the longest are started first,
-# so that parallel jobs end close together.
-STAGE_WEIGHT = {"title": 1, "analogy": 2, "embeddings": 2, "projection": 4, "scores": 4, "softmax": 5,
-                "weighted-sum": 4, "heads": 3, "summary": 3}
 
 
 def render_options(quality: str, tmp: str | Path, suffix: str, texts: str | Path | None = None) -> dict:

@@ -28,13 +28,12 @@ from manim_slides.config import PresentationConfig, SlideConfig
 from manim_slides.convert import FrameIndex, PowerPoint, RevealJS
 from platformdirs import user_cache_path
 
-from attncore.numbers import write_atomically
+from attncore.files import write_atomically
 
 from .production import Made, join_pieces
 
 logging.getLogger("manim-slides").setLevel(logging.WARNING)  # not a line per written file
 
-SLIDE_FORMATS = (".html", ".pptx")
 # the reveal.js files manim-slides' template links (theme "black"), under the package's dist/
 REVEAL_ASSETS = ("reveal.css", "theme/black.css", "plugin/highlight/zenburn.css", "reveal.js",
                  "plugin/notes.js", "plugin/markdown.js")

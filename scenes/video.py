@@ -15,7 +15,6 @@ from manim import FadeIn, FadeOut, ManimColor, Scene
 
 import attncore
 from attncore import AttentionResult, InputError, MultiHeadResult, resolve_focus, special_tokens
-
 from scenes import SEVERAL_HEADS, default_stages, encoding, pango_cache
 from scenes.beats import Driver, Play
 from scenes.context import Break, Ctx

@@ -29,7 +29,7 @@ from typing import Iterable
 
 import numpy as np
 
-from attncore.numbers import write_atomically
+from attncore.files import write_atomically
 
 from .lifecycle import INTERRUPTS, Interrupted, child_of_this_process
 

@@ -84,9 +84,10 @@ def runs():
     several heads `result` is the followed head; `run.scene.ctx.heads` holds them all. The run
     speaks as render.py's prepare_speech runs it: each cue records its spoken form, with the timing
     of a silent video (tested against runs(name, silent=True), a silent run without snapshots)."""
+    from scenetools import run_scene
+
     import attncore
     from scenes import default_stages
-    from scenetools import run_scene
 
     cache = {}
 

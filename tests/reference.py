@@ -56,7 +56,7 @@ def worked(result, name, *args):
     if (name, args) in m["cache"]:
         return m["cache"][name, args]
     S = result.n_tokens
-    allowed = lambda i: [j for j in range(S) if not result.causal or j <= i]  # noqa: E731
+    allowed = lambda i: [j for j in range(S) if not result.causal or j <= i]
     if name == "score_entry":
         i, j = args
         terms = [q * k for q, k in zip(m["Q"][i], m["K"][j])]

@@ -6,9 +6,9 @@ from dataclasses import dataclass
 
 import numpy as np
 from manim import MarkupText, Text, tempconfig
+from reference import worked
 
 from attncore import fmt, pct
-from reference import worked
 from scenes.video import explainer_scene
 
 FAST = {

@@ -10,9 +10,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
+from reference import attention_loops
 
 import attncore
-from reference import attention_loops
 
 # The worked example, typed in from shared/seeds/001 (not from attncore).
 SEED_X = [[0.2, 0.4, 0.1, 0.5], [0.9, 0.1, 0.3, 0.7], [0.5, 0.2, 0.4, 0.1], [0.6, 0.9, 0.8, 0.3]]

@@ -11,10 +11,10 @@ import shutil
 from pathlib import Path
 
 import pytest
+from reference import worked
 
 import attncore
 from attncore import fmt, pct
-from reference import worked
 
 CHROMIUM = shutil.which("chromium")
 pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed (make test installs it)")

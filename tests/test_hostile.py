@@ -68,8 +68,9 @@ RENDERED = {
 
 @pytest.mark.parametrize("name", list(RENDERED))
 def test_every_token_is_visible_in_every_stage(name):
-    from scenes.glyphs import stand_in
     from scenetools import run_scene
+
+    from scenes.glyphs import stand_in
 
     sentence, kw, language, stages = RENDERED[name]
     result = attncore.run(sentence, **kw)
@@ -104,10 +105,10 @@ def no_font_has_the_shaking_face(monkeypatch):
 
 
 def test_a_glyph_no_font_has_shows_its_code_point(no_font_has_the_shaking_face):
+    from scenes import glyphs
     from scenes.components import text
     from scenes.context import Ctx
     from scenes.glyphs import missing, stand_in
-    from scenes import glyphs
 
     drawable = glyphs.drawable
 

@@ -11,11 +11,11 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from reference import attention_loops
 
 import attncore
 import render
 from attncore import fmt, pct
-from reference import attention_loops
 from scenes.context import Cue
 from scenes.lecture import slide_notes, slides_of
 

@@ -13,15 +13,23 @@ import zipfile
 
 import numpy as np
 import pytest
+from conftest import need_model
+from model_reference import (
+    CASES,
+    REFERENCE,
+    TINY,
+    assert_float32_close,
+    attention_scale,
+    build_tiny,
+    folder_of,
+    transformers_attentions,
+)
 
 import attncore
 from attncore import model as M
 from attncore import steps
 from attncore.__main__ import main as attncore_main
 from attncore.checkpoint import read_torch_bin
-from conftest import need_model
-from model_reference import (CASES, REFERENCE, TINY, assert_float32_close, attention_scale, build_tiny, folder_of,
-                             transformers_attentions)
 
 try:
     import torch

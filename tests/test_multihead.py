@@ -21,7 +21,7 @@ def loop_reference(X, W_Q, W_K, W_V, W_O, n_heads, causal=False):
     all_weights = []
     for h in range(n_heads):
         cols = range(h * dh, (h + 1) * dh)
-        proj = lambda W: [[sum(X[i][c] * W[c][j] for c in range(d)) for j in cols] for i in range(S)]  # noqa: E731
+        proj = lambda W: [[sum(X[i][c] * W[c][j] for c in range(d)) for j in cols] for i in range(S)]
         Q, K, V = proj(W_Q), proj(W_K), proj(W_V)
         weights = []
         for i in range(S):

@@ -12,13 +12,13 @@ import numpy as np
 import pytest
 from manim import ManimColor
 from PIL import Image
+from scenetools import FAST, assert_readable_layout, expected_text, overlapping_pairs
 
 import attncore
 from scenes import default_stages, lecture
 from scenes.beats import Stage
 from scenes.stages import STAGES, check_order
 from scenes.strings import CATALOGUES, PSEUDO_CLOSE, PSEUDO_OPEN, reading_time
-from scenetools import FAST, assert_readable_layout, expected_text, overlapping_pairs
 
 STAGE_NAMES = default_stages(False)  # the single-head sentences: no heads stage
 

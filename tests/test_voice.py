@@ -407,7 +407,7 @@ def test_slides_and_script_carry_the_voice(fake_voice, tmp_path):
     assert invoke("--voice", "--script", script, "--stage", "title", "--stage", "softmax").exit_code == 0
     quiet = tmp_path / "quiet.md"
     assert invoke("--script", quiet, "--stage", "title", "--stage", "softmax").exit_code == 0
-    last = lambda p: re.findall(r"\*\*(\d+:\d+\.\d)\*\*", p.read_text(encoding="utf-8"))[-1]  # noqa: E731
+    last = lambda p: re.findall(r"\*\*(\d+:\d+\.\d)\*\*", p.read_text(encoding="utf-8"))[-1]
     assert last(script) == f"{int(scene.log.cues[-1].start // 60)}:{scene.log.cues[-1].start % 60:04.1f}"
     assert last(script) != last(quiet)
 
@@ -434,7 +434,7 @@ def transcribe(listen: Path, language: str, path: Path) -> str:
 def similarity(heard: str, said: str) -> float:
     """How much of `said` the recogniser heard: matched characters of the two, letters and digits only
     (the recogniser writes numbers as digits, as the subtitles do)."""
-    clean = lambda s: re.sub(r"[^\w]", "", s.lower().replace("−", "-"))  # noqa: E731
+    clean = lambda s: re.sub(r"[^\w]", "", s.lower().replace("−", "-"))
     a, b = clean(heard), clean(said)
     return sum(m.size for m in difflib.SequenceMatcher(None, a, b, autojunk=False).get_matching_blocks()) / len(b)
 

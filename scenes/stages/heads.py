@@ -135,7 +135,7 @@ class HeadsStage(Stage):
         other = self.other_head(top)
         o = m.heads[other]
         otop = steps.strongest(o, i)
-        quote = lambda res, j: ctx.quote(res.weights[i, j], Source("weights", (i, j), format="pct", of=res.head))  # noqa: E731
+        quote = lambda res, j: ctx.quote(res.weights[i, j], Source("weights", (i, j), format="pct", of=res.head))
         yield Beat(say("say.heads.chosen", head=r.head, token=tok, top=ctx.token(top), pct=quote(r, top),
                        other=other, otop=ctx.token(otop), opct=quote(o, otop)),
                    caption=say("heads.chosen", head=r.head), hold=1.6, still=True, pause=True)

@@ -3,7 +3,18 @@ score grid, then the whole grid (rows: queries, columns: keys)."""
 
 from __future__ import annotations
 
-from manim import DOWN, ORIGIN, RIGHT, FadeIn, FadeOut, ReplacementTransform, SurroundingRectangle, TransformFromCopy, VGroup, Write
+from manim import (
+    DOWN,
+    ORIGIN,
+    RIGHT,
+    FadeIn,
+    FadeOut,
+    ReplacementTransform,
+    SurroundingRectangle,
+    TransformFromCopy,
+    VGroup,
+    Write,
+)
 
 from attncore import fmt, steps
 

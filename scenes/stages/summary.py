@@ -26,7 +26,7 @@ class SummaryStage(Stage):
         ctx, theme, r = self.ctx, self.ctx.theme, self.ctx.result
         i, tok = ctx.focus, ctx.token(ctx.focus)
         S, dm, dk, dv = r.n_tokens, r.d_model, r.d_k, r.d_v
-        dims = lambda n: plan_axis(n, VECTOR_SLOTS)  # noqa: E731
+        dims = lambda n: plan_axis(n, VECTOR_SLOTS)
         keys = self.lay.tokens(VECTOR_SLOTS)
         w, h = 0.95, 0.42
         x_key = "summary.x" if r.layer is None else "summary.x_layer" + ("_prenorm" if r.norm_first else "")
