@@ -24,7 +24,6 @@ if __name__ == "__main__":  # before the slow imports: an interrupt while starti
 import hashlib
 import io
 import re
-import tempfile
 import time
 import unicodedata
 from pathlib import Path
@@ -35,7 +34,7 @@ import attncore
 from attncore import InputError
 from scenes import SLIDE_FORMATS, STAGE_NAMES, default_stages
 from scenes.lecture import script_text
-from scenes.lifecycle import Staging, interruptible, staged
+from scenes.lifecycle import Staging, interruptible, scratch_folder, staged
 from scenes.production import (
     QUALITIES,
     Job,
@@ -302,7 +301,7 @@ def fast_run(result, *, focus, stages, quality: str, language: str, on_still=Non
     from scenes.video import explainer_scene
 
     store = StageCache.open()
-    with tempfile.TemporaryDirectory(prefix=".stills-") as tmp:
+    with scratch_folder() as tmp:
         with tempconfig({**render_options(quality, tmp, ".mp4", store.texts if store else None), "dry_run": True}):
             scene = explainer_scene(result, focus=focus, stages=stages, language=language, on_still=on_still,
                                     skip_animations=True, head=head, hide_special=hide_special,

@@ -151,6 +151,18 @@ def work_folder(folder: Path) -> tuple[Path, int]:
             return path, fd
 
 
+@contextlib.contextmanager
+def scratch_folder(parent: Path | None = None):
+    """A locked work folder for intermediate files (in the system's temporary folder by default),
+    removed on leaving; one left by a killed render is swept by the next that makes one there."""
+    path, fd = work_folder(Path(parent) if parent is not None else Path(tempfile.gettempdir()))
+    try:
+        yield path
+    finally:
+        shutil.rmtree(path, ignore_errors=True)
+        os.close(fd)
+
+
 class Staging:
     """Every output of one render: made under a work folder beside its final name, then moved into
     place all at once by `publish`. Leaving the `with` block removes the work folders and, after a

@@ -21,7 +21,6 @@ import io
 import os
 import subprocess
 import sys
-import tempfile
 import wave
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,7 +30,7 @@ import numpy as np
 
 from attncore.files import write_atomically
 
-from .lifecycle import INTERRUPTS, Interrupted, child_of_this_process
+from .lifecycle import INTERRUPTS, Interrupted, child_of_this_process, scratch_folder
 
 RATE = 48000  # the track's sample rate (Opus takes only 48 kHz and its divisors)
 TARGET_LUFS = -16.0
@@ -61,7 +60,7 @@ class Voice:
         """Each text's speech as (float samples in [-1, 1], sample rate)."""
         if not self.command:
             return [fake_speech(t, self.language) for t in texts]
-        with tempfile.TemporaryDirectory(prefix="attention-voice-") as folder:
+        with scratch_folder() as folder:
             run = subprocess.run([*self.command, folder], input="\n".join(texts) + "\n", capture_output=True,
                                  text=True, encoding="utf-8", preexec_fn=child_of_this_process())
             if -run.returncode in INTERRUPTS:  # Ctrl-C reached the voice first: the render's interruption

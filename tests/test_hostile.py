@@ -277,7 +277,7 @@ def test_a_live_renders_work_folder_is_never_swept(clean_renders):
 def test_a_sweep_removes_only_unlocked_work_folders(tmp_path):
     import fcntl
 
-    from scenes.lifecycle import Staging, sweep, work_folder
+    from scenes.lifecycle import Staging, scratch_folder, sweep, work_folder
 
     dead = tmp_path / ".render-old"
     dead.mkdir()
@@ -300,6 +300,13 @@ def test_a_sweep_removes_only_unlocked_work_folders(tmp_path):
     with pytest.raises(RuntimeError), Staging() as staging:
         staging.place(tmp_path / "c" / "d" / "v.mp4").write_bytes(b"half")
         raise RuntimeError
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".render-not-a-folder", "a", "render-visible"]
+    # the fast run's and the voices' scratch folders (in the system's temporary folder) work the same way
+    (tmp_path / ".render-killed").mkdir()
+    with scratch_folder(tmp_path) as scratch:
+        (scratch / "frame.png").write_bytes(b"x")
+        assert sorted(p.name for p in tmp_path.iterdir()) == sorted([".render-not-a-folder", scratch.name, "a",
+                                                                      "render-visible"])
     assert sorted(p.name for p in tmp_path.iterdir()) == [".render-not-a-folder", "a", "render-visible"]
 
 
