@@ -30,6 +30,9 @@ from pathlib import Path
 
 INTERRUPTS = (signal.SIGINT, signal.SIGTERM)
 WORK_PREFIX = ".render-"  # a render's work folder in an output's folder
+# a scratch folder in the system's temporary folder, which every program shares: a name of our own,
+# so that a sweep there never takes another program's folder for a dead render's
+SCRATCH_PREFIX = "attention-explainer-"
 PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
 
 
@@ -37,9 +40,14 @@ class Interrupted(KeyboardInterrupt):
     """SIGINT or SIGTERM: the render ends, nothing is written."""
 
 
-def _interrupt(signum, frame):
-    for sig in INTERRUPTS:  # deaf from now on: the clean-up runs to its end
+def _deafen() -> None:
+    """Ignore SIGINT and SIGTERM from now on (a pending one is discarded)."""
+    for sig in INTERRUPTS:
         signal.signal(sig, signal.SIG_IGN)
+
+
+def _interrupt(signum, frame):
+    _deafen()  # the clean-up runs to its end
     raise Interrupted
 
 
@@ -120,32 +128,36 @@ def _lock(path: Path) -> int | None:
     return None
 
 
-def sweep(folder: Path) -> list[Path]:
-    """Remove the work folders in `folder` whose renders are dead (their lock is free); a live
-    render's folder is never touched. Returns the folders removed."""
+def _remove(path: Path, fd: int) -> None:
+    """Remove the locked folder `path`, then let its lock go."""
+    try:
+        shutil.rmtree(path, ignore_errors=True)
+    finally:
+        os.close(fd)
+
+
+def sweep(folder: Path, prefix: str = WORK_PREFIX) -> list[Path]:
+    """Remove the work folders (named `prefix`...) in `folder` whose renders are dead (their lock is
+    free); a live render's folder is never touched. Returns the folders removed."""
     removed = []
     try:
-        entries = [p for p in folder.iterdir() if p.name.startswith(WORK_PREFIX)]
+        entries = [p for p in folder.iterdir() if p.name.startswith(prefix)]
     except OSError:
         return removed
     for path in entries:
         fd = _lock(path)
-        if fd is None:
-            continue
-        try:
-            shutil.rmtree(path, ignore_errors=True)
+        if fd is not None:
+            _remove(path, fd)
             removed.append(path)
-        finally:
-            os.close(fd)
     return removed
 
 
-def work_folder(folder: Path) -> tuple[Path, int]:
+def work_folder(folder: Path, prefix: str = WORK_PREFIX) -> tuple[Path, int]:
     """A new work folder in `folder`, locked by this process (and the workers it forks) until the
     returned descriptor is closed; the dead renders' folders there are swept first."""
-    sweep(folder)
+    sweep(folder, prefix)
     while True:
-        path = Path(tempfile.mkdtemp(prefix=WORK_PREFIX, dir=folder))
+        path = Path(tempfile.mkdtemp(prefix=prefix, dir=folder))
         fd = _lock(path)
         if fd is not None:  # else a sweep took it between its making and our lock: make another
             return path, fd
@@ -155,12 +167,11 @@ def work_folder(folder: Path) -> tuple[Path, int]:
 def scratch_folder(parent: Path | None = None):
     """A locked work folder for intermediate files (in the system's temporary folder by default),
     removed on leaving; one left by a killed render is swept by the next that makes one there."""
-    path, fd = work_folder(Path(parent) if parent is not None else Path(tempfile.gettempdir()))
+    path, fd = work_folder(Path(parent) if parent is not None else Path(tempfile.gettempdir()), SCRATCH_PREFIX)
     try:
         yield path
     finally:
-        shutil.rmtree(path, ignore_errors=True)
-        os.close(fd)
+        _remove(path, fd)
 
 
 class Staging:
@@ -222,14 +233,12 @@ class Staging:
             for made, final in self.moves:
                 os.replace(made, final)
             if deaf_after:
-                for sig in INTERRUPTS:
-                    signal.signal(sig, signal.SIG_IGN)  # a pending one is discarded
+                _deafen()
         self.moves = []
 
     def close(self, failed: bool = False) -> None:
         for path, fd in self.work.values():
-            shutil.rmtree(path, ignore_errors=True)
-            os.close(fd)
+            _remove(path, fd)
         self.work = {}
         if failed:
             for folder in reversed(self.made):  # the deepest first

@@ -301,13 +301,17 @@ def test_a_sweep_removes_only_unlocked_work_folders(tmp_path):
         staging.place(tmp_path / "c" / "d" / "v.mp4").write_bytes(b"half")
         raise RuntimeError
     assert sorted(p.name for p in tmp_path.iterdir()) == [".render-not-a-folder", "a", "render-visible"]
-    # the fast run's and the voices' scratch folders (in the system's temporary folder) work the same way
-    (tmp_path / ".render-killed").mkdir()
+    # the fast run's and the voices' scratch folders (in the system's temporary folder) work the same way,
+    # under a name of their own: another program's ".render-*" there is not taken for a dead render's
+    (tmp_path / "attention-explainer-killed").mkdir()
+    (tmp_path / ".render-another-program").mkdir()
     with scratch_folder(tmp_path) as scratch:
         (scratch / "frame.png").write_bytes(b"x")
-        assert sorted(p.name for p in tmp_path.iterdir()) == sorted([".render-not-a-folder", scratch.name, "a",
-                                                                      "render-visible"])
-    assert sorted(p.name for p in tmp_path.iterdir()) == [".render-not-a-folder", "a", "render-visible"]
+        assert scratch.name.startswith("attention-explainer-")
+        assert sorted(p.name for p in tmp_path.iterdir()) == sorted([".render-not-a-folder", ".render-another-program",
+                                                                      scratch.name, "a", "render-visible"])
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".render-another-program", ".render-not-a-folder", "a",
+                                                          "render-visible"]
 
 
 @pytest.mark.parametrize("args", [["-m", "attncore", "--json"], ["-m", "attncore", "--lang", "zh"],
