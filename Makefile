@@ -64,7 +64,7 @@ stills: setup
 	$(PY) render.py --stills docs/stills/m3e --quality medium --model m3e-small --layer 0 --head 4 --focus 它 \
 	  --hide-special --lang zh --sentence "我有一只猫，它很可爱。"
 
-# The README's classroom pictures: the slides and the handout in headless Chromium, the analogy and the links.
+# The classroom pictures (docs/lecture-outputs.md): the slides and the handout in headless Chromium, the analogy and the links.
 classroom: setup
 	@command -v chromium >/dev/null || ($(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium)
 	$(PY) docs/classroom/make_pictures.py

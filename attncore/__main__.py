@@ -12,7 +12,7 @@ from . import InputError, run, tables
 from .attention import AttentionResult
 from .formatting import fmt, pct
 from .multihead import MultiHeadResult
-from .report_strings import HEADINGS
+from .strings import LANGUAGES, catalogue
 
 
 def _width(s: str) -> int:
@@ -53,7 +53,7 @@ def table(title: str, matrix, row_labels, col_labels, cell=fmt, elide: bool = Fa
 
 def report(r: AttentionResult, language: str = "en") -> str:
     """Every stage of `r`, as the tables a student reads top to bottom, headed in `language`."""
-    h = HEADINGS[language]
+    h = catalogue(language)
     plus_bias = partial(tables.plus_bias, r)  # a real model's head: Q = X W_Q + b_Q
     toks = list(r.tokens)
     dims = lambda n, p: [f"{p}{i + 1}" for i in range(n)]
@@ -90,7 +90,7 @@ def report(r: AttentionResult, language: str = "en") -> str:
 
 def report_heads(m: MultiHeadResult, language: str = "en") -> str:
     """A multi-head result: each head's attention weights, W_O, the concatenation and the output."""
-    h = HEADINGS[language]
+    h = catalogue(language)
     toks, S, d = list(m.tokens), len(m.tokens), m.d_model
     dims = [f"d{i + 1}" for i in range(d)]
     first = m.heads[0]
@@ -114,7 +114,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--causal", action="store_true")
     parser.add_argument("--weights", metavar="FILE", help="custom numbers, JSON or .npz")
     parser.add_argument("--json", action="store_true", help="print the full export as JSON instead")
-    parser.add_argument("--lang", choices=sorted(HEADINGS), default="en", help="language of the table headings")
+    parser.add_argument("--lang", choices=LANGUAGES, default="en", help="language of the table headings")
     parser.add_argument("--model", default=None, metavar="NAME|DIR",
                         help="a pretrained model's head instead of the toy numbers: minilm (all-MiniLM-L6-v2), "
                              "m3e-small (Chinese), a BERT or GPT-2 folder, or a name in the local Hugging Face cache")

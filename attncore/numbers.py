@@ -157,7 +157,7 @@ def _read_npz(path: Path) -> dict:
 
 
 def load(path: str | Path) -> Numbers:
-    """Read custom numbers from a .json or .npz file (schema in the module docstring and README)."""
+    """Read custom numbers from a .json or .npz file (schema in the module docstring and docs/models.md)."""
     path = Path(path)
     if path.suffix.lower() not in (".json", ".npz"):
         raise InputError(f"numbers file: expected a .json or .npz file, got {path.name!r}")

@@ -85,9 +85,9 @@ NOTEBOOK_ROWS, NOTEBOOK_KEYS, NOTEBOOK_COLS = 40, 20, 8
 
 def result_tables(r) -> list[Table]:
     """An AttentionResult's matrices as tables, headed as `python -m attncore` heads them."""
-    from .report_strings import HEADINGS
+    from .strings import catalogue
 
-    h = HEADINGS["en"]
+    h = catalogue("en")
     S, token = r.n_tokens, list(r.tokens).__getitem__
     rows, keys = plan_axis(S, NOTEBOOK_ROWS), plan_axis(S, NOTEBOOK_KEYS)
 
@@ -129,9 +129,9 @@ def result_html(r) -> str:
 
 def multihead_html(m) -> str:
     """A MultiHeadResult for a notebook cell: each head's weights, W_O, and the output."""
-    from .report_strings import HEADINGS
+    from .strings import catalogue
 
-    h, e = HEADINGS["en"], html.escape
+    h, e = catalogue("en"), html.escape
     first = m.heads[0]
     S, token = len(m.tokens), list(m.tokens).__getitem__
     rows, keys, dims = plan_axis(S, NOTEBOOK_ROWS), plan_axis(S, NOTEBOOK_KEYS), plan_axis(m.d_model, NOTEBOOK_COLS)

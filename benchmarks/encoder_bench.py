@@ -30,14 +30,14 @@ SETTINGS = [("medium", "23"), ("fast", "23"), ("veryfast", "23"), ("superfast", 
 def lossless_stage(folder: Path) -> Path:
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
     import attncore
-    from scenes import production
+    from scenes.production import media, options, pool
+    from scenes.view import View
 
-    production.ENCODER_OPTIONS = {"crf": "0", "preset": "ultrafast"}
-    job = production.Job(attncore.run(), dict(focus=None, language="en", head=0, hide_special=False), "high",
-                         ".mp4", None)
-    made = production.render_stage(job, "softmax", None, folder)
+    options.ENCODER_OPTIONS = {"crf": "0", "preset": "ultrafast"}
+    job = pool.Job(View.resolve(attncore.run(), quality="high"), ".mp4", None)
+    made = pool.render_stage(job, "softmax", None, folder)
     video = folder / "softmax.mp4"
-    production.join([made], video, width=1920, height=1080, frame_rate=60)
+    media.join([made], video, width=1920, height=1080, frame_rate=60)
     return video
 
 

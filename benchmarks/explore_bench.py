@@ -17,7 +17,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import attncore
-from scenes.explore import page as explore_page
+from scenes.outputs.explore import page as explore_page
 
 # MiniLM's tokenizer adds [CLS] and [SEP] -> 40 tokens
 SENTENCE = ("the cat that the dog chased across the wide green field yesterday afternoon finally climbed the old "

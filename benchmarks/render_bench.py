@@ -80,9 +80,12 @@ def measure(sentence: str, quality: str, jobs: int | None) -> dict:
     with tempfile.TemporaryDirectory() as cache:
         os.environ["ATTENTION_EXPLAINER_CACHE"] = cache  # cold: nothing cached yet
         import attncore
-        import render
         from scenes import default_stages
-        from scenes.production import ENCODER_OPTIONS
+        from scenes.outputs import Settings
+        from scenes.outputs.video import render_video
+        from scenes.production.options import ENCODER_OPTIONS
+        from scenes.production.run import default_jobs
+        from scenes.view import View
 
         result = attncore.run(sentence)
         stages = default_stages(False)
@@ -92,7 +95,7 @@ def measure(sentence: str, quality: str, jobs: int | None) -> dict:
             with tempfile.TemporaryDirectory() as tmp:
                 out = Path(tmp) / "video.mp4"
                 start = time.perf_counter()
-                made = render.render_video(result, focus=None, stages=stages, quality=quality, output=out, jobs=jobs)
+                made = render_video(View.resolve(result, stages=stages, quality=quality), out, settings=Settings(jobs=jobs))
                 wall = time.perf_counter() - start
                 import av
 
@@ -111,17 +114,17 @@ def measure(sentence: str, quality: str, jobs: int | None) -> dict:
         run["floor"] = floor
         run["render/floor"] = run["wall"] / floor
     return {"sentence": sentence, "tokens": result.n_tokens, "quality": quality, "size": f"{width}x{height}",
-            "rate": rate, "jobs": jobs or render.default_jobs(), "encoder": ENCODER_OPTIONS, "peak_gb": peak,
+            "rate": rate, "jobs": jobs or default_jobs(), "encoder": ENCODER_OPTIONS, "peak_gb": peak,
             "runs": runs}
 
 
 def encode_floor(frames: int, rate: float, width: int, height: int, options: dict) -> float:
     """Seconds to encode `frames` copies of one frame as the video's writer encodes a held picture
-    (scenes.encoding.HoldEncoder: converted to YUV once, encoded `frames` times)."""
+    (scenes.production.manim_adapter.HoldEncoder: converted to YUV once, encoded `frames` times)."""
     import numpy as np
     from manim._config.video_encoder import VideoEncoderSpec
 
-    from scenes.encoding import HoldEncoder
+    from scenes.production.manim_adapter import HoldEncoder
 
     picture = np.full((height, width, 4), 40, np.uint8)
     picture[height // 4: height // 2, width // 4: width // 2] = 230  # not a flat frame

@@ -33,7 +33,7 @@ STAGE_NAMES = tuple(s.name for s in STAGE_FACTS)
 SEVERAL_HEADS = tuple(s.name for s in STAGE_FACTS if s.several_heads)
 OPTIONAL = tuple(s.name for s in STAGE_FACTS if s.optional)
 STAGE_WEIGHT = {s.name: s.weight for s in STAGE_FACTS}
-SLIDE_FORMATS = (".html", ".pptx")  # the decks scenes.slides writes (named here: importing it loads manim-slides)
+SLIDE_FORMATS = (".html", ".pptx")  # the decks scenes.production.deck writes (named here: importing it loads manim-slides)
 
 
 def default_stages(several_heads: bool, analogy: bool = False) -> tuple[str, ...]:

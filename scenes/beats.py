@@ -20,6 +20,7 @@ from .components import Picture, half_width, text
 from .context import Ctx, Cue, Shown, quoted_numbers
 from .layout import Layout, place_caption, place_heading
 from .pictures import picture
+from .production.manim_adapter import skipping_animations
 from .strings import reading_time
 
 GAP = 0.4  # seconds of quiet after a beat's speech before the next beat (render.py --voice)
@@ -130,7 +131,7 @@ class Driver:
 
     def __init__(self, scene: Scene, ctx: Ctx, speech: dict[str, float] | None = None):
         self.scene, self.ctx = scene, ctx
-        # seconds each spoken text lasts, when the video speaks (scenes.voice); None: it does not speak. A
+        # seconds each spoken text lasts, when the video speaks (scenes.production.voice); None: it does not speak. A
         # text without a duration (an empty mapping: render.py's prepare_speech) is spoken but not yet timed
         self.speech = speech
         self.caption = None
@@ -165,7 +166,7 @@ class Driver:
         animations = p.animations
         # a lone Wait is a still frame to manim (nothing here has updaters): counted as a hold
         still = len(animations) <= 1 and all(type(a) is Wait for a in animations)
-        if self.scene.renderer._original_skipping_status:  # config skip_animations
+        if skipping_animations(self.scene):
             animations = [a for a in flatten(animations) if not self.apply_fade(a)]
         self.scene.play(*animations or [Wait()], run_time=p.run_time)
         self.advance(p.run_time, hold=still)

@@ -22,8 +22,7 @@ import unicodedata
 from anyascii import anyascii
 
 from .context import Ctx, fill
-from .strings import catalogue
-from .voice import voice_language
+from .strings import catalogue, voice_language
 
 DIGITS = {"en": "zero one two three four five six seven eight nine".split(), "zh": list("零一二三四五六七八九")}
 # Mandarin readings of the Latin letters, as lecturers say them (the Mandarin voice reads only Han characters)

@@ -3,7 +3,7 @@
     manim -ql scenes/video.py AttentionVideo      # the default sentence, all stages
     manim -ql scenes/video.py SoftmaxScene        # one stage on its own
 
-`render.py` builds the same scenes for any sentence with `explainer_scene(...)`. This module imports
+`render.py` builds the same scenes for any sentence with `explainer_scene(view)`. This module imports
 absolutely (`scenes.…`) because manim's CLI loads it by file path.
 """
 
@@ -14,28 +14,24 @@ from typing import Callable
 from manim import FadeIn, FadeOut, ManimColor, Scene
 
 import attncore
-from attncore import AttentionResult, InputError, MultiHeadResult, resolve_focus, special_tokens
-from scenes import SEVERAL_HEADS, default_stages, encoding, pango_cache
+from scenes import SEVERAL_HEADS
 from scenes.beats import Driver, Play
 from scenes.context import Break, Ctx
+from scenes.production import manim_adapter
 from scenes.stages import STAGE_NAMES, STAGES, stage_class
-from scenes.strings import CATALOGUES
 from scenes.theme import DEFAULT_THEME
+from scenes.view import View
 
-pango_cache.install()  # renders at once may share manim's text cache
+manim_adapter.share_text_cache()  # renders at once may share manim's text cache
 
-__all__ = ["AttentionVideo", "ExplainerScene", "explainer_scene", "resolve_focus"]
+__all__ = ["AttentionVideo", "ExplainerScene", "explainer_scene"]
 
 
 class ExplainerScene(Scene):
-    """Plays `stage_names` in order for `result` (default: the worked example "I have a cat")."""
+    """Plays the stages of `view` (default: the worked example "I have a cat", its stages `stages`)."""
 
-    result: AttentionResult | None = None
-    focus: str | int | None = None
-    stage_names: tuple[str, ...] = default_stages(False)
-    language: str = "en"
-    heads: MultiHeadResult | None = None  # every head, when `result` is heads.heads[result.head]
-    hide_special: bool = False  # leave a model's [CLS] and [SEP] out of the pictures (not the numbers)
+    view: View | None = None
+    stages: tuple[str, ...] | None = None  # without a view: these stages of the worked example (default all)
     # the stage played before this scene's first, when the video is made stage by stage (see
     # scenes.production): the scene opens on its last picture, as if it had just been played
     previous_stage: str | None = None
@@ -43,14 +39,10 @@ class ExplainerScene(Scene):
     on_still: Callable[[Scene, str, str], None] | None = None
     # called as on_progress(stage, seconds) whenever the video has grown, in whole frames
     on_progress: Callable[[str, float], None] | None = None
-    # seconds each spoken text lasts (scenes.voice), when the video speaks: a beat lasts at least that
-    speech: dict[str, float] | None = None
 
     def setup(self):
-        result = self.result if self.result is not None else attncore.run()
-        hidden = frozenset(special_tokens(result) if self.hide_special else ())
-        self.ctx = Ctx(result, resolve_focus(result, self.focus), language=self.language, heads=self.heads,
-                       hidden=hidden)
+        view = self.view = self.view or View.resolve(attncore.run(), stages=self.stages)
+        self.ctx = Ctx(view.result, view.focus, language=view.language, heads=view.heads, hidden=view.hidden)
         self.camera.background_color = ManimColor(DEFAULT_THEME.background)
         self.breaks: list[Break] = []  # where a lecturer pauses, in order
 
@@ -60,9 +52,10 @@ class ExplainerScene(Scene):
         return self.ctx.log
 
     def construct(self):
-        driver = self.driver = Driver(self, self.ctx, self.speech)
+        driver = self.driver = Driver(self, self.ctx, self.view.timing)
         previous = stage_class(self.previous_stage)(self.ctx) if self.previous_stage is not None else None
-        for n, name in enumerate(self.stage_names):
+        names = self.view.stages
+        for n, name in enumerate(names):
             stage = stage_class(name)(self.ctx)
             start = stage.start()
             if previous is not None and previous.ends_on != stage.starts_from:
@@ -73,7 +66,7 @@ class ExplainerScene(Scene):
             self.remove(*self.mobjects)  # the previous stage ended on this very picture
             self.add(start)
             # the picture handed to the next stage: not built when nothing would show it
-            handoff = n < len(self.stage_names) - 1 or self.on_still is not None
+            handoff = n < len(names) - 1 or self.on_still is not None
             driver.play_stage(stage, start, handoff=handoff)
             self.still("end")
             previous = stage
@@ -100,43 +93,19 @@ class ExplainerScene(Scene):
         return self.renderer.get_frame().copy()
 
 
-def explainer_scene(result: AttentionResult | MultiHeadResult, *, focus=None, stages=None, language="en",
-                    on_still=None, on_progress=None, skip_animations: bool = False, head: int = 0,
-                    hide_special: bool = False, previous_stage: str | None = None,
-                    speech: dict[str, float] | None = None) -> ExplainerScene:
-    """A scene instance for `result` (call `.render()` under manim's `tempconfig`). A MultiHeadResult
-    is followed through its head `head`, and the heads stage shows them all. `stages` defaults to
-    the whole video. With `skip_animations` every play jumps to its end (stills, scripts, tests:
-    seconds, not minutes); the clock still advances by each animation's run time. `hide_special`
-    leaves a model's [CLS] and [SEP] out of the pictures; they still take part in the softmax.
-    `previous_stage` is the stage before the first of `stages` when the video is made stage by stage.
-    `speech` gives the seconds each spoken text lasts when the video speaks (scenes.voice)."""
-    heads = result if isinstance(result, MultiHeadResult) else None
-    if heads is not None:
-        if isinstance(head, bool) or not isinstance(head, int) or not 0 <= head < heads.n_heads:
-            raise InputError(f"head: {head!r} is out of range; there are heads 0 to {heads.n_heads - 1} (0-based)")
-        result = heads.heads[head]
-    stages = default_stages(heads is not None) if stages is None else tuple(stages)
-    unknown = [s for s in (*stages, *([previous_stage] if previous_stage else [])) if s not in STAGE_NAMES]
-    if unknown:
-        raise InputError(f"stage: unknown stage {unknown[0]!r}; choose from {', '.join(STAGE_NAMES)}")
-    if heads is None and any(s in SEVERAL_HEADS for s in stages):
-        raise InputError("stage: 'heads' shows several heads; use --heads N (toy numbers) or --model")
-    if language not in CATALOGUES:
-        raise InputError(f"lang: unknown language {language!r}; choose from {', '.join(CATALOGUES)}")
-    hidden = special_tokens(result) if hide_special else []
-    if hide_special and not hidden:
-        raise InputError("hide-special: only a model's tokens include [CLS] and [SEP]; use it with --model"
-                         if result.model is None else f"hide-special: {result.model} adds no [CLS] or [SEP] to hide")
-    index = resolve_focus(result, focus)  # validate before any rendering starts
-    if index in hidden:
-        raise InputError(f"focus: {result.tokens[index]!r} is hidden by --hide-special; choose another token")
+def explainer_scene(view: View, *, on_still=None, on_progress=None, skip_animations: bool = False,
+                    previous_stage: str | None = None) -> ExplainerScene:
+    """A scene instance playing `view` (call `.render()` under manim's `tempconfig`). With
+    `skip_animations` every play jumps to its end (stills, scripts, tests: seconds, not minutes); the
+    clock still advances by each animation's run time. `previous_stage` is the stage before the
+    view's first when the video is made stage by stage."""
+    if previous_stage is not None and previous_stage not in STAGE_NAMES:
+        raise attncore.InputError(f"stage: unknown stage {previous_stage!r}; choose from {', '.join(STAGE_NAMES)}")
     cls = type("AttentionExplainer", (ExplainerScene,), {
-        "result": result, "focus": focus, "stage_names": stages, "language": language, "heads": heads,
-        "hide_special": hide_special, "previous_stage": previous_stage, "on_still": staticmethod(on_still) if on_still else None,
-        "on_progress": staticmethod(on_progress) if on_progress else None, "speech": speech,
+        "view": view, "previous_stage": previous_stage, "on_still": staticmethod(on_still) if on_still else None,
+        "on_progress": staticmethod(on_progress) if on_progress else None,
     })
-    return cls(skip_animations=skip_animations, renderer=encoding.renderer(skip_animations))
+    return cls(skip_animations=skip_animations, renderer=manim_adapter.renderer(skip_animations))
 
 
 class AttentionVideo(ExplainerScene):
@@ -145,7 +114,7 @@ class AttentionVideo(ExplainerScene):
 
 def _stage_scene(stage) -> type[ExplainerScene]:
     name = "".join(part.title() for part in stage.name.split("-")) + "Scene"
-    return type(name, (ExplainerScene,), {"stage_names": (stage.name,), "__module__": __name__})
+    return type(name, (ExplainerScene,), {"stages": (stage.name,), "__module__": __name__})
 
 
 for _stage in (s for s in STAGES if s.name not in SEVERAL_HEADS):  # the default sentence has one head

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 from manim import MarkupText, Text, tempconfig
@@ -10,6 +10,7 @@ from reference import worked
 
 from attncore import fmt, pct
 from scenes.video import explainer_scene
+from scenes.view import View
 
 FAST = {
     "quality": "low_quality",
@@ -62,8 +63,9 @@ def run_scene(result, stages=None, focus=None, snapshots: bool = False, frames: 
                                for t in visible_texts(scene)]
 
     with tempconfig(FAST):
-        scene = run.scene = explainer_scene(result, focus=focus, stages=stages, on_still=on_still, language=language,
-                                            skip_animations=True, **view)
+        speech = view.pop("speech", None)
+        resolved = replace(View.resolve(result, focus=focus, stages=stages, language=language, **view), timing=speech)
+        scene = run.scene = explainer_scene(resolved, on_still=on_still, skip_animations=True)
         if snapshots:
             def record(*args, _play=scene.play, **kwargs):
                 _play(*args, **kwargs)

@@ -277,7 +277,7 @@ def test_a_live_renders_work_folder_is_never_swept(clean_renders):
 def test_a_sweep_removes_only_unlocked_work_folders(tmp_path):
     import fcntl
 
-    from scenes.lifecycle import Staging, scratch_folder, sweep, work_folder
+    from scenes.production.lifecycle import Staging, scratch_folder, sweep, work_folder
 
     dead = tmp_path / ".render-old"
     dead.mkdir()

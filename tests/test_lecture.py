@@ -18,6 +18,8 @@ import render
 from attncore import fmt, pct
 from scenes.context import Cue
 from scenes.lecture import slide_notes, slides_of
+from scenes.production.run import fast_run
+from scenes.view import View
 
 
 def invoke(*args):
@@ -108,8 +110,7 @@ def chromium_dom(page: Path) -> str:
 def expected_slides(sentence: str, language: str, **kwargs):
     """The slides a deck must have: the cues of a fast run of the whole video, cut at every pause."""
     result = attncore.run(sentence, **kwargs)
-    scene = render.fast_run(result, focus=None, stages=tuple(render.default_stages(False)), quality="low",
-                            language=language)
+    scene = fast_run(View.resolve(result, language=language))
     return slides_of(scene.log.cues)
 
 
@@ -190,9 +191,9 @@ def test_pptx_slides_have_notes(tmp_path):
 
 
 def test_slides_without_reveal_js_fail_at_once(tmp_path, monkeypatch):
-    import scenes.slides
+    from scenes.production import deck
 
-    monkeypatch.setattr(scenes.slides, "reveal_dir", lambda: tmp_path / "nowhere")
+    monkeypatch.setattr(deck, "reveal_dir", lambda: tmp_path / "nowhere")
     result = invoke("--slides", "--stage", "title", "--output", tmp_path / "deck.html")
     assert result.exit_code != 0
     assert result.output.strip().splitlines() == [result.output.strip()]

@@ -88,7 +88,7 @@ def test_a_model_head_is_elided_keeping_true_labels_and_bias():
 
 
 def test_the_plain_repr_is_short_and_the_handout_shares_the_table_code():
-    from scenes import handout
+    from scenes.outputs import handout
 
     r = attncore.run("I have a cat", causal=True)
     assert repr(r) == "AttentionResult(tokens=('I', 'have', 'a', 'cat'), d_model=4, d_k=4, d_v=4, causal)"

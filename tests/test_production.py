@@ -3,6 +3,7 @@ of finished stages serves an unchanged re-render and nothing else."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import av
@@ -11,12 +12,30 @@ import pytest
 
 import attncore
 import render
-from scenes import production
-from scenes.production import StageCache, stage_keys
+from scenes.outputs import Settings
+from scenes.outputs.video import render_video
+from scenes.production import cache, media, options, pool
+from scenes.production.cache import StageCache
+from scenes.view import View
 
 # title -> embeddings meet; embeddings -> softmax do not (a cross-fade the softmax stage must make alone)
 STAGES = ("title", "embeddings", "softmax")
 VIEW = dict(focus=None, language="en", head=0, hide_special=False)
+
+
+def make_video(result, *, output: Path, stages, quality="low", subtitles=False, jobs=None, cache=True, **view):
+    """The video of `result` as render.py makes it (scenes.outputs.video), published at the end."""
+    return render_video(View.resolve(result, stages=stages, quality=quality, **view), output,
+                        settings=Settings(jobs=jobs, cache=cache, subtitles=subtitles))
+
+
+def stage_keys(computed, stages, view, quality, suffix):
+    """scenes.production.cache.stage_keys of the View these options resolve to (`hidden`: these
+    tokens left out of the pictures, as --hide-special leaves a model's)."""
+    view = dict(view)
+    hidden = frozenset(view.pop("hidden", ()))
+    resolved = replace(View.resolve(computed, stages=stages, quality=quality, **view), hidden=hidden)
+    return cache.stage_keys(resolved, suffix)
 
 
 def decoded(path: Path) -> list[np.ndarray]:
@@ -32,8 +51,8 @@ def one_scene(result, stages, folder: Path) -> tuple[Path, list[int]]:
     from scenes.video import explainer_scene
 
     ends = []
-    with tempconfig(production.render_options("low", folder, ".mp4")):
-        scene = explainer_scene(result, stages=stages, on_still=lambda s, stage, moment: moment == "end" and ends.append(
+    with tempconfig(options.render_options("low", folder, ".mp4")):
+        scene = explainer_scene(View.resolve(result, stages=stages), on_still=lambda s, stage, moment: moment == "end" and ends.append(
             round(s.driver.clock * config.frame_rate)))
         scene.render()
     video = next(p for p in folder.rglob("video.mp4") if "partial_movie_files" not in p.parts)
@@ -44,7 +63,7 @@ def one_scene(result, stages, folder: Path) -> tuple[Path, list[int]]:
 def test_parallel_stages_give_the_frames_of_one_scene(tmp_path):
     result = attncore.run()
     out = tmp_path / "parallel.mp4"
-    made = render.render_video(result, stages=STAGES, quality="low", output=out, jobs=2, cache=False, **VIEW)
+    made = make_video(result, stages=STAGES, quality="low", output=out, jobs=2, cache=False, **VIEW)
     assert [m.stage for m in made] == list(STAGES)  # in video order, whichever process ended first
     assert not any(m.cached for m in made)
     reference, ends = one_scene(result, STAGES, tmp_path / "one")
@@ -61,30 +80,30 @@ def test_parallel_stages_give_the_frames_of_one_scene(tmp_path):
 
 @pytest.mark.render
 def test_an_unchanged_rerender_comes_from_the_cache(tmp_path, monkeypatch):
-    monkeypatch.setenv(production.ENVIRONMENT, str(tmp_path / "cache"))
+    monkeypatch.setenv(cache.ENVIRONMENT, str(tmp_path / "cache"))
     result = attncore.run("cat")
-    first = render.render_video(result, stages=("title",), quality="low", output=tmp_path / "a.mp4", subtitles=True,
+    first = make_video(result, stages=("title",), quality="low", output=tmp_path / "a.mp4", subtitles=True,
                                 **VIEW)
     assert not first[0].cached
 
     def no_rendering(*args, **kwargs):
         raise AssertionError("an unchanged stage was rendered again")
 
-    monkeypatch.setattr(production, "render_stage", no_rendering)
-    again = render.render_video(result, stages=("title",), quality="low", output=tmp_path / "b.mp4", subtitles=True,
+    monkeypatch.setattr(pool, "render_stage", no_rendering)
+    again = make_video(result, stages=("title",), quality="low", output=tmp_path / "b.mp4", subtitles=True,
                                 **VIEW)
     assert again[0].cached
     assert (tmp_path / "a.mp4").read_bytes() == (tmp_path / "b.mp4").read_bytes()
     assert (tmp_path / "a.srt").read_text() == (tmp_path / "b.srt").read_text()
     # another language is another video: rendered, not served
     with pytest.raises(AssertionError, match="rendered again"):
-        render.render_video(result, stages=("title",), quality="low", output=tmp_path / "c.mp4",
+        make_video(result, stages=("title",), quality="low", output=tmp_path / "c.mp4",
                             **{**VIEW, "language": "zh"})
     # a stage whose record is missing (an interrupted write) is rendered again, not half-served
     for meta in (tmp_path / "cache" / "stages").glob("*.json"):
         meta.unlink()
     with pytest.raises(AssertionError, match="rendered again"):
-        render.render_video(result, stages=("title",), quality="low", output=tmp_path / "d.mp4", **VIEW)
+        make_video(result, stages=("title",), quality="low", output=tmp_path / "d.mp4", **VIEW)
 
 
 def test_every_input_and_option_changes_the_keys(monkeypatch):
@@ -97,43 +116,44 @@ def test_every_input_and_option_changes_the_keys(monkeypatch):
         "positional": dict(computed=attncore.run(positional=True)),
         "focus": dict(view={**VIEW, "focus": "a"}),
         "language": dict(view={**VIEW, "language": "zh"}),
-        "hidden tokens": dict(view={**VIEW, "hide_special": True}),
-        "head": dict(view={**VIEW, "head": 1}),
+        "hidden tokens": dict(view={**VIEW, "hidden": {0}}),
         "quality": dict(quality="high"),
         "format": dict(suffix=".webm"),
     }
     for what, change in changed.items():
         other = stage_keys(**{**base, **change})
         assert not set(other) & set(keys), what
+    two = dict(base, computed=attncore.run(heads=2))  # the followed head of several
+    assert not set(stage_keys(**two)) & set(stage_keys(**{**two, "view": {**VIEW, "head": 1}}))
     # the stage before decides a cross-fade: "embeddings" after "title" is not "embeddings" first
     assert stage_keys(**{**base, "stages": ("embeddings",)})[0] != keys[1]
-    monkeypatch.setattr(production, "code_version", lambda: "another version of the code")
+    monkeypatch.setattr(cache, "code_version", lambda: "another version of the code")
     assert not set(stage_keys(**base)) & set(keys)
 
 
 def test_the_code_version_follows_the_fonts(monkeypatch):
-    production.code_version.cache_clear()
-    before = production.code_version()
-    production.code_version.cache_clear()
-    monkeypatch.setattr(production, "fonts_fingerprint", lambda: "a font was added")
+    cache.code_version.cache_clear()
+    before = cache.code_version()
+    cache.code_version.cache_clear()
+    monkeypatch.setattr(cache, "fonts_fingerprint", lambda: "a font was added")
     try:
-        assert production.code_version() != before
+        assert cache.code_version() != before
     finally:
-        production.code_version.cache_clear()
+        cache.code_version.cache_clear()
 
 
 @pytest.fixture
 def code_version_now(monkeypatch):
-    """production.code_version computed anew at each call (its cache cleared, and again at the end),
+    """cache.code_version computed anew at each call (its cache cleared, and again at the end),
     with the installed fonts held still (their own test is above)."""
-    monkeypatch.setattr(production, "fonts_fingerprint", lambda: "the same fonts")
+    monkeypatch.setattr(cache, "fonts_fingerprint", lambda: "the same fonts")
 
     def now() -> str:
-        production.code_version.cache_clear()
-        return production.code_version()
+        cache.code_version.cache_clear()
+        return cache.code_version()
 
     yield now
-    production.code_version.cache_clear()
+    cache.code_version.cache_clear()
 
 
 def test_the_code_version_follows_every_byte_of_the_source(tmp_path, monkeypatch, code_version_now):
@@ -142,16 +162,16 @@ def test_the_code_version_follows_every_byte_of_the_source(tmp_path, monkeypatch
     file put back gives the version back."""
     import shutil
 
-    root = Path(production.__file__).resolve().parent.parent
+    root = Path(cache.__file__).resolve().parents[2]
     for package in ("attncore", "scenes"):
         shutil.copytree(root / package, tmp_path / package, ignore=shutil.ignore_patterns("__pycache__"))
     real = code_version_now()
-    monkeypatch.setattr(production, "__file__", str(tmp_path / "scenes" / "production.py"))
+    monkeypatch.setattr(cache, "__file__", str(tmp_path / "scenes" / "production" / "cache.py"))
     assert code_version_now() == real  # the same source in another folder: the same version
     args = dict(computed=attncore.run(), stages=("title", "embeddings"), view=dict(VIEW), quality="low", suffix=".mp4")
     keys = stage_keys(**args)
     files = sorted(p for package in ("attncore", "scenes") for p in (tmp_path / package).rglob("*.py"))
-    assert {"attncore/attention.py", "scenes/production.py", "scenes/stages/softmax.py"} <= {
+    assert {"attncore/attention.py", "scenes/production/cache.py", "scenes/stages/softmax.py"} <= {
         p.relative_to(tmp_path).as_posix() for p in files}
     seen = {real}
     for path in files:
@@ -171,7 +191,7 @@ def test_the_code_version_follows_every_byte_of_the_source(tmp_path, monkeypatch
     assert code_version_now() == real and stage_keys(**args) == keys
 
 
-# the library versions the code version holds (README: manim, Pango, cairo and PyAV), as
+# the library versions the code version holds (docs/speed-and-cache.md: manim, Pango, cairo and PyAV), as
 # (module, attribute): a version string or a function returning one
 LIBRARY_VERSIONS = {"manim": ("manim", "__version__"), "ManimPango": ("manimpango", "__version__"),
                     "Pango": ("manimpango", "pango_version"), "cairo": ("cairo", "cairo_version_string"),
@@ -198,12 +218,12 @@ def test_the_code_version_follows_each_library_version(monkeypatch, code_version
 
 
 def test_the_cache_can_be_turned_off_or_be_unwritable(tmp_path, monkeypatch):
-    monkeypatch.setenv(production.ENVIRONMENT, "off")
+    monkeypatch.setenv(cache.ENVIRONMENT, "off")
     assert StageCache.open() is None
     (tmp_path / "file").write_text("in the way")
-    monkeypatch.setenv(production.ENVIRONMENT, str(tmp_path / "file" / "cache"))
+    monkeypatch.setenv(cache.ENVIRONMENT, str(tmp_path / "file" / "cache"))
     assert StageCache.open() is None  # rendering goes on without it
-    monkeypatch.setenv(production.ENVIRONMENT, str(tmp_path / "cache"))
+    monkeypatch.setenv(cache.ENVIRONMENT, str(tmp_path / "cache"))
     assert StageCache.open().stages == tmp_path / "cache" / "stages"
 
 
@@ -211,12 +231,12 @@ def test_the_cache_folder_and_its_limit(monkeypatch):
     """Without the variable, the user's cache folder (~/.cache/attention-explainer on Linux); 2 GB."""
     from pathlib import Path as P
 
-    monkeypatch.delenv(production.ENVIRONMENT)
+    monkeypatch.delenv(cache.ENVIRONMENT)
     monkeypatch.setenv("XDG_CACHE_HOME", "/nonexistent-home/.cache")
-    assert production.cache_folder() == P("/nonexistent-home/.cache/attention-explainer")
+    assert cache.cache_folder() == P("/nonexistent-home/.cache/attention-explainer")
     monkeypatch.delenv("XDG_CACHE_HOME")
-    assert production.cache_folder() == P.home() / ".cache" / "attention-explainer"
-    assert production.CACHE_LIMIT == 2 * 1024 ** 3
+    assert cache.cache_folder() == P.home() / ".cache" / "attention-explainer"
+    assert cache.CACHE_LIMIT == 2 * 1024 ** 3
 
 
 def test_the_cache_keeps_the_most_recently_used_within_its_limit(tmp_path):
@@ -234,9 +254,9 @@ def test_the_cache_keeps_the_most_recently_used_within_its_limit(tmp_path):
 
 def test_subtitles_of_the_stages_are_moved_to_where_each_starts():
     cue = "1\n00:00:00,500 --> 00:00:01,000\n{}\n\n"
-    made = [production.Made("a", (), 30, cue.format("first"), 1.0),
-            production.Made("b", (), 45, cue.format("second"), 1.0)]
-    joined = production.joined_subtitles(made, 15)
+    made = [media.Made("a", (), 30, cue.format("first"), 1.0),
+            media.Made("b", (), 45, cue.format("second"), 1.0)]
+    joined = media.joined_subtitles(made, 15)
     assert "00:00:00,500 --> 00:00:01,000\nfirst" in joined
     assert "00:00:02,500 --> 00:00:03,000\nsecond" in joined  # 30 frames at 15 fps later
     assert joined.startswith("1\n") and "\n2\n" in joined
@@ -290,8 +310,8 @@ def test_a_held_frame_converted_once_encodes_as_manims_encoder_does(tmp_path):
     from manim._config.video_encoder import VideoEncoderSpec
     from manim.scene.video_segment_encoder import VideoSegmentEncoder
 
-    from scenes.encoding import HoldEncoder
-    from scenes.production import ENCODER_OPTIONS
+    from scenes.production.manim_adapter import HoldEncoder
+    from scenes.production.options import ENCODER_OPTIONS
 
     spec = VideoEncoderSpec("mp4", "libx264", "yuv420p", 320, 180, Fraction(15), tuple(ENCODER_OPTIONS.items()))
     rng = np.random.default_rng(0)
@@ -326,22 +346,23 @@ def test_slides_are_cut_from_the_videos_renders_and_agree_frame_for_frame(tmp_pa
     """After the video, the slides come from the cache (nothing rendered again): a slide ends at every
     pause, and each slide's frames are the video's frames at the same place, boundaries included."""
     from scenes.lecture import slides_of
-    from scenes.slides import cut_slides
+    from scenes.production.deck import cut_slides
+    from scenes.production.run import fast_run, render_parts
 
-    monkeypatch.setenv(production.ENVIRONMENT, str(tmp_path / "cache"))
+    monkeypatch.setenv(cache.ENVIRONMENT, str(tmp_path / "cache"))
     result = attncore.run()
     video = tmp_path / "video.mp4"
-    render.render_video(result, stages=STAGES, quality="low", output=video, **VIEW)
+    make_video(result, stages=STAGES, quality="low", output=video, **VIEW)
 
     def no_rendering(*args, **kwargs):
         raise AssertionError("the slides rendered a stage the video had rendered")
 
-    monkeypatch.setattr(production, "render_stage", no_rendering)
-    made, video_format = render.render_parts(result, stages=STAGES, quality="low", tmp=tmp_path / "parts",
-                                             suffix=".mp4", **VIEW)
+    monkeypatch.setattr(pool, "render_stage", no_rendering)
+    view = View.resolve(result, stages=STAGES, **VIEW)
+    made, video_format = render_parts(view, tmp=tmp_path / "parts", suffix=".mp4")
     (tmp_path / "slides").mkdir()
     slides = cut_slides(made, tmp_path / "slides", **video_format)
-    scene = render.fast_run(result, stages=STAGES, quality="low", **VIEW)
+    scene = fast_run(view)
     wanted = slides_of(scene.log.cues)
     assert len(slides) == len(wanted) >= 3
     frames = _frames(video)
@@ -393,18 +414,18 @@ def test_four_renders_at_once_share_one_cache(tmp_path):
 
 @pytest.mark.render
 def test_a_damaged_cache_entry_is_dropped_and_rendered_again(tmp_path, monkeypatch, capsys):
-    monkeypatch.setenv(production.ENVIRONMENT, str(tmp_path / "cache"))
+    monkeypatch.setenv(cache.ENVIRONMENT, str(tmp_path / "cache"))
     result = attncore.run("cat")
-    render.render_video(result, stages=("title",), quality="low", output=tmp_path / "a.mp4", **VIEW)
+    make_video(result, stages=("title",), quality="low", output=tmp_path / "a.mp4", **VIEW)
     pieces = sorted((tmp_path / "cache" / "stages").glob("*-0.mp4"))
     assert len(pieces) == 1
     pieces[0].write_bytes(pieces[0].read_bytes()[:1000])  # truncated, as by a full disk or a crash
     capsys.readouterr()
-    again = render.render_video(result, stages=("title",), quality="low", output=tmp_path / "b.mp4", **VIEW)
+    again = make_video(result, stages=("title",), quality="low", output=tmp_path / "b.mp4", **VIEW)
     assert not again[0].cached
     assert capsys.readouterr().err == "cache: a damaged entry for the stage title was dropped; rendering it again\n"
     assert (tmp_path / "a.mp4").read_bytes() == (tmp_path / "b.mp4").read_bytes()
-    third = render.render_video(result, stages=("title",), quality="low", output=tmp_path / "c.mp4", **VIEW)
+    third = make_video(result, stages=("title",), quality="low", output=tmp_path / "c.mp4", **VIEW)
     assert third[0].cached  # the entry written again is whole
 
 
@@ -421,7 +442,7 @@ def render_cli(*args):
 def test_a_cached_piece_with_one_byte_flipped_is_dropped_and_rendered_again(tmp_path, monkeypatch):
     """A piece damaged in place, its size kept: only the SHA-256 in its record tells. The entry is
     dropped with the one line, and the stage rendered again gives the bytes of the clean render."""
-    monkeypatch.setenv(production.ENVIRONMENT, str(tmp_path / "cache"))
+    monkeypatch.setenv(cache.ENVIRONMENT, str(tmp_path / "cache"))
     title = ("--sentence", "cat", "--stage", "title", "--quality", "low", "--quiet")
     render_cli(*title, "--output", tmp_path / "a.mp4")
     (piece,) = sorted((tmp_path / "cache" / "stages").glob("*-0.mp4"))
@@ -436,7 +457,7 @@ def test_a_cached_piece_with_one_byte_flipped_is_dropped_and_rendered_again(tmp_
     def no_rendering(*args, **kwargs):
         raise AssertionError("the entry written again was not served")
 
-    monkeypatch.setattr(production, "render_stage", no_rendering)  # the entry written again is whole
+    monkeypatch.setattr(pool, "render_stage", no_rendering)  # the entry written again is whole
     third = render_cli(*title, "--output", tmp_path / "c.mp4")
     assert third.stderr == "" and (tmp_path / "c.mp4").read_bytes() == (tmp_path / "a.mp4").read_bytes()
 
@@ -447,13 +468,13 @@ def test_a_full_disk_under_the_cache_does_not_fail_the_render(tmp_path, monkeypa
     cache holds no record of a stage it could not keep."""
     import errno
 
-    monkeypatch.setenv(production.ENVIRONMENT, str(tmp_path / "cache"))
+    monkeypatch.setenv(cache.ENVIRONMENT, str(tmp_path / "cache"))
 
     def full(path, data):
         raise OSError(errno.ENOSPC, "No space left on device", str(path))
 
-    monkeypatch.setattr(production, "write_atomically", full)
-    made = render.render_video(attncore.run("cat"), stages=("title",), quality="low", output=tmp_path / "a.mp4",
+    monkeypatch.setattr(cache, "write_atomically", full)
+    made = make_video(attncore.run("cat"), stages=("title",), quality="low", output=tmp_path / "a.mp4",
                                **VIEW)
     assert (tmp_path / "a.mp4").stat().st_size > 10_000 and not made[0].cached
     assert not list((tmp_path / "cache" / "stages").iterdir())
@@ -466,9 +487,9 @@ def test_a_text_the_shared_cache_cannot_take_is_laid_out_in_a_private_folder(tmp
 
     from manim import Text, tempconfig
 
-    from scenes import pango_cache
+    from scenes.production import manim_adapter
 
-    pango_cache.install()  # as scenes.video does
+    manim_adapter.share_text_cache()  # as scenes.video does
     shared = tmp_path / "texts"
     real = os.replace
 
@@ -477,7 +498,7 @@ def test_a_text_the_shared_cache_cannot_take_is_laid_out_in_a_private_folder(tmp
             raise OSError(28, "No space left on device")
         real(source, target)
 
-    monkeypatch.setattr(pango_cache.os, "replace", refuse_shared)
+    monkeypatch.setattr(manim_adapter.os, "replace", refuse_shared)
     with tempconfig({"text_dir": str(shared)}):
         text = Text("a full disk 7c1e", font="Noto Sans")
     assert len(text.submobjects) == len("afulldisk7c1e")
@@ -490,11 +511,11 @@ def test_videos_are_faststart_and_gifs_small_with_their_timing(tmp_path):
     two stages keeps every frame and the frame rate, in one palette without dithering (≤ 2 MB)."""
     result = attncore.run()
     mp4 = tmp_path / "a.mp4"
-    render.render_video(result, stages=("title", "embeddings"), quality="low", output=mp4, **VIEW)
+    make_video(result, stages=("title", "embeddings"), quality="low", output=mp4, **VIEW)
     data = mp4.read_bytes()
     assert 0 < data.find(b"moov") < data.find(b"mdat")
     gif = tmp_path / "a.gif"
-    render.render_video(result, stages=("title", "embeddings"), quality="low", output=gif, **VIEW)
+    make_video(result, stages=("title", "embeddings"), quality="low", output=gif, **VIEW)
     assert gif.stat().st_size <= 2_000_000
     frames = _frames(mp4)
     with av.open(str(gif)) as container:
@@ -511,7 +532,7 @@ def test_paths_traced_once_draw_the_pixels_manim_draws():
     same pixels as manim's own Camera each time."""
     from manim import Camera, Square, Text
 
-    from scenes.encoding import PathCachingCamera
+    from scenes.production.manim_adapter import PathCachingCamera
 
     shapes = [Text("q · k = 6.15", font="Noto Sans"), Square(1.5).shift([2, 1, 0])]
     ours, theirs = PathCachingCamera(pixel_width=640, pixel_height=360), Camera(pixel_width=640, pixel_height=360)

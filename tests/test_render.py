@@ -13,6 +13,7 @@ from click.testing import CliRunner
 
 import attncore
 import render
+from scenes import default_stages
 
 
 def invoke(*args):
@@ -35,7 +36,7 @@ def assert_one_line_error(result, starts: str):
         (["--d-model", "0"], "Invalid value for '--d-model'"),
         (["--seed", "-1"], "Invalid value for '--seed'"),
         (["--bogus"], "No such option '--bogus'"),
-        (["--output", "video.avi"], "Invalid value for --output: 'video.avi' has no video extension"),
+        (["--output", "video.avi"], "Invalid value for --output: 'video.avi' must end in .mp4, .gif, .webm or .mov"),
         (["--numbers", "n.txt"], "Invalid value for --numbers: 'n.txt' must end in .json"),
         (["--sentence", "   "], "sentence: is empty"),
         (["--sentence", " ".join(["w"] * 41)], "sentence: 41 tokens; the video shows at most 40"),
@@ -46,11 +47,13 @@ def assert_one_line_error(result, starts: str):
         (["--weights", "bad.json"], "W_Q: expected finite numbers"),
         (["--lang", "fr"], "Invalid value for '--lang'"),
         (["--script", "notes.txt"], "Invalid value for --script: 'notes.txt' must end in .md"),
-        (["--subtitles", "--stills", "st"], "--subtitles goes with a video; --stills renders none"),
-        (["--subtitles", "--slides"], "--subtitles goes with a video; --slides renders none"),
+        (["--subtitles", "--stills", "st"], "--subtitles goes with a video; not with --stills"),
+        (["--subtitles", "--slides"], "--subtitles goes with a video; not with --slides"),
+        (["--subtitles", "--script", "s.md"], "--subtitles goes with a video; not with --script"),
         (["--slides", "--handout", "h.md"], "--slides and --handout make different outputs"),
-        (["--slides", "--output", "deck.pdf"], "Invalid value for --output: 'deck.pdf': slides are written as .html or .pptx"),
-        (["--output", "deck.html"], "Invalid value for --output: 'deck.html' has no video extension; use one of .mp4"),
+        (["--slides", "--output", "deck.pdf"], "Invalid value for --output: 'deck.pdf' must end in .html or .pptx"),
+        (["--output", "deck.html"], "Invalid value for --output: 'deck.html' must end in .mp4, .gif, .webm or .mov "
+                                     "(--slides writes .html or .pptx)"),
         (["--handout", "h.txt"], "Invalid value for --handout: 'h.txt' must end in .md or .html"),
         (["--head", "1"], "head: goes with --model or --heads N"),
         (["--layer", "1"], "layer: goes with --model"),
@@ -187,10 +190,10 @@ def test_script_in_chinese_for_one_stage(tmp_path):
 
 
 def test_default_output_path():
-    whole = render.default_stages(False)
+    whole = default_stages(False)
     assert render.default_output("I have a cat", whole) == Path("media/i-have-a-cat.mp4")
     assert render.default_output("I have a cat", ("softmax",)) == Path("media/i-have-a-cat-softmax.mp4")
-    with_analogy = render.default_stages(False, analogy=True)
+    with_analogy = default_stages(False, analogy=True)
     assert render.default_output("I have a cat", with_analogy) == Path("media/i-have-a-cat-with-analogy.mp4")
     # non-ASCII: a stable code (blake2b of the sentence, 4 bytes), the same on every machine and run
     assert render.default_output("我 有", whole) == Path("media/504242c6.mp4")
@@ -249,7 +252,7 @@ def test_qualities_give_their_sizes_and_rates():
     benchmarks/render_bench.py; 4k's 2160p60 only here, as rendering it takes minutes)."""
     from manim import config, tempconfig
 
-    from scenes.production import render_options
+    from scenes.production.options import render_options
 
     want = {"low": (854, 480, 15), "medium": (1280, 720, 30), "high": (1920, 1080, 60), "4k": (3840, 2160, 60)}
     for quality, size in want.items():
@@ -308,9 +311,11 @@ def test_the_default_deck_path_and_its_seven_slides():
 
     result = invoke("--slides", "--dry-run")
     assert result.exit_code == 0 and "would write: media/i-have-a-cat.html" in result.output, result.output
-    scene = render.fast_run(attncore.run(), focus=None, stages=render.default_stages(False), quality="low",
-                            language="en")
-    assert len(slides_of(scene.log.cues)) == 7  # as the README says
+    from scenes.production.run import fast_run
+    from scenes.view import View
+
+    scene = fast_run(View.resolve(attncore.run()))
+    assert len(slides_of(scene.log.cues)) == 7  # as docs/lecture-outputs.md says
 
 
 def test_failed_render_leaves_no_file(tmp_path, monkeypatch):

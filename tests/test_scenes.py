@@ -235,10 +235,9 @@ def test_stages_must_meet_on_the_same_picture():
 
 
 def test_script_lists_every_cue_under_its_stage_with_times(runs):
-    import render
 
     _, run = runs("default")
-    script = render.script_text(run.scene.ctx, run.scene.log.cues)
+    script = lecture.script_text(run.scene.ctx, run.scene.log.cues)
     assert script.startswith("# Self-attention, step by step: “I have a cat”")
     assert script.count("\n## ") == len(STAGE_NAMES)
     assert re.search(r"\n## 4\. Scale and softmax  \(\d:\d\d\.\d\)\n", script)

@@ -23,11 +23,13 @@ from hypothesis import strategies as st
 
 import attncore
 import render
+from scenes.production.run import fast_run, prepare_speech
+from scenes.production.voice import RATE, VoiceError, find_voice, speech_for, voices_folder
 from scenes.spoken import speak
-from scenes.voice import RATE, VoiceError, find_voice, speech_for, voices_folder
+from scenes.view import View
 
 ROOT = Path(__file__).resolve().parent.parent
-# the README ("The video speaks"): "Each beat lasts at least as long as its speech plus 0.4 s"; the
+# docs/voice.md: "Each beat lasts at least as long as its speech plus 0.4 s"; the
 # promise, not scenes.beats.GAP, so that a change to the code's gap fails here
 GAP = 0.4
 
@@ -259,10 +261,10 @@ def test_only_a_speaking_video_has_spoken_forms_and_they_do_not_move_a_cue(runs,
 
 def test_each_beat_lasts_as_long_as_its_speech(fake_voice, tmp_path):
     result = attncore.run()
-    options = dict(focus=None, stages=("title", "softmax"), quality="low", language="en", head=0, hide_special=False)
-    silent = render.fast_run(result, **options)
-    speech = render.prepare_speech(result, find_voice("en"), cache=False, quiet=True, **options)
-    spoken = render.fast_run(result, **options, speech=speech)
+    view = View.resolve(result, stages=("title", "softmax"))
+    silent = fast_run(view)
+    spoken_view = prepare_speech(view, find_voice("en"), cache=False)
+    spoken, speech = fast_run(spoken_view), spoken_view.speech
     assert [c.text for c in spoken.log.cues] == [c.text for c in silent.log.cues]  # the words do not change
     longer = 0
     for before, cue in zip(silent.log.cues, spoken.log.cues):
@@ -343,7 +345,7 @@ def test_voice_refusals_are_one_line(tmp_path, monkeypatch):
         assert result.exit_code != 0 and len(lines) == 1, result.output
         assert lines[0].startswith(f"error: voice: the {name} voice is not installed") and "make voice" in lines[0]
     stills = invoke("--voice", "--stills", tmp_path / "s")
-    assert stills.exit_code != 0 and "--voice goes with a video" in stills.output
+    assert stills.exit_code != 0 and "--voice goes with --script, --slides or a video; not with --stills" in stills.output
     assert not (tmp_path / "v.mp4").exists() and not (tmp_path / "s").exists()
 
 
@@ -391,9 +393,8 @@ def test_slides_and_script_carry_the_voice(fake_voice, tmp_path):
     assert not re.search(r"<section[^>]*data-background-video-muted", text)  # the first slide speaks too
     page = Page()
     page.feed(text)
-    options = dict(focus=None, stages=("title", "softmax"), quality="low", language="en", head=0, hide_special=False)
-    speech = render.prepare_speech(attncore.run(), find_voice("en"), cache=True, quiet=True, **options)
-    scene = render.fast_run(attncore.run(), **options, speech=speech)
+    view = View.resolve(attncore.run(), stages=("title", "softmax"))
+    scene = fast_run(prepare_speech(view, find_voice("en"), cache=True))
     from scenes.lecture import slides_of
 
     slides = slides_of(scene.log.cues)

@@ -1,4 +1,4 @@
-"""The README's classroom pictures (`make classroom`): the slides deck and the handout as headless
+"""The classroom pictures of docs/lecture-outputs.md (`make classroom`): the slides deck and the handout as headless
 Chromium shows them, and the library analogy beside the attention links, all made by render.py.
 
     .venv/bin/python docs/classroom/make_pictures.py

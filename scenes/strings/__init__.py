@@ -4,9 +4,10 @@ screen without the markers did not come from the catalogue."""
 
 from __future__ import annotations
 
+from attncore.strings import LANGUAGES  # defined once, with the report headings' catalogues; what render.py offers
+
 from . import en, zh
 
-LANGUAGES = ("en", "zh")  # what render.py offers
 PSEUDO_OPEN, PSEUDO_CLOSE = "⟦", "⟧"
 
 
@@ -16,9 +17,11 @@ def _pseudo(value):
     return PSEUDO_OPEN + value + PSEUDO_CLOSE
 
 
-CATALOGUES = {"en": en.STRINGS, "zh": zh.STRINGS, "pseudo": {k: _pseudo(v) for k, v in en.STRINGS.items()}}
-PLURALS = {"en": en.plural, "zh": zh.plural, "pseudo": en.plural}
-READING_SPEED = {"en": en.CHARS_PER_SECOND, "zh": zh.CHARS_PER_SECOND, "pseudo": en.CHARS_PER_SECOND}
+_MODULES = {"en": en, "zh": zh}  # a language in LANGUAGES without its module here fails on import
+CATALOGUES = {**{lang: _MODULES[lang].STRINGS for lang in LANGUAGES},
+              "pseudo": {k: _pseudo(v) for k, v in en.STRINGS.items()}}
+PLURALS = {**{lang: _MODULES[lang].plural for lang in LANGUAGES}, "pseudo": en.plural}
+READING_SPEED = {**{lang: _MODULES[lang].CHARS_PER_SECOND for lang in LANGUAGES}, "pseudo": en.CHARS_PER_SECOND}
 
 
 def catalogue(language: str = "en") -> dict:
@@ -32,3 +35,8 @@ def reading_time(language: str, words: str) -> float:
 
 def plural_form(language: str, n: int) -> str:
     return PLURALS[language](n)
+
+
+def voice_language(language: str) -> str:
+    """The voice that speaks a catalogue's language (the tests' "pseudo" catalogue is English)."""
+    return "zh" if language == "zh" else "en"

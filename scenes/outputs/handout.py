@@ -1,4 +1,4 @@
-"""The printable handout (`render.py --handout FILE.md|FILE.html`): the sentence and its tokens,
+"""The printable handout (`render.py --handout FILE.md`; FILE.html is the page to explore, explore.py): the sentence and its tokens,
 every matrix as a labelled table (long ones elided as on screen), and one projection entry, one
 score and the focus row's softmax worked out step by step, in the video's language.
 
@@ -10,12 +10,15 @@ from __future__ import annotations
 
 import html
 from dataclasses import dataclass
+from pathlib import Path
 
-from attncore import AttentionResult, MultiHeadResult, fmt, pct, resolve_focus, special_tokens, steps
+from attncore import AttentionResult, fmt, pct, steps
 from attncore.tables import Table, cells, matrix, table_html
 
-from .context import Ctx
-from .layout import Layout
+from ..context import Ctx
+from ..layout import Layout
+from ..view import View
+from .base import Making, Output
 
 
 @dataclass(frozen=True)
@@ -164,11 +167,17 @@ def block_html(block) -> str:
     return f"<{tag}>{html.escape(text)}</{tag}>"
 
 
-def handout(result: AttentionResult | MultiHeadResult, *, focus=None, language="en", head: int = 0,
-            hide_special: bool = False) -> str:
-    """The printed handout of `result` (the followed head `head` of a MultiHeadResult) as Markdown
-    text. (Its HTML form is the page to explore, scenes.explore.page.)"""
-    if isinstance(result, MultiHeadResult):
-        result = result.heads[head]
-    doc = build(result, resolve_focus(result, focus), language, special_tokens(result) if hide_special else ())
-    return markdown(doc)
+def handout(view: View) -> str:
+    """The printed handout of `view` (its followed head) as Markdown text. (Its HTML form is the
+    page to explore, scenes.outputs.explore.page.)"""
+    return markdown(build(view.result, view.focus, view.language, view.hidden))
+
+
+def make(making: Making, path: Path) -> list[Path]:
+    making.staging.place(path).write_bytes(handout(making.view).encode("utf-8"))
+    return [path]
+
+
+OUTPUT = Output("handout", "--handout", (".md",), make, "--handout",
+                help="Instead of a video, write a printable handout: every matrix as a table and the worked steps "
+                     "(FILE.md or FILE.html).")

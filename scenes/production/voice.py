@@ -39,7 +39,7 @@ FADE = 0.010  # seconds
 PROCESSING = "48k-mono-trim-16lufs-limit1dbfs-10ms-v2"  # in the cache key: what was done to each clip
 VOICES_ENVIRONMENT = "ATTENTION_EXPLAINER_VOICES"  # the folder holding the voice environments
 FAKE_ENVIRONMENT = "ATTENTION_EXPLAINER_VOICE"  # "fake": tones instead of the voices
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 LANGUAGE_NAMES = {"en": "English", "zh": "Mandarin"}
 
 
@@ -73,11 +73,6 @@ class Voice:
                 raise VoiceError(f"voice: the {LANGUAGE_NAMES[self.language]} voice made {len(files)} "
                                  f"recordings for {len(texts)} lines")
             return [read_wav(f.read_bytes()) for f in files]
-
-
-def voice_language(language: str) -> str:
-    """The voice that speaks a catalogue's language (the tests' "pseudo" catalogue is English)."""
-    return "zh" if language == "zh" else "en"
 
 
 def voices_folder() -> Path:

@@ -1,5 +1,5 @@
 """Click-through slides with manim-slides, cut from the same stage renders as the video: a slide is
-the pieces of the stages (scenes.production) up to the next place a lecturer pauses, joined by the
+the pieces of the stages (scenes.production.pool) up to the next place a lecturer pauses, joined by the
 same remux; its presenter notes are those pieces' narration with the real numbers. So the slides get
 the video's parallel renders, its cache and its cross-fades, and after the video they cost little
 more than the conversion. manim-slides writes the deck: one offline HTML file (reveal.js inlined,
@@ -30,7 +30,7 @@ from platformdirs import user_cache_path
 
 from attncore.files import write_atomically
 
-from .production import Made, join_pieces
+from .media import Made, join_pieces
 
 logging.getLogger("manim-slides").setLevel(logging.WARNING)  # not a line per written file
 

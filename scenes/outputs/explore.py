@@ -3,7 +3,7 @@ any head of the layer, and reads that token's worked steps, weights and links wi
 as the video.
 
 The page never computes. Every view (each head × each token) is made here, by the handout's own
-blocks (`scenes.handout`), formatted by `fmt`/`pct` as on screen, and embedded as JSON; the script
+blocks (`scenes.outputs.handout`), formatted by `fmt`/`pct` as on screen, and embedded as JSON; the script
 only swaps the view in and draws the links from their precomputed labels and widths. The URL
 fragment `#focus=K&head=H` (0-based, as --focus and --head) picks the view and follows the clicks.
 Element `focus` holds the followed token's text, `focus-weights` its row of weights. One file, no
@@ -16,14 +16,17 @@ import base64
 import html
 import io
 import json
+from pathlib import Path
 
-from attncore import AttentionResult, MultiHeadResult, fmt, pct, resolve_focus, special_tokens, steps
+from attncore import AttentionResult, fmt, pct, steps
 from attncore.tables import Table, table_html
 
-from .context import Ctx
+from ..context import Ctx
+from ..layout import Layout
+from ..theme import DEFAULT_THEME
+from ..view import View
+from .base import Making, Output
 from .handout import FONTS, STYLE, block_html, intro_blocks, matrix_blocks, worked_blocks
-from .layout import Layout
-from .theme import DEFAULT_THEME
 
 
 def weighted_block(ctx: Ctx) -> Table:
@@ -48,7 +51,7 @@ def html_of(block) -> str:
     return f'<div class="scroll">{table_html(block)}</div>' if isinstance(block, Table) else block_html(block)
 
 
-def view(result: AttentionResult, focus: int, language: str, hidden: frozenset[int]) -> dict:
+def view_of(result: AttentionResult, focus: int, language: str, hidden: frozenset[int]) -> dict:
     """One token's view: its text and index line, its row of weights (cells), the worked steps
     (HTML), and its links: [token, label, width in px] for every token it may attend to."""
     ctx = Ctx(result, focus, language=language, hidden=hidden)
@@ -81,18 +84,16 @@ def heat_png(result: AttentionResult, shown: list[int]) -> str:
     return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode()
 
 
-def page(result: AttentionResult | MultiHeadResult, *, focus=None, language: str = "en", head: int = 0,
-         hide_special: bool = False) -> str:
-    """The whole page: the printed handout's blocks for the chosen view, with every other view
+def page(view: View) -> str:
+    """The whole page: the printed handout's blocks for `view`, with every other token and head
     embedded."""
-    heads = list(result.heads) if isinstance(result, MultiHeadResult) else [result]
+    heads = list(view.heads.heads) if view.several else [view.result]
+    head, hidden, i, language = view.head, view.hidden, view.focus, view.language
     chosen = heads[head]
-    hidden = frozenset(special_tokens(chosen) if hide_special else ())
-    i = resolve_focus(chosen, focus)
     ctx = Ctx(chosen, i, language=language, hidden=hidden)
     s, e, r = ctx.s, html.escape, chosen
     shown = ctx.visible()
-    views = [[view(h, k, language, hidden) if k in shown else None for k in range(r.n_tokens)] for h in heads]
+    views = [[view_of(h, k, language, hidden) if k in shown else None for k in range(r.n_tokens)] for h in heads]
     several = len(heads) > 1
     head_names = [s("heads.name", head=h.head if h.head is not None else n) for n, h in enumerate(heads)]
     data = {"focus": i, "head": head, "order": shown, "tokens": list(r.tokens), "heads": head_names, "views": views}
@@ -254,3 +255,11 @@ SCRIPT = r"""
   show(false);
 })();
 """
+
+
+def make(making: Making, path: Path) -> list[Path]:
+    making.staging.place(path).write_bytes(page(making.view).encode("utf-8"))
+    return [path]
+
+
+OUTPUT = Output("explore", "--handout", (".html",), make, "--handout")

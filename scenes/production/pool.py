@@ -1,0 +1,163 @@
+"""Rendering the stages: each stage a video of its own, in forked worker processes, the longest
+first; finished stages from the cache.
+
+Every stage starts from a picture rebuilt from scratch (`Stage.start()`, the previous stage's
+`handoff()`), so a stage renders the same frames alone as in one long scene; only a cross-fade
+between stages whose pictures differ needs to know the stage before. manim writes each animation
+as its own small video; a stage's pieces (between the places a lecturer pauses) are joined by the
+same remux as the whole video, so a video made in parallel has the same frames as one made in one
+scene."""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import signal
+import threading
+import time
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Callable
+
+from .. import STAGE_WEIGHT
+from ..context import Break
+from ..view import View
+from .cache import StageCache, stage_keys
+from .lifecycle import die_with_parent, release_signals, signals_held
+from .media import Made, Piece, frame_rate_of, join_files
+from .options import render_options
+
+
+@dataclass(frozen=True)
+class Job:
+    """What every stage of one video shares: the view (the numbers with it) and the segment container."""
+
+    view: View
+    segment: str  # ".mp4", ".webm" or ".mov"
+    texts: str | None  # manim's text cache folder
+
+
+def render_stage(job: Job, stage: str, previous: str | None, folder: Path,
+                 on_progress: Callable[[str, float], None] | None = None) -> Made:
+    """Render `stage` alone (cross-fading from `previous` when their pictures differ) into `folder`."""
+    from manim import config, tempconfig
+
+    from ..lecture import slide_notes
+    from ..video import explainer_scene
+
+    started = time.perf_counter()
+    with tempconfig(render_options(job.view.quality, folder, job.segment, job.texts)):
+        scene = explainer_scene(replace(job.view, stages=(stage,)), previous_stage=previous, on_progress=on_progress)
+        scene.render()
+        fps, width, height = config.frame_rate, config.pixel_width, config.pixel_height
+    produced = [p for p in folder.rglob(f"video{job.segment}") if "partial_movie_files" not in p.parts]
+    if not produced:
+        raise RuntimeError(f"the stage {stage} produced no {job.segment} file")
+    srt_file = produced[0].with_suffix(".srt")
+    subtitles = srt_file.read_text(encoding="utf-8") if srt_file.exists() else ""
+    # the stage's pieces: manim's own small videos (one per animation, each from a key frame)
+    # between the breaks, joined by the same remux as the whole video
+    partial = scene.renderer.file_writer.partial_movie_files
+    cues = scene.log.cues
+    ends = [*scene.breaks, Break(len(partial), scene.driver.clock, len(cues), pause=False)]
+    pieces, before = [], Break(0, 0.0, 0, pause=False)
+    for end in ends:
+        files = [f for f in partial[before.files:end.files] if f is not None]
+        frames = round(end.clock * fps) - round(before.clock * fps)
+        if files and frames > 0:
+            path = folder / f"piece-{len(pieces)}{job.segment}"
+            join_files(files, path, width=width, height=height, frame_rate=frame_rate_of(fps))
+            pieces.append(Piece(path, frames, slide_notes(scene.ctx, cues[before.cues:end.cues]), end.pause))
+        elif pieces and end.pause:  # nothing played since the last break: the slide ends there
+            pieces[-1] = replace(pieces[-1], pause=True)
+        before = end
+    total = round(scene.driver.clock * fps)
+    speech = tuple((cue.start, cue.spoken) for cue in cues if cue.spoken)
+    return Made(stage, tuple(pieces), total, subtitles, time.perf_counter() - started, speech=speech)
+
+
+_worker: dict = {}  # in a pool's process: the job and the progress queue
+
+
+def _start_worker(job: Job, queue, parent: int) -> None:
+    # the parent stops its workers when it is interrupted: they end at once, and quietly; and they
+    # die with it when it is killed (forked with the signals held: none comes before this is set)
+    die_with_parent(parent)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    release_signals()
+    _worker.update(job=job, queue=queue)
+
+
+def _render_in_worker(stage: str, previous: str | None, folder: str) -> Made:
+    queue = _worker["queue"]
+    return render_stage(_worker["job"], stage, previous, Path(folder),
+                        on_progress=lambda name, seconds: queue.put((name, seconds)))
+
+
+def render_stages(job: Job, stages: tuple[str, ...], folder: Path, *, jobs: int, cache: StageCache | None,
+                  on_progress: Callable[[str, float], None] | None = None,
+                  on_done: Callable[[Made], None] | None = None) -> list[Made]:
+    """Every stage's video, in video order: from the cache when there, else rendered in `folder`,
+    by `jobs` processes at once (in this process when 1, or when one stage is left to render)."""
+    keys = stage_keys(replace(job.view, stages=stages), job.segment)
+    made: dict[str, Made] = {}
+    todo = []
+    for i, (stage, key) in enumerate(zip(stages, keys)):
+        hit = cache.get(key, job.segment, folder / f"cached-{stage}") if cache is not None else None
+        if hit is not None:
+            made[stage] = hit
+            if on_done is not None:
+                on_done(hit)
+        else:
+            todo.append((stage, stages[i - 1] if i else None, key))
+
+    def finished(one: Made, key: str) -> None:
+        made[one.stage] = cache.put(key, one) if cache is not None else one
+        if on_done is not None:
+            on_done(made[one.stage])
+
+    if jobs <= 1 or len(todo) <= 1:
+        for stage, previous, key in todo:
+            finished(render_stage(job, stage, previous, folder / stage, on_progress), key)
+    else:
+        run_parallel(job, todo, folder, jobs, on_progress, finished)
+    return [made[s] for s in stages]
+
+
+def run_parallel(job: Job, todo, folder: Path, jobs: int, on_progress, finished) -> None:
+    """Render `todo` in `jobs` forked processes, the longest stages first; progress reports come
+    back through a queue. An interrupt or a failure stops every process."""
+    context = multiprocessing.get_context("fork")  # the workers share what is imported and cached
+    queue = context.SimpleQueue()
+    with signals_held():  # the threads and the forked workers start with SIGINT and SIGTERM held
+        listener = threading.Thread(target=_listen, args=(queue, on_progress), daemon=True)
+        listener.start()
+        pool = ProcessPoolExecutor(max_workers=min(jobs, len(todo)), mp_context=context,
+                                   initializer=_start_worker, initargs=(job, queue, os.getpid()))
+    try:
+        order = sorted(todo, key=lambda t: -STAGE_WEIGHT.get(t[0], 1))
+        with signals_held():  # the first submit forks every worker
+            pending = {pool.submit(_render_in_worker, stage, previous, str(folder / stage)): key
+                       for stage, previous, key in order}
+        while pending:
+            done, _ = wait(pending, return_when=FIRST_COMPLETED)
+            for future in done:
+                finished(future.result(), pending.pop(future))
+    except BaseException:
+        from .manim_adapter import stop_workers
+
+        stop_workers(pool)  # no waiting for stages nobody will see
+        pool.shutdown(wait=False, cancel_futures=True)
+        raise
+    finally:
+        pool.shutdown(wait=True)
+        queue.put(None)
+        listener.join()
+
+
+def _listen(queue, on_progress) -> None:
+    while (message := queue.get()) is not None:
+        if on_progress is not None:
+            on_progress(*message)

@@ -1,0 +1,102 @@
+"""What a lecture shows of a computation, resolved and checked once: the followed head, the focus
+token, the tokens left out of the pictures, the stages, the language, the quality and, when the
+video speaks, how long each spoken text lasts. The scenes, the outputs and the cache key all take a
+View; none of them resolves an option again. Importing this module does not import manim."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from typing import Mapping
+
+from attncore import AttentionResult, InputError, MultiHeadResult, resolve_focus, special_tokens
+
+from . import SEVERAL_HEADS, STAGE_NAMES, default_stages
+from .strings import CATALOGUES
+
+MAX_TOKENS = 40  # longer sentences are refused: past this even the elided grids say little
+QUALITIES = ("low", "medium", "high", "4k")  # 480p15, 720p30, 1080p60, 2160p60 (scenes.production.options)
+
+
+@dataclass(frozen=True)
+class View:
+    """Build it with `View.resolve`, which validates; `replace` only narrows a resolved view."""
+
+    computed: AttentionResult | MultiHeadResult  # every head of the layer, or the one head
+    head: int  # the followed head (0 with one head)
+    focus: int  # the focus token's index
+    hidden: frozenset[int]  # tokens left out of the pictures (a model's [CLS] and [SEP]); still in the softmax
+    stages: tuple[str, ...]
+    language: str = "en"
+    quality: str = "low"
+    # seconds each spoken text lasts when the video speaks ({}: it speaks, timed as a silent video;
+    # None: silent) and the speech itself (scenes.production.voice.Speech), for the sound track
+    timing: Mapping[str, float] | None = None
+    speech: object = field(default=None, compare=False, repr=False)
+
+    @classmethod
+    def resolve(cls, computed: AttentionResult | MultiHeadResult, *, focus: str | int | None = None,
+                stages=None, language: str = "en", head: int = 0, hide_special: bool = False,
+                quality: str = "low") -> "View":
+        """The view of `computed`: `focus` a token's text or index (default the last token), `stages`
+        in the order given (default the whole video), `head` the head followed through a
+        MultiHeadResult, `hide_special` leaving a model's [CLS] and [SEP] out of the pictures.
+        Raises InputError, one line naming the option, for anything that cannot be shown."""
+        several = isinstance(computed, MultiHeadResult)
+        if several and (isinstance(head, bool) or not isinstance(head, int) or not 0 <= head < computed.n_heads):
+            raise InputError(f"head: {head!r} is out of range; there are heads 0 to {computed.n_heads - 1} (0-based)")
+        if not several and head != 0:
+            raise InputError(f"head: {head!r} is out of range; there is one head (0)")
+        result = computed.heads[head] if several else computed
+        if result.n_tokens > MAX_TOKENS:
+            raise InputError(f"sentence: {result.n_tokens} tokens; the video shows at most {MAX_TOKENS}")
+        stages = default_stages(several) if stages is None else tuple(stages)
+        unknown = [s for s in stages if s not in STAGE_NAMES]
+        if unknown:
+            raise InputError(f"stage: unknown stage {unknown[0]!r}; choose from {', '.join(STAGE_NAMES)}")
+        if not several and any(s in SEVERAL_HEADS for s in stages):
+            raise InputError("stage: 'heads' shows several heads; use --heads N (toy numbers) or --model")
+        if language not in CATALOGUES:
+            raise InputError(f"lang: unknown language {language!r}; choose from {', '.join(CATALOGUES)}")
+        if quality not in QUALITIES:
+            raise InputError(f"quality: unknown quality {quality!r}; choose from {', '.join(QUALITIES)}")
+        hidden = frozenset(special_tokens(result) if hide_special else ())
+        if hide_special and not hidden:
+            raise InputError("hide-special: only a model's tokens include [CLS] and [SEP]; use it with --model"
+                             if result.model is None else f"hide-special: {result.model} adds no [CLS] or [SEP] to hide")
+        index = resolve_focus(result, focus)
+        if index in hidden:
+            raise InputError(f"focus: {result.tokens[index]!r} is hidden by --hide-special; choose another token")
+        return cls(computed, head if several else 0, index, hidden, stages, language, quality)
+
+    @property
+    def result(self) -> AttentionResult:
+        """The followed head."""
+        return self.computed.heads[self.head] if self.several else self.computed
+
+    @property
+    def heads(self) -> MultiHeadResult | None:
+        """Every head of the layer, when there are several."""
+        return self.computed if self.several else None
+
+    @property
+    def several(self) -> bool:
+        return isinstance(self.computed, MultiHeadResult)
+
+    @property
+    def hide_special(self) -> bool:
+        return bool(self.hidden)
+
+    def speaking(self) -> "View":
+        """The view of a video that speaks, each cue with its spoken form, timed as a silent video."""
+        return replace(self, timing={})
+
+    def spoken(self, speech) -> "View":
+        """The view of a video that speaks `speech` (scenes.production.voice.Speech): each beat lasts
+        as long as its speech."""
+        return replace(self, timing=speech.durations(), speech=speech)
+
+    def key(self) -> dict:
+        """What of the view decides the frames, for the cache of finished stages (the numbers and
+        the stages are keyed apart)."""
+        return {"head": self.head, "focus": self.focus, "hidden": sorted(self.hidden), "language": self.language,
+                "quality": self.quality, "timing": self.timing}
