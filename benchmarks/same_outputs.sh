@@ -21,10 +21,11 @@
 #     bash benchmarks/same_outputs.sh . /tmp/same/after &&
 #     diff -r /tmp/same/before /tmp/same/after && echo "byte-identical"
 #
-# Known: m3e/slides.pptx is never byte-identical between two runs, not even of one tree. python-pptx
-# writes each zip entry with the time of writing (zipfile.writestr, 2-second DOS time, in the local
-# and the central headers: 57 entries x 2 bytes x 2 = the 228 bytes `cmp -l` finds); every member's
-# content is identical. Compare the rest with `diff -r -x '*.pptx'`, and the deck member by member:
+# Known: before commit "pptx decks without time stamps", m3e/slides.pptx was never byte-identical
+# between two runs, not even of one tree: python-pptx wrote each zip entry with the time of writing
+# (zipfile.writestr, 2-second DOS time, in the local and the central headers: 57 entries x 2 bytes
+# x 2 = the 228 bytes `cmp -l` found); every member's
+# content was identical. Against such a tree, compare the rest with `diff -r -x '*.pptx'`, and the deck member by member:
 #
 #   $PY -c 'import sys, zipfile; a, b = (zipfile.ZipFile(p) for p in sys.argv[1:]);
 #   same = a.namelist() == b.namelist() and all(a.read(n) == b.read(n) for n in a.namelist());

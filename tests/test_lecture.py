@@ -188,6 +188,13 @@ def test_pptx_slides_have_notes(tmp_path):
     notes = [s.notes_slide.notes_text_frame.text for s in deck.slides]
     assert len(notes) == 2  # the title stage pauses once, then its last beat
     assert "5 个词元" in notes[0] and "“猫”" in notes[0] and "**" not in notes[0]
+    # the same deck again, later than a zip entry's 2-second clock: the same bytes (no time stamped in)
+    import time
+
+    time.sleep(2.1)
+    again = tmp_path / "again.pptx"
+    assert invoke("--slides", "--stage", "title", "--lang", "zh", "--sentence", "我有一只猫", "--output", again).exit_code == 0
+    assert again.read_bytes() == out.read_bytes()
 
 
 def test_slides_without_reveal_js_fail_at_once(tmp_path, monkeypatch):
@@ -334,7 +341,7 @@ def test_chinese_handout_of_m3e_names_the_model_in_chinese(tmp_path):
     assert result.exit_code == 0, result.output
     text = out.read_text(encoding="utf-8")
     r = attncore.run(sentence, model="m3e-small", layer=0, head=4)
-    assert "数字来自 m3e-small · 第 0 层 · 第 4 个头（从 0 开始计数）。" in text
+    assert "数字来自 m3e-small，第 0 层，4 号头（从 0 开始编号）。" in text
     row = next(line for line in text.splitlines() if line.startswith("| 它 |") and "%" in line)
     assert pct(r.weights[7, 5]) == "98.2%" and "| 98.2% |" in row
     assert "| [CLS] |" not in text

@@ -112,6 +112,25 @@ def convert(slides: list[Slide], output: Path, title: str, background: str, reso
                      **({"template": sounding_template(output.parent)} if spoken else {})).convert_to(output)
         else:
             PowerPoint(presentation_configs=[presentation]).convert_to(output)
+            timeless(output)
+
+
+ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)  # the earliest time a zip entry can carry
+
+
+def timeless(deck: Path) -> None:
+    """Rewrite a .pptx (a zip) with every entry dated ZIP_EPOCH: python-pptx stamps each entry with
+    the time it was written, so the same slides gave other bytes each time. The entries, their
+    order, contents and compression are kept."""
+    import zipfile
+
+    with zipfile.ZipFile(deck) as source:
+        entries = [(info, source.read(info)) for info in source.infolist()]
+    with zipfile.ZipFile(deck, "w") as target:
+        for info, data in entries:
+            fixed = zipfile.ZipInfo(info.filename, date_time=ZIP_EPOCH)
+            fixed.compress_type, fixed.external_attr = info.compress_type, info.external_attr
+            target.writestr(fixed, data)
 
 
 FIRST_MUTED = re.compile(r"\{% if loop\.index == 1 and outer_loop\.index == 1 %\}\s*data-background-video-muted\s*\{% endif %\}")
