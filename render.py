@@ -38,13 +38,28 @@ from scenes.strings import LANGUAGES
 from scenes.view import QUALITIES, View
 
 ALL_WITH_ANALOGY = "all-with-analogy"  # --stage: the whole video, opening with the library analogy
+AUTO = "auto"  # --head auto: attncore.pick chooses the head
 # --help's sections: every option is in one (tests/test_render.py)
-GROUPS = {"Input": ("--sentence", "--focus", "--weights", "--d-model", "--d-k", "--seed", "--positional", "--causal",
+GROUPS = {"Input": ("--sentence", "--focus", "--keep", "--weights", "--d-model", "--d-k", "--seed", "--positional", "--causal",
                     "--heads"),
-          "Model": ("--model", "--layer", "--head", "--hide-special"),
+          "Model": ("--model", "--layer", "--head", "--contrast", "--hide-special"),
           "Outputs": (*outputs.options(), "--subtitles", "--voice", "--dry-run"),
           "Video": ("--stage", "--overview", "--lang", "--quality"),
           "Performance": ("--jobs", "--no-cache", "--quiet", "--help")}
+
+
+class HeadChoice(click.ParamType):
+    """--head: a head's number (0-based) or auto."""
+
+    name = "N|auto"
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, int) or value == AUTO:
+            return value
+        try:
+            return int(value)
+        except ValueError:
+            self.fail(f"{value!r} is neither a head's number nor {AUTO}", param, ctx)
 
 
 class OneLineErrors(click.Command):
@@ -110,6 +125,10 @@ def default_output(sentence: str, stages: tuple[str, ...], origin: str = "") -> 
         suffix = ""
     elif stages in (default_stages(False, analogy=True), default_stages(True, analogy=True)):
         suffix = "-with-analogy"
+    elif stages in (default_stages(False, contrast=True), default_stages(True, contrast=True)):
+        suffix = "-contrast"
+    elif stages in (default_stages(False, True, True), default_stages(True, True, True)):
+        suffix = "-with-analogy-contrast"
     else:
         suffix = "-" + "-".join(stages)
     return Path("media") / f"{slug_ or 'attention'}{'-' + origin if origin else ''}{suffix}.mp4"
@@ -137,13 +156,39 @@ def compute(sentence, d_model, d_k, seed, positional, causal, weights, model=Non
     return result
 
 
-def video_stages(stages: tuple[str, ...], overview: bool, several: bool) -> tuple[str, ...]:
-    """--stage's choice in video order (default the whole video); --overview is the heads stage."""
+def choose_head(sentence, d_model, d_k, seed, positional, causal, weights, model, layer, head, heads, focus, contrast):
+    """(the numbers to explain, the head followed, the --contrast sentence's numbers, why the head was
+    chosen): compute's; or, with --head auto (the default with --model and neither --layer nor --head)
+    or --contrast, attncore.pick's search over every head of every layer (of --layer alone when given)."""
+    if head != AUTO and contrast is None and (model is None or layer is not None or head is not None):
+        return compute(sentence, d_model, d_k, seed, positional, causal, weights, model, layer, head, heads), head or 0, \
+            None, None
+    if model is None and heads is None:
+        raise InputError("contrast: goes with --model or --heads N (it compares the heads of a layer)" if contrast is not None
+                         else "head: auto goes with --model or --heads N (it searches the heads of a layer)")
+    from attncore.pick import choose, contrast_is_blind
+
+    def layer_of(text, at):
+        return compute(text, d_model, d_k, seed, positional, causal, weights, model, at, None, heads)
+
+    choice = choose(layer_of, sentence, model=model, layer=layer, head=head, focus=focus, contrast=contrast)
+    r, pick = choice.computed.heads[choice.head], choice.pick
+    if contrast is not None and r.causal:  # said in the video too (the contrast stage)
+        blind = " (every changed token comes after it: the two rows are the same)" \
+            if contrast_is_blind(r, pick.focus, pick.changed) else ""
+        click.echo(f"warning: causal attention: {r.tokens[pick.focus]!r} sees only itself and the tokens before it, so a "
+                   f"word changed after it cannot move its row{blind}", err=True)
+    return choice.computed, choice.head, choice.contrast, pick
+
+
+def video_stages(stages: tuple[str, ...], overview: bool, several: bool, contrast: bool = False) -> tuple[str, ...]:
+    """--stage's choice in video order (default the whole video, with the contrast stage when there is
+    a --contrast); --overview is the heads stage."""
     if overview:
         return ("heads",)
     if ALL_WITH_ANALOGY in stages:
-        return default_stages(several, analogy=True)
-    return tuple(s for s in STAGE_NAMES if s in stages) or default_stages(several)
+        return default_stages(several, analogy=True, contrast=contrast)
+    return tuple(s for s in STAGE_NAMES if s in stages) or default_stages(several, contrast=contrast)
 
 
 def origin_name(view: View, model) -> str:
@@ -170,6 +215,12 @@ def summary(view: View, speaker, targets: list[Path]) -> None:
                f"{r.n_tokens}x{r.n_tokens}" + (", positional" if r.positional else "") + (", causal" if r.causal else "")
                + (", [CLS]/[SEP] hidden" if view.hide_special else ""))
     click.echo(f"focus: {r.tokens[view.focus]!r} (index {view.focus})")
+    if view.contrast is not None:
+        click.echo(f"contrast: {' | '.join(view.contrast_result.tokens)}")
+    if view.pick is not None:
+        click.echo("head: " + view.pick.describe(r.tokens, view.contrast_result.tokens if view.contrast else None))
+    if view.keep:
+        click.echo("keep: " + ", ".join(f"{r.tokens[k]!r} (index {k})" for k in sorted(view.keep)))
     click.echo(f"stages: {', '.join(view.stages)}")
     click.echo(f"language: {view.language}")
     click.echo("would write: " + ", ".join(map(str, targets)))
@@ -177,7 +228,10 @@ def summary(view: View, speaker, targets: list[Path]) -> None:
 
 @click.command(cls=OneLineErrors, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--sentence", default=attncore.DEFAULT_SENTENCE, show_default=True, help="The sentence to explain.")
-@click.option("--focus", default=None, help="Focus token: its text or index (0-based; -1 = last). Default: the last token.")
+@click.option("--focus", default=None, help="Focus token: its text or index (0-based; -1 = last). Default: the last word; with causal attention a word in the middle, whose row has later tokens masked.")
+@click.option("--keep", multiple=True, metavar="TOKEN",
+              help="Keep this token (text or index, as --focus) in every picture where long sentences are elided; "
+                   "repeat the option. The focus token's largest weights are always kept.")
 @click.option("--quality", type=click.Choice(QUALITIES), default="low", show_default=True,
               help="low 480p15, medium 720p30, high 1080p60, 4k 2160p60 (manim's -ql/-qm/-qh/-qk).")
 @click.option("--stage", "stages", multiple=True, type=click.Choice([*STAGE_NAMES, ALL_WITH_ANALOGY]),
@@ -199,8 +253,14 @@ def summary(view: View, speaker, targets: list[Path]) -> None:
                    "English), m3e-small (Chinese), a folder with a BERT or GPT-2 checkpoint, or a model's name in "
                    "the local Hugging Face cache (never downloaded).")
 @click.option("--layer", type=int, default=None, help="With --model: the layer, counted from 0 (default 0).")
-@click.option("--head", type=int, default=None,
-              help="With --model or --heads: the head the video follows, counted from 0 (default 0).")
+@click.option("--head", type=HeadChoice(), default=None,
+              help="With --model or --heads: the head the video follows, counted from 0, or auto: the head (of every "
+                   "layer, or of --layer) whose focus row gives one content word the largest share. Default: auto with "
+                   "--model and no --layer, else 0.")
+@click.option("--contrast", default=None, metavar="SENTENCE",
+              help="With --model or --heads: a minimal pair, the sentence with a word changed (as many tokens, the focus "
+                   "at the same place). Follows the head whose focus row moves most between the two (of --layer, or "
+                   "--head itself, when given) and adds the contrast stage: both rows side by side.")
 @click.option("--heads", type=click.IntRange(1), default=None,
               help="Toy multi-head attention: N heads of d_model/N dimensions, joined by W_O.")
 @click.option("--overview", is_flag=True,
@@ -217,8 +277,9 @@ def summary(view: View, speaker, targets: list[Path]) -> None:
                    "with --slides and --script (their timing follows). Needs `make voice`.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 @click.option("--dry-run", is_flag=True, help="Compute and validate, print a summary, render nothing.")
-def main(sentence, focus, quality, stages, d_model, d_k, seed, positional, causal, weights_file, language, subtitles,
-         model, layer, head, heads, overview, hide_special, jobs, no_cache, voice, quiet, dry_run, **asked):
+def main(sentence, focus, keep, quality, stages, d_model, d_k, seed, positional, causal, weights_file, language, subtitles,
+         model, layer, head, heads, overview, hide_special, jobs, no_cache, voice, quiet, dry_run, contrast=None,
+         **asked):
     """Render a video explaining self-attention on SENTENCE with its real numbers."""
     if overview and stages:
         raise click.UsageError("--overview is the heads stage alone; leave out --stage")
@@ -226,10 +287,12 @@ def main(sentence, focus, quality, stages, d_model, d_k, seed, positional, causa
         raise click.UsageError("--hide-special goes with --model (only a model's tokenizer adds [CLS] and [SEP])")
     flags = frozenset(name for name, given in (("voice", voice), ("subtitles", subtitles)) if given)
     chosen = outputs.choose(outputs.asked(asked), flags)  # the clashes of options, before any computing
-    computed = compute(sentence, d_model, d_k, seed, positional, causal, weights_file, model, layer, head, heads)
+    computed, head, other, pick = choose_head(sentence, d_model, d_k, seed, positional, causal, weights_file, model, layer,
+                                              head, heads, focus, contrast)
     view = View.resolve(computed, focus=focus, language=language, head=head or 0, hide_special=hide_special,
-                        stages=video_stages(stages, overview, isinstance(computed, attncore.MultiHeadResult)),
-                        quality=quality)
+                        stages=video_stages(stages, overview, isinstance(computed, attncore.MultiHeadResult) and computed.n_heads > 1,
+                                            other is not None),
+                        quality=quality, keep=keep, contrast=other, pick=pick)
     default = default_output(view.result.sentence or " ".join(view.result.tokens), view.stages, origin_name(view, model))
     chosen = [(o, p or default.with_suffix(o.suffixes[0])) for o, p in chosen]
     speaker = None

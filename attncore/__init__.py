@@ -17,12 +17,14 @@ from .multihead import MultiHeadResult, multi_head_attention
 from .numbers import Numbers, load, parse
 from .params import default_weights, embed, output_weights, positional_encoding, token_vector
 from .pipeline import DEFAULT_SENTENCE, run
+from .roles import HeadRole, head_role
 from .tokens import tokenize
 
 __all__ = [
     "AttentionResult",
     "DEFAULT_SENTENCE",
     "FORMAT",
+    "HeadRole",
     "InputError",
     "MAX_ABS",
     "MultiHeadResult",
@@ -32,6 +34,7 @@ __all__ = [
     "default_weights",
     "embed",
     "fmt",
+    "head_role",
     "join_tokens",
     "load",
     "multi_head_attention",

@@ -23,20 +23,34 @@ def special_tokens(result: AttentionResult) -> list[int]:
     return [i for i, t in enumerate(result.tokens) if t in SPECIAL_TOKENS] if result.model is not None else []
 
 
-def default_focus(tokens) -> int:
-    """The last token that is neither punctuation nor [CLS]/[SEP] (the last token when all are)."""
-    for i in range(len(tokens) - 1, -1, -1):
-        if not is_punctuation(tokens[i]) and tokens[i] not in SPECIAL_TOKENS:
-            return i
-    return len(tokens) - 1
+def default_focus(tokens, causal: bool = False) -> int:
+    """The last token that is neither punctuation nor [CLS]/[SEP] (the last token when all are).
+
+    Under causal attention (`--causal`, a GPT-2) the last token's row has nothing masked, so the
+    default is the word token nearest the middle of the sentence (the earlier of two as near; a
+    whole piece rather than the bytes of part of a character): its row shows the later tokens
+    masked, and the earlier ones it may see.
+
+    >>> default_focus(["The", "cat", "sat", "on", "the", "mat"], causal=True)
+    2
+    """
+    words = [i for i, t in enumerate(tokens) if not is_punctuation(t) and t not in SPECIAL_TOKENS]
+    if not words:
+        return len(tokens) - 1
+    if not causal:
+        return words[-1]
+    from .model import is_byte_piece  # a GPT-2's "⟨E6 88⟩"
+
+    middle = (len(tokens) - 1) / 2
+    return min([i for i in words if not is_byte_piece(tokens[i])] or words, key=lambda i: (abs(i - middle), i))
 
 
 def resolve_focus(result: AttentionResult, focus: str | int | None) -> int:
-    """The focus token's index: None -> `default_focus`; a token's text (its last occurrence) or an
-    integer index (0-based, negative counts from the end)."""
+    """The focus token's index: None -> `default_focus` (a middle token when the result is causal); a
+    token's text (its last occurrence) or an integer index (0-based, negative counts from the end)."""
     n = result.n_tokens
     if focus is None:
-        return default_focus(result.tokens)
+        return default_focus(result.tokens, causal=result.causal)
     if isinstance(focus, str):
         if focus in result.tokens:
             return n - 1 - result.tokens[::-1].index(focus)

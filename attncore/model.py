@@ -182,6 +182,11 @@ def _config(folder: Path) -> dict:
     return config
 
 
+# a loaded model's display name (Model.name, AttentionResult.model) -> what load_model was given, so that a
+# result's model can be found again (`loaded`): a folder's name alone does not locate it
+LOADED: dict[str, str] = {}
+
+
 @functools.lru_cache(maxsize=4)
 def load_model(name: str = "minilm") -> Model:
     """The model's config, weights and tokenizer, read once per process. `name`: a packaged model
@@ -221,7 +226,20 @@ def load_model(name: str = "minilm") -> Model:
     limit = (tokenizer.truncation or {}).get("max_length") or positions
     tokenizer.no_padding()  # MiniLM's file pads every input to 128
     tokenizer.no_truncation()  # longer inputs are refused instead of silently cut
+    LOADED[title] = name
     return replace(model, max_tokens=min(limit, positions))
+
+
+def loaded(title: str | None) -> Model | None:
+    """The model a result names (`AttentionResult.model`), found again: one loaded in this process,
+    a packaged model by its title, or a name `locate` finds; None otherwise."""
+    if title is None:
+        return None
+    name = LOADED.get(title) or next((key for key, p in MODELS.items() if p.title == title), title)
+    try:
+        return load_model(name)
+    except InputError:
+        return None
 
 
 # ---------------------------------------------------------------------------------------------------

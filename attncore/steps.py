@@ -75,6 +75,88 @@ def weighted_values(r: AttentionResult, i: int) -> np.ndarray:
     return r.weights[i][:, None] * r.V  # (S, 1) * (S, d_v) -> (S, d_v)
 
 
+def cosine(a: np.ndarray, b: np.ndarray) -> float:
+    """cos θ of the angle between a and b: a . b / (|a| |b|), in [-1, 1]; 0 when either is all zeros."""
+    norms = float(np.linalg.norm(a) * np.linalg.norm(b))
+    return 0.0 if norms == 0 else float(a @ b) / norms
+
+
+def winning_pair(r: AttentionResult, i: int, keys=None) -> tuple[int, int | None]:
+    """(top, low): among the keys query token i may attend to (only those in `keys`, when given: a
+    video passes the tokens it draws), the one with the largest weight, and, to contrast with it, the
+    one with the smallest weight other than top (None when top is the only one). Weights order the
+    keys as the scores do (softmax is increasing), so top is also the row's largest score and low its
+    smallest. Ties go to the first key."""
+    may = allowed(r, i)
+    candidates = [j for j in (range(r.n_tokens) if keys is None else sorted(set(keys))) if may[j]]
+    w = r.weights[i]
+    top = max(candidates, key=lambda j: (w[j], -j))
+    rest = [j for j in candidates if j != top]
+    return top, (min(rest, key=lambda j: (w[j], j)) if rest else None)
+
+
+@dataclass(frozen=True)
+class PairAngle:
+    """q_i . k_j = |q_i| |k_j| cos θ: a score as the two vectors' lengths and the angle between them."""
+
+    q_norm: float  # |q_i|
+    k_norm: float  # |k_j|
+    cosine: float  # cos θ, in [-1, 1]
+    total: float  # q_i . k_j, the score itself (scores[i, j])
+
+
+def score_angle(r: AttentionResult, i: int, j: int) -> PairAngle:
+    """scores[i, j] as |q_i|, |k_j| and the cosine of their angle."""
+    q, k = r.Q[i], r.K[j]
+    return PairAngle(q_norm=float(np.linalg.norm(q)), k_norm=float(np.linalg.norm(k)), cosine=cosine(q, k),
+                     total=float(r.scores[i, j]))
+
+
+@dataclass(frozen=True)
+class TopTerms:
+    """The terms of q_i . k_j that push the score furthest its own way (the largest when the score
+    is positive or zero, the most negative when it is negative)."""
+
+    dims: tuple[int, ...]  # their dimensions, the strongest first (ties: the lower dimension first)
+    terms: np.ndarray  # (n,)  q_i[c] * k_j[c] for c in dims
+    total: float  # their sum
+    agreeing: int  # how many of all d_k terms have the score's sign (0 counts as neither)
+
+
+def top_terms(r: AttentionResult, i: int, j: int, n: int) -> TopTerms:
+    """The n terms of scores[i, j] = sum_c q_i[c] k_j[c] that contribute most to it (see TopTerms)."""
+    dot = score_entry(r, i, j)
+    sign = -1.0 if dot.total < 0 else 1.0
+    order = np.argsort(-sign * dot.terms, kind="stable")[:n]  # (n,)
+    return TopTerms(dims=tuple(int(c) for c in order), terms=dot.terms[order], total=float(dot.terms[order].sum()),
+                    agreeing=int((sign * dot.terms > 0).sum()))
+
+
+def unscaled_softmax_row(r: AttentionResult, i: int) -> np.ndarray:
+    """(S,): row i's softmax as it would be WITHOUT the division by √d_k: softmax of scores[i] over
+    the keys token i may attend to, 0 at masked keys. Beside weights[i], it shows what the scaling
+    does."""
+    may = allowed(r, i)
+    x = np.where(may, r.scores[i], -np.inf)
+    e = np.exp(x - x[may].max())  # (S,); e^-inf = 0 at masked keys
+    return e / e.sum()
+
+
+@dataclass(frozen=True)
+class RowSpread:
+    """How far apart row i's scores lie, before and after the division by √d_k: the largest minus
+    the smallest over the keys the row may attend to (softmax depends only on these gaps)."""
+
+    before: float  # max - min of scores[i] over the allowed keys
+    after: float  # the same for scaled[i] (after ÷ √d_k): before / √d_k
+
+
+def score_spread(r: AttentionResult, i: int) -> RowSpread:
+    may = allowed(r, i)
+    raw, scaled = r.scores[i][may], r.scaled[i][may]
+    return RowSpread(before=float(raw.max() - raw.min()), after=float(scaled.max() - scaled.min()))
+
+
 def strongest(r: AttentionResult, i: int) -> int:
     """The key token that query token i attends to most (the first one on a tie)."""
     return int(np.argmax(r.weights[i]))
@@ -83,3 +165,9 @@ def strongest(r: AttentionResult, i: int) -> int:
 def row_sums(r: AttentionResult) -> np.ndarray:
     """(S,): each row of the weights added up (1 up to rounding: softmax is a distribution)."""
     return r.weights.sum(axis=1)  # (S, S) -> (S,)
+
+
+def run_weight(r: AttentionResult, i: int, keys: tuple[int, ...]) -> float:
+    """The share of query token i's attention that the tokens `keys` take together (an elided run
+    of a picture, "… 4 tokens, 3.1%": attncore.tables.elided_runs)."""
+    return float(r.weights[i, list(keys)].sum()) if keys else 0.0

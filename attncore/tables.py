@@ -39,6 +39,89 @@ def plan_axis(n: int, max_slots: int, keep: Sequence[int] = (), skip: Sequence[i
     return [None if p is None else shown[p] for p in slots(chosen)]
 
 
+STORY_TOP = 3  # a row's largest keys, always shown with it
+STORY_SHARE = 0.03  # and every key with at least this weight
+
+
+def story_keys(r, i: int, extra: Sequence[int] = (), skip: Sequence[int] = ()) -> list[int]:
+    """The keys that tell query token i's story, the most needed first: i itself, its three largest
+    keys, the `extra` ones asked for (render.py --keep), then every other key with at least 3% of
+    i's attention, the largest first. Keys in `skip` (hidden tokens) are never among them: the top
+    three are the largest of the others. Every picture of row i keeps these (`plan_by_weight`)."""
+    w = r.weights[i]
+    skip = set(skip)
+    order = sorted((j for j in range(len(w)) if j not in skip), key=lambda j: (-w[j], j))
+    share = [j for j in order[STORY_TOP:] if w[j] >= STORY_SHARE]
+    return list(dict.fromkeys([i, *order[:STORY_TOP], *(j for j in extra if j not in skip), *share]))
+
+
+def _slots(chosen: set[int], m: int) -> list[Slot]:
+    """Positions 0..m-1 in `chosen`, in order, with None for each run of those left out."""
+    out: list[Slot] = []
+    for p in sorted(chosen):
+        if (out[-1] if out else -1) != p - 1:
+            out.append(None)
+        out.append(p)
+    if not out or out[-1] != m - 1:
+        out.append(None)
+    return out
+
+
+def plan_by_weight(n: int, max_slots: int, weights, keep: Sequence[int] = (), most: int | None = None,
+                   skip: Sequence[int] = ()) -> list[Slot]:
+    """Which of n tokens to show in at most `max_slots` slots, elided by weight, with None where a
+    run is elided ("…", "⋮"; a slot of its own). `keep` lists the tokens that must be shown, the
+    most needed first (`story_keys`); `weights` (n,) (the focus row's) orders the rest. Tokens in
+    `skip` are left out without an elision mark (hidden, not elided).
+
+    - Every token fits: all of them, nothing elided.
+    - The kept ones fit in `max_slots`: they, then the rest one by one while the plan fits, the
+      heaviest for the slots it takes first: a token that closes a gap takes no slot (it replaces
+      the "…") and comes at once, one beside a shown token takes one, one on its own two (itself and
+      a new "…"). So little weight is elided, in few runs: the kept tokens grow into phrases.
+    - They do not fit: the picture grows to the slots they need, up to `most` (the room the picture
+      has; default `max_slots`: it cannot grow). Past that, they are kept in `keep`'s order, each
+      one that still fits in `most` slots (the first one, the focus, always), and the rest of them
+      elided; with story_keys' order the focus and its top three come first, and they fit in any
+      room of 9 slots or more. The plan is then filled by weight up to `most`.
+    """
+    skip = set(skip)
+    shown = [j for j in range(n) if j not in skip]
+    m = len(shown)
+    if m <= max_slots:
+        return shown
+    most = max(max_slots, most or max_slots)
+    where = {j: p for p, j in enumerate(shown)}
+    chosen: set[int] = set()
+    for p in (where[j] for j in dict.fromkeys(keep) if j in where):
+        if not chosen or len(_slots(chosen | {p}, m)) <= most:
+            chosen.add(p)
+    room = max(max_slots, len(_slots(chosen, m)))
+    while True:
+        used = len(_slots(chosen, m))
+        fits = {p: len(_slots(chosen | {p}, m)) - used for p in range(m) if p not in chosen}
+        fits = {p: cost for p, cost in fits.items() if used + cost <= room}
+        if not fits:
+            break
+        w = lambda p: float(weights[shown[p]])
+        chosen.add(max(fits, key=lambda p: (fits[p] == 0, w(p) / max(fits[p], 1), w(p), -p)))
+    return [None if p is None else shown[p] for p in _slots(chosen, m)]
+
+
+def elided_runs(n: int, slots: Sequence[Slot], skip: Sequence[int] = ()) -> list[tuple[int, ...]]:
+    """For each None of `slots` (a plan of n indices), in order, the indices it stands for: those
+    between the indices shown either side of it, less the ones in `skip` (hidden, not elided)."""
+    skip = set(skip)
+    runs = []
+    for k, s in enumerate(slots):
+        if s is None:
+            after = slots[k - 1] if k > 0 else None
+            before = slots[k + 1] if k + 1 < len(slots) else None
+            runs.append(tuple(j for j in range(n) if j not in skip and (after is None or j > after)
+                              and (before is None or j < before)))
+    return runs
+
+
 @dataclass(frozen=True)
 class Table:
     caption: str

@@ -14,7 +14,7 @@ class StageFacts(NamedTuple):
     # jobs end close together
     weight: int
     several_heads: bool = False  # needs every head of a layer (a model's, or toy multi-head)
-    optional: bool = False  # in the video only when asked for (--stage analogy, --stage all-with-analogy)
+    optional: bool = False  # in the video only when asked for (--stage analogy, --stage all-with-analogy; --contrast)
 
 
 # The stages of the video, in order: every fact about them is here.
@@ -27,6 +27,7 @@ STAGE_FACTS = (
     StageFacts("softmax", 5),
     StageFacts("weighted-sum", 4),
     StageFacts("heads", 3, several_heads=True),
+    StageFacts("contrast", 2, optional=True),
     StageFacts("summary", 3),
 )
 STAGE_NAMES = tuple(s.name for s in STAGE_FACTS)
@@ -36,8 +37,9 @@ STAGE_WEIGHT = {s.name: s.weight for s in STAGE_FACTS}
 SLIDE_FORMATS = (".html", ".pptx")  # the decks scenes.production.deck writes (named here: importing it loads manim-slides)
 
 
-def default_stages(several_heads: bool, analogy: bool = False) -> tuple[str, ...]:
+def default_stages(several_heads: bool, analogy: bool = False, contrast: bool = False) -> tuple[str, ...]:
     """The whole video: every stage, those about several heads only when there are several, the
-    library analogy only when asked for."""
+    library analogy and the contrast (--contrast) only when asked for."""
+    asked = {"analogy": analogy, "contrast": contrast}
     return tuple(s for s in STAGE_NAMES
-                 if (several_heads or s not in SEVERAL_HEADS) and (analogy or s not in OPTIONAL))
+                 if (several_heads or s not in SEVERAL_HEADS) and (s not in OPTIONAL or asked.get(s, False)))

@@ -2,27 +2,33 @@
 attend to, each link as thick and as opaque as its weight and labelled with its percentage.
 
 Links are arches over the row: the farther apart two tokens are, the higher the arch, so the
-percentages (on the tops, over a patch of background) stay legible; a token's link to itself is a
-small loop, and the arches leave a token a little to its left or right so that they do not cross
+percentages (on the tops, over a patch of background) stay legible; in a long row, where the tops
+are too close, each percentage stands over its token, at the arch's foot; a token's link to itself
+is a small loop, and the arches leave a token a little to its left or right so that they do not cross
 the loop's percentage. Masked
-tokens (causal) get no link. The row is elided as the grids' columns are, keeping the token the
-focus token attends to most (`Layout.focus_cols`).
+tokens (causal) get no link. Up to 16 tokens are all shown (`Layout.link_cols`); past that the row
+is elided by weight, keeping the focus row's story (its largest keys, every key of 3% or more), and
+under each "…" stand the number of tokens it holds and, for the row whose links are drawn, their
+share.
 """
 
 from __future__ import annotations
 
-from manim import BackgroundRectangle, CubicBezier, SurroundingRectangle, VGroup
+from manim import DOWN, BackgroundRectangle, CubicBezier, SurroundingRectangle, VGroup
 
 from attncore import pct, steps
 
 from .components import Picture, half_width, number_text, text
 from .context import Ctx, Source
+from .elision import run_count, run_label
 from .layout import CONTENT_BOTTOM, CONTENT_TOP, Layout
 
 LOOP_H = 0.45  # the height of a token's loop to itself
 FIRST_H = 1.2  # the height of the arch between neighbours
 LABEL_SIZE = 18
 TOKENS_BELOW = 0.4  # from the links' feet down to the token labels' centres
+RUNS_BELOW = 0.6  # below the token labels: an elided run's count and share
+DENSE_STEP = 0.3  # arches closer than this (a percentage's card is 0.28 high) carry it at their feet instead
 
 
 class ArcsRow:
@@ -30,22 +36,27 @@ class ArcsRow:
 
     def __init__(self, ctx: Ctx):
         self.ctx, self.lay = ctx, Layout(ctx)
-        self.slots = self.lay.focus_cols
+        self.slots = self.lay.link_cols
         n = len(self.slots)
+        self.runs = dict(zip((k for k, j in enumerate(self.slots) if j is None), self.lay.runs(self.slots)))
+        below = RUNS_BELOW if self.runs else 0.0
         self.slot_w = min(1.6, 2 * half_width() / n)
         at = [(k - (n - 1) / 2) * self.slot_w for k in range(n)]  # each slot's x, elisions too
         self.x = {j: at[k] for k, j in enumerate(self.slots) if j is not None}
-        space = CONTENT_TOP - CONTENT_BOTTOM - 1.1  # less the token labels and the top percentages
+        space = CONTENT_TOP - CONTENT_BOTTOM - 1.1 - below  # less the token labels and the top percentages
         self.step = min(0.6, (space - FIRST_H) / max(1, n - 2))
-        tallest = self.height(n - 1) + 0.45 + TOKENS_BELOW + 0.3
-        self.base = (CONTENT_TOP + CONTENT_BOTTOM) / 2 - tallest / 2 + TOKENS_BELOW + 0.3  # centred
+        tallest = self.height(n - 1) + 0.45 + TOKENS_BELOW + 0.3 + below
+        self.base = (CONTENT_TOP + CONTENT_BOTTOM) / 2 - tallest / 2 + TOKENS_BELOW + 0.3 + below  # centred
         theme = ctx.theme
         self.labels = {}
         for k, j in enumerate(self.slots):
             mark = "…" if j is None else ctx.result.tokens[j]
             label = text(ctx, mark, theme.label_size, theme.dim if j is None else theme.text, max_width=self.slot_w * 0.92)
             self.labels[k] = label.move_to([at[k], self.base - TOKENS_BELOW, 0])
-        self.tokens = VGroup(*self.labels.values())
+        # under a "…" the number of tokens it stands for (runs are never next to each other: two slots apart)
+        self.counts = {k: run_count(ctx, keys, theme.min_font_size, 1.8 * self.slot_w).move_to(
+            [at[k], self.base - TOKENS_BELOW - 0.3, 0]) for k, keys in self.runs.items()}
+        self.tokens = VGroup(*self.labels.values(), *self.counts.values())
 
     def height(self, distance: int) -> float:
         """The apex height of the arch between slots `distance` apart."""
@@ -83,13 +94,17 @@ class ArcsRow:
                                 theme.accent if j == i else theme.text)
             if j == i:  # over the loop
                 share.move_to([self.x[i], self.base + h + share.height / 2 + 0.1, 0])
+            elif self.step < DENSE_STEP:  # arches too close for their tops: over the token, where the arch lands
+                share.move_to([self.x[j], self.base + share.height / 2 + 0.12, 0])
             else:  # on the arch's top, cutting it, so that a taller arch behind it does not cross the digits
                 share.move_to([(arch.get_start()[0] + self.x[j]) / 2, self.base + h, 0])
             card = BackgroundRectangle(share, color=theme.background, fill_opacity=1, buff=0.05)
             shares.add(VGroup(card, share))
         shares.set_z_index(1)  # over every arch, whatever order they come on screen in
         frame = SurroundingRectangle(self.labels[k_i], color=theme.accent, buff=0.08)
-        return Picture("links", arches=arches, shares=shares, frame=frame)
+        elided = VGroup(*(run_label(ctx, i, keys, theme.min_font_size, 1.8 * self.slot_w, count=False)
+                          .next_to(self.counts[k], DOWN, buff=0.08) for k, keys in self.runs.items()))
+        return Picture("links", arches=arches, shares=shares, frame=frame, elided=elided)
 
     def rows(self) -> list[int]:
         """The tokens whose links the picture shows in turn: those in the row, in order."""

@@ -14,10 +14,13 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Iterator
 
 import numpy as np
-from manim import UP, AnimationGroup, FadeIn, FadeOut, LaggedStart, Scene, VGroup, Wait, config
+from manim import UP, AnimationGroup, FadeIn, FadeOut, LaggedStart, Scene, Succession, VGroup, Wait, config
+
+from attncore import steps
 
 from .components import Picture, half_width, text
 from .context import Ctx, Cue, Shown, quoted_numbers
+from .elision import run_source
 from .layout import Layout, place_caption, place_heading
 from .pictures import picture
 from .production.manim_adapter import skipping_animations
@@ -99,7 +102,8 @@ class Stage:
         return place_heading(text(ctx, ctx.s(line.key, **line.params), ctx.theme.heading_size, max_width=2 * half_width()))
 
     def elided(self) -> list[tuple[list, int, str]]:
-        """The (slots shown, total, "tokens" or "dims") axes this stage elides, for its closing note."""
+        """The (slots shown, total, "tokens", "keys" or "dims") axes this stage elides, for its closing
+        note; "keys" are tokens as keys of the focus row, whose note says the share left out."""
         return []
 
     def end(self, *leaving, reveal: bool = False) -> Iterator[Beat]:
@@ -109,7 +113,15 @@ class Stage:
         for slots, total, what in self.elided():
             shown = sum(s is not None for s in slots)
             if shown < total:
-                note = say("elided", ctx.theme.dim, shown=shown, total=total, what=ctx.s(f"what.{what}"))
+                keys = tuple(j for run in self.lay.runs(slots) for j in run) if what == "keys" else ()
+                if keys:  # what the "…" hold of the focus token's attention
+                    i = ctx.focus
+                    share = ctx.quote(steps.run_weight(ctx.result, i, keys), run_source(i, keys))
+                    note = say("elided.weight", ctx.theme.dim, shown=shown, total=total, what=ctx.s("what.tokens"),
+                               n=len(keys), pct=share, token=ctx.token(i))
+                else:
+                    what = "tokens" if what == "keys" else what
+                    note = say("elided", ctx.theme.dim, shown=shown, total=total, what=ctx.s(f"what.{what}"))
                 yield Beat(note, caption=note, hold=1.2)
         plays = [play(FadeOut(VGroup(*leaving)), run_time=0.6)] if leaving else []
         if reveal:
@@ -120,7 +132,7 @@ class Stage:
 def flatten(animations):
     """The animations inside groups (LaggedStart, AnimationGroup) in order, the groups dropped."""
     for a in animations:
-        if type(a) in (AnimationGroup, LaggedStart):
+        if type(a) in (AnimationGroup, LaggedStart, Succession):
             yield from flatten(a.animations)
         else:
             yield a
@@ -195,11 +207,11 @@ class Driver:
         start = self.clock
         swap: list = []
         if beat.caption != KEEP:
-            if self.caption is not None:
-                swap.append(FadeOut(self.caption, shift=UP * 0.15))
+            leaving = [FadeOut(self.caption, shift=UP * 0.15)] if self.caption is not None else []
             self.caption = None if beat.caption == CLEAR else self.caption_mobject(beat.caption)
-            if self.caption is not None:
-                swap.append(FadeIn(self.caption, shift=UP * 0.15))
+            coming = [FadeIn(self.caption, shift=UP * 0.15)] if self.caption is not None else []
+            # a caption is replaced, never cross-faded over another: the old one is gone before the new comes
+            swap = [Succession(*leaving, *coming)] if leaving and coming else leaving + coming
         plays = list(beat.plays)
         if swap and plays:
             plays[0] = Play((*swap, *plays[0].animations), plays[0].run_time)

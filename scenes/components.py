@@ -73,7 +73,9 @@ def _pango(s: str, size: float, color: str, font: str) -> Text:
         t = MarkupText(markup, font=font, font_size=size, color=color, warn_missing_font=False)
         t.original_text = s
         return t
-    return Text(s, font=font, font_size=size, color=color,
+    # the CJK font draws the middle dot of a formula (X·W_Q) full width: the Latin one draws it
+    latin_dot = {"·": "Noto Sans"} if font.startswith("Noto Sans CJK") and "·" in s else {}
+    return Text(s, font=font, font_size=size, color=color, t2f=latin_dot,
                 warn_missing_font=False)  # a family list, which Pango reads and manim's check does not
 
 

@@ -101,6 +101,9 @@ class Ctx:
     log: Log = field(default_factory=Log)
     heads: MultiHeadResult | None = None  # every head, when `result` is one of several
     hidden: frozenset[int] = frozenset()  # token indices not drawn (a model's [CLS]/[SEP]); still computed
+    keep: frozenset[int] = frozenset()  # token indices shown wherever tokens are elided (--keep), with the focus row's story
+    contrast: AttentionResult | None = None  # the followed head in the contrast sentence (--contrast; View.contrast_result)
+    pick: object = None  # why the followed head was chosen (attncore.pick.Pick), when a search chose it
 
     # ---- words ----------------------------------------------------------------------------------
     def s(self, key: str, /, **params) -> str:

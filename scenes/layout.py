@@ -3,6 +3,12 @@ cell is. Nothing here draws; `pictures.py` and the stages place things with thes
 
 All sizes are in manim units (the frame is 14.2 x 8). Grids adapt: fewer, smaller cells for long
 sentences and wide vectors, elided with "…" beyond ROW_SLOTS / COL_SLOTS / DIM_SLOTS.
+
+Tokens are elided by weight, never by position alone: every picture keeps the focus row's story
+(attncore.tables.story_keys: the focus, its three largest keys, every key with 3% or more, and the
+tokens asked for with --keep), growing up to its *_MOST slots when the story needs more (past that
+the most needed first), and fills the rest with the heaviest keys for the slots they take
+(attncore.tables.plan_by_weight). Dimensions are elided by position.
 """
 
 from __future__ import annotations
@@ -12,15 +18,16 @@ from functools import cached_property
 
 from manim import DOWN, UP
 
-from attncore import steps
+from attncore.tables import elided_runs, plan_by_weight, story_keys
 
 from .components import half_width, plan_axis
 from .context import Ctx
 
-ROW_SLOTS = 12  # token rows shown at most (the rest elided)
-COL_SLOTS = 10  # token columns shown at most in the S x S grids
+ROW_SLOTS, ROW_MOST = 12, 13  # token rows shown (the rest elided), and at most when the story needs more
+COL_SLOTS, COL_MOST = 10, 12  # token columns in the S x S grids (12 at the narrowest cells, 0.84, fit)
 DIM_SLOTS = 5  # vector dimensions shown at most
-WEIGHTED_ROWS = 10  # token lines shown at most in the weighted sum
+WEIGHTED_ROWS, WEIGHTED_MOST = 10, 12  # token lines in the weighted sum
+LINK_SLOTS = 16  # tokens in the links picture (scenes/arcs.py): 16 are legible at 480p
 LABEL_W = 1.6  # width of a column of token labels
 CONTENT_TOP = 2.75  # below the heading
 CONTENT_BOTTOM = -2.95  # above the caption
@@ -66,25 +73,44 @@ class Layout:
 
     @cached_property
     def rows(self):
-        return self.tokens(ROW_SLOTS)
+        return self.tokens(ROW_SLOTS, ROW_MOST)
 
     @cached_property
     def token_cols(self):
-        return self.tokens(COL_SLOTS)
+        return self.tokens(COL_SLOTS, COL_MOST)
 
     @cached_property
     def weighted_rows(self):
-        return self.tokens(WEIGHTED_ROWS)
-
-    def tokens(self, slots: int, keep=()):
-        """Token indices in at most `slots` slots: the focus (and `keep`) always, hidden tokens never."""
-        return plan_axis(self.S, slots, keep=[self.ctx.focus, *keep], skip=self.ctx.hidden)
+        return self.tokens(WEIGHTED_ROWS, WEIGHTED_MOST)
 
     @cached_property
     def focus_cols(self):
-        """A row of token slots that keeps the token the focus attends to most, for pictures of
-        the focus token's weights that quote it."""
-        return self.tokens(COL_SLOTS, keep=[steps.strongest(self.ctx.result, self.ctx.focus)])
+        """A row of token slots for pictures of the focus token's weights drawn one per token (the
+        library analogy's shelf)."""
+        return self.tokens(COL_SLOTS)
+
+    @cached_property
+    def link_cols(self):
+        """The links picture's tokens (scenes/arcs.py): all of them up to LINK_SLOTS."""
+        return self.tokens(LINK_SLOTS)
+
+    def story(self) -> list[int]:
+        """The tokens every picture of the focus row shows, the most needed first: the focus row's
+        story and the --keep tokens (attncore.tables.story_keys)."""
+        ctx = self.ctx
+        return story_keys(ctx.result, ctx.focus, extra=sorted(ctx.keep), skip=ctx.hidden)
+
+    def tokens(self, slots: int, most: int | None = None):
+        """Token indices in `slots` slots, None where a run is elided: all when they fit; else the
+        focus row's story and the --keep tokens (`story_keys`), in up to `most` slots when they need
+        more (as many as fit, the most needed first, past that), and the heaviest of the rest.
+        Hidden tokens never (attncore.tables.plan_by_weight)."""
+        ctx = self.ctx
+        return plan_by_weight(self.S, slots, ctx.result.weights[ctx.focus], self.story(), most, ctx.hidden)
+
+    def runs(self, slots) -> list[tuple[int, ...]]:
+        """For each elided run ("…") of a token plan, in order, the tokens it stands for."""
+        return elided_runs(self.S, slots, self.ctx.hidden)
 
     def dims(self, n: int):
         return plan_axis(n, DIM_SLOTS)

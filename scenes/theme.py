@@ -20,17 +20,21 @@ class Theme:
     background: str = "#111418"
     text: str = "#ECEFF4"
     dim: str = "#7B8494"
-    accent: str = "#FFD166"  # highlights and the focus token
+    accent: str = "#FFD166"  # the focus token and what is highlighted: the one yellow
     X: str = "#ECEFF4"
     Q: str = "#58C4DD"  # blue: queries
     K: str = "#83C167"  # green: keys
     V: str = "#C792EA"  # violet: values
-    Z: str = "#FFB86C"
-    positive: str = "#F4D35E"  # warm for positive numbers
-    negative: str = "#FF6B6B"  # red for negative numbers
+    Z: str = "#F47FB8"  # pink: the outputs (no second yellow beside the focus)
+    positive: str = "#DDE1E8"  # numbers are one neutral colour; a negative one is red
+    negative: str = "#FF6B6B"
     neutral: str = "#C8CDD6"
-    heat_low: str = "#1D2330"
-    heat_high: str = "#E8743B"
+    # the heat map: dark, violet, red, orange, pale yellow, on weight ** heat_power. On a projector
+    # that washes the picture out (35% ambient light), every 10% step of weight still differs by
+    # more than 4 in lightness (CIE L*; tests/test_theme.py); the old two-colour ramp fell to 1.4.
+    heat_stops: tuple[str, ...] = ("#1D2330", "#3B2F6B", "#8E3B76", "#D9604A", "#F6A93B", "#FCE9A0")
+    heat_power: float = 0.7
+    heat_high: str = "#E8743B"  # attention weights as numbers and links
     masked: str = "#3A3F4B"
     # Pango family lists: the first family draws what it can, the next fill in (emoji outlines come
     # from Symbola through fontconfig). Noto Sans CJK draws “ ” and × full width, right for Chinese
@@ -48,14 +52,22 @@ class Theme:
         return self.cjk_font if language == "zh" and any(is_cjk(c) or _fullwidth(c) for c in text) else self.latin_font
 
     def value_color(self, x: float, vmax: float) -> ManimColor:
-        """Number colour by sign and size: near-neutral when small, saturated at the largest |x|."""
+        """Number colour by sign: one neutral colour, red when negative (deeper as |x| nears the
+        largest |x|): a number's size is read from its digits, not from its colour."""
+        if x >= 0:
+            return ManimColor(self.positive)
         t = 0.0 if vmax == 0 else min(1.0, abs(x) / vmax)
-        end = self.positive if x >= 0 else self.negative
-        return interpolate_color(ManimColor(self.neutral), ManimColor(end), 0.25 + 0.75 * t)
+        return interpolate_color(ManimColor(self.neutral), ManimColor(self.negative), 0.45 + 0.55 * t)
+
+    @property
+    def heat_low(self) -> str:
+        return self.heat_stops[0]
 
     def heat(self, w: float) -> ManimColor:
-        """Cell fill for an attention weight in [0, 1] (square root: small weights stay visible)."""
-        return interpolate_color(ManimColor(self.heat_low), ManimColor(self.heat_high), float(np.sqrt(w)))
+        """Cell fill for an attention weight in [0, 1], along heat_stops (see there)."""
+        t = float(np.clip(w, 0.0, 1.0)) ** self.heat_power * (len(self.heat_stops) - 1)
+        k = min(int(t), len(self.heat_stops) - 2)
+        return interpolate_color(ManimColor(self.heat_stops[k]), ManimColor(self.heat_stops[k + 1]), t - k)
 
     def matrix_color(self, name: str) -> str:
         return getattr(self, name, self.text) if isinstance(name, str) else self.text

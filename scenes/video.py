@@ -42,7 +42,8 @@ class ExplainerScene(Scene):
 
     def setup(self):
         view = self.view = self.view or View.resolve(attncore.run(), stages=self.stages)
-        self.ctx = Ctx(view.result, view.focus, language=view.language, heads=view.heads, hidden=view.hidden)
+        self.ctx = Ctx(view.result, view.focus, language=view.language, heads=view.heads, hidden=view.hidden,
+                       keep=view.keep, contrast=view.contrast_result, pick=view.pick)
         self.camera.background_color = ManimColor(DEFAULT_THEME.background)
         self.breaks: list[Break] = []  # where a lecturer pauses, in order
 

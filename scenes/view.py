@@ -5,10 +5,13 @@ View; none of them resolves an option again. Importing this module does not impo
 
 from __future__ import annotations
 
+import hashlib
+import pickle
 from dataclasses import dataclass, field, replace
 from typing import Mapping
 
 from attncore import AttentionResult, InputError, MultiHeadResult, resolve_focus, special_tokens
+from attncore.pick import Pick, check_pair
 
 from . import SEVERAL_HEADS, STAGE_NAMES, default_stages
 from .strings import CATALOGUES
@@ -32,14 +35,24 @@ class View:
     # None: silent) and the speech itself (scenes.production.voice.Speech), for the sound track
     timing: Mapping[str, float] | None = None
     speech: object = field(default=None, compare=False, repr=False)
+    # tokens kept in every picture besides the focus row's story (attncore.tables.story_keys): --keep
+    keep: frozenset[int] = frozenset()
+    # --contrast: the contrast sentence's computation (shaped as `computed`, the same layer), compared
+    # token by token with the sentence's; and why the followed head was chosen (attncore.pick.Pick), if it was
+    contrast: AttentionResult | MultiHeadResult | None = None
+    pick: Pick | None = None
 
     @classmethod
     def resolve(cls, computed: AttentionResult | MultiHeadResult, *, focus: str | int | None = None,
                 stages=None, language: str = "en", head: int = 0, hide_special: bool = False,
-                quality: str = "low") -> "View":
-        """The view of `computed`: `focus` a token's text or index (default the last token), `stages`
+                quality: str = "low", keep=(), contrast: AttentionResult | MultiHeadResult | None = None,
+                pick: Pick | None = None) -> "View":
+        """The view of `computed`: `focus` a token's text or index (default attncore.default_focus: the last word; a middle one under causal attention), `stages`
         in the order given (default the whole video), `head` the head followed through a
-        MultiHeadResult, `hide_special` leaving a model's [CLS] and [SEP] out of the pictures.
+        MultiHeadResult, `hide_special` leaving a model's [CLS] and [SEP] out of the pictures, `keep`
+        tokens (texts or indices, as `focus`) shown in every picture even where others are elided,
+        `contrast` a minimal pair's other sentence computed alike (the contrast stage), `pick` why the
+        head was chosen (attncore.pick).
         Raises InputError, one line naming the option, for anything that cannot be shown."""
         several = isinstance(computed, MultiHeadResult)
         if several and (isinstance(head, bool) or not isinstance(head, int) or not 0 <= head < computed.n_heads):
@@ -49,12 +62,18 @@ class View:
         result = computed.heads[head] if several else computed
         if result.n_tokens > MAX_TOKENS:
             raise InputError(f"sentence: {result.n_tokens} tokens; the video shows at most {MAX_TOKENS}")
-        stages = default_stages(several) if stages is None else tuple(stages)
+        stages = default_stages(several and computed.n_heads > 1, contrast=contrast is not None) if stages is None else tuple(stages)
         unknown = [s for s in stages if s not in STAGE_NAMES]
         if unknown:
             raise InputError(f"stage: unknown stage {unknown[0]!r}; choose from {', '.join(STAGE_NAMES)}")
+        if several and computed.n_heads < 2 and any(s in SEVERAL_HEADS for s in stages):
+            raise InputError("stage: 'heads' compares several heads; --heads 1 has one")
         if not several and any(s in SEVERAL_HEADS for s in stages):
             raise InputError("stage: 'heads' shows several heads; use --heads N (toy numbers) or --model")
+        if "contrast" in stages and contrast is None:
+            raise InputError("stage: 'contrast' compares two sentences; give the second with --contrast SENTENCE")
+        if contrast is not None and isinstance(contrast, MultiHeadResult) != several:
+            raise InputError("contrast: must be computed as the sentence is (every head of the layer, or one head)")
         if language not in CATALOGUES:
             raise InputError(f"lang: unknown language {language!r}; choose from {', '.join(CATALOGUES)}")
         if quality not in QUALITIES:
@@ -66,7 +85,11 @@ class View:
         index = resolve_focus(result, focus)
         if index in hidden:
             raise InputError(f"focus: {result.tokens[index]!r} is hidden by --hide-special; choose another token")
-        return cls(computed, head if several else 0, index, hidden, stages, language, quality)
+        kept = frozenset(keep_token(result, token, hidden) for token in keep)
+        if contrast is not None:
+            check_pair(result.tokens, contrast.tokens, index)
+        return cls(computed, head if several else 0, index, hidden, stages, language, quality, keep=kept,
+                   contrast=contrast, pick=pick)
 
     @property
     def result(self) -> AttentionResult:
@@ -77,6 +100,13 @@ class View:
     def heads(self) -> MultiHeadResult | None:
         """Every head of the layer, when there are several."""
         return self.computed if self.several else None
+
+    @property
+    def contrast_result(self) -> AttentionResult | None:
+        """The followed head in the contrast sentence (--contrast)."""
+        if self.contrast is None:
+            return None
+        return self.contrast.heads[self.head] if self.several else self.contrast
 
     @property
     def several(self) -> bool:
@@ -98,5 +128,19 @@ class View:
     def key(self) -> dict:
         """What of the view decides the frames, for the cache of finished stages (the numbers and
         the stages are keyed apart)."""
+        contrast = None if self.contrast is None else hashlib.sha256(pickle.dumps(self.contrast, protocol=4)).hexdigest()
         return {"head": self.head, "focus": self.focus, "hidden": sorted(self.hidden), "language": self.language,
-                "quality": self.quality, "timing": self.timing}
+                "quality": self.quality, "timing": self.timing, "keep": sorted(self.keep), "contrast": contrast,
+                "pick": repr(self.pick)}
+
+
+def keep_token(result: AttentionResult, token: str | int, hidden: frozenset[int]) -> int:
+    """The index of a token to keep shown (--keep: its text, its last occurrence, or its index, as
+    --focus). Raises InputError, one line, for a token not in the sentence or hidden."""
+    try:
+        index = resolve_focus(result, token)
+    except InputError as e:  # resolve_focus names the option it resolves: focus
+        raise InputError("keep" + str(e).removeprefix("focus")) from None
+    if index in hidden:
+        raise InputError(f"keep: {result.tokens[index]!r} is hidden by --hide-special; choose another token")
+    return index

@@ -26,6 +26,28 @@ def test_default_focus_is_the_last_token_that_is_not_punctuation(sentence, focus
     assert r.tokens[attncore.resolve_focus(r, None)] == focus
 
 
+@pytest.mark.parametrize(
+    "sentence, focus",
+    [
+        ("The cat sat on the mat", "sat"),  # positions 2 and 3 are as near the middle: the earlier
+        ("I have a cat", "have"),
+        ("I have a cat.", "a"),  # five tokens: the middle one
+        ("我有一只猫，它很可爱。", "猫"),  # the middle token is "，": the nearest word token
+        ("I cat", "I"),
+        ("cat", "cat"),  # nothing later to mask
+        ("...", "."),
+    ],
+)
+def test_causal_default_focus_is_a_middle_token_whose_row_has_masked_cells(sentence, focus):
+    """Under causal attention the last token's row masks nothing: the default is the word token
+    nearest the middle, and (with a later token) its row has masked cells."""
+    r = attncore.run(sentence, causal=True)
+    i = attncore.resolve_focus(r, None)
+    assert r.tokens[i] == focus
+    if r.n_tokens > 1 and i < r.n_tokens - 1:
+        assert not r.mask[i].all() and (r.weights[i, i + 1:] == 0).all()
+
+
 def test_focus_resolution():
     r = attncore.run()
     assert attncore.resolve_focus(r, "have") == 1

@@ -130,13 +130,14 @@ def test_long_sentences_are_elided_and_say_so(runs):
     result, run = runs("twelve tokens")
     shown = run.scene.log.shown
     shown_keys = {s.source.index[1] for s in shown if s.source.field == "scores"}
-    assert len(shown_keys) < result.n_tokens and result.n_tokens - 1 in shown_keys  # the focus stays
+    # tokens are elided by weight, keeping the focus row's story: these near-uniform toy weights give every
+    # key 3% or more, so the grids grow to show all twelve (tests/test_elision.py elides longer sentences)
+    assert shown_keys == set(range(result.n_tokens))
     shown_dims = {s.source.index[1] for s in shown if s.source.field == "X"}
     assert len(shown_dims) < result.d_model
     texts = {t for snap in run.snapshots for t, _, _, _ in snap.texts}
-    assert any(t.startswith("showing") and "tokens" in t for t in texts)
     assert any(t.startswith("showing") and "dimensions" in t for t in texts)
-    assert "⋮" in texts and "⋯" in texts
+    assert "⋯" in texts
 
 
 def test_overlap_check_detects_overlap():
@@ -163,7 +164,7 @@ def test_catalogues_have_the_same_keys_and_placeholders():
     same = {key for key in en if forms(en[key]) == forms(zh[key])}
     assert same <= {"softmax.scale", "softmax.exp", "softmax.exp_shifted", "scores.result", "summary.shape",
                     "summary.formula", "title.sentence", "softmax.x", "heads.top", "explore.weight", "explore.v_row",
-                    "explore.z_row"}, same
+                    "explore.z_row", "contrast.swap"}, same
     assert set(en["title.tokens"]) == {"one", "other"} and set(zh["title.tokens"]) == {"other"}
 
 
@@ -367,7 +368,7 @@ def test_chinese_model_video_shows_it_finding_the_cat(runs):
                and s.source.of is None and s.source.index == (i, j)]
     assert softmax and {s.text for s in softmax} == {want}
     texts = {t for snap in run.snapshots for t, _, _, _ in snap.texts}
-    assert any(t.startswith("m3e-small·第0层·第4个头") for t in texts)
+    assert any(t.startswith("m3e-small，第0层，4号头") for t in texts)
     assert not texts & {"[CLS]", "[SEP]"}
     words = " ".join(c.text for c in run.scene.log.cues)
     assert f"“它”把 {want} 的注意力给了“猫”，比给任何其他词元都多。" in words

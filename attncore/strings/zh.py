@@ -17,7 +17,7 @@ STRINGS = {
     "causal": "（因果：后面的词元被遮蔽）",
     "sum": "总和",
     "output": "输出 Z = 注意力权重 V（{s} x {d}）",
-    "head": "第 {h} 个头（共 {n} 个）：注意力权重（d_head = {d}）",
+    "head": "{h} 号头（共 {n} 个头）：注意力权重（d_head = {d}）",
     "W_O": "输出投影矩阵 W_O（{r} x {c}）",
     "concat": "拼接 = [Z_0 | ... | Z_{last}]（{s} x {d}）",
     "multi": "输出 = 拼接 W_O（{s} x {d}）",

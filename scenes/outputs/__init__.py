@@ -143,7 +143,7 @@ def make_all(view: View, chosen: list[tuple[Output, Path]], staging: Staging, se
 
 def make(name: str, computed, path, *, focus=None, stages=None, language: str = "en", head: int = 0,
          hide_special: bool = False, quality: str = "low", voice: bool = False, subtitles: bool = False,
-         quiet: bool = True, jobs: int | None = None, cache: bool = True) -> list[Path]:
+         quiet: bool = True, jobs: int | None = None, cache: bool = True, keep=()) -> list[Path]:
     """Make the output `name` ("video", "slides", "stills", "script", "handout", "explore",
     "numbers") of `computed` (attncore.run's result) at `path`, in place when it is complete;
     the view's options as render.py's. Returns the paths written."""
@@ -154,7 +154,7 @@ def make(name: str, computed, path, *, focus=None, stages=None, language: str = 
         raise OptionError(name, f"{path.name!r} must end in {_or(output.suffixes)}")
     check([(output, path)], frozenset(f for f, given in (("voice", voice), ("subtitles", subtitles)) if given))
     view = View.resolve(computed, focus=focus, stages=stages, language=language, head=head,
-                        hide_special=hide_special, quality=quality)
+                        hide_special=hide_special, quality=quality, keep=keep)
     speaker = None
     if voice:
         from ..production.voice import find_voice

@@ -36,9 +36,12 @@ def weighted_block(ctx: Ctx) -> Table:
     dims = lay.qkv_dims(r.d_v)
     head = ["", s("explore.weight")] + ["…" if d is None else str(d) for d in dims]
     rows = []
+    runs = iter(lay.runs(lay.weighted_rows))
     for j in lay.weighted_rows:
-        if j is None:
-            rows.append(["⋮", "⋮"] + ["⋮" if d is not None else "" for d in dims])
+        if j is None:  # an elided run: how many tokens, and their weight together
+            keys = next(runs)
+            rows.append(["⋮ " + s("elided.count", n=len(keys)), pct(steps.run_weight(r, i, keys))]
+                        + ["⋮" if d is not None else "" for d in dims])
         else:
             rows.append([s("explore.v_row", token=r.tokens[j]), pct(r.weights[i, j])]
                         + ["…" if d is None else fmt(r.V[j, d]) for d in dims])
@@ -51,10 +54,12 @@ def html_of(block) -> str:
     return f'<div class="scroll">{table_html(block)}</div>' if isinstance(block, Table) else block_html(block)
 
 
-def view_of(result: AttentionResult, focus: int, language: str, hidden: frozenset[int]) -> dict:
+def view_of(result: AttentionResult, focus: int, language: str, hidden: frozenset[int],
+            keep: frozenset[int] = frozenset()) -> dict:
     """One token's view: its text and index line, its row of weights (cells), the worked steps
-    (HTML), and its links: [token, label, width in px] for every token it may attend to."""
-    ctx = Ctx(result, focus, language=language, hidden=hidden)
+    (HTML, elided by the token's own weights, `keep` always shown), and its links: [token, label,
+    width in px] for every token it may attend to."""
+    ctx = Ctx(result, focus, language=language, hidden=hidden, keep=keep)
     r, shown = result, ctx.visible()
     allowed = steps.allowed(r, focus)
     worked = worked_blocks(ctx) + [weighted_block(ctx)]
@@ -88,12 +93,12 @@ def page(view: View) -> str:
     """The whole page: the printed handout's blocks for `view`, with every other token and head
     embedded."""
     heads = list(view.heads.heads) if view.several else [view.result]
-    head, hidden, i, language = view.head, view.hidden, view.focus, view.language
+    head, hidden, i, language, keep = view.head, view.hidden, view.focus, view.language, view.keep
     chosen = heads[head]
-    ctx = Ctx(chosen, i, language=language, hidden=hidden)
+    ctx = Ctx(chosen, i, language=language, hidden=hidden, keep=keep)
     s, e, r = ctx.s, html.escape, chosen
     shown = ctx.visible()
-    views = [[view_of(h, k, language, hidden) if k in shown else None for k in range(r.n_tokens)] for h in heads]
+    views = [[view_of(h, k, language, hidden, keep) if k in shown else None for k in range(r.n_tokens)] for h in heads]
     several = len(heads) > 1
     head_names = [s("heads.name", head=h.head if h.head is not None else n) for n, h in enumerate(heads)]
     data = {"focus": i, "head": head, "order": shown, "tokens": list(r.tokens), "heads": head_names, "views": views}
@@ -126,7 +131,7 @@ def page(view: View) -> str:
             f'<h2>{e(s("handout.worked"))}</h2>', f'<div id="worked">{v["k"]}</div>', "</section>",
             f"<h2>{e(s('handout.matrices'))}</h2>", f"<p>{e(s('handout.elided'))}</p>"]
     for n, h in enumerate(heads):
-        blocks = matrix_blocks(Ctx(h, i, language=language, hidden=hidden))
+        blocks = matrix_blocks(Ctx(h, i, language=language, hidden=hidden, keep=keep))
         out.append(f'<div class="head-matrices" data-head="{n}"{"" if n == head else " hidden"}>'
                    + "\n".join(html_of(b) for b in blocks) + "</div>")
     payload = json.dumps(data, ensure_ascii=False, separators=(",", ":")).replace("</", "<\\/")

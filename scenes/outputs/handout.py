@@ -16,6 +16,7 @@ from attncore import AttentionResult, fmt, pct, steps
 from attncore.tables import Table, cells, matrix, table_html
 
 from ..context import Ctx
+from ..elision import runs_line
 from ..layout import Layout
 from ..view import View
 from .base import Making, Output
@@ -37,8 +38,8 @@ def worked(dot: steps.DotProduct, slots, a_name: str, b_name: str, bias_name: st
     return f"{a_name} · {b_name} = " + " + ".join(terms) + bias + f" = {fmt(dot.total)}"
 
 
-def build(result: AttentionResult, focus: int, language: str, hidden=frozenset()) -> Doc:
-    ctx = Ctx(result, focus, language=language, hidden=frozenset(hidden))
+def build(result: AttentionResult, focus: int, language: str, hidden=frozenset(), keep=frozenset()) -> Doc:
+    ctx = Ctx(result, focus, language=language, hidden=frozenset(hidden), keep=frozenset(keep))
     r, s = result, ctx.s
     i, tok = focus, result.tokens[focus]
     blocks = intro_blocks(ctx)
@@ -115,6 +116,8 @@ def worked_blocks(ctx: Ctx) -> list:
     blocks += [("p", s("handout.softmax", token=tok, scale=fmt(r.scale), total=fmt(sm.total))),
                Table(s("handout.softmax_table", token=tok), [""] + ["…" if k is None else token(k) for k in cols],
                      steps_rows)]
+    if None in cols:  # what each "…" of the row holds
+        blocks.append(("p", s("handout.elided_runs", token=tok, runs=runs_line(ctx, i, lay.runs(cols)))))
     if hidden:
         blocks.append(("p", s("softmax.hidden", tokens=" ".join(sorted({r.tokens[k] for k in hidden})))))
     top = steps.strongest(r, i)
@@ -170,7 +173,7 @@ def block_html(block) -> str:
 def handout(view: View) -> str:
     """The printed handout of `view` (its followed head) as Markdown text. (Its HTML form is the
     page to explore, scenes.outputs.explore.page.)"""
-    return markdown(build(view.result, view.focus, view.language, view.hidden))
+    return markdown(build(view.result, view.focus, view.language, view.hidden, view.keep))
 
 
 def make(making: Making, path: Path) -> list[Path]:

@@ -52,19 +52,24 @@ def cut_slides(made: list[Made], folder: Path, *, width: int, height: int, frame
     With `audio` (the whole video's sound track, 48 kHz) each slide carries its stretch of it."""
     from .voice import RATE
 
-    slides, group, start = [], [], 0
+    groups, group = [], []
     pieces = [p for m in made for p in m.pieces]
     for n, piece in enumerate(pieces):
         group.append(piece)
         if piece.pause or n == len(pieces) - 1:
-            path = folder / f"slide-{len(slides):03d}.mp4"
-            frames = sum(p.frames for p in group)
-            sound = None if audio is None else audio[round(start / frame_rate * RATE):round((start + frames) / frame_rate * RATE)]
-            join_pieces([p.path for p in group], path, width=width, height=height, frame_rate=frame_rate, audio=sound,
-                        faststart=False)
-            notes = "\n\n".join(p.notes for p in group if p.notes)
-            slides.append(Slide(path, frames, notes))
-            group, start = [], start + frames
+            groups.append(group)
+            group = []
+    if len(groups) > 1 and not any(p.notes for p in groups[-1]):  # the video's last fade after its last pause
+        groups[-2:] = [groups[-2] + groups[-1]]
+    slides, start = [], 0
+    for group in groups:
+        path = folder / f"slide-{len(slides):03d}.mp4"
+        frames = sum(p.frames for p in group)
+        sound = None if audio is None else audio[round(start / frame_rate * RATE):round((start + frames) / frame_rate * RATE)]
+        join_pieces([p.path for p in group], path, width=width, height=height, frame_rate=frame_rate, audio=sound,
+                    faststart=False)
+        slides.append(Slide(path, frames, "\n\n".join(p.notes for p in group if p.notes)))
+        start += frames
     return slides
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from .. import STAGE_NAMES
 from ..beats import Stage
 from .analogy import AnalogyStage
+from .contrast import ContrastStage
 from .embeddings import EmbeddingsStage
 from .heads import HeadsStage
 from .projection import ProjectionStage
@@ -24,6 +25,7 @@ STAGES: tuple[type[Stage], ...] = (
     SoftmaxStage,
     WeightedSumStage,
     HeadsStage,
+    ContrastStage,
     SummaryStage,
 )
 

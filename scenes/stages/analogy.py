@@ -12,6 +12,7 @@ from attncore import pct, steps
 from ..beats import Beat, Stage, play, say
 from ..components import Picture, VectorRow, half_width, number_text, stagger, text
 from ..context import Source, vector_quote
+from ..elision import run_label
 from ..layout import CONTENT_BOTTOM, CONTENT_TOP
 
 BOOK_H = 2.1
@@ -32,7 +33,7 @@ class AnalogyStage(Stage):
     heading_key = "analogy.heading"
 
     def elided(self):
-        return [(self.lay.focus_cols, self.ctx.result.n_tokens, "tokens")]
+        return [(self.lay.focus_cols, self.ctx.result.n_tokens, "keys")]
 
     def book(self, j: int, width: float) -> Picture:
         """Token j as a book: its word on the spine, a key label on top, a value summary below."""
@@ -85,6 +86,10 @@ class AnalogyStage(Stage):
             share = number_text(ctx, pct(a[j]), Source("weights", (i, j), format="pct"), 20,
                                 theme.accent if j == steps.strongest(r, i) else theme.text)
             shares.add(share.next_to(b.spine, DOWN, buff=0.22))
+        spine_bottom = shelf_y - BOOK_H / 2
+        for mark, run in zip(marks, self.lay.runs(slots)):  # under a "…": its books, and their share
+            label = run_label(ctx, i, run, theme.min_font_size, 1.8 * pitch)
+            shares.add(label.move_to([mark.get_x(), spine_bottom - 0.22 - label.height / 2, 0]))
         top = steps.strongest(r, i)
         best = ctx.quote(a[top], Source("weights", (i, top), format="pct"))
         yield Beat(say("say.analogy.match", token=tok, top=ctx.token(top), pct=best),

@@ -5,10 +5,13 @@ heads are joined: their outputs side by side, times W_O. Only when the result is
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
+from functools import cached_property
 
-from manim import DOWN, RIGHT, UP, FadeIn, FadeOut, Rectangle, Square, VGroup
+from manim import DOWN, LEFT, PI, RIGHT, UP, FadeIn, FadeOut, Rectangle, Square, Text, VGroup
 
-from attncore import pct, steps
+from attncore import HeadRole, head_role, pct, steps
+from attncore.roles import THRESHOLD, clearest
 
 from ..beats import Beat, Stage, play, say
 from ..components import Picture, VectorRow, arrange_down, half_width, number_text, plan_axis, row_of, stagger, text
@@ -16,10 +19,53 @@ from ..context import Source, vector_quote
 from ..layout import CONTENT_BOTTOM, CONTENT_TOP, fit_content, font_for
 
 MAP_MAX = 2.8  # the largest heat map side
-GAP = 0.35  # between heat maps
-LABELS_H = 0.8  # a map's name above it and where the focus token looks, below
+GAP = 0.35  # least space between heat maps side by side
+ROW_GAP = 0.25  # between a row of heat maps' labels and the next row's names
+BUFF = 0.1  # between a map and its name above, its labels below
+TICK_GAP = 0.08  # between a map and its token ticks
+TICK_MAX = 1.0  # a token tick's longest side (a longer token is cut with "…")
 VECTOR_SLOTS = 8  # entries of the concatenation and the output shown at most
 CELL_NUMBERS = 0.62  # a heat map cell at least this wide also shows its percentage
+
+
+def tick_slots(n: int, stride: int, keep) -> list[int]:
+    """Which of n positions get a token tick when only every `stride`-th fits: `keep` in its order
+    (the focus token, then the rest of its row's story: Layout.story), the first and the last, then
+    from the start every position at least `stride` from those already chosen."""
+    chosen: list[int] = []
+    for p in (*keep, 0, n - 1, *range(n)):
+        if all(abs(p - q) >= stride for q in chosen):
+            chosen.append(p)
+    return sorted(chosen)
+
+
+@dataclass(frozen=True)
+class Grid:
+    """Where the heat maps go: `cols` maps a row, `side` of a map, `pitch` between map columns,
+    the token ticks (`rotated` below the bottom row when they are wider than a column), `row_h` a
+    row's name, map and labels."""
+
+    cols: int
+    rows: int
+    side: float
+    pitch: float
+    ticks_w: float  # the column of query ticks left of the first map of each row
+    ticks_h: float  # the band of key ticks under the last row's maps
+    turn_wider: float  # a key tick wider than this is turned upright
+    name_h: float
+    line_h: float
+
+    @property
+    def row_h(self) -> float:
+        return self.name_h + BUFF + self.side + BUFF + 2 * self.line_h + 0.06
+
+    @property
+    def width(self) -> float:
+        return self.ticks_w + (self.cols - 1) * self.pitch + self.side
+
+    @property
+    def height(self) -> float:
+        return self.rows * self.row_h + (self.rows - 1) * ROW_GAP + self.ticks_h
 
 
 class HeadsStage(Stage):
@@ -37,22 +83,62 @@ class HeadsStage(Stage):
         d = self.ctx.heads.d_model
         return [(plan_axis(d, VECTOR_SLOTS), d, "dims")]
 
-    def map_side(self) -> tuple[int, float]:
-        """(maps per row, side of a map) for the layer's heads in the content area."""
-        n = self.ctx.heads.n_heads
-        cols = n if n <= 6 else math.ceil(n / 2)
-        rows = math.ceil(n / cols)
-        side = min((2 * half_width() - (cols - 1) * GAP) / cols,
-                   (CONTENT_TOP - CONTENT_BOTTOM - 0.3 - rows * LABELS_H - (rows - 1) * 0.2) / rows, MAP_MAX)
-        return cols, side
+    @cached_property
+    def roles(self) -> list[HeadRole]:
+        """What each head measurably does (attncore.roles), in head order."""
+        return [head_role(r) for r in self.ctx.heads.heads]
 
-    def heat_map(self, h: int, side: float) -> Picture:
+    def tick(self, token: str, color) -> Text:
+        return text(self.ctx, token, self.ctx.theme.min_font_size, color, max_width=TICK_MAX)
+
+    def role_label(self, h: int) -> Text:
+        role = self.roles[h]
+        return text(self.ctx, self.ctx.s(f"heads.role.{role.role}", token=role.token or ""), self.ctx.theme.min_font_size)
+
+    def grid(self) -> Grid:
+        """The heat maps' layout: as large as the content area allows (in one, two or three rows) with
+        every map's name above it, its role and where the focus token looks below it, the query ticks
+        left of the first column and the key ticks under the last row (a token wider than its column
+        turned upright, unless it is about as wide as tall, like a Chinese character)."""
+        ctx, theme, n = self.ctx, self.ctx.theme, self.ctx.heads.n_heads
+        S = len(ctx.visible())
+        ticks = [self.tick(ctx.token(i), theme.dim) for i in ctx.visible()]
+        tick_w, tick_h = max(t.width for t in ticks), max(t.height for t in ticks)
+        name_h = max(text(ctx, ctx.s("heads.name", head=h), theme.label_size).height for h in range(n))
+        line_h = max([self.role_label(h).height for h in range(n)] + [tick_h])
+        width, height = 2 * half_width(), CONTENT_TOP - CONTENT_BOTTOM - 0.1
+        ticks_w = tick_w + TICK_GAP
+        labels_h = name_h + 2 * BUFF + 2 * line_h + 0.06
+        wanted = max(self.role_label(h).width for h in range(n)) + 0.75  # a role, its share and a space
+
+        def side(cols: int, rows: int, band: float) -> float:
+            return min((width - ticks_w - (cols - 1) * GAP) / cols,
+                       (height - rows * labels_h - (rows - 1) * ROW_GAP - band) / rows, MAP_MAX)
+
+        def layout(rows: int) -> Grid:
+            cols = math.ceil(n / rows)
+            squarish = 1.3 * tick_h  # a tick no wider than this stays upright (a Chinese character)
+            turned = max([t.width for t in ticks if t.width > squarish] + [tick_h]) + 2 * TICK_GAP
+            upright = side(cols, rows, tick_h + 2 * TICK_GAP)
+            if tick_w <= 0.95 * upright / S:  # every token fits its column
+                s, band, limit = upright, tick_h + 2 * TICK_GAP, math.inf
+            else:
+                s, band, limit = side(cols, rows, turned), turned, squarish
+            # the columns spread (up to the width there is) so that the labels under the maps fit beside each other
+            pitch = s + GAP if cols == 1 else min(max(s + GAP, wanted + 0.15), (width - ticks_w - s) / (cols - 1))
+            return Grid(cols, rows, s, pitch, ticks_w, band, limit, name_h, line_h)
+
+        grids = [layout(rows) for rows in (1, 2, 3) if rows <= n and (rows == 1 or math.ceil(n / rows) < math.ceil(n / (rows - 1)))]
+        return max(grids, key=lambda g: g.side - 1e-6 * g.rows)  # the largest maps (fewer rows on a tie)
+
+    def heat_map(self, h: int, g: Grid) -> Picture:
         """Head h's attention weights as coloured squares (the drawn tokens: rows are queries, columns
-        keys), the focus token's row outlined, the head's name above, and below the token the focus
-        token attends to most in this head, with its share."""
+        keys), the focus token's row outlined, the head's name above; below, what the head does
+        (attncore.roles) with its share, and the token the focus token attends to most in this head."""
         ctx, theme, i = self.ctx, self.ctx.theme, self.ctx.focus
         r = ctx.heads.heads[h]
         shown = ctx.visible()
+        side = g.side
         cell = side / len(shown)
         squares, numbers = VGroup(), VGroup()
         for a, q in enumerate(shown):
@@ -69,20 +155,70 @@ class HeadsStage(Stage):
         row = shown.index(i)
         focus_row = Rectangle(width=side, height=cell, stroke_color=theme.accent, stroke_width=1.5)
         focus_row.move_to(squares).align_to(squares[row * len(shown)], UP)
+        room = g.pitch - 0.15  # the labels may be wider than the map, not than its column
         name = text(ctx, ctx.s("heads.name", head=h), theme.label_size, theme.accent if chosen else theme.text,
-                    max_width=side).next_to(frame, UP, buff=0.1)
-        top = steps.strongest(r, i)
+                    max_width=room).next_to(frame, UP, buff=BUFF)
         size = theme.min_font_size
-        share = number_text(ctx, pct(r.weights[i, top]), Source("weights", (i, top), format="pct", of=h), size, theme.heat_high)
-        where = text(ctx, ctx.s("heads.top", top=r.tokens[top]), size, theme.text, max_width=side - share.width - 0.05)
-        below = row_of(where, share, buff=0.1).next_to(frame, DOWN, buff=0.1)
-        return Picture("map", squares=squares, numbers=numbers, focus_row=focus_row, frame=frame, name=name, below=below)
+        role = self.roles[h]
+        share = number_text(ctx, pct(role.share), Source("share", step=("head_role",), format="pct", of=h), size,
+                            theme.heat_high)
+        words = text(ctx, ctx.s(f"heads.role.{role.role}", token=role.token or ""), size, theme.text,
+                     max_width=room - share.width - 0.1)
+        top = steps.strongest(r, i)
+        top_share = number_text(ctx, pct(r.weights[i, top]), Source("weights", (i, top), format="pct", of=h), size,
+                                theme.accent)
+        where = text(ctx, ctx.s("heads.top", top=r.tokens[top]), size, theme.accent,
+                     max_width=room - top_share.width - 0.1)
+        return Picture("map", squares=squares, numbers=numbers, focus_row=focus_row, frame=frame, name=name,
+                       role=row_of(words, share, buff=0.1), below=row_of(where, top_share, buff=0.1),
+                       query_ticks=VGroup(), key_ticks=VGroup())
+
+    def ticks(self, g: Grid, squares: VGroup, query: bool) -> VGroup:
+        """Token labels along a map's rows (`query`: left of it) or columns (under it), every one that
+        fits at the minimum font size: the focus token's always (in the accent colour), then its row's
+        story (its largest keys, those of 3% or more: Layout.story) as they fit, the first, the last,
+        and evenly between."""
+        ctx, theme = self.ctx, self.ctx.theme
+        shown = ctx.visible()
+        S, cell = len(shown), g.side / len(shown)
+        labels = [self.tick(ctx.token(t), theme.accent if t == ctx.focus else theme.dim) for t in shown]
+        turned = [not query and t.width > g.turn_wider for t in labels]
+        thick = max(t.width if not (query or turn) else t.height for t, turn in zip(labels, turned))
+        out = VGroup()
+        story = [shown.index(j) for j in self.lay.story()]  # the focus token's, then its largest keys'
+        for p in tick_slots(S, math.ceil((thick + 0.05) / cell - 1e-9), story):
+            t, sq = labels[p], squares[p * S] if query else squares[p]
+            if query:
+                t.next_to(sq, LEFT, buff=TICK_GAP + 0.03).set_y(sq.get_y())
+            else:
+                if turned[p]:
+                    t.rotate(PI / 2)  # reads upwards, its end by the column
+                t.next_to(squares, DOWN, buff=TICK_GAP + 0.03).set_x(sq.get_x())
+            out.add(t)
+        return out
 
     def maps(self) -> VGroup:
-        cols, side = self.map_side()
-        maps = VGroup(*(self.heat_map(h, side) for h in range(self.ctx.heads.n_heads)))
-        maps.arrange_in_grid(cols=cols, buff=(GAP, 0.2))
-        return fit_content(maps)
+        """Every head's heat map on the grid: the first map of each row with the query tokens along its
+        rows, the maps of the last row with the key tokens under their columns."""
+        g, n = self.grid(), self.ctx.heads.n_heads
+        maps = VGroup(*(self.heat_map(h, g) for h in range(n)))
+        left = -g.width / 2 + g.ticks_w
+        top = (CONTENT_TOP + CONTENT_BOTTOM) / 2 + g.height / 2
+        for h, m in enumerate(maps):
+            r, c = divmod(h, g.cols)
+            y = top - r * (g.row_h + ROW_GAP)
+            m.name.move_to([left + c * g.pitch + g.side / 2, y - g.name_h / 2, 0])
+            box = VGroup(m.squares, m.numbers, m.focus_row, m.frame)
+            box.shift([left + c * g.pitch - m.squares.get_left()[0], y - g.name_h - BUFF - m.squares.get_top()[1], 0])
+            below = m.squares.get_bottom()[1] - BUFF
+            if c == 0:
+                m.query_ticks.add(*self.ticks(g, m.squares, query=True))
+            if r == g.rows - 1:
+                m.key_ticks.add(*self.ticks(g, m.squares, query=False))
+                below -= g.ticks_h
+            m.role.move_to([m.squares.get_x(), below - g.line_h / 2, 0])
+            m.below.move_to([m.squares.get_x(), below - g.line_h * 1.5 - 0.06, 0])
+        return maps
 
     def joined(self) -> Picture:
         """The focus token's concatenated head outputs, "× W_O" and the output row, with their shapes."""
@@ -111,6 +247,19 @@ class HeadsStage(Stage):
         return Picture("joined", concat=concat, concat_shape=concat_shape, times=times, output=output,
                        **({"note": note} if note else {}))
 
+    def roles_line(self):
+        """The narration of the role labels: the rule, and the head whose role is the clearest (the
+        largest share on a fixed place), if any head has such a place."""
+        ctx = self.ctx
+        threshold = f"{THRESHOLD:.0%}"
+        best = clearest(self.roles)
+        if best is None:
+            return say("say.heads.roles_none", threshold=threshold)
+        role = self.roles[best]
+        share = ctx.quote(role.share, Source("share", step=("head_role",), format="pct", of=best))
+        return say("say.heads.roles", threshold=threshold, head=best, pct=share,
+                   place=ctx.s(f"heads.place.{role.role}", token=role.token or ""))
+
     def other_head(self, top_chosen: int) -> int:
         """The head that most clearly looks elsewhere: the largest share on another token than the
         followed head's favourite (any other head when all agree)."""
@@ -126,22 +275,27 @@ class HeadsStage(Stage):
         maps = self.maps()
         n = ctx.quote(m.n_heads, Source("n_heads", of="heads", format="int"))
         dh = ctx.quote(m.d_head, Source("d_head", of="heads", format="int"))
-        intro = "say.heads.intro" if r.layer is None else "say.heads.intro_layer"
-        yield Beat(say(intro, n=n, dh=dh, layer=r.layer, token=tok),
-                   (play(FadeOut(start), FadeIn(heading), run_time=0.6),
-                    play(stagger((FadeIn(p, shift=UP * 0.1) for p in maps), 0.08), run_time=1.6)),
-                   caption=say("heads.caption", token=tok), hold=1.0)
+        d = ctx.quote(m.d_model, Source("d_model", of="heads", format="int"))
+        # the toy numbers say why there are several heads and how they split d_model; a model's layer says its size
+        intro = say("say.heads.intro", n=n, dh=dh, d=d, token=tok) if r.layer is None else \
+            say("say.heads.intro_layer", n=n, dh=dh, layer=r.layer, token=tok)
+        drawn = [VGroup(*(part for key, part in p.parts.items() if key != "role")) for p in maps]
+        yield Beat(intro, (play(FadeOut(start), FadeIn(heading), run_time=0.6),
+                           play(stagger((FadeIn(p, shift=UP * 0.1) for p in drawn), 0.08), run_time=1.6)),
+                   caption=say("heads.caption", token=tok, d=d, n=n, dh=dh), hold=1.0)
+        yield Beat(self.roles_line(), (play(stagger([FadeIn(p.role, shift=UP * 0.05) for p in maps], 0.05), run_time=1.0),),
+                   caption=say("heads.roles"), hold=1.2, pause=True)
         top = steps.strongest(r, i)
         other = self.other_head(top)
         o = m.heads[other]
         otop = steps.strongest(o, i)
         quote = lambda res, j: ctx.quote(res.weights[i, j], Source("weights", (i, j), format="pct", of=res.head))
-        yield Beat(say("say.heads.chosen", head=r.head, token=tok, top=ctx.token(top), pct=quote(r, top),
+        line = "say.heads.chosen" if otop != top else "say.heads.chosen_same"  # every head's favourite is the same
+        yield Beat(say(line, head=r.head, token=tok, top=ctx.token(top), pct=quote(r, top),
                        other=other, otop=ctx.token(otop), opct=quote(o, otop)),
                    caption=say("heads.chosen", head=r.head), hold=1.6, still=True, pause=True)
         joined = self.joined()
         vector = vector_quote(ctx, m.output[i], Source("output", (i,), of="heads"), plan_axis(m.d_model, VECTOR_SLOTS))
-        d = ctx.quote(m.d_model, Source("d_model", of="heads", format="int"))
         line = "say.heads.joined_bias" if m.b_O is not None else "say.heads.joined"
         yield Beat(say(line, token=tok, n=n, dh=dh, d=d, vector=vector),
                    (play(FadeOut(maps), run_time=0.6),

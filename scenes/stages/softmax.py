@@ -1,15 +1,17 @@
-"""Softmax: ÷ √d_k, the focus row's e^x / sum worked out, then every row as percentages."""
+"""Softmax: ÷ √d_k, the focus row's e^x / sum worked out, the same row without ÷ √d_k beside it (and how
+far apart its scores lie before and after), then every row as percentages."""
 
 from __future__ import annotations
 
 from manim import UP, Create, FadeIn, FadeOut, ReplacementTransform, SurroundingRectangle, TransformFromCopy, VGroup
 
-from attncore import fmt, steps
+from attncore import fmt, lessons, steps
 
 from ..arcs import ArcsRow
 from ..beats import Beat, Stage, play, say
-from ..components import VectorRow, arrange_down, fit_width, number_text, row_of, stagger, text
+from ..components import VectorRow, arrange_down, fit_width, half_width, number_text, row_of, stagger, text
 from ..context import Source
+from ..elision import run_count, run_label
 from ..layout import font_for
 from ..pictures import masked_text, scaled_grid
 
@@ -21,7 +23,7 @@ class SoftmaxStage(Stage):
     heading_key = "softmax.heading"
 
     def elided(self):
-        return [(self.lay.token_cols, self.ctx.result.n_tokens, "tokens")]
+        return [(self.lay.token_cols, self.ctx.result.n_tokens, "keys")]
 
     def explain(self, start):
         ctx, theme, r, lay = self.ctx, self.ctx.theme, self.ctx.result, self.lay
@@ -40,10 +42,15 @@ class SoftmaxStage(Stage):
         rest_of_scores = VGroup(scores.brackets, scores.marks, *scores.row_labels.values(), *scores.col_labels.values())
         if r.causal:
             yield Beat(say("say.softmax.masked", token=tok), caption=say("softmax.masked"), hold=1.2)
+        yield from self.why_masked(scaled)
         # the focus row worked out: e^x, their sum, each share
         sm = steps.softmax_row(r, i)
         w, _ = lay.grid_cell
         cols = lay.token_cols
+        # narrower cells if need be (the story may take up to COL_MOST columns): the labels, the row and
+        # "sum = …" beside it fit the frame without shrinking
+        beside = text(ctx, ctx.s("softmax.sum_is") + " " + fmt(sm.total), theme.label_size).width + 0.45
+        w = min(w, (2 * half_width() - 2.0 - beside) / len(cols))
         row = dict(cell_w=w, cell_h=0.55, font_size=font_for(w, 0.5, theme), colorize=False, brackets=False)
         entry = ("softmax_row", i)
         masked = masked_text(ctx)
@@ -53,11 +60,23 @@ class SoftmaxStage(Stage):
         ex = VectorRow(ctx, sm.exps, cols, Source("exps", step=entry), exp_label, color=theme.text, label_width=1.7, **row)
         ws = VectorRow(ctx, r.weights[i], cols, Source("weights", (i,), format="pct"), "%", color=theme.heat_high,
                        label_width=1.7, **row)
+        # the same row without ÷ √d_k, shown later beside the real one (with one key to attend to, softmax
+        # gives it 100% scaled or not: nothing to compare)
+        compare = steps.allowed(r, i).sum() > 1
+        unscaled = steps.unscaled_softmax_row(r, i)
+        raw = VectorRow(ctx, unscaled, cols, Source("", step=("unscaled_softmax_row", i), format="pct"), "%",
+                        color=theme.dim, label_width=1.7, **row) if compare else None
         toks = VGroup(*(text(ctx, r.tokens[j], theme.label_size, theme.accent if j == i else theme.text, max_width=w * 0.95)
                         for j in cols if j is not None))
-        panel = arrange_down(xs, ex, ws)
+        runs = self.elided_shares(ws, cols, w)
+        panel = arrange_down(xs, ex, ws, *([raw] if compare else []))
+        if compare:  # named on the right, as the sum is, so the labels' column does not widen
+            raw.add(text(ctx, ctx.s("softmax.unscaled"), theme.label_size, theme.dim).next_to(raw, buff=0.3))
         for t, slot in zip(toks, [s for s, j in enumerate(cols) if j is not None]):
             t.move_to(xs.grid.slot_point(0, slot) + UP * 0.55)
+        for t, slot in zip(runs, [s for s, j in enumerate(cols) if j is None]):  # over the tokens' row: wider room
+            t.move_to(xs.grid.slot_point(0, slot) + UP * 0.95)
+        toks.add(*runs)
         total = number_text(ctx, fmt(sm.total), Source("total", step=entry), row["font_size"], theme.accent)
         total_t = row_of(text(ctx, ctx.s("softmax.sum_is"), theme.label_size, theme.dim), total, buff=0.15)
         total_t.next_to(ex, buff=0.3)
@@ -79,14 +98,65 @@ class SoftmaxStage(Stage):
         key = "top_self" if top == i else "top"
         yield Beat(say(f"say.softmax.{key}", token=tok, top=ctx.token(top), pct=share),
                    caption=say(f"softmax.{key}", token=tok, top=ctx.token(top), pct=share), hold=1.6)
+        # why ÷ √d_k: the same row unscaled, beside the real one, and how far apart its scores lie
+        marks = VGroup()  # the top key's two shares, boxed (unless its column is elided or hidden)
+        if compare:
+            yield from self.unscaled(i, top, share, ws, raw, unscaled, marks)
         if ctx.hidden:  # a model's [CLS]/[SEP] not drawn: they still take their share
             hidden = " ".join(sorted({r.tokens[j] for j in ctx.hidden}))
             yield Beat(say("say.softmax.hidden", tokens=hidden), caption=say("softmax.hidden", theme.dim, tokens=hidden), hold=1.2)
-        links = yield from self.arcs(whole)
+        links = yield from self.arcs(VGroup(whole, marks))
         block = self.handoff()
         yield Beat(say("say.softmax.all"), (play(FadeOut(links), run_time=0.6), play(FadeIn(block), run_time=0.8)),
                    caption=say("softmax.caption"), hold=1.6)
         yield from self.end(heading)
+
+    def unscaled(self, i, top, share, ws, raw, unscaled, marks):
+        """The worked row's softmax without ÷ √d_k (`raw`, its values `unscaled`) beside the real one
+        (`ws`), the top key's two shares boxed (into `marks`); then the row's spread before and after."""
+        ctx, theme, r, tok = self.ctx, self.ctx.theme, self.ctx.result, self.ctx.token(i)
+        would = ctx.quote(unscaled[top], Source("", (top,), step=("unscaled_softmax_row", i), format="pct"))
+        if (0, top) in ws.cells:
+            marks.add(SurroundingRectangle(VGroup(ws.cells[0, top], raw.cells[0, top]), color=theme.accent, buff=0.06))
+        yield Beat(say("say.softmax.unscaled_self" if top == i else "say.softmax.unscaled", token=tok, top=ctx.token(top),
+                       unscaled=would, pct=share),
+                   (play(FadeIn(raw), run_time=0.8), *([play(Create(marks), run_time=0.5)] if len(marks) else [])),
+                   caption=say("softmax.unscaled_caption", unscaled=would, pct=share), hold=1.2, still="unscaled")
+        spread = steps.score_spread(r, i)
+        gaps = dict(raw=ctx.quote(spread.before, Source("before", step=("score_spread", i))),
+                    scaled=ctx.quote(spread.after, Source("after", step=("score_spread", i))))
+        yield Beat(say("say.softmax.spread", **gaps), caption=say("softmax.spread", **gaps), hold=1.2)
+
+    def elided_shares(self, ws: VectorRow, cols, w: float) -> list:
+        """Each elided run of the worked row: in the % row its share instead of "…", and the number
+        of tokens it stands for, returned, to stand over its column."""
+        ctx, i = self.ctx, self.ctx.focus
+        counts = []
+        for mark, keys in zip(list(ws.grid.marks), self.lay.runs(cols)):
+            share = run_label(ctx, i, keys, mark.font_size, w, count=False)
+            if share.width > w * 0.92:
+                share.scale_to_fit_width(w * 0.92)
+            ws.grid.marks.remove(mark)
+            ws.grid.marks.add(share.move_to(mark))
+            counts.append(run_count(ctx, keys, ctx.theme.min_font_size, 1.8 * w))
+        return counts
+
+    def why_masked(self, scaled):
+        """Causal attention, taught: why generation must not see later tokens, with the number of
+        cells the focus row masks (attncore.lessons.masked_cells), those cells outlined."""
+        ctx, r, i = self.ctx, self.ctx.result, self.ctx.focus
+        count = lessons.masked_cells(r, i)
+        if not count:
+            return
+        n = ctx.quote(count, Source("", step=("masked_cells", i), format="int"))
+        cells = [scaled.cells[i, j] for j in range(r.n_tokens) if (i, j) in scaled.cells and not r.mask[i, j]]
+        box = SurroundingRectangle(VGroup(*cells), color=ctx.theme.accent, buff=0.06) if cells else None
+        # the row's "−∞" brought forward, over the cell fills the first beat faded in on top of them
+        yield Beat(say("say.softmax.why_masked", token=ctx.token(i), n=n),
+                   (play(Create(box), *(FadeIn(c) for c in cells), run_time=0.6),) if box else (),
+                   caption=say("softmax.why_masked", token=ctx.token(i), n=n), hold=1.2, still="masked")
+        if box:
+            yield Beat(None, (play(FadeOut(box), run_time=0.3),), hold=0)
 
     def arcs(self, leaving):
         """The seeds' "current token" picture: the focus token linked to every token it may attend
@@ -98,7 +168,8 @@ class SoftmaxStage(Stage):
         links = row.links(i)
         yield Beat(say("say.softmax.arcs", token=tok),
                    (play(FadeOut(leaving), run_time=0.6), play(FadeIn(row.tokens), run_time=0.5),
-                    play(Create(links.arches), FadeIn(links.shares), FadeIn(links.frame), run_time=1.2)),
+                    play(Create(links.arches), FadeIn(links.shares), FadeIn(links.frame), FadeIn(links.elided),
+                         run_time=1.2)),
                    caption=say("softmax.arcs", token=tok), hold=1.2, still="arcs")
         turns, shown = [], links
         for j in row.rows():

@@ -1,18 +1,46 @@
 """Summary: the whole path, sentence -> X -> Q, K, V -> scores -> weights -> Z, each with its real
-shape and the focus token's numbers, then the formula."""
+shape and the focus token's numbers, then the formula. Then what the path leaves out, each with real
+numbers (attncore.lessons): what z is for (the residual, then the next layer), word order (the
+sentence shuffled gives the same weights, shuffled; what positional encoding changes) and, for the
+toy numbers, their limit (one token wins every row) with the command for a real head.
+
+Word order is taught here rather than with the embeddings: it needs a row of attention weights, which
+the viewer only knows by now, and it closes the path with what the path cannot see."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
+import numpy as np
 from manim import DOWN, LEFT, RIGHT, UP, FadeIn, FadeOut, VGroup, Write
 
-from ..beats import Beat, Stage, play, say
-from ..components import Picture, VectorRow, half_width, plan_axis, stagger, text
-from ..context import Source, vector_quote
+from attncore import join_tokens, lessons
+
+from ..beats import CLEAR, Beat, Stage, play, say
+from ..components import Grid, Picture, VectorRow, half_width, number_text, plan_axis, stagger, text
+from ..context import FORMATS, Source, vector_quote
+from ..elision import run_label
 from ..layout import fit_content, font_for
 from ..pictures import masked_text
 
 VECTOR_SLOTS = 6  # entries of a vector or a row shown at most in the recap
+KEYS_MOST = 8  # a row of weights (and its scores) grows to this many, narrower, when the focus row's story needs it
 VECTOR_X = 0.2  # where the vectors' left brackets stand (before fitting the recap to the frame)
+LESSON_SLOTS = 10  # tokens shown at most in a lesson's row of weights (as many as the S x S grids' columns)
+LIMIT_ROWS = 7  # rows shown at most in the toy's limits
+SAID_ROWS = 5  # rows whose shares the toy's limits say at most
+LESSON_LABEL_W = 4.4  # the widest label of a lesson's vector
+REAL_HEAD = ("summary.command_1", "summary.command_2")  # the command for a real head (MiniLM; m3e in Chinese)
+
+
+def gaps(indices) -> list:
+    """Sorted indices with None where a run is left out (an elision mark)."""
+    out: list = []
+    for k in sorted(indices):
+        if out and k != out[-1] + 1:
+            out.append(None)
+        out.append(k)
+    return out
 
 
 class SummaryStage(Stage):
@@ -27,8 +55,9 @@ class SummaryStage(Stage):
         i, tok = ctx.focus, ctx.token(ctx.focus)
         S, dm, dk, dv = r.n_tokens, r.d_model, r.d_k, r.d_v
         dims = lambda n: plan_axis(n, VECTOR_SLOTS)
-        keys = self.lay.tokens(VECTOR_SLOTS)
+        keys = self.lay.tokens(VECTOR_SLOTS, KEYS_MOST)
         w, h = 0.95, 0.42
+        key_w = (w + 0.15) * VECTOR_SLOTS / len(keys) if len(keys) > VECTOR_SLOTS else None  # as wide as 6 slots
         x_key = "summary.x" if r.layer is None else "summary.x_layer" + ("_prenorm" if r.norm_first else "")
         bias = "" if r.b_Q is None else "_bias"
         size = font_for(w, h, theme)
@@ -47,9 +76,14 @@ class SummaryStage(Stage):
             name = text(ctx, ctx.s(key, layer=r.layer), theme.label_size, color, max_width=3.6)
             shape = text(ctx, ctx.s("summary.shape", r=a, c=b), theme.label_size, theme.dim)
             masked = masked_text(ctx) if field == "scaled" else None
+            cell_w = key_w if key_w and slots is keys else w + (0.15 if fmt == "pct" else 0)
             vec = VectorRow(ctx, values, slots, Source(field, (i,), format=fmt), ctx.s(label_key, v=symbol, token=tok),
-                            color=color, cell_w=w + (0.15 if fmt == "pct" else 0), cell_h=h, font_size=size, label_width=1.75,
+                            color=color, cell_w=cell_w, cell_h=h, font_size=size, label_width=1.75,
                             colorize=fmt == "fmt", cell_text=(lambda j: masked(i, j)) if masked else None)
+            if field == "weights":  # under each "…": how many tokens it stands for, and their share
+                for mark, run in zip(vec.grid.marks, self.lay.runs(slots)):
+                    label = run_label(ctx, i, run, theme.min_font_size, 1.8 * cell_w)
+                    vec.add(label.next_to(vec.grid.grid_box(), DOWN, buff=0.02).set_x(mark.get_x()))
             name.move_to([-3.2, 0, 0], aligned_edge=RIGHT)
             shape.move_to([-2.9, 0, 0], aligned_edge=LEFT)
             vec.shift(DOWN * vec.grid.get_y())
@@ -85,5 +119,189 @@ class SummaryStage(Stage):
                          run_time=2.4)),
                    hold=1.0)
         vector = vector_quote(ctx, r.output[i], Source("output", (i,)), plan_axis(r.d_v, VECTOR_SLOTS))
+        # what the path leaves out; the stage stays one slide: the lecturer's pause comes after its last line
+        after = list(self.lessons(VGroup(recap.sentence, recap.column, recap.formula)))
+        last = max((n for n, beat in enumerate(after) if beat.narration is not None), default=None)
         yield Beat(say("say.summary.formula", token=tok, vector=vector), (play(Write(recap.formula), run_time=1.6),),
-                   hold=3.0, still=True, pause=True)
+                   hold=3.0, still=True, pause=last is None)
+        for n, beat in enumerate(after):
+            yield replace(beat, pause=True) if n == last else beat
+
+    def lessons(self, path):
+        """The lessons' beats in turn, then back to the whole path, the picture the video ends on."""
+        shown = path
+        for lesson in (self.what_z_is_for, self.word_order, self.toy_limits):
+            shown = yield from lesson(shown)
+        if shown is not path:
+            yield Beat(None, (play(FadeOut(shown), run_time=0.6), play(FadeIn(path), run_time=0.8)), caption=CLEAR, hold=0)
+
+    # ---- what the path leaves out (attncore.lessons): each lesson yields its beats and returns what it
+    # leaves on screen
+
+    def panel(self, title_key: str, *rows, **params) -> Picture:
+        """A lesson's picture: a title over its rows, fitted to the content area."""
+        ctx, theme = self.ctx, self.ctx.theme
+        title = text(ctx, ctx.s(title_key, **params), theme.caption_size + 2, theme.accent, max_width=2 * half_width())
+        body = VGroup(*rows).arrange(DOWN, buff=0.35)
+        fit_content(VGroup(title, body).arrange(DOWN, buff=0.45))
+        return Picture("lesson", title=title, body=body)
+
+    def vectors(self, rows) -> VGroup:
+        """Labelled vectors one above another, their left brackets aligned: rows of (label, values,
+        slots, source, colour)."""
+        ctx, theme = self.ctx, self.ctx.theme
+        w, h = 0.95, 0.5
+        size = font_for(w, h, theme)
+        made = [VectorRow(ctx, values, slots, source, label, color=color, cell_w=w, cell_h=h, font_size=size,
+                          label_width=LESSON_LABEL_W) for label, values, slots, source, color in rows]
+        for n, v in enumerate(made):  # the left brackets in one column, one row under another
+            v.shift(RIGHT * (VECTOR_X - v.grid.grid_box().get_left()[0]) + DOWN * (v.grid.get_y() + 0.68 * n))
+        return VGroup(*made)
+
+    def token_row(self, label: str, tokens, values, slots, source: Source) -> VGroup:
+        """A sentence, its tokens and under each its weight (a percentage) in the focus token's row."""
+        ctx, theme = self.ctx, self.ctx.theme
+        w, h = (1.05 if len(slots) <= 8 else 0.9), 0.5
+        row = Grid(ctx, np.asarray(values)[None, :], [0], slots, source=lambda _, j: source.at(j), cell_w=w, cell_h=h,
+                   font_size=font_for(w, h, theme), colorize=False, brackets=False)
+        focus = ctx.token(ctx.focus)
+        names = VGroup(*(text(ctx, tokens[j], theme.label_size, theme.accent if tokens[j] == focus else theme.text,
+                              max_width=w * 0.95).move_to(row.slot_point(0, n) + UP * 0.45)
+                         for n, j in enumerate(slots) if j is not None))
+        sentence = text(ctx, label, theme.label_size, theme.dim, max_width=2 * half_width())
+        sentence.next_to(VGroup(names, row), UP, buff=0.2)
+        return VGroup(sentence, names, row)
+
+    def what_z_is_for(self, on_screen):
+        """z against x (the toy's one head), or added back to the layer's input (the residual: a
+        model's layer, the toy heads'); then what follows it."""
+        ctx, theme, r = self.ctx, self.ctx.theme, self.ctx.result
+        i, tok = ctx.focus, ctx.token(ctx.focus)
+        res = lessons.residual(ctx.heads, i) if ctx.heads is not None else None
+        if res is None:  # z is the token's new vector: against x, its vector before attention
+            rows = [(ctx.s("summary.vec", v="x", token=tok), r.X[i], plan_axis(r.d_model, VECTOR_SLOTS),
+                     Source("X", (i,)), theme.X),
+                    (ctx.s("summary.vec", v="z", token=tok), r.output[i], plan_axis(r.d_v, VECTOR_SLOTS),
+                     Source("output", (i,)), theme.Z)]
+            picture = self.panel("summary.change_title", self.vectors(rows))
+            x0, z0 = ctx.quote(r.X[i, 0], Source("X", (i, 0))), ctx.quote(r.output[i, 0], Source("output", (i, 0)))
+            line, caption = say("say.summary.change", token=tok, x=x0, z=z0), say("summary.change", token=tok)
+            then = ("say.summary.residual_toy", "summary.after_toy")
+        else:
+            m, src = ctx.heads, lambda f: Source(f, (), ("residual", i), of="heads")
+            pre = "_prenorm" if r.norm_first else ""
+            x_label = (ctx.s("summary.residual_x" + pre, token=tok, layer=r.layer) if r.layer is not None
+                       else ctx.s("summary.vec", v="x", token=tok))
+            dims = plan_axis(m.d_model, VECTOR_SLOTS)
+            rows = [(ctx.s("summary.z_head", token=tok, head=r.head), r.output[i], plan_axis(r.d_v, VECTOR_SLOTS),
+                     Source("output", (i,)), theme.Z),
+                    (ctx.s("summary.attended" + ("_bias" if m.b_O is not None else ""), n=m.n_heads), res.attended, dims,
+                     src("attended"), theme.accent),
+                    (x_label, res.x, dims, src("x"), theme.X),
+                    (ctx.s("summary.residual_total"), res.total, dims, src("total"), theme.Z)]
+            picture = self.panel("summary.residual_title", self.vectors(rows))
+            first = {k: ctx.quote(getattr(res, f)[0], src(f).at(0)) for k, f in (("x", "x"), ("a", "attended"), ("s", "total"))}
+            line, caption = say("say.summary.residual", token=tok, **first), say("summary.residual")
+            then = (("say.summary.next" + pre, "summary.after" + pre) if r.model is not None
+                    else ("say.summary.next_toy", "summary.after_toy"))
+        yield Beat(line, (play(FadeOut(on_screen), run_time=0.6),
+                          play(FadeIn(picture.title), stagger((FadeIn(v, shift=RIGHT * 0.2) for v in picture.body), 0.3),
+                               run_time=1.4)),
+                   caption=caption, hold=1.0)
+        after = text(ctx, ctx.s(then[1]), theme.caption_size, theme.text, max_width=2 * half_width())
+        after.next_to(picture.body, DOWN, buff=0.45).set_x(0)
+        yield Beat(say(then[0]), (play(FadeIn(after, shift=UP * 0.1), run_time=0.8),), hold=0.8, still="residual")
+        return VGroup(picture, after)
+
+    def word_order(self, on_screen):
+        """The toy sentence shuffled: the same weights, shuffled; then what positional encoding
+        changes. With positional encoding, or causal attention, or a model's position embeddings:
+        why order counts there."""
+        ctx, theme, r = self.ctx, self.ctx.theme, self.ctx.result
+        i, tok = ctx.focus, ctx.token(ctx.focus)
+        if r.model is not None:
+            yield Beat(say("say.summary.order_model", model=r.model), caption=say("summary.order_model"), hold=1.0)
+            return on_screen
+        show = lambda picture: (play(FadeOut(on_screen), run_time=0.6), play(FadeIn(picture), run_time=1.0))
+        if r.positional:  # the rows would change: positional encoding is why
+            dims = plan_axis(r.d_model, VECTOR_SLOTS)
+            rows = [(ctx.s("summary.vec", v="e", token=tok), r.embeddings[i], dims, Source("embeddings", (i,)), theme.X),
+                    (ctx.s("summary.pe", position=i), r.positional_encoding[i], dims, Source("positional_encoding", (i,)),
+                     theme.accent),
+                    (ctx.s("summary.vec", v="x", token=tok), r.X[i], dims, Source("X", (i,)), theme.X)]
+            picture = self.panel("summary.order_title", self.vectors(rows))
+            yield Beat(say("say.summary.order_positional", token=tok, position=i), show(picture),
+                       caption=say("summary.order_positional"), hold=1.0, still="order")
+            return picture
+        slots = self.lay.tokens(LESSON_SLOTS)
+        weights = self.token_row
+        sentence = ctx.s("title.sentence", sentence=ctx.sentence())
+        if r.causal:  # the mask is order: each token sees only those before it
+            picture = self.panel("summary.order_title",
+                                 weights(sentence, r.tokens, r.weights[i], slots, Source("weights", (i,), format="pct")))
+            yield Beat(say("say.summary.order_causal", token=tok), show(picture), caption=say("summary.order_causal", token=tok),
+                       hold=1.0, still="order")
+            return picture
+        shuffled = lessons.shuffled(r, i)
+        if shuffled is None:  # one token, or the same token repeated: no other order
+            return on_screen
+        mixed = join_tokens(shuffled.tokens)
+        before = weights(sentence, r.tokens, r.weights[i], slots, Source("weights", (i,), format="pct"))
+        after = weights(ctx.s("title.sentence", sentence=mixed), shuffled.tokens, shuffled.row,
+                        gaps(shuffled.order.index(j) for j in slots if j is not None),
+                        Source("weights", (), ("shuffled", i), "pct"))
+        picture = self.panel("summary.order_title", before, after)
+        yield Beat(say("say.summary.shuffled", token=tok, shuffled=mixed),
+                   (play(FadeOut(on_screen), run_time=0.6), play(FadeIn(picture.title), FadeIn(before), run_time=0.8),
+                    play(FadeIn(after, shift=DOWN * 0.2), run_time=1.0)),
+                   caption=say("summary.shuffled"), hold=1.2, still="order")
+        yield Beat(say("say.summary.positional_hint"), caption=say("summary.positional_hint"), hold=1.0)
+        return picture
+
+    def toy_limits(self, on_screen):
+        """The toy numbers' limit, with each row's strongest key and its share; then the command for
+        a real head. Not for a model's head."""
+        ctx, theme, r = self.ctx, self.ctx.theme, self.ctx.result
+        if r.model is not None:
+            return on_screen
+        tops, top = lessons.top_keys(r), lessons.shared_top(r)
+        rows = plan_axis(r.n_tokens, LIMIT_ROWS, keep=[ctx.focus])
+        share = lambda q: Source("weights", (q, tops[q]), format="pct")
+        size = theme.caption_size
+        lines = []
+        for q in rows:
+            if q is None:
+                lines.append(VGroup(text(ctx, "⋮", size, theme.dim)))
+                continue
+            lines.append(VGroup(text(ctx, r.tokens[q], size, theme.accent if q == ctx.focus else theme.text, max_width=2.4),
+                                text(ctx, "→", size, theme.dim),
+                                text(ctx, r.tokens[tops[q]], size, theme.heat_high, max_width=2.4),
+                                number_text(ctx, FORMATS["pct"](r.weights[q, tops[q]]), share(q), size, theme.heat_high)))
+        table = VGroup(*lines).arrange(DOWN, buff=0.14)
+        full = [line for line in lines if len(line) == 4]
+        right = 0.25 + max(line[2].width for line in full)  # the share column, just right of the widest key
+        for line in full:  # columns: the row's token, →, its strongest key, the share
+            name, arrow, key, pct = line
+            y = line.get_y()
+            name.move_to([-0.5, y, 0], aligned_edge=RIGHT)
+            arrow.move_to([-0.2, y, 0])
+            key.move_to([0.1, y, 0], aligned_edge=LEFT)
+            pct.move_to([0.1 + right + 0.3, y, 0], aligned_edge=LEFT)
+        for line in lines:
+            if len(line) == 1:
+                line.set_x(-0.15)
+        command = VGroup(*(text(ctx, ctx.s(k), theme.label_size, theme.text, max_width=2 * half_width()) for k in REAL_HEAD))
+        command.arrange(DOWN, buff=0.12, aligned_edge=LEFT)
+        picture = self.panel("summary.limits_title", table, command)
+        picture.body.remove(command)
+        said = plan_axis(r.n_tokens, SAID_ROWS, keep=[ctx.focus])  # fewer said than shown: a short line
+        shares = [None if q is None else ctx.quote(r.weights[q, tops[q]], share(q)) for q in said]
+        key = "limits_mixed" if top is None else "limits_positive" if lessons.all_positive(r) else "limits_same"
+        named = ctx.token(top) if top is not None else ""
+        yield Beat(say(f"say.summary.{key}", top=named, shares=shares),
+                   (play(FadeOut(on_screen), run_time=0.6),
+                    play(FadeIn(picture.title), stagger((FadeIn(line) for line in lines), 0.1), run_time=1.2)),
+                   caption=say(f"summary.{key}", top=named), hold=1.0)
+        yield Beat(say("say.summary.real_head"), (play(FadeIn(command, shift=UP * 0.1), run_time=0.8),),
+                   caption=say("summary.real_head"), hold=1.6, still="limits")
+        return VGroup(picture, command)

@@ -31,6 +31,11 @@ class TitleStage(Stage):
         if origin is not None:
             text_, line = origin
             yield Beat(line, (play(FadeIn(text_.next_to(title, DOWN, buff=0.3)), run_time=0.6),), hold=0.8)
+            chosen = self.chosen()
+            if chosen is not None:  # --head auto, --contrast: why this head (attncore.pick)
+                why, line = chosen
+                yield Beat(line, (play(FadeIn(why.next_to(text_, DOWN, buff=0.2)), run_time=0.6),), hold=1.0)
+                origin = (VGroup(text_, why), None)
         yield Beat(say("say.title.tokens", n=n, token=ctx.token(ctx.focus)),
                    (play(FadeOut(sentence, shift=DOWN * 0.2), stagger((FadeIn(c, shift=DOWN * 0.2) for c in chips), 0.08),
                          run_time=1.2),),
@@ -52,6 +57,26 @@ class TitleStage(Stage):
         rest = [c.label for i, c in chip.items() if i not in visible] + [c.box for c in chips]
         gone = VGroup(title, *rest, *([origin[0]] if origin else []))
         yield Beat(say("say.title.rows"), (play(*moves, FadeOut(gone), run_time=1.2),), caption=CLEAR, hold=0.3)
+
+    def chosen(self):
+        """Why the followed head was chosen, when a search chose it (attncore.pick): (the line under the
+        origin, its narration) or None."""
+        ctx, r, pick = self.ctx, self.ctx.result, self.ctx.pick
+        if pick is None or pick.searched < 2:
+            return None
+        i, n = ctx.focus, pick.searched
+        if pick.rule == "contrast" and ctx.contrast is not None:
+            changed = [j for j in range(r.n_tokens) if r.tokens[j] != ctx.contrast.tokens[j]]
+            words = dict(token=ctx.token(i), was=" ".join(r.tokens[j] for j in changed),
+                         now=" ".join(ctx.contrast.tokens[j] for j in changed), n=n)
+            moved = ctx.quote(pick.moved, Source("moved", format="pct", of="contrast"))
+            shown, line = ctx.s("title.chosen_contrast", **words), say("say.title.chosen_contrast", moved=moved, **words)
+        else:
+            words = dict(token=ctx.token(i), key=ctx.token(pick.key), n=n)
+            share = ctx.quote(r.weights[i, pick.key], Source("weights", (i, pick.key), format="pct"))
+            shown = ctx.s("title.chosen", pct=ctx.number(share.text, share.source), **words)  # recorded as drawn
+            line = say("say.title.chosen", pct=share, **words)
+        return text(ctx, shown, ctx.theme.label_size, ctx.theme.text, max_width=2 * half_width() - 0.4), line
 
     def origin(self):
         """Where the numbers come from, when not the toy numbers: a pretrained model's layer and head,

@@ -10,7 +10,8 @@ from attncore import pct, steps
 from ..beats import Beat, Stage, play, say
 from ..components import Grid, Picture, VectorRow, number_text, stagger, text
 from ..context import Source, vector_quote
-from ..layout import fit_content, font_for
+from ..elision import run_count, run_label
+from ..layout import CONTENT_BOTTOM, CONTENT_TOP, fit_content, font_for
 
 
 class WeightedSumStage(Stage):
@@ -21,7 +22,7 @@ class WeightedSumStage(Stage):
 
     def elided(self):
         r = self.ctx.result
-        return [(self.lay.weighted_rows, r.n_tokens, "tokens"), (self.lay.qkv_dims(r.d_v), r.d_v, "dims")]
+        return [(self.lay.weighted_rows, r.n_tokens, "keys"), (self.lay.qkv_dims(r.d_v), r.d_v, "dims")]
 
     def line(self, j: int, dims, w: float, h: float, size: float) -> Picture:
         """Token j's line: its label, a_j as a percentage, a bar, v_j faded by a_j, "→", a_j v_j."""
@@ -45,6 +46,15 @@ class WeightedSumStage(Stage):
         av.next_to(arrow, RIGHT, buff=0.25)
         return Picture("line", label=label, share=share, bar=bar, v=v, arrow=arrow, av=av)
 
+    def run_line(self, keys: tuple[int, ...], size: float) -> Picture:
+        """An elided run's line, as a token's: how many tokens in the label's place, their share of the
+        focus token's attention in the share's, "⋮" for their value vectors and products."""
+        ctx, theme = self.ctx, self.ctx.theme
+        count = run_count(ctx, keys, theme.min_font_size, 1.5).move_to([0, 0, 0]).align_to([-0.1, 0, 0], RIGHT)
+        share = run_label(ctx, ctx.focus, keys, size, 1.0, count=False).move_to([0.55, 0, 0])
+        return Picture("run", label=count, share=share, bar=VGroup(), v=text(ctx, "⋮", size, theme.dim), arrow=VGroup(),
+                       av=text(ctx, "⋮", size, theme.dim))
+
     def explain(self, start):
         ctx, theme, r, lay = self.ctx, self.ctx.theme, self.ctx.result, self.lay
         i, tok = ctx.focus, ctx.token(ctx.focus)
@@ -55,29 +65,34 @@ class WeightedSumStage(Stage):
                    caption=say("weighted.caption", token=tok), hold=0.5)
         # one line per token j: a_j, a bar, v_j (faded by a_j), -> a_j v_j
         dims = lay.qkv_dims(r.d_v)
-        w, h = lay.qkv_cell_w, lay.row_h
+        # lines as high as the matrices' rows, lower when the story takes up to WEIGHTED_MOST of them: the lines,
+        # their gaps and z below fit between the heading and the caption without shrinking
+        w, h = lay.qkv_cell_w, min(lay.row_h, (CONTENT_TOP - CONTENT_BOTTOM - 0.45) / (1.1 * len(lay.weighted_rows) + 1))
         size = font_for(w, h, theme)
-        lines = [None if j is None else self.line(j, dims, w, h, size) for j in lay.weighted_rows]
-        real = [line for line in lines if line is not None]
-        marks = [text(ctx, "⋮", size, theme.dim) for line in lines if line is None]
-        column = VGroup(*(line if line is not None else marks.pop(0) for line in lines))
+        runs = iter(lay.runs(lay.weighted_rows))
+        column = VGroup(*(self.run_line(next(runs), size) if j is None else self.line(j, dims, w, h, size)
+                          for j in lay.weighted_rows))
+        real = [line for line in column if line.kind == "line"]
         column.arrange(DOWN, buff=h * 0.1, aligned_edge=RIGHT)
-        for mark in (m for m in column if not isinstance(m, Picture)):
-            mark.set_x(real[0].label.get_x())  # "⋮" under the token labels
+        for run in (m for m in column if m.kind == "run"):  # in the columns of the tokens' lines
+            run.shift(RIGHT * (real[0].share.get_x() - run.share.get_x()))
+            run.v.set_x(real[0].v.get_x())
+            run.av.set_x(real[0].av.get_x())
         z = VectorRow(ctx, r.output[i], dims, Source("output", (i,)), ctx.s("weighted.z", token=tok),
                       color=theme.Z, cell_w=w, cell_h=h, font_size=size, label_width=3.5)
-        z.grid.next_to(real[-1].av.grid_box(), DOWN, buff=0.35).align_to(real[-1].av.grid_box(), LEFT)
+        last = column[-1].av if column[-1].kind == "run" else column[-1].av.grid_box()  # a run's "⋮", or a vector
+        z.grid.next_to(last, DOWN, buff=0.35).align_to(real[-1].av.grid_box(), LEFT)
         z.label.next_to(z.grid.grid_box(), LEFT, buff=0.3)
         whole = fit_content(VGroup(column, z))
         top = steps.strongest(r, i)
         yield Beat(say("say.weighted.scale", top=ctx.token(top), pct=ctx.quote(r.weights[i, top], Source("weights", (i, top), format="pct"))),
                    (play(FadeOut(start), FadeOut(hl), run_time=0.6),
-                    play(stagger((FadeIn(m if not isinstance(m, Picture) else VGroup(m.label, m.share, m.bar, m.v), shift=RIGHT * 0.2)
-                                  for m in column), 0.1), run_time=1.6)),
+                    play(stagger((FadeIn(VGroup(m.label, m.share, m.bar, m.v), shift=RIGHT * 0.2) for m in column), 0.1),
+                         run_time=1.6)),
                    hold=0.6)
         vector = vector_quote(ctx, r.output[i], Source("output", (i,)), dims)
         yield Beat(say("say.weighted.sum", token=tok, vector=vector),
-                   (play(stagger((FadeIn(VGroup(m.arrow, m.av), shift=RIGHT * 0.2) for m in real), 0.1), run_time=1.4),
+                   (play(stagger((FadeIn(VGroup(m.arrow, m.av), shift=RIGHT * 0.2) for m in column), 0.1), run_time=1.4),
                     play(FadeIn(z.label), TransformFromCopy(VGroup(*(m.av for m in real)), z.grid), run_time=1.2)),
                    hold=1.6, still=True, pause=True)
         S = ctx.quote(r.n_tokens, Source("n_tokens", format="int"))

@@ -1,0 +1,134 @@
+"""What the video teaches around the computation, computed here so that the scenes only read it.
+
+- `top_keys`, `all_positive`: the toy's limit. With every embedding and weight positive, every score
+  grows with the size of the key's vector, so one token (the largest) wins every row and Z's rows
+  look alike.
+- `shuffled`: word order. The same tokens in another order, attention run again on the same
+  vectors and weights: without positional encoding (or a causal mask) the weights come out the same,
+  only reordered; self-attention alone does not see order.
+- `residual`: what a layer does with Z. The heads' outputs, joined and multiplied by W_O (+ b_O),
+  are added to the vector that entered the layer: x + concat(z) W_O, the residual; layer norms and
+  a feed-forward step follow, and the result enters the next layer.
+- `masked_cells`: how many keys causal attention hides from a query (the tokens after it).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .attention import AttentionResult, self_attention
+from .multihead import MultiHeadResult
+from .params import positional_encoding
+from .steps import allowed, strongest
+
+
+def top_keys(r: AttentionResult) -> tuple[int, ...]:
+    """Each query row's strongest key (`steps.strongest`), row by row."""
+    return tuple(strongest(r, i) for i in range(r.n_tokens))
+
+
+def shared_top(r: AttentionResult) -> int | None:
+    """The key every row attends to most, when one does; None when the rows differ."""
+    tops = set(top_keys(r))
+    return tops.pop() if len(tops) == 1 else None
+
+
+def all_positive(r: AttentionResult) -> bool:
+    """True when X, W_Q and W_K (and their biases) hold only positive numbers: then every score
+    q . k is larger for a larger key vector, whatever the query."""
+    parts = [r.X, r.W_Q, r.W_K, *(b for b in (r.b_Q, r.b_K) if b is not None)]
+    return all(bool((p > 0).all()) for p in parts)
+
+
+def masked_cells(r: AttentionResult, i: int) -> int:
+    """How many keys query token i may not attend to: the tokens after it under causal attention, 0
+    otherwise."""
+    return int((~allowed(r, i)).sum())
+
+
+@dataclass(frozen=True)
+class Shuffled:
+    """Attention over the same tokens in another order (`order[k]`: the token now at position k)."""
+
+    order: tuple[int, ...]
+    result: AttentionResult  # the shuffled sentence's attention
+    focus: int  # where the followed token now stands
+
+    @property
+    def tokens(self) -> tuple[str, ...]:
+        return self.result.tokens
+
+    @property
+    def row(self) -> np.ndarray:
+        """(S,) the followed token's weights in the shuffled sentence, in the shuffled order."""
+        return self.result.weights[self.focus]
+
+
+def shuffle_order(tokens) -> tuple[int, ...] | None:
+    """An order that changes the sentence: reversed, else the first token moved to the end; None
+    when no such order changes it (one token, or the same token repeated)."""
+    S = len(tokens)
+    for order in (tuple(range(S - 1, -1, -1)), (*range(1, S), 0)):
+        if [tokens[k] for k in order] != list(tokens):
+            return order
+    return None
+
+
+def shuffled(r: AttentionResult, focus: int) -> Shuffled | None:
+    """The toy sentence shuffled (`shuffle_order`) and run again: the same token vectors (the
+    embeddings, in the new order), the same W_Q, W_K, W_V and biases, positional encoding for the
+    new positions when `r` has it, the causal mask when `r` is causal. None for a model's head (its X
+    already holds positions and context) or when no order changes the sentence."""
+    if r.model is not None:
+        return None
+    order = shuffle_order(r.tokens)
+    if order is None:
+        return None
+    E = r.embeddings[list(order)]  # (S, d_model): row k is the vector of the token now at position k
+    pe = positional_encoding(r.n_tokens, r.d_model) if r.positional else None
+    X = E if pe is None else E + pe
+    result = self_attention(X, r.W_Q, r.W_K, r.W_V, b_Q=r.b_Q, b_K=r.b_K, b_V=r.b_V, causal=r.causal,
+                            tokens=[r.tokens[k] for k in order], embeddings=E, positional_encoding=pe)
+    return Shuffled(order=order, result=result, focus=order.index(focus))
+
+
+@dataclass(frozen=True)
+class Residual:
+    """One token's vectors around a layer's attention (d_model each)."""
+
+    x: np.ndarray  # what entered the layer (a pre-norm model's residual stream, before its layer norm)
+    attended: np.ndarray  # concat_h(z_h) W_O (+ b_O): what attention adds
+    total: np.ndarray  # x + attended: the residual sum (then layer norm / feed-forward, the next layer)
+
+
+def layer_stream(heads: MultiHeadResult) -> np.ndarray | None:
+    """(S, d_model): the vectors entering the heads' layer, to which the residual adds. The heads' own
+    X for the toy numbers and a post-norm model (BERT); for a pre-norm model (GPT-2) the layer's input
+    before its first layer norm, from the model's forward pass again. None when that model is not
+    found again (`attncore.model.loaded`) or does not give the heads' X back."""
+    first = heads.heads[0]
+    if not first.norm_first:
+        return np.array(first.X)
+    from . import model as M
+
+    m = M.loaded(first.model)
+    if m is None or first.sentence is None:
+        return None
+    _, ids = M.encode(m, first.sentence)
+    xs, _ = M.forward(m, ids, upto=first.layer)
+    x = xs[first.layer]
+    if x.shape != first.X.shape or not np.allclose(M.attention_input(m, first.layer, x), first.X, rtol=1e-9, atol=1e-12):
+        return None
+    return x
+
+
+def residual(heads: MultiHeadResult, i: int) -> Residual | None:
+    """Token i's x, its attention output (`heads.output[i]`: every head's z joined, times W_O, + b_O)
+    and their sum; None when the layer's input cannot be found again (`layer_stream`)."""
+    stream = layer_stream(heads)
+    if stream is None:
+        return None
+    x, attended = stream[i], np.array(heads.output[i])
+    return Residual(x=x, attended=attended, total=x + attended)

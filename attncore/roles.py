@@ -1,0 +1,94 @@
+"""What a head measurably does, from its attention weights alone: the label under each head's heat
+map in the video's heads stage (docs/models.md, "What a head does").
+
+The rule, on the (S, S) weights (row i: query token i; every row sums to 1):
+
+    rows counted   the rows with a choice: a causal mask's first row can attend only to itself and
+                   is left out (when no row has a choice, as with one token, every row counts)
+    offsets        for d in (-1, 0, +1, -2, +2), named previous, self, next, previous2, next2:
+                   share = mean over the counted rows i whose key i + d exists and is allowed by the
+                   mask, of weights[i, i + d]
+    sinks          the first token (position 0; a BERT's [CLS]): share = mean over the counted rows of
+                   weights[i, 0]; and each other special token ([SEP]): the mean, over the counted
+                   rows, of the weight on all its positions (special tokens: `special_tokens`)
+    role           the candidate with the largest share (the first in the order above on a tie), when
+                   that share reaches THRESHOLD
+    otherwise      peak = mean over the counted rows of the row's largest weight: "focused" when it
+                   reaches THRESHOLD (each row leans on one key, but not at a fixed place), else
+                   "broad"; the share is the peak
+
+Every share is a mean of weights, so it reads as a percentage: "previous token 99.1%" is the
+average weight a token gives the token just before it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .attention import AttentionResult
+from .focus import special_tokens
+
+THRESHOLD = 0.5  # a head is named after a place when, on average, it gives that place at least half its attention
+OFFSETS = {"previous": -1, "self": 0, "next": 1, "previous2": -2, "next2": 2}  # role -> key position minus query position
+POSITIONAL = (*OFFSETS, "first", "sink")  # the roles that name a fixed place; "focused" and "broad" do not
+
+
+@dataclass(frozen=True)
+class HeadRole:
+    """A head's role, the mean weight it measures (0 to 1), and the sink's token when the role is
+    "sink" ("[CLS]", "[SEP]"). Roles: previous, self, next, previous2, next2 (a fixed offset from the
+    query), first (the first token, not a special one), sink (a special token), focused, broad."""
+
+    role: str
+    share: float
+    token: str | None = None
+
+
+def _allowed(r: AttentionResult) -> np.ndarray:
+    """(S, S) bool: query i may attend to key j."""
+    return np.ones(r.weights.shape, dtype=bool) if r.mask is None else np.asarray(r.mask, dtype=bool)
+
+
+def counted_rows(r: AttentionResult) -> np.ndarray:
+    """The query rows the rule averages over: those that may attend to more than one key (every
+    row when none may)."""
+    choice = _allowed(r).sum(axis=1) > 1  # (S,)
+    return np.flatnonzero(choice) if choice.any() else np.arange(r.n_tokens)
+
+
+def candidates(r: AttentionResult) -> list[HeadRole]:
+    """Every place the rule measures, with its share, in the rule's order; a place no counted row
+    can attend to (the next token under a causal mask, a previous token with one token) is left out."""
+    W, allowed, rows = r.weights, _allowed(r), counted_rows(r)
+    S = r.n_tokens
+    out = []
+    for role, d in OFFSETS.items():
+        keys = [(i, i + d) for i in rows if 0 <= i + d < S and allowed[i, i + d]]
+        if keys:
+            out.append(HeadRole(role, float(np.mean([W[i, j] for i, j in keys]))))
+    special = special_tokens(r)
+    first = r.tokens[0] if 0 in special else None
+    out.append(HeadRole("sink" if first else "first", float(np.mean(W[rows, 0])), first))
+    for token in dict.fromkeys(r.tokens[j] for j in special if j != 0):  # each special token once, in order
+        cols = [j for j in special if j != 0 and r.tokens[j] == token]
+        if allowed[np.ix_(rows, cols)].any():
+            out.append(HeadRole("sink", float(np.mean(W[np.ix_(rows, cols)].sum(axis=1))), token))
+    return out
+
+
+def head_role(r: AttentionResult) -> HeadRole:
+    """The head's role by the rule above (module docstring)."""
+    best = max(candidates(r), key=lambda c: c.share)  # max keeps the first of equal shares
+    if best.share >= THRESHOLD:
+        return best
+    peak = float(np.mean(r.weights[counted_rows(r)].max(axis=1)))
+    return HeadRole("focused" if peak >= THRESHOLD else "broad", peak)
+
+
+def clearest(roles) -> int | None:
+    """The index of the role that names a place with the largest share (the first on a tie); None
+    when no role names a place."""
+    placed = [(role.share, -h) for h, role in enumerate(roles) if role.role in POSITIONAL]
+    return -max(placed)[1] if placed else None

@@ -1,0 +1,139 @@
+"""The contrast (optional, --contrast): a minimal pair, the sentence with a word changed, and the
+focus token's row in both, side by side: the focus on either side linked to every shared token in
+the middle column, each link as thick as its share, the two percentages either side of the token.
+Then the token whose share moved most, and how far the whole row moved (attncore.pick: ½ Σ |a − b|
+over the tokens the two sentences share). The two sentences have as many tokens (View.resolve
+checks it), so the rows line up place by place; the changed place shows both words.
+
+Under causal attention the focus sees only the tokens up to it: one line says that a word changed
+after it cannot move its row."""
+
+from __future__ import annotations
+
+from manim import DOWN, UP, Create, FadeIn, FadeOut, Line, SurroundingRectangle, VGroup
+
+from attncore import pct, steps
+from attncore.pick import moved, moved_most, notable
+
+from ..beats import Beat, Stage, play, say
+from ..components import half_width, number_text, plan_axis, stagger, text
+from ..context import Source
+from ..layout import CONTENT_BOTTOM, CONTENT_TOP
+
+ROWS = 11  # token rows shown at most (the rest elided)
+SHARE_SIZE = 18
+KEY_W = 2.5  # the middle column of tokens
+SHARE_X = 2.05  # the percentages' centres, either side of the middle
+FOCUS_W = 1.4  # the focus token's label on either side
+
+
+class ContrastStage(Stage):
+    name = "contrast"
+    starts_from = "z"
+    ends_on = "z"
+    heading_key = "contrast.heading"
+
+    def rows(self) -> list[int | None]:
+        """The tokens in the middle column: the focus, the changed places, the token that moved most,
+        either sentence's strongest and the notable ones (attncore.pick.notable) always; hidden and
+        (causal) masked tokens never."""
+        ctx, r, b, i = self.ctx, self.ctx.result, self.ctx.contrast, self.ctx.focus
+        allowed = steps.allowed(r, i)
+        skip = {j for j in range(r.n_tokens) if j in ctx.hidden or not allowed[j]}
+        keep = [i, *self.changed(), moved_most(r, b, i), steps.strongest(r, i), steps.strongest(b, i), *notable(r, b, i),
+                *ctx.keep]
+        return plan_axis(r.n_tokens, ROWS, keep=keep, skip=sorted(skip))
+
+    def changed(self) -> list[int]:
+        r, b = self.ctx.result, self.ctx.contrast
+        return [j for j in range(r.n_tokens) if r.tokens[j] != b.tokens[j]]
+
+    def elided(self):
+        r, i = self.ctx.result, self.ctx.focus
+        allowed = steps.allowed(r, i)
+        total = sum(1 for j in range(r.n_tokens) if allowed[j] and j not in self.ctx.hidden)
+        return [(self.rows(), total, "tokens")]
+
+    def words(self, result) -> str:
+        return " ".join(result.tokens[j] for j in self.changed())
+
+    def explain(self, start):
+        ctx, theme, r, b = self.ctx, self.ctx.theme, self.ctx.result, self.ctx.contrast
+        i, tok = ctx.focus, ctx.token(ctx.focus)
+        was, now = self.words(r), self.words(b)
+        heading = self.heading()
+        width = 2 * half_width()
+        # the pair, one sentence above the other
+        other = b.sentence if b.sentence is not None else " ".join(b.tokens)
+        pair = VGroup(text(ctx, ctx.s("title.sentence", sentence=ctx.sentence()), 26, max_width=width - 0.4),
+                      text(ctx, ctx.s("title.sentence", sentence=other), 26, theme.accent, max_width=width - 0.4))
+        pair.arrange(DOWN, buff=0.5).move_to([0, 0.2, 0])
+        yield Beat(say("say.contrast.pair", was=was, now=now, token=tok),
+                   (play(FadeOut(start), FadeIn(heading), run_time=0.6), play(FadeIn(pair, shift=UP * 0.2), run_time=0.8)),
+                   caption=say("contrast.pair", was=was, now=now, token=tok), hold=1.0)
+        if r.causal:
+            yield Beat(say("say.contrast.causal", token=tok), caption=say("contrast.causal", theme.dim, token=tok), hold=1.4)
+        # the two rows, side by side
+        slots = self.rows()
+        shown = [j for j in slots if j is not None]
+        top, bottom = CONTENT_TOP - 0.95, CONTENT_BOTTOM + 0.3
+        pitch = min(0.55, (top - bottom) / max(1, len(slots) - 1))
+        y0 = (top + bottom) / 2 + pitch * (len(slots) - 1) / 2
+        ys = {k: y0 - k * pitch for k in range(len(slots))}
+        edge = half_width() - FOCUS_W / 2
+        focus_y = (ys[0] + ys[len(slots) - 1]) / 2
+        heads_y = CONTENT_TOP - 0.35
+        sides = VGroup(
+            text(ctx, ctx.s("contrast.side", word=was), theme.label_size, theme.text, max_width=width / 2 - 1.0)
+            .move_to([-(edge + SHARE_X) / 2, heads_y, 0]),
+            text(ctx, ctx.s("contrast.side", word=now), theme.label_size, theme.accent, max_width=width / 2 - 1.0)
+            .move_to([(edge + SHARE_X) / 2, heads_y, 0]))
+        focus = VGroup()
+        for side in (-1, 1):
+            label = text(ctx, tok, theme.label_size, theme.accent, max_width=FOCUS_W).move_to([side * edge, focus_y, 0])
+            focus.add(VGroup(label, SurroundingRectangle(label, color=theme.accent, buff=0.08)))
+        strongest = max(max(r.weights[i, j], b.weights[i, j]) for j in shown)
+        labels, shares, links, at = VGroup(), VGroup(), VGroup(), {}
+        for k, j in enumerate(slots):
+            y = ys[k]
+            if j is None:
+                labels.add(text(ctx, "…", theme.label_size, theme.dim).move_to([0, y, 0]))
+                continue
+            swapped = r.tokens[j] != b.tokens[j]
+            word = ctx.s("contrast.swap", was=r.tokens[j], now=b.tokens[j]) if swapped else ctx.token(j)
+            label = text(ctx, word, theme.label_size, theme.accent if swapped or j == i else theme.text, max_width=KEY_W)
+            labels.add(label.move_to([0, y, 0]))
+            row = VGroup(label)
+            for side, result, of in ((-1, r, None), (1, b, "contrast")):
+                w = result.weights[i, j]
+                share = number_text(ctx, pct(w), Source("weights", (i, j), format="pct", of=of), SHARE_SIZE,
+                                    theme.accent if j == i else theme.text)
+                share.move_to([side * SHARE_X, y, 0])
+                shares.add(share)
+                row.add(share)
+                strength = w / strongest if strongest > 0 else 0.0
+                start_x, end_x = side * (edge - FOCUS_W / 2 - 0.05), side * (SHARE_X + 0.55)
+                link = Line([start_x, focus_y, 0], [end_x, y, 0], stroke_color=theme.accent if j == i else theme.heat_high,
+                            stroke_width=1 + 8 * strength, stroke_opacity=0.25 + 0.75 * strength)
+                links.add(link)
+            at[j] = row
+        yield Beat(say("say.contrast.rows", token=tok, was=was, now=now),
+                   (play(FadeOut(pair), run_time=0.5),
+                    play(FadeIn(sides), FadeIn(focus), FadeIn(labels), run_time=0.6),
+                    play(stagger((Create(link) for link in links), 0.02), FadeIn(shares), run_time=1.2)),
+                   caption=say("contrast.rows", token=tok), hold=1.2, still=True)
+        # the token that moved most, and how far the whole row moved
+        key = moved_most(r, b, i)
+        before = ctx.quote(r.weights[i, key], Source("weights", (i, key), format="pct"))
+        after = ctx.quote(b.weights[i, key], Source("weights", (i, key), format="pct", of="contrast"))
+        frame = SurroundingRectangle(at[key], color=theme.accent, buff=0.1)
+        yield Beat(say("say.contrast.most", key=ctx.token(key), before=before, after=after),
+                   (play(Create(frame), run_time=0.6),),
+                   caption=say("contrast.most", key=ctx.token(key), before=before, after=after), hold=1.4, pause=True)
+        distance = ctx.quote(moved(r, b, i), Source("moved", format="pct", of="contrast"))
+        chosen = ctx.pick is not None and ctx.pick.searched > 1
+        spoken = say("say.contrast.moved_most", token=tok, moved=distance, n=ctx.pick.searched) if chosen else \
+            say("say.contrast.moved", token=tok, moved=distance)
+        yield Beat(spoken, caption=say("contrast.moved", moved=distance), hold=1.6, still="moved", pause=True)
+        yield from self.end(heading, sides, focus, labels, shares, links, frame, reveal=True)
+
