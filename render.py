@@ -297,10 +297,9 @@ def main(sentence, focus, keep, quality, stages, d_model, d_k, seed, positional,
     chosen = [(o, p or default.with_suffix(o.suffixes[0])) for o, p in chosen]
     speaker = None
     if voice:  # at once, before any rendering: is the voice installed?
-        from scenes.production.voice import find_voice
-        from scenes.strings import voice_language
+        from scenes.production.voice import voice_for
 
-        speaker = find_voice(voice_language(language))
+        speaker = voice_for(language)
     settings = Settings(quiet=quiet, jobs=jobs, cache=not no_cache, subtitles=subtitles)
     if dry_run:
         return summary(view, speaker, [t for o, p in chosen for t in o.targets(p, settings)])

@@ -35,6 +35,7 @@ from .errors import InputError
 from .focus import is_punctuation, resolve_focus, special_tokens
 from .formatting import pct
 from .multihead import MultiHeadResult, multi_head_attention
+from .steps import allowed
 
 FOCUSED, CONTRAST = "focused", "contrast"
 
@@ -83,8 +84,9 @@ def is_sink(result: AttentionResult, j: int) -> bool:
 def content_keys(result: AttentionResult, focus: int) -> list[int]:
     """The tokens the focus may attend to that carry a word: not the focus, not a sink, not punctuation."""
     S = result.n_tokens
+    may = allowed(result, focus)
     return [j for j in range(S) if j != focus and not is_sink(result, j) and not is_punctuation(result.tokens[j])
-            and (result.mask is None or result.mask[focus, j])]
+            and may[j]]
 
 
 def candidate_keys(result: AttentionResult, focus: int) -> list[int]:

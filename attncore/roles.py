@@ -29,6 +29,7 @@ import numpy as np
 
 from .attention import AttentionResult
 from .focus import special_tokens
+from .steps import allowed
 
 THRESHOLD = 0.5  # a head is named after a place when, on average, it gives that place at least half its attention
 OFFSETS = {"previous": -1, "self": 0, "next": 1, "previous2": -2, "next2": 2}  # role -> key position minus query position
@@ -48,7 +49,7 @@ class HeadRole:
 
 def _allowed(r: AttentionResult) -> np.ndarray:
     """(S, S) bool: query i may attend to key j."""
-    return np.ones(r.weights.shape, dtype=bool) if r.mask is None else np.asarray(r.mask, dtype=bool)
+    return np.array([allowed(r, i) for i in range(r.n_tokens)], dtype=bool)
 
 
 def counted_rows(r: AttentionResult) -> np.ndarray:

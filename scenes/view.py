@@ -94,7 +94,7 @@ class View:
     @property
     def result(self) -> AttentionResult:
         """The followed head."""
-        return self.computed.heads[self.head] if self.several else self.computed
+        return self._followed(self.computed)
 
     @property
     def heads(self) -> MultiHeadResult | None:
@@ -104,9 +104,10 @@ class View:
     @property
     def contrast_result(self) -> AttentionResult | None:
         """The followed head in the contrast sentence (--contrast)."""
-        if self.contrast is None:
-            return None
-        return self.contrast.heads[self.head] if self.several else self.contrast
+        return None if self.contrast is None else self._followed(self.contrast)
+
+    def _followed(self, computed):
+        return computed.heads[self.head] if self.several else computed
 
     @property
     def several(self) -> bool:

@@ -92,11 +92,15 @@ def choose(asked: list[tuple[str, Path | None]], flags: frozenset[str] = frozens
     chosen = [c for c in chosen if c[0].name != "video"] + ([] if instead else video)
     check(chosen, flags)
     for offered, option, path in unfit[:1]:  # after the clashes: a file name is the smaller mistake
-        suffixes = [s for o in offered for s in o.suffixes]
         others = [o for o in OUTPUTS.values() if o.path_option == option and path.suffix.lower() in o.suffixes]
-        raise OptionError(offered[0].path_option or option, f"{path.name!r} must end in {_or(suffixes)}"
-                          + (f" ({others[0].option} writes {_or(others[0].suffixes)})" if others else ""))
+        raise wrong_suffix(offered, offered[0].path_option or option, path,
+                           f" ({others[0].option} writes {_or(others[0].suffixes)})" if others else "")
     return sorted(chosen, key=lambda c: list(OUTPUTS).index(c[0].name))
+
+
+def wrong_suffix(offered: list[Output], option: str, path: Path, hint: str = "") -> OptionError:
+    """The refusal of a file name that none of `offered` writes."""
+    return OptionError(option, f"{path.name!r} must end in {_or(s for o in offered for s in o.suffixes)}{hint}")
 
 
 def check(chosen: list[tuple[Output, Path | None]], flags: frozenset[str]) -> None:
@@ -151,16 +155,15 @@ def make(name: str, computed, path, *, focus=None, stages=None, language: str = 
         raise InputError(f"output: unknown output {name!r}; choose from {', '.join(OUTPUTS)}")
     output, path = OUTPUTS[name], Path(path)
     if not output.folder and path.suffix.lower() not in output.suffixes:
-        raise OptionError(name, f"{path.name!r} must end in {_or(output.suffixes)}")
+        raise wrong_suffix([output], name, path)
     check([(output, path)], frozenset(f for f, given in (("voice", voice), ("subtitles", subtitles)) if given))
     view = View.resolve(computed, focus=focus, stages=stages, language=language, head=head,
                         hide_special=hide_special, quality=quality, keep=keep)
     speaker = None
     if voice:
-        from ..production.voice import find_voice
-        from ..strings import voice_language
+        from ..production.voice import voice_for
 
-        speaker = find_voice(voice_language(language))
+        speaker = voice_for(language)
     with Staging() as staging:
         written = make_all(view, [(output, path)], staging, Settings(quiet, jobs, cache, subtitles), speaker)
         staging.publish()

@@ -80,6 +80,13 @@ def voices_folder() -> Path:
     return Path(given) if given else ROOT / ".voices"
 
 
+def voice_for(language: str) -> Voice:
+    """The voice that speaks the catalogue language `language` (find_voice's errors)."""
+    from ..strings import voice_language
+
+    return find_voice(voice_language(language))
+
+
 def find_voice(language: str) -> Voice:
     """The voice for `language` ("en" or "zh"), or VoiceError naming `make voice` when it is not
     installed."""
