@@ -88,6 +88,9 @@ class OneLineErrors(click.Command):
             click.echo("error: interrupted; nothing was written", err=True)
             sys.exit(130)
         except Exception as e:  # a failure inside rendering: still one line, unless debugging
+            if caused_by_interrupt(e):
+                click.echo("error: interrupted; nothing was written", err=True)
+                sys.exit(130)
             if os.environ.get("ATTENTION_DEBUG"):
                 raise
             click.echo(f"error: rendering failed: {type(e).__name__}: {e} (ATTENTION_DEBUG=1 shows the traceback)", err=True)
@@ -98,6 +101,18 @@ class OneLineErrors(click.Command):
         for group, names in GROUPS.items():
             with formatter.section(group):
                 formatter.write_dl([r for p, r in records if r and set(p.opts) & set(names)])
+
+
+def caused_by_interrupt(error):
+    """Whether an interrupt lies under this error: Python 3.11 wraps one raised during a class body's
+    __set_name__ (a signal landing while scipy imports, say) in a RuntimeError."""
+    seen = set()
+    while error is not None and id(error) not in seen:
+        if isinstance(error, KeyboardInterrupt):
+            return True
+        seen.add(id(error))
+        error = error.__cause__ or error.__context__
+    return False
 
 
 def output_options(command):

@@ -332,6 +332,26 @@ def test_failed_render_leaves_no_file(tmp_path, monkeypatch):
     assert [p.name for p in tmp_path.iterdir()] == []
 
 
+def test_an_interrupt_wrapped_by_python_is_still_an_interrupt(tmp_path, monkeypatch):
+    """A Ctrl-C landing inside a class body's __set_name__ (as when scipy imports mid-render) reaches us
+    as Python 3.11's RuntimeError around the KeyboardInterrupt: exit 130 and the interrupt line."""
+    import scenes.video
+
+    class Field:
+        def __set_name__(self, owner, name):
+            raise KeyboardInterrupt
+
+    def importing(*args, **kwargs):
+        type("Region", (), {"_xp": Field()})
+
+    monkeypatch.setattr(scenes.video, "explainer_scene", importing)
+    out = tmp_path / "v.mp4"
+    result = invoke("--output", str(out), "--stage", "summary")
+    assert result.exit_code == 130, result.output
+    assert result.output.strip().splitlines()[-1] == "error: interrupted; nothing was written"
+    assert [p.name for p in tmp_path.iterdir()] == []
+
+
 @pytest.mark.render
 def test_full_video_end_to_end(tmp_path, runs, monkeypatch):
     """`render.py` renders the whole default video at low quality, cold (a cache of its own): check it
