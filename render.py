@@ -30,14 +30,14 @@ import click
 
 import attncore
 from attncore import InputError
-from scenes import STAGE_NAMES, default_stages, outputs
+from scenes import STAGE_NAMES, all_defaults, outputs
 from scenes.outputs import OptionError, Settings
 from scenes.production.lifecycle import Staging, interruptible
 from scenes.production.voice import VoiceError
 from scenes.strings import LANGUAGES
 from scenes.view import QUALITIES, View
 
-ALL_WITH_ANALOGY = "all-with-analogy"  # --stage: the whole video, opening with the library analogy
+ALL_WITH_ANALOGY = "all-with-analogy"  # --stage: the whole video (which opens with the library analogy): kept as a synonym
 AUTO = "auto"  # --head auto: attncore.pick chooses the head
 # --help's sections: every option is in one (tests/test_render.py)
 GROUPS = {"Input": ("--sentence", "--focus", "--keep", "--weights", "--d-model", "--d-k", "--seed", "--positional", "--causal",
@@ -136,14 +136,8 @@ def default_output(sentence: str, stages: tuple[str, ...], origin: str = "") -> 
     slug_ = slug(sentence)[:40]
     if len(slug_) < len(sentence) // 2:
         slug_ = (slug_ + "-" if slug_ else "") + hashlib.blake2b(sentence.encode(), digest_size=4).hexdigest()
-    if stages in (default_stages(False), default_stages(True)):
-        suffix = ""
-    elif stages in (default_stages(False, analogy=True), default_stages(True, analogy=True)):
-        suffix = "-with-analogy"
-    elif stages in (default_stages(False, contrast=True), default_stages(True, contrast=True)):
-        suffix = "-contrast"
-    elif stages in (default_stages(False, True, True), default_stages(True, True, True)):
-        suffix = "-with-analogy-contrast"
+    if stages in all_defaults():  # the whole video, whatever the computation shows (heads, RoPE, the KV cache)
+        suffix = "-contrast" if "contrast" in stages else ""
     else:
         suffix = "-" + "-".join(stages)
     return Path("media") / f"{slug_ or 'attention'}{'-' + origin if origin else ''}{suffix}.mp4"
@@ -196,14 +190,14 @@ def choose_head(sentence, d_model, d_k, seed, positional, causal, weights, model
     return choice.computed, choice.head, choice.contrast, pick
 
 
-def video_stages(stages: tuple[str, ...], overview: bool, several: bool, contrast: bool = False) -> tuple[str, ...]:
-    """--stage's choice in video order (default the whole video, with the contrast stage when there is
-    a --contrast); --overview is the heads stage."""
+def video_stages(stages: tuple[str, ...], overview: bool) -> tuple[str, ...] | None:
+    """--stage's choice in video order; None for the whole video, which View.resolve makes of what is
+    computed (several heads, a --contrast, RoPE, a decoder's next token); --overview is the heads stage."""
     if overview:
         return ("heads",)
-    if ALL_WITH_ANALOGY in stages:
-        return default_stages(several, analogy=True, contrast=contrast)
-    return tuple(s for s in STAGE_NAMES if s in stages) or default_stages(several, contrast=contrast)
+    if ALL_WITH_ANALOGY in stages:  # the whole video, as before the analogy opened it by default
+        return None
+    return tuple(s for s in STAGE_NAMES if s in stages) or None
 
 
 def origin_name(view: View, model) -> str:
@@ -251,7 +245,7 @@ def summary(view: View, speaker, targets: list[Path]) -> None:
               help="low 480p15, medium 720p30, high 1080p60, 4k 2160p60 (manim's -ql/-qm/-qh/-qk).")
 @click.option("--stage", "stages", multiple=True, type=click.Choice([*STAGE_NAMES, ALL_WITH_ANALOGY]),
               help="Render only these stages, in video order (repeat the option). Default: the whole video, "
-                   f"without the optional library analogy; {ALL_WITH_ANALOGY} is the whole video opening with it.")
+                   f"opening with the library analogy ({ALL_WITH_ANALOGY}: the same, kept for old commands).")
 @output_options
 @click.option("--d-model", type=click.IntRange(1, 1024), default=None, help="Embedding size (default 4).")
 @click.option("--d-k", type=click.IntRange(1, 1024), default=None, help="Query/key size (default d_model).")
@@ -305,8 +299,7 @@ def main(sentence, focus, keep, quality, stages, d_model, d_k, seed, positional,
     computed, head, other, pick = choose_head(sentence, d_model, d_k, seed, positional, causal, weights_file, model, layer,
                                               head, heads, focus, contrast)
     view = View.resolve(computed, focus=focus, language=language, head=head or 0, hide_special=hide_special,
-                        stages=video_stages(stages, overview, isinstance(computed, attncore.MultiHeadResult) and computed.n_heads > 1,
-                                            other is not None),
+                        stages=video_stages(stages, overview),
                         quality=quality, keep=keep, contrast=other, pick=pick)
     default = default_output(view.result.sentence or " ".join(view.result.tokens), view.stages, origin_name(view, model))
     chosen = [(o, p or default.with_suffix(o.suffixes[0])) for o, p in chosen]

@@ -42,12 +42,73 @@ def causal_mask(n: int) -> np.ndarray:
     return np.tril(np.ones((n, n), dtype=bool))
 
 
+def rope_frequencies(d: int, theta: float) -> np.ndarray:
+    """RoPE's angular frequencies θ_i = theta^(-2i/d), i = 0 .. d/2 - 1 (Su et al. 2021): pair i of a
+    vector at position m turns by m θ_i radians. θ_0 = 1; the last is close to 1 / theta."""
+    return float(theta) ** (-np.arange(0, d, 2, dtype=float) / d)
+
+
+def rotate(x: np.ndarray, positions, theta: float) -> np.ndarray:
+    """Rotary position embedding (RoPE) of the rows of `x` (..., S, d), row s turned as position
+    positions[s]: in the rotate-half layout transformers' llama and Qwen2 use, dimensions i and
+    i + d/2 form pair i, and each pair (a, b) turns by angle m θ_i:
+
+        a' = a cos(m θ_i) - b sin(m θ_i),   b' = b cos(m θ_i) + a sin(m θ_i)
+
+    So q_m . k_n depends on the positions only through m - n."""
+    x = np.asarray(x, dtype=float)
+    half = x.shape[-1] // 2
+    angles = np.asarray(positions, dtype=float)[:, None] * rope_frequencies(x.shape[-1], theta)[None, :]  # (S, d/2)
+    cos, sin = np.cos(angles), np.sin(angles)
+    a, b = x[..., :half], x[..., half:]
+    return np.concatenate([a * cos - b * sin, b * cos + a * sin], axis=-1)
+
+
 def _frozen(a: np.ndarray | None, dtype=float) -> np.ndarray | None:
     if a is None:
         return None
     a = np.array(a, dtype=dtype)  # always a copy: the caller's array stays theirs
     a.setflags(write=False)
     return a
+
+
+@dataclass(frozen=True)
+class Rope:
+    """A head's rotary position embedding (RoPE): q and k before their rotation, and the angles. The
+    result's Q and K are after it (scores = Q K^T); these say what the rotation did.
+
+    Pair i of a row is its dimensions (i, i + d_k/2) (rotate-half, as transformers' llama and Qwen2),
+    turned by positions[s] x frequencies[i] radians."""
+
+    theta: float  # the base θ (config rope_theta, GGUF rope.freq_base)
+    positions: np.ndarray  # (S,) int  each token's position (0, 1, 2, ...)
+    frequencies: np.ndarray  # (d_k/2,)  θ_i = theta^(-2i/d_k)
+    Q_raw: np.ndarray  # (S, d_k)  X W_Q (+ b_Q), before the rotation
+    K_raw: np.ndarray  # (S, d_k)  X W_K (+ b_K), before the rotation
+    scores_raw: np.ndarray  # (S, S)  Q_raw K_raw^T: the scores if positions were not rotated in
+
+    @property
+    def angles(self) -> np.ndarray:
+        """(S, d_k/2): the angle (radians) each token's pair i turns by, positions[s] θ_i."""
+        return self.positions[:, None] * self.frequencies[None, :]
+
+    def pair(self, which: str, s: int, i: int, rotated: bool = False) -> np.ndarray:
+        """(2,): pair i (dims i and i + d_k/2) of token s's q ("Q") or k ("K"), before or after the rotation."""
+        raw = self.Q_raw if which == "Q" else self.K_raw
+        row = rotate(raw[s][None], self.positions[s:s + 1], self.theta)[0] if rotated else raw[s]
+        half = raw.shape[1] // 2
+        return np.array([row[i], row[i + half]])
+
+    def score(self, i: int, j: int, query_position: int, key_position: int) -> float:
+        """q_i rotated as if at `query_position` . k_j rotated as if at `key_position`: the score depends
+        on the two positions only through their difference."""
+        q = rotate(self.Q_raw[i][None], [query_position], self.theta)[0]
+        k = rotate(self.K_raw[j][None], [key_position], self.theta)[0]
+        return float(q @ k)
+
+    def to_dict(self) -> dict:
+        return {"theta": self.theta, "positions": self.positions.tolist(), "frequencies": self.frequencies.tolist(),
+                "Q_raw": self.Q_raw.tolist(), "K_raw": self.K_raw.tolist(), "scores_raw": self.scores_raw.tolist()}
 
 
 @dataclass(frozen=True)
@@ -80,8 +141,16 @@ class AttentionResult:
     layer: int | None = None  # a real model's layer (0-based); None for the toy numbers
     head: int | None = None  # which head of several (0-based): a model's, or toy multi-head's
     sentence: str | None = None  # the text the tokens came from; None when the tokens were given
-    architecture: str | None = None  # a real model's kind: "bert" (X is the layer's input) or "gpt2" (X is
-    # the layer's input after its first layer norm; causal); None for the toy numbers
+    architecture: str | None = None  # a real model's kind: "bert" (X is the layer's input) or "gpt2", "llama",
+    # "qwen2" (X is the layer's input after its first layer norm; causal); None for the toy numbers
+    kv_group: int | None = None  # grouped-query attention: the key/value head whose K and V this head reads
+    kv_heads: int | None = None  # how many key/value heads the layer has (its query heads share them)
+    rope: Rope | None = None  # rotary positions: Q and K above are rotated; this holds them before, and the angles
+    # a GGUF file's formats (attncore.quantization.Quantization): the numbers are that file's, dequantized
+    quantization: object = None
+    # one step of generation (attncore.generation.NextStep: the next token and its row against the KV cache); set by
+    # attncore.generation.with_next, only when asked for (it runs the whole model and its LM head)
+    next: object = None
 
     @property
     def source(self) -> str | None:
@@ -145,9 +214,13 @@ class AttentionResult:
             "causal": self.causal,
             "shapes": {},
         }
-        for key in ("sentence", "model", "layer", "head", "architecture"):
+        for key in ("sentence", "model", "layer", "head", "architecture", "kv_group", "kv_heads"):
             if getattr(self, key) is not None:
                 out[key] = getattr(self, key)
+        if self.rope is not None:
+            out["rope"] = self.rope.to_dict()
+        if self.quantization is not None:
+            out["quantization"] = self.quantization.to_dict()
         for f in fields(self):
             value = getattr(self, f.name)
             if isinstance(value, np.ndarray):
@@ -219,13 +292,22 @@ def self_attention(
     head: int | None = None,
     sentence: str | None = None,
     architecture: str | None = None,
+    rope_theta: float | None = None,
+    positions=None,
+    kv_group: int | None = None,
+    kv_heads: int | None = None,
+    quantization=None,
 ) -> AttentionResult:
     """Single-head scaled dot-product self-attention of the rows of X.
 
     `tokens` label the rows (default "#1", "#2", ...). `embeddings` and `positional_encoding` are only
     recorded (X is their sum); `run` fills them in. `b_Q`, `b_K`, `b_V` are a real model's biases
     (Q = X W_Q + b_Q); `model`, `layer`, `head`, `sentence` and `architecture` say where the numbers
-    come from.
+    come from, `kv_group` and `kv_heads` a grouped-query head's key/value head, `quantization` a GGUF
+    file's formats (attncore.quantization).
+
+    `rope_theta` turns q and k by their positions (`positions`, default 0 .. S-1) before the scores
+    (`rotate`): Q and K are the rotated ones, and `rope` keeps them before.
     """
     X = _matrix("X", X)
     S, d_model = X.shape
@@ -248,6 +330,14 @@ def self_attention(
     for name, M in (("b_Q", Q), ("b_K", K), ("b_V", V)):
         if biases[name] is not None:
             M += biases[name]  # (S, d) + (d,) -> (S, d)
+    rope = None
+    if rope_theta is not None:
+        theta, at = _rope_inputs(rope_theta, positions, S, d_k)
+        rope = Rope(theta=theta, positions=_frozen(at, dtype=np.int64), frequencies=_frozen(rope_frequencies(d_k, theta)),
+                    Q_raw=_frozen(Q), K_raw=_frozen(K), scores_raw=_frozen(Q @ K.T))
+        Q, K = rotate(Q, at, theta), rotate(K, at, theta)  # (S, d_k) each, pair i turned by position x θ_i
+    elif positions is not None:
+        raise InputError("positions: only rotary positions (rope_theta) take them")
     scores = Q @ K.T  # (S, d_k) x (d_k, S) -> (S, S)
     scaled = scores / math.sqrt(d_k)  # (S, S)
     mask = causal_mask(S) if causal else None  # (S, S), True where j <= i
@@ -278,4 +368,21 @@ def self_attention(
         head=head,
         sentence=sentence,
         architecture=architecture,
+        kv_group=kv_group,
+        kv_heads=kv_heads,
+        rope=rope,
+        quantization=quantization,
     )
+
+
+def _rope_inputs(theta, positions, S: int, d_k: int) -> tuple[float, np.ndarray]:
+    """Validated RoPE settings: the base θ and one whole-number position per token."""
+    if isinstance(theta, bool) or not isinstance(theta, (int, float, np.floating, np.integer)) \
+            or not math.isfinite(theta) or theta <= 1:
+        raise InputError(f"rope: theta must be a number above 1, got {theta!r}")
+    if d_k % 2:
+        raise InputError(f"rope: rotates pairs of dimensions; d_k = {d_k} is odd")
+    at = np.arange(S) if positions is None else np.asarray(positions)
+    if at.shape != (S,) or at.dtype.kind not in "iu" or (at < 0).any():
+        raise InputError(f"rope: positions must be {S} whole numbers >= 0 (one per token), got {np.asarray(positions).tolist()!r}")
+    return float(theta), at.astype(np.int64)

@@ -16,6 +16,16 @@ def layer_norm(x: np.ndarray, gain: np.ndarray, bias: np.ndarray, eps: float) ->
     return (x - mean) / np.sqrt(var + eps) * gain + bias
 
 
+def rms_norm(x: np.ndarray, gain: np.ndarray, eps: float) -> np.ndarray:
+    """RMSNorm (Zhang and Sennrich 2019), as llama and Qwen2 use it: x / sqrt(mean(x^2) + eps) * gain."""
+    return x / np.sqrt((x * x).mean(axis=-1, keepdims=True) + eps) * gain
+
+
+def silu(x: np.ndarray) -> np.ndarray:
+    """SiLU (swish): x sigmoid(x), the gate of llama's and Qwen2's SwiGLU feed-forward step."""
+    return 0.5 * x * (1.0 + np.tanh(0.5 * x))  # sigmoid(x) = (1 + tanh(x / 2)) / 2, without overflow
+
+
 _erf = np.vectorize(math.erf, otypes=[float])
 
 
@@ -30,7 +40,7 @@ def gelu_tanh(x: np.ndarray) -> np.ndarray:
 
 
 ACTIVATIONS = {"gelu": gelu, "gelu_new": gelu_tanh, "gelu_pytorch_tanh": gelu_tanh, "gelu_fast": gelu_tanh,
-               "relu": lambda x: np.maximum(x, 0.0)}
+               "relu": lambda x: np.maximum(x, 0.0), "silu": silu, "swish": silu}
 
 
 def activation(name: str):

@@ -23,11 +23,14 @@ import numpy as np
 from .attention import FORMAT, AttentionResult, _matrix
 from .errors import InputError
 
-INPUT_KEYS = ("tokens", "embeddings", "W_Q", "W_K", "W_V", "b_Q", "b_K", "b_V", "positional", "causal", "description")
+INPUT_KEYS = ("tokens", "embeddings", "W_Q", "W_K", "W_V", "b_Q", "b_K", "b_V", "positional", "causal", "rope",
+              "description")
 # Fields of a to_json() export: accepted, and checked against what the inputs give.
 EXPORT_ARRAYS = ("positional_encoding", "X", "Q", "K", "V", "scores", "scaled", "mask", "weights", "output")
 EXPORT_SCALARS = ("format", "d_model", "d_k", "d_v", "shapes")
-EXPORT_META = ("sentence", "model", "layer", "head", "architecture")  # where an export's numbers came from: accepted, not checked
+EXPORT_META = ("sentence", "model", "layer", "head", "architecture", "kv_group", "kv_heads", "quantization")  # where an export's numbers
+# came from: accepted, not checked
+ROPE_ARRAYS = ("frequencies", "Q_raw", "K_raw", "scores_raw")  # an export's rope: computed, checked
 
 
 @dataclass(frozen=True)
@@ -44,6 +47,8 @@ class Numbers:
     b_V: np.ndarray | None = None  # (d_v,)
     positional: bool = False
     causal: bool = False
+    rope_theta: float | None = None  # rotary positions: q and k turned by position x theta^(-2i/d_k) (a decoder's head)
+    positions: tuple[int, ...] | None = None  # the tokens' positions for the rotation (default 0, 1, 2, ...)
     expected: Mapping[str, Any] | None = None  # an export's computed fields, to check
 
     @property
@@ -68,8 +73,11 @@ class Numbers:
             return
         exported = result.to_dict()
         for key, want in self.expected.items():
-            got = exported[key]
-            if key in EXPORT_ARRAYS and want is not None and got is not None:
+            got = exported.get(key)
+            if key == "rope":
+                same = got is not None and all(np.shape(want[k]) == np.shape(got[k]) and np.allclose(want[k], got[k], rtol=1e-9, atol=1e-12)
+                                               for k in ROPE_ARRAYS if k in want)
+            elif key in EXPORT_ARRAYS and want is not None and got is not None:
                 same = np.shape(want) == np.shape(got) and np.allclose(want, got, rtol=1e-9, atol=1e-12)
             else:
                 same = want == got
@@ -94,6 +102,28 @@ def _tokens(value) -> tuple[str, ...]:
         if not isinstance(t, (str, np.str_)) or not t.strip():
             raise InputError(f"tokens: entry {i} must be a non-empty string, got {t!r}")
     return tuple(str(t) for t in tokens)
+
+
+def _rope(value) -> tuple[float | None, tuple[int, ...] | None]:
+    """An export's (or a file's) "rope": {"theta": 10000, "positions": [0, 1, ...]} -> (theta, positions).
+    Their values are checked by self_attention (theta above 1, one whole-number position per token)."""
+    if value is None:
+        return None, None
+    if not isinstance(value, Mapping) or "theta" not in value:
+        raise InputError('rope: expected an object with theta (and positions), e.g. {"theta": 10000}')
+    unknown = sorted(set(value) - {"theta", "positions", *ROPE_ARRAYS})
+    if unknown:
+        raise InputError(f"rope: unknown key {unknown[0]!r}; expected theta, positions")
+    theta = value["theta"]
+    if isinstance(theta, bool) or not isinstance(theta, (int, float)):
+        raise InputError(f"rope: theta must be a number, got {theta!r}")
+    positions = value.get("positions")
+    if positions is not None:
+        if not isinstance(positions, (list, tuple, np.ndarray)) or not all(
+                isinstance(p, (int, np.integer)) and not isinstance(p, bool) for p in positions):
+            raise InputError(f"rope: positions must be a list of whole numbers, got {positions!r}")
+        positions = tuple(int(p) for p in positions)
+    return float(theta), positions
 
 
 def parse(data: Mapping) -> Numbers:
@@ -136,11 +166,16 @@ def parse(data: Mapping) -> Numbers:
                 raise InputError(f"{name}: a bias needs its matrix W_{name[-1]} in the same file")
             biases[name] = _matrix(name, np.reshape(np.asarray(data[name], dtype=object), (1, -1)), 1, size)[0]
     expected = {k: data[k] for k in (*EXPORT_ARRAYS, *EXPORT_SCALARS) if k in data and k != "format"}
+    rope_theta, positions = _rope(data.get("rope"))
+    if rope_theta is not None and any(k in data["rope"] for k in ROPE_ARRAYS):
+        expected["rope"] = data["rope"]
     return Numbers(
         tokens=tokens,
         embeddings=embeddings,
         positional=_flag(data, "positional"),
         causal=_flag(data, "causal"),
+        rope_theta=rope_theta,
+        positions=positions,
         expected=expected or None,
         **weights,
         **biases,

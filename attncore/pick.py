@@ -34,7 +34,7 @@ from .attention import AttentionResult
 from .errors import InputError
 from .focus import is_punctuation, resolve_focus, special_tokens
 from .formatting import pct
-from .multihead import MultiHeadResult, multi_head_attention
+from .multihead import MultiHeadResult
 from .steps import allowed
 
 FOCUSED, CONTRAST = "focused", "contrast"
@@ -203,7 +203,7 @@ def pick_contrast(layers: Mapping[int, MultiHeadResult], others: Mapping[int, Mu
 def every_layer(sentence: str, *, model: str = "minilm", layers: Sequence[int] | None = None) -> dict[int, MultiHeadResult]:
     """Every head of each of `layers` (default all) of a pretrained model, from one forward pass: layer
     L's is what attncore.run(sentence, model=model, layer=L, heads=n) returns."""
-    from .model import attention_input, check_position, encode, forward, load_model, projections
+    from .model import attention_input, check_position, encode, forward, layer_heads, load_model
 
     m = load_model(model)
     layers = list(range(m.n_layers) if layers is None else layers)
@@ -212,9 +212,7 @@ def every_layer(sentence: str, *, model: str = "minilm", layers: Sequence[int] |
     tokens, ids = encode(m, sentence)
     xs, _ = forward(m, ids, upto=max(layers))
     recorded = dict(tokens=tokens, model=m.name, sentence=sentence, causal=m.causal, architecture=m.architecture)
-    return {layer: multi_head_attention(attention_input(m, layer, xs[layer]), n_heads=m.n_heads, layer=layer,
-                                        **projections(m, layer), **recorded)
-            for layer in layers}
+    return {layer: layer_heads(m, layer, attention_input(m, layer, xs[layer]), **recorded) for layer in layers}
 
 
 @dataclass(frozen=True)

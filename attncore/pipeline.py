@@ -129,6 +129,8 @@ def run(
         b_Q=numbers.b_Q,
         b_K=numbers.b_K,
         b_V=numbers.b_V,
+        rope_theta=numbers.rope_theta,
+        positions=numbers.positions,
         **recorded,
     )
     numbers.check(result)

@@ -35,9 +35,11 @@ def _dot(a: np.ndarray, b: np.ndarray, total: float, bias: float = 0.0) -> DotPr
 
 def projection_entry(r: AttentionResult, which: str, i: int, j: int) -> DotProduct:
     """Entry (i, j) of Q, K or V as row i of X times column j of W_Q, W_K or W_V (plus the bias
-    b_j of a real model's head)."""
+    b_j of a real model's head). With rotary positions (r.rope) Q and K are rotated after this
+    product: the entry is the one before the rotation, r.rope.Q_raw / K_raw."""
     W, b = getattr(r, f"W_{which}"), getattr(r, f"b_{which}")
-    return _dot(r.X[i], W[:, j], getattr(r, which)[i, j], 0.0 if b is None else b[j])
+    made = getattr(r.rope, f"{which}_raw") if r.rope is not None and which in "QK" else getattr(r, which)
+    return _dot(r.X[i], W[:, j], made[i, j], 0.0 if b is None else b[j])
 
 
 def score_entry(r: AttentionResult, i: int, j: int) -> DotProduct:
@@ -171,3 +173,97 @@ def run_weight(r: AttentionResult, i: int, keys: tuple[int, ...]) -> float:
     """The share of query token i's attention that the tokens `keys` take together (an elided run
     of a picture, "… 4 tokens, 3.1%": attncore.tables.elided_runs)."""
     return float(r.weights[i, list(keys)].sum()) if keys else 0.0
+
+
+# ---- rotary positions (RoPE): what the rope stage shows --------------------------------------------
+
+SHIFTS = (10, 1000)  # the rope stage moves both tokens this many places later: the score stays
+FURTHER = 5  # ... and the query alone this many places later: the score changes
+
+
+def rope(r: AttentionResult):
+    """The head's rotary positions (attncore.attention.Rope: θ, positions, frequencies θ_i, Q_raw, K_raw,
+    scores_raw), for a Source to read a field of."""
+    if r.rope is None:
+        raise ValueError("this head has no rotary positions (r.rope is None)")
+    return r.rope
+
+
+def rope_pairs(r: AttentionResult, i: int, j: int) -> tuple[int, ...]:
+    """The pairs the rope stage draws for query i and key j: the fastest (pair 0, θ_0 = 1), the slowest
+    (the last), and between them the one whose term of the score the turn changes most (the largest
+    |after - before| of q_c k_c + q_c' k_c', c' = c + d_k/2, to 9 decimals; the first on a tie). Fewer when
+    d_k / 2 < 3."""
+    ro = rope(r)
+    half = ro.frequencies.size
+    if half <= 2:
+        return tuple(range(half))
+    pair_terms = lambda q, k: q[:half] * k[:half] + q[half:] * k[half:]  # (d_k/2,)
+    # rounded: at one position (a token and itself) every change is 0 but for float rounding, and the first pair wins
+    change = np.round(np.abs(pair_terms(r.Q[i], r.K[j]) - pair_terms(ro.Q_raw[i], ro.K_raw[j])), 9)
+    middle = 1 + int(np.argmax(change[1:half - 1]))
+    return (0, middle, half - 1)
+
+
+@dataclass(frozen=True)
+class PairTurn:
+    """Pair c (dimensions c and c + d_k/2) of token s's q or k, before and after RoPE turned it by
+    position x θ_c radians."""
+
+    raw: np.ndarray  # (2,)  before the rotation (X W + b)
+    turned: np.ndarray  # (2,)  after it
+    position: int  # the token's position m
+    frequency: float  # θ_c, radians per position
+    angle: float  # m θ_c, radians: how far the pair turned
+
+
+def rope_turn(r: AttentionResult, which: str, s: int, c: int) -> PairTurn:
+    """Pair c of token s's q ("Q") or k ("K"): before, after, and the angle it turned by."""
+    ro = rope(r)
+    position, frequency = int(ro.positions[s]), float(ro.frequencies[c])
+    return PairTurn(raw=ro.pair(which, s, c), turned=ro.pair(which, s, c, rotated=True), position=position,
+                    frequency=frequency, angle=position * frequency)
+
+
+@dataclass(frozen=True)
+class PairTerm:
+    """Pair c's share of q_i . k_j (q_c k_c + q_c' k_c', with c' = c + d_k/2), before and after the
+    rotation: it depends on the angle between the two arrows, which RoPE changes by (m - n) θ_c."""
+
+    before: float
+    after: float
+
+
+def rope_term(r: AttentionResult, i: int, j: int, c: int) -> PairTerm:
+    q, k = rope_turn(r, "Q", i, c), rope_turn(r, "K", j, c)
+    return PairTerm(before=float(q.raw @ k.raw), after=float(q.turned @ k.turned))
+
+
+@dataclass(frozen=True)
+class RopeShifts:
+    """q_i . k_j with the two tokens placed at other positions: `positions` (query's, key's) and the
+    score at each. The first is where they are; the next keep their distance (both moved SHIFTS
+    places later): the same score; the last moves the query alone FURTHER places on: another score."""
+
+    positions: tuple[tuple[int, int], ...]
+    scores: np.ndarray  # (len(positions),)
+
+    @property
+    def distances(self) -> tuple[int, ...]:
+        return tuple(m - n for m, n in self.positions)
+
+
+def rope_shifts(r: AttentionResult, i: int, j: int) -> RopeShifts:
+    ro = rope(r)
+    m, n = int(ro.positions[i]), int(ro.positions[j])
+    at = ((m, n), *((m + s, n + s) for s in SHIFTS), (m + FURTHER, n))
+    return RopeShifts(positions=at, scores=np.array([ro.score(i, j, a, b) for a, b in at]))
+
+
+# ---- one step of generation (the kv-cache stage) -----------------------------------------------------
+
+def next_step(r: AttentionResult):
+    """The head's step of generation (attncore.generation.NextStep), for a Source to read a field of."""
+    if r.next is None:
+        raise ValueError("no step of generation computed (attncore.generation.with_next)")
+    return r.next

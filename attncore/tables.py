@@ -1,11 +1,16 @@
-"""Tables of numbers as a reader sees them, shared by the handout (scenes/handout.py) and the
-notebook view of a result (`AttentionResult._repr_html_`): long axes elided as on screen, every
-cell formatted with `fmt`/`pct`. Pure Python: no manim, so a notebook needs only attncore.
+"""Tables of numbers as a reader sees them, shared by the handout (scenes/handout.py), the
+notebook view of a result (`AttentionResult._repr_html_`) and `python -m attncore`: long axes elided
+as on screen, every cell formatted with `fmt`/`pct`. Token rows and key columns are elided by weight,
+never by position (`plan_by_weight`, `story_plan`): the focus token, its three largest keys and every
+key with 3% or more of its attention are always shown, and each elided run says how many tokens it
+holds and their share of the focus's attention. Vector dimensions are elided by position (`plan_axis`).
+Pure Python: no manim, so a notebook needs only attncore.
 """
 
 from __future__ import annotations
 
 import html
+import unicodedata
 from dataclasses import dataclass
 from typing import Callable, Sequence
 
@@ -139,15 +144,21 @@ def cells(values, slots, show) -> list[str]:
 
 
 def matrix(caption: str, M, rows, cols, row_label: Callable[[int], str], col_label: Callable[[int], str],
-           show=fmt) -> Table:
-    """M's entries at rows x cols (None: an elided run, "⋮" or "…")."""
+           show=fmt, *, row_runs: Sequence[str] = (), col_runs: Sequence[str] = (),
+           run_cell: Callable[[int, int], str] | None = None) -> Table:
+    """M's entries at rows x cols (None: an elided run, "⋮" or "…"). `row_runs` and `col_runs` label
+    the elided runs of rows and columns, one label per None in order (default "⋮" and "…");
+    `run_cell(i, n)` is row i's cell under the n-th elided column run (default "…")."""
     body = []
+    row_labels, col_labels = iter(row_runs), iter(col_runs)
+    runs = [n for n, j in enumerate(cols) if j is None]
     for i in rows:
         if i is None:
-            body.append(["⋮"] + ["⋮" if j is not None else "" for j in cols])
+            body.append([next(row_labels, "⋮")] + ["⋮" if j is not None else "" for j in cols])
         else:
-            body.append([row_label(i)] + cells(M[i], cols, show))
-    return Table(caption, [""] + ["…" if j is None else col_label(j) for j in cols], body)
+            body.append([row_label(i)] + ["…" if j is None and run_cell is None else run_cell(i, runs.index(n))
+                                          if j is None else show(M[i][j]) for n, j in enumerate(cols)])
+    return Table(caption, [""] + [next(col_labels, "…") if j is None else col_label(j) for j in cols], body)
 
 
 def table_html(table: Table) -> str:
@@ -162,17 +173,65 @@ def table_html(table: Table) -> str:
 
 
 # a notebook cell's tables: token rows and key columns shown at most (40 is the video's longest
-# sentence), and vector dimensions (a real model's 384 are elided to their head and last)
+# sentence; more when the focus row's story needs them), and vector dimensions (a real model's 384
+# are elided to their head and last)
 NOTEBOOK_ROWS, NOTEBOOK_KEYS, NOTEBOOK_COLS = 40, 20, 8
 
 
-def result_tables(r) -> list[Table]:
-    """An AttentionResult's matrices as tables, headed as `python -m attncore` heads them."""
+def notebook_focus(r) -> int:
+    """The token whose weights decide what a notebook's tables elide: the last word, neither [CLS] or
+    [SEP] nor punctuation or symbols only (the last token when none is). It is the video's default
+    focus without a causal mask (attncore.focus.default_focus, which this module cannot import: the
+    notebook view of a result comes here, and attncore.focus imports the result's module; tested to
+    agree); under a causal mask it is kept too, as the last word's row is the one that sees every key."""
+    words = [k for k, t in enumerate(r.tokens)
+             if t not in ("[CLS]", "[SEP]") and not all(unicodedata.category(c)[0] in "PSZ" or c in "\ufe0f\u200d" for c in t)]
+    return words[-1] if words else r.n_tokens - 1
+
+
+def story_plan(heads: Sequence, focus: int, slots: int) -> list[Slot]:
+    """Token rows or key columns in `slots` slots, elided by weight (`plan_by_weight`): the story of
+    the focus's row (`story_keys`: the focus, its three largest keys, every key with 3% or more) in
+    each of `heads` (one head, or every head of a layer) always, in as many slots as they need; the
+    rest by their weight (for several heads, their mean weight), the heaviest first."""
+    S = heads[0].n_tokens
+    keep = list(dict.fromkeys(j for r in heads for j in story_keys(r, focus)))
+    weights = [sum(float(r.weights[focus][j]) for r in heads) / len(heads) for j in range(S)]
+    return plan_by_weight(S, slots, weights, keep, most=S)
+
+
+def run_share(heads: Sequence, focus: int, keys: Sequence[int]) -> float:
+    """The share of the focus's attention that the tokens `keys` take together (for several heads,
+    the mean over the heads): what an elided run's label says."""
+    return sum(float(r.weights[focus][j]) for r in heads for j in keys) / len(heads)
+
+
+def run_labels(heads: Sequence, focus: int, slots: Sequence[Slot], mark: str, h: dict) -> list[str]:
+    """The label of each elided run of a token plan, in order: `mark` ("⋮", "…"), how many tokens it
+    holds and their share of the focus's attention ("⋮ 4 tokens, 3.1%"), in the catalogue `h`."""
+    return [f"{mark} " + (h["run_one"] if len(keys) == 1 else h["run"]).format(n=len(keys), pct=pct(run_share(heads, focus, keys)))
+            for keys in elided_runs(heads[0].n_tokens, slots)]
+
+
+def elision_note(heads: Sequence, focus: int, h: dict, *plans: Sequence[Slot]) -> str | None:
+    """One line saying how the token rows and key columns were elided, when any of `plans` elides."""
+    if not any(None in plan for plan in plans):
+        return None
+    return h["elided" if len(heads) == 1 else "elided_heads"].format(token=heads[0].tokens[focus], index=focus)
+
+
+def result_tables(r, focus: int | None = None) -> list[Table]:
+    """An AttentionResult's matrices as tables, headed as `python -m attncore` heads them; long token
+    axes elided by the weights of `focus` (default `notebook_focus`)."""
     from .strings import catalogue
 
     h = catalogue("en")
     S, token = r.n_tokens, list(r.tokens).__getitem__
-    rows, keys = plan_axis(S, NOTEBOOK_ROWS), plan_axis(S, NOTEBOOK_KEYS)
+    i = notebook_focus(r) if focus is None else focus
+    rows, keys = story_plan([r], i, NOTEBOOK_ROWS), story_plan([r], i, NOTEBOOK_KEYS)
+    row_runs, key_runs = run_labels([r], i, rows, "⋮", h), run_labels([r], i, keys, "…", h)
+    key_sets = elided_runs(S, keys)
+    share = lambda q, n: pct(sum(float(r.weights[q][j]) for j in key_sets[n]))  # row q's weight on the n-th run
 
     def dims(n: int, prefix: str):
         return plan_axis(n, NOTEBOOK_COLS), (lambda j: f"{prefix}{j + 1}")
@@ -183,11 +242,14 @@ def result_tables(r) -> list[Table]:
                                      ("K", r.K, h["K"].format(s=S, d=r.d_k), "k"),
                                      ("V", r.V, h["V"].format(s=S, d=r.d_v), "v")):
         cols, label = dims(M.shape[1], prefix)
-        tables.append(matrix(plus_bias(r, heading, name) if name != "X" else heading, M, rows, cols, token, label))
-    tables.append(matrix(h["scores"].format(s=S), r.scores, rows, keys, token, token))
-    tables.append(matrix(h["weights"] + (h["causal"] if r.causal else ""), r.weights, rows, keys, token, token, pct))
+        tables.append(matrix(plus_bias(r, heading, name) if name != "X" else heading, M, rows, cols, token, label,
+                             row_runs=row_runs))
+    tables.append(matrix(h["scores"].format(s=S), r.scores, rows, keys, token, token, row_runs=row_runs,
+                         col_runs=key_runs))
+    tables.append(matrix(h["weights"] + (h["causal"] if r.causal else ""), r.weights, rows, keys, token, token, pct,
+                         row_runs=row_runs, col_runs=key_runs, run_cell=share))
     cols, label = dims(r.d_v, "v")
-    tables.append(matrix(h["output"].format(s=S, d=r.d_v), r.output, rows, cols, token, label))
+    tables.append(matrix(h["output"].format(s=S, d=r.d_v), r.output, rows, cols, token, label, row_runs=row_runs))
     return tables
 
 
@@ -199,6 +261,8 @@ NOTEBOOK_STYLE = ("<style>.attncore table{border-collapse:collapse;margin:.3em 0
 
 def result_html(r) -> str:
     """A result for a notebook cell: where it comes from, the sentence, the shapes, the tables."""
+    from .strings import catalogue
+
     e = html.escape
     shapes = (f"X {r.n_tokens} × {r.d_model}, Q/K {r.n_tokens} × {r.d_k}, V {r.n_tokens} × {r.d_v}, "
               f"scores {r.n_tokens} × {r.n_tokens}, √d_k = {fmt(r.scale)}" + (", causal" if r.causal else ""))
@@ -206,6 +270,10 @@ def result_html(r) -> str:
     if r.sentence is not None:
         head.append(f"<p>“{e(r.sentence)}”: {r.n_tokens} tokens</p>")
     head.append(f"<p>{e(shapes)}</p>")
+    i = notebook_focus(r)
+    note = elision_note([r], i, catalogue("en"), story_plan([r], i, NOTEBOOK_ROWS), story_plan([r], i, NOTEBOOK_KEYS))
+    if note:
+        head.append(f"<p>{e(note)}</p>")
     return (f'<div class="attncore">{NOTEBOOK_STYLE}' + "\n".join(head)
             + "\n".join(table_html(t) for t in result_tables(r)) + "</div>")
 
@@ -217,14 +285,26 @@ def multihead_html(m) -> str:
     h, e = catalogue("en"), html.escape
     first = m.heads[0]
     S, token = len(m.tokens), list(m.tokens).__getitem__
-    rows, keys, dims = plan_axis(S, NOTEBOOK_ROWS), plan_axis(S, NOTEBOOK_KEYS), plan_axis(m.d_model, NOTEBOOK_COLS)
+    i = notebook_focus(first)
+    dims = plan_axis(m.d_model, NOTEBOOK_COLS)
     dim = lambda j: f"d{j + 1}"
-    tables = [matrix(h["head"].format(h=r.head, n=m.n_heads, d=m.d_head), r.weights, rows, keys, token, token, pct)
-              for r in m.heads]
+    tables = []
+    for r in m.heads:  # each head's weights elided by its own focus row; its runs' shares of that row
+        rows, keys = story_plan([r], i, NOTEBOOK_ROWS), story_plan([r], i, NOTEBOOK_KEYS)
+        key_sets = elided_runs(S, keys)
+        share = lambda q, n, r=r, key_sets=key_sets: pct(sum(float(r.weights[q][j]) for j in key_sets[n]))
+        tables.append(matrix(h["head"].format(h=r.head, n=m.n_heads, d=m.d_head), r.weights, rows, keys, token, token,
+                             pct, row_runs=run_labels([r], i, rows, "⋮", h), col_runs=run_labels([r], i, keys, "…", h),
+                             run_cell=share))
     tables.append(matrix(h["W_O"].format(r=m.d_model, c=m.d_model), m.W_O, plan_axis(m.d_model, NOTEBOOK_COLS), dims,
                          dim, dim))
+    rows = story_plan(m.heads, i, NOTEBOOK_ROWS)
     tables.append(matrix(h["multi" if m.b_O is None else "multi_bias"].format(s=S, d=m.d_model), m.output, rows, dims,
-                         token, dim))
+                         token, dim, row_runs=run_labels(m.heads, i, rows, "⋮", h)))
     head = f"<p><b>{e(first.model)} layer {first.layer}</b></p>" if first.model else ""
     sentence = f"<p>“{e(first.sentence)}”: {S} tokens, {m.n_heads} heads of {m.d_head}</p>" if first.sentence else ""
-    return f'<div class="attncore">{NOTEBOOK_STYLE}{head}{sentence}' + "\n".join(table_html(t) for t in tables) + "</div>"
+    plans = [rows, *(story_plan([r], i, n) for r in m.heads for n in (NOTEBOOK_ROWS, NOTEBOOK_KEYS))]
+    note = elision_note(m.heads, i, h, *plans)
+    note = f"<p>{e(note)}</p>" if note else ""
+    return (f'<div class="attncore">{NOTEBOOK_STYLE}{head}{sentence}{note}' + "\n".join(table_html(t) for t in tables)
+            + "</div>")

@@ -14,32 +14,52 @@ class StageFacts(NamedTuple):
     # jobs end close together
     weight: int
     several_heads: bool = False  # needs every head of a layer (a model's, or toy multi-head)
-    optional: bool = False  # in the video only when asked for (--stage analogy, --stage all-with-analogy; --contrast)
+    optional: bool = False  # in the video only when asked for (the contrast stage: --contrast)
+    # its stills are numbered by its place among the numbered stages (1-title-key.png, 2-embeddings-key.png, ...); the
+    # analogy, an unnumbered opening like its heading, is not: the numbered names stay those docs and scripts link
+    numbered: bool = True
+    rope: bool = False  # about rotary positions: in the video only for a head that has them (a llama or Qwen2 model's)
+    generating: bool = False  # generates a next token: in the video only for a decoder model that predicts one
 
 
 # The stages of the video, in order: every fact about them is here.
 STAGE_FACTS = (
     StageFacts("title", 1),
-    StageFacts("analogy", 2, optional=True),
+    StageFacts("analogy", 3, numbered=False),  # the library analogy (seed 000): the video's opening
     StageFacts("embeddings", 2),
     StageFacts("projection", 4),
+    StageFacts("rope", 3, numbered=False, rope=True),  # RoPE turns q and k by position (decoders like llama, Qwen2)
     StageFacts("scores", 4),
     StageFacts("softmax", 5),
     StageFacts("weighted-sum", 4),
     StageFacts("heads", 3, several_heads=True),
+    StageFacts("kv-cache", 3, numbered=False, generating=True),  # the next token against the KV cache (decoders)
     StageFacts("contrast", 2, optional=True),
     StageFacts("summary", 3),
 )
 STAGE_NAMES = tuple(s.name for s in STAGE_FACTS)
 SEVERAL_HEADS = tuple(s.name for s in STAGE_FACTS if s.several_heads)
 OPTIONAL = tuple(s.name for s in STAGE_FACTS if s.optional)
+ROPE = tuple(s.name for s in STAGE_FACTS if s.rope)
+GENERATING = tuple(s.name for s in STAGE_FACTS if s.generating)
+NUMBERED = tuple(s.name for s in STAGE_FACTS if s.numbered)
 STAGE_WEIGHT = {s.name: s.weight for s in STAGE_FACTS}
 SLIDE_FORMATS = (".html", ".pptx")  # the decks scenes.production.deck writes (named here: importing it loads manim-slides)
 
 
-def default_stages(several_heads: bool, analogy: bool = False, contrast: bool = False) -> tuple[str, ...]:
-    """The whole video: every stage, those about several heads only when there are several, the
-    library analogy and the contrast (--contrast) only when asked for."""
-    asked = {"analogy": analogy, "contrast": contrast}
+def default_stages(several_heads: bool, contrast: bool = False, rope: bool = False,
+                   generating: bool = False) -> tuple[str, ...]:
+    """The whole video: every stage (the library analogy opening it), those about several heads only
+    when there are several, the contrast only when asked for (--contrast), RoPE only for a head with
+    rotary positions (`rope`), the KV cache only for a decoder model that predicts next tokens
+    (`generating`: attncore.generation.can_generate)."""
+    asked = {"contrast": contrast}
     return tuple(s for s in STAGE_NAMES
-                 if (several_heads or s not in SEVERAL_HEADS) and (s not in OPTIONAL or asked.get(s, False)))
+                 if (several_heads or s not in SEVERAL_HEADS) and (s not in OPTIONAL or asked.get(s, False))
+                 and (rope or s not in ROPE) and (generating or s not in GENERATING))
+
+
+def all_defaults() -> frozenset[tuple[str, ...]]:
+    """Every whole video default_stages gives, whatever the computation (render.py names its file by it)."""
+    flags = [(a, b, c, d) for a in (False, True) for b in (False, True) for c in (False, True) for d in (False, True)]
+    return frozenset(default_stages(*f) for f in flags)

@@ -14,19 +14,35 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Iterator
 
 import numpy as np
-from manim import UP, AnimationGroup, FadeIn, FadeOut, LaggedStart, Scene, Succession, VGroup, Wait, config
+from manim import (
+    UP,
+    AnimationGroup,
+    FadeIn,
+    FadeOut,
+    Indicate,
+    LaggedStart,
+    MarkupText,
+    Scene,
+    Succession,
+    Text,
+    VGroup,
+    Wait,
+    config,
+)
 
 from attncore import steps
 
-from .components import Picture, half_width, text
+from .components import Picture, half_width
 from .context import Ctx, Cue, Shown, quoted_numbers
 from .elision import run_source
+from .formulas import rich_line
 from .layout import Layout, place_caption, place_heading
 from .pictures import picture
 from .production.manim_adapter import skipping_animations
 from .strings import reading_time
 
 GAP = 0.4  # seconds of quiet after a beat's speech before the next beat (render.py --voice)
+PACE = 1.2  # the least wait before each of a beat's paced plays (a short narration does not rush them)
 
 if TYPE_CHECKING:
     from manim import Animation
@@ -67,6 +83,12 @@ class Beat:
     hold: float = 1.0  # seconds the picture holds after the plays
     pause: bool = False  # a lecturer would stop here (a slide break)
     still: bool | str = False  # the stage's key moment (True), or another named moment: a still is taken before the hold
+    # plays spread over the hold, while the narration goes on (the picture changes as it is explained, never
+    # still for long): the hold is cut into equal waits, each at least PACE seconds, one before each of them (but
+    # the first, in a beat without plays of its own: it starts with the beat) and one after the last; the still
+    # is taken after them
+    paced: tuple[Play, ...] = ()
+    marks: tuple[str, ...] = ()  # texts on screen starting so ("…", "⋮") flashed as the beat begins: the elision marks
 
 
 class Stage:
@@ -77,6 +99,7 @@ class Stage:
     starts_from = "blank"
     ends_on = "blank"
     heading_key: str | None = None
+    shown_key: str | None = None  # the heading on screen, when it adds a formula to heading_key's words
 
     def __init__(self, ctx: Ctx):
         self.ctx = ctx
@@ -98,31 +121,49 @@ class Stage:
         return say(self.heading_key or "title")
 
     def heading(self):
+        """The heading at the top: its words as text, its formula (if any) typeset beside them."""
         ctx, line = self.ctx, self.heading_line()
-        return place_heading(text(ctx, ctx.s(line.key, **line.params), ctx.theme.heading_size, max_width=2 * half_width()))
+        if self.shown_key and line.key == self.heading_key:  # the script and the slides keep the words alone
+            line = say(self.shown_key)
+        return place_heading(rich_line(ctx, line.key, ctx.theme.heading_size, line.color, max_width=2 * half_width(),
+                                       **line.params))
 
     def elided(self) -> list[tuple[list, int, str]]:
         """The (slots shown, total, "tokens", "keys" or "dims") axes this stage elides, for its closing
         note; "keys" are tokens as keys of the focus row, whose note says the share left out."""
         return []
 
-    def end(self, *leaving, reveal: bool = False) -> Iterator[Beat]:
-        """Close the stage: say what was elided (if anything), then fade out the caption and
-        `leaving`; the handoff fades in when `reveal`, else what remains already looks like it."""
+    def elision_note(self) -> Line | None:
+        """What the stage's "…" leave out, folded into one short line (None when nothing is): the tokens
+        (as keys of the focus row, with the share of its attention they take) and the dimensions."""
         ctx = self.ctx
+        tokens, dims = None, None
         for slots, total, what in self.elided():
-            shown = sum(s is not None for s in slots)
-            if shown < total:
-                keys = tuple(j for run in self.lay.runs(slots) for j in run) if what == "keys" else ()
-                if keys:  # what the "…" hold of the focus token's attention
-                    i = ctx.focus
-                    share = ctx.quote(steps.run_weight(ctx.result, i, keys), run_source(i, keys))
-                    note = say("elided.weight", ctx.theme.dim, shown=shown, total=total, what=ctx.s("what.tokens"),
-                               n=len(keys), pct=share, token=ctx.token(i))
-                else:
-                    what = "tokens" if what == "keys" else what
-                    note = say("elided", ctx.theme.dim, shown=shown, total=total, what=ctx.s(f"what.{what}"))
-                yield Beat(note, caption=note, hold=1.2)
+            left = total - sum(s is not None for s in slots)
+            if left <= 0:
+                continue
+            if what == "dims":
+                dims = ctx.s("elided.dims", n=left)
+            elif what == "keys":
+                tokens = tuple(j for run in self.lay.runs(slots) for j in run)
+            else:  # hidden tokens ([CLS], [SEP] not drawn) are not elided
+                tokens = min(left, sum(len(run) for run in self.lay.runs(slots)))
+        more = "" if dims is None or tokens is None else ctx.s("elided.sep") + dims
+        if isinstance(tokens, tuple) and tokens:  # the "…" of the focus token's row: what they hold of its attention
+            i = ctx.focus
+            share = ctx.quote(steps.run_weight(ctx.result, i, tokens), run_source(i, tokens))
+            return say("elided.weight", ctx.theme.dim, n=len(tokens), pct=share, token=ctx.token(i), more=more)
+        if tokens or dims is not None:
+            what = ctx.s("elided.count", n=tokens) + more if tokens else dims
+            return say("elided", ctx.theme.dim, what=what)
+        return None
+
+    def end(self, *leaving, reveal: bool = False) -> Iterator[Beat]:
+        """Close the stage: say what was elided (if anything, in one short line), then fade out the
+        caption and `leaving`; the handoff fades in when `reveal`, else what remains already looks like it."""
+        note = self.elision_note()
+        if note is not None:
+            yield Beat(note, caption=note, hold=1.2, marks=("…", "⋮", "⋯", "⋱"))
         plays = [play(FadeOut(VGroup(*leaving)), run_time=0.6)] if leaving else []
         if reveal:
             plays.append(play(FadeIn(self.handoff()), run_time=0.6))
@@ -171,6 +212,13 @@ class Driver:
             self.scene.remove(*self.scene.mobjects)
             self.scene.add(stage.handoff())
 
+    def wait(self, hold: float) -> None:
+        """A still picture for `hold` seconds, in whole frames rounded up (at least as long as asked)."""
+        if hold > 0:
+            seconds = (math.ceil(hold * config.frame_rate - 1e-9) + 0.5) / config.frame_rate
+            self.scene.wait(seconds)
+            self.advance(seconds, hold=True)
+
     def play(self, p: Play) -> None:
         """One scene.play. With animations skipped (stills, tests), fades are done as what they end
         in (FadeIn adds, FadeOut removes) without manim copying the faded groups; the picture after
@@ -196,11 +244,10 @@ class Driver:
         return self.ctx.s(line.key, **line.params)
 
     def caption_mobject(self, line: Line):
+        """The caption: words as text, formulas typeset (scenes.formulas); its numbers recorded."""
         ctx = self.ctx
-        for num in quoted_numbers(line.params):
-            ctx.number(num.text, num.source)
-        return place_caption(text(ctx, self.line_text(line), ctx.theme.caption_size, line.color,
-                                  max_width=2 * half_width()))
+        return place_caption(rich_line(ctx, line.key, ctx.theme.caption_size, line.color, max_width=2 * half_width(),
+                                       **line.params))
 
     def play_beat(self, beat: Beat) -> None:
         scene, ctx = self.scene, self.ctx
@@ -212,14 +259,20 @@ class Driver:
             coming = [FadeIn(self.caption, shift=UP * 0.15)] if self.caption is not None else []
             # a caption is replaced, never cross-faded over another: the old one is gone before the new comes
             swap = [Succession(*leaving, *coming)] if leaving and coming else leaving + coming
-        plays = list(beat.plays)
+        plays, paced = list(beat.plays), beat.paced
+        marks = [t for m in scene.mobjects for t in m.get_family() if isinstance(t, (Text, MarkupText))
+                 and t.text.startswith(beat.marks)]
+        if marks:  # what the beat is about, flashed where it stands
+            plays.insert(0, Play(tuple(Indicate(t, color=ctx.theme.accent) for t in marks), 0.8))
+        if paced and not plays:  # a beat without plays of its own starts with its first paced play
+            plays, paced = [paced[0]], paced[1:]
         if swap and plays:
             plays[0] = Play((*swap, *plays[0].animations), plays[0].run_time)
         elif swap:
             plays = [Play(tuple(swap), 0.6)]
         for p in plays:
             self.play(p)
-        if beat.still:
+        if beat.still and not paced:
             scene.still("key" if beat.still is True else beat.still)
         words = self.line_text(beat.narration) if beat.narration is not None else ""
         said = ""
@@ -231,10 +284,16 @@ class Driver:
         # yet timed holds as a silent one)
         voice = self.speech[said] + GAP if said and said in self.speech else 0.0
         hold = max(beat.hold, reading_time(ctx.language, words) - (self.clock - start), voice - (self.clock - start))
-        if hold > 0:  # whole frames, rounded up: the picture stays at least as long as asked
-            seconds = (math.ceil(hold * config.frame_rate - 1e-9) + 0.5) / config.frame_rate
-            scene.wait(seconds)
-            self.advance(seconds, hold=True)
+        if paced:
+            wait = max(PACE, (hold - sum(p.run_time for p in paced)) / (len(paced) + 1))
+            for p in paced:
+                self.wait(wait)
+                self.play(p)
+            if beat.still:
+                scene.still("key" if beat.still is True else beat.still)
+            hold = max(wait, reading_time(ctx.language, words) - (self.clock - start),
+                       voice - (self.clock - start))
+        self.wait(hold)
         if beat.narration is not None:
             numbers = tuple(Shown(n.text, n.source, ctx.log.stage) for n in quoted_numbers(beat.narration.params))
             caption = self.line_text(beat.caption) if isinstance(beat.caption, Line) else ""

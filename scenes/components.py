@@ -266,7 +266,7 @@ class Grid(VGroup):
             self.add(self.brackets)
         self.row_labels: dict[int, Text] = {}
         self.col_labels: dict[int, Text] = {}
-        label_size = min(theme.label_size, max(theme.min_font_size, font_size))
+        self.label_size = label_size = max(theme.min_font_size, font_size)  # labels as large as the numbers
         label_color = lambda i: theme.accent if i == highlight else theme.text
         if row_labels is not None:
             for r, i in enumerate(self.rows):
@@ -281,7 +281,7 @@ class Grid(VGroup):
                 if j is None:
                     continue
                 lab = text(ctx, col_labels[j], label_size, label_color(j), max_width=cell_w * 0.95)
-                lab.move_to(self.slot_center(0, c) + UP * (cell_h / 2 + 0.22))
+                lab.move_to(self.slot_center(0, c) + UP * (cell_h / 2 + max(0.22, 0.1 + lab.height / 2)))
                 self.col_labels[j] = lab
             self.add(*self.col_labels.values())
 
@@ -306,17 +306,19 @@ class Grid(VGroup):
 
 class VectorRow(VGroup):
     """A label and one vector as a one-row grid: `vector.grid`, `vector.label`. `slots` are the
-    entries shown; `source.at(j)` is entry j's source (or `source(j)` when it is a function)."""
+    entries shown; `source.at(j)` is entry j's source (or `source(j)` when it is a function). The
+    label is text at `label_size` (the theme's), or a mobject made by the caller (a typeset formula)."""
 
-    def __init__(self, ctx: Ctx, values, slots: Sequence[Slot], source, label: str, *, color, cell_w: float,
+    def __init__(self, ctx: Ctx, values, slots: Sequence[Slot], source, label, *, color, cell_w: float,
                  cell_h: float, font_size: float, label_width: float = 2.6, colorize: bool = True,
-                 brackets: bool = True, cell_text=None):
+                 brackets: bool = True, cell_text=None, label_size: float | None = None):
         super().__init__()
         at = (lambda _, j: source.at(j)) if isinstance(source, Source) else (lambda _, j: source(j))
         self.grid = Grid(ctx, np.asarray(values)[None, :], [0], slots, source=at, cell_w=cell_w, cell_h=cell_h,
                          font_size=font_size, color=color, colorize=colorize, brackets=brackets,
                          cell_text=(lambda _, j: cell_text(j)) if cell_text else None)
-        self.label = text(ctx, label, ctx.theme.label_size, color, max_width=label_width)
+        self.label = (text(ctx, label, label_size or ctx.theme.label_size, color, max_width=label_width)
+                      if isinstance(label, str) else fit_width(label, label_width))
         self.label.next_to(self.grid.grid_box(), LEFT, buff=0.3)
         self.add(self.grid, self.label)
 

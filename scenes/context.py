@@ -11,11 +11,12 @@ from dataclasses import dataclass, field
 from typing import Sequence
 
 from attncore import AttentionResult, MultiHeadResult, fmt, join_tokens, pct
+from attncore.formatting import sig
 
 from .strings import catalogue, plural_form
 from .theme import DEFAULT_THEME, Theme
 
-FORMATS = {"fmt": fmt, "pct": pct, "int": lambda v: str(int(v))}
+FORMATS = {"fmt": fmt, "pct": pct, "int": lambda v: str(int(v)), "sig": sig}  # sig: RoPE's frequencies and angles
 
 
 @dataclass(frozen=True)

@@ -1,8 +1,10 @@
 """Regions of the frame and slot planning: which rows, columns and dimensions are shown, how big a
 cell is. Nothing here draws; `pictures.py` and the stages place things with these numbers.
 
-All sizes are in manim units (the frame is 14.2 x 8). Grids adapt: fewer, smaller cells for long
-sentences and wide vectors, elided with "…" beyond ROW_SLOTS / COL_SLOTS / DIM_SLOTS.
+All sizes are in manim units (the frame is 14.2 x 8). Grids adapt to the free space: a short sentence's
+cells grow (up to MAX_CELL_W x MAX_ROW_H, their numbers up to the theme's max_font_size) until its
+pictures fill the usable width (FILL of it for a lone matrix and what stands beside it); long sentences and wide vectors get fewer, smaller cells,
+elided with "…" beyond ROW_SLOTS / COL_SLOTS / DIM_SLOTS, never below the theme's min_font_size.
 
 Tokens are elided by weight, never by position alone: every picture keeps the focus row's story
 (attncore.tables.story_keys: the focus, its three largest keys, every key with 3% or more, and the
@@ -32,6 +34,9 @@ LABEL_W = 1.6  # width of a column of token labels
 CONTENT_TOP = 2.75  # below the heading
 CONTENT_BOTTOM = -2.95  # above the caption
 MIN_CELL_W = 0.7  # "−0.12" at the minimum font size fits
+MAX_CELL_W = 2.2  # the widest cell: a 4-token grid's four columns and labels then span 3/4 of the width
+MAX_ROW_H = 0.85  # the tallest row of a token matrix or grid (numbers up to the theme's max_font_size)
+FILL = 0.9  # a lone matrix (X, Z) and what stands beside it fill this share of the usable width, at most
 PROJ_GAP = 0.9  # between X, W and the result, holding "·" and "="
 QKV_GAP = 0.6  # between Q, K and V
 BRACKETS_W = 0.35  # a matrix's two brackets and their padding
@@ -42,9 +47,10 @@ def top_for(height: float) -> float:
     return min(CONTENT_TOP - 0.45, (CONTENT_TOP + CONTENT_BOTTOM) / 2 + height / 2)
 
 
-def font_for(cell_w: float, cell_h: float, theme) -> float:
-    """Largest font (within the theme's range) whose "−0.00" fits the cell."""
-    return max(theme.min_font_size, min(22.0, cell_w * 0.92 / 0.041, cell_h * 46))
+def font_for(cell_w: float, cell_h: float, theme, most: float = 22.0) -> float:
+    """Largest font (from the theme's minimum up to `most`; the theme's max_font_size for the pictures
+    that grow with the free space) whose "−0.00" fits the cell."""
+    return max(theme.min_font_size, min(most, cell_w * 0.92 / 0.041, cell_h * 46))
 
 
 def place_heading(m):
@@ -117,7 +123,8 @@ class Layout:
 
     @cached_property
     def row_h(self) -> float:
-        return min(0.5, (CONTENT_TOP - CONTENT_BOTTOM - 0.9) / len(self.rows))
+        """A token matrix's row: as tall as the content area allows, up to MAX_ROW_H."""
+        return min(MAX_ROW_H, (CONTENT_TOP - CONTENT_BOTTOM - 0.9) / len(self.rows))
 
     @staticmethod
     def _fit(sizes: tuple[int, ...], avail: float) -> tuple[int, float]:
@@ -156,9 +163,30 @@ class Layout:
     def qkv_cell_w(self) -> float:
         return self._qkv[1]
 
+    def lone_cell_w(self, n_cols: int, beside: float) -> float:
+        """Cell width for one matrix of `n_cols` columns with `beside` units of labels, brackets and what
+        stands beside it: as wide as makes them fill FILL of the usable width, within MIN_CELL_W..MAX_CELL_W,
+        and no wider than the numbers the rows' height allows need (a long sentence's are small: its
+        columns stay close)."""
+        theme = self.ctx.theme
+        roomy = font_for(MAX_CELL_W, self.row_h, theme, theme.max_font_size) * 0.041 / 0.92 * 1.55
+        return max(MIN_CELL_W, min(MAX_CELL_W, roomy, (FILL * 2 * half_width() - beside) / max(1, n_cols)))
+
+    def matrix_cell(self, cell_w: float) -> tuple[float, float]:
+        """(row height, font size) of a token matrix with cells `cell_w` wide: the font as large as
+        the cell allows, rows as tall as that font needs (0.5 at 17) up to `row_h`."""
+        theme = self.ctx.theme
+        font = font_for(cell_w, self.row_h, theme, theme.max_font_size)
+        return min(self.row_h, max(0.5, font / 34)), font
+
     @cached_property
     def grid_cell(self) -> tuple[float, float]:
         """Cell size of the S x S grids (scores, scaled, percentages, plus a sum column)."""
-        w = min(1.05, (2 * half_width() - LABEL_W - 0.4) / (len(self.token_cols) + 1))
-        h = min(0.5, (CONTENT_TOP - CONTENT_BOTTOM - 0.6) / len(self.rows))
+        w = min(MAX_CELL_W, (2 * half_width() - LABEL_W - 0.4) / (len(self.token_cols) + 1))
+        h = min(MAX_ROW_H, (CONTENT_TOP - CONTENT_BOTTOM - 0.6) / len(self.rows))
         return max(0.84, w), h
+
+    @property
+    def grid_font(self) -> float:
+        """The S x S grids' numbers (and the sums beside the weights)."""
+        return font_for(*self.grid_cell, self.ctx.theme, self.ctx.theme.max_font_size)

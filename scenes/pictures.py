@@ -12,29 +12,44 @@ function of the context), so a stage renders on its own and the full video joins
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Callable
 
-from manim import DOWN, RIGHT, UP, VGroup
+from manim import DOWN, LEFT, RIGHT, UP, VGroup
 
 from attncore import pct, steps
 
 from .components import Grid, Picture, half_width, number_text, text
-from .context import Ctx, Source
-from .layout import LABEL_W, QKV_GAP, Layout, font_for, top_for
+from .context import Ctx, Log, Source
+from .formulas import rich, rich_line
+from .layout import BRACKETS_W, LABEL_W, QKV_GAP, Layout, top_for
 
 MEANING = {"Q": "projection.query", "K": "projection.key", "V": "projection.value"}
+SIDE_GAP = 0.6  # between a lone matrix and the shape or equation at its right
 
 
-def token_matrix(ctx: Ctx, lay: Layout, field: str, cols, cell_w: float, labels: bool = True, **kw) -> Grid:
-    """A matrix with one row per token (X, Q, K, V, Z): rows as planned, the focus label highlighted."""
+def token_matrix(ctx: Ctx, lay: Layout, field: str, cols, cell_w: float, labels: bool = True, values=None,
+                 source: Source | None = None, **kw) -> Grid:
+    """A matrix with one row per token (X, Q, K, V, Z): rows as planned, the focus label highlighted. `values`
+    and `source` replace the result's `field` (the projection's Q and K before RoPE)."""
     r, theme = ctx.result, ctx.theme
-    return Grid(ctx, getattr(r, field), lay.rows, cols, source=Source(field), cell_w=cell_w, cell_h=lay.row_h,
-                font_size=font_for(cell_w, lay.row_h, theme), color=theme.matrix_color(field),
+    cell_h, size = lay.matrix_cell(cell_w)
+    values = getattr(r, field) if values is None else values
+    return Grid(ctx, values, lay.rows, cols, source=source or Source(field), cell_w=cell_w, cell_h=cell_h,
+                font_size=size, color=theme.matrix_color(field),
                 row_labels=r.tokens if labels else None, label_width=LABEL_W, highlight=ctx.focus, **kw)
 
 
+def name_size(ctx: Ctx, grid: Grid) -> float:
+    """A matrix's name: a little larger than its labels (within the theme's label size + 4 and the
+    heading's + 6)."""
+    theme = ctx.theme
+    return max(theme.label_size + 4, min(grid.label_size + 2, theme.heading_size + 6))
+
+
 def name_over(ctx: Ctx, grid: Grid, s: str, color):
-    return text(ctx, s, ctx.theme.label_size + 4, color).next_to(grid.grid_box(), UP, buff=0.15)
+    """A matrix's name over it (W_Q typeset)."""
+    return rich(ctx, s, name_size(ctx, grid), color).next_to(grid.grid_box(), UP, buff=0.15)
 
 
 def matrix_name(ctx: Ctx, grid: Grid, field: str, name: str):
@@ -45,12 +60,36 @@ def matrix_name(ctx: Ctx, grid: Grid, field: str, name: str):
     return name_over(ctx, grid, name, ctx.theme.matrix_color(field))
 
 
-def x_grid(ctx: Ctx, field: str = "X") -> Grid:
-    """X (or the embeddings, same geometry) at the left, where the projection stage uses it."""
+def x_shape(ctx: Ctx):
+    """X's shape, "X: 4 × 4  (tokens × d_model)", to stand beside it."""
+    r = ctx.result
+    return rich_line(ctx, "embeddings.shape", ctx.theme.caption_size + 2, ctx.theme.X,
+                     s=ctx.quote(r.n_tokens, Source("n_tokens", format="int")),
+                     d=ctx.quote(r.d_model, Source("d_model", format="int")))
+
+
+def x_grid(ctx: Ctx, field: str = "X", placed: bool = False) -> Grid:
+    """X (or the embeddings, the same cells): in the middle with its shape beside it, its cells as large
+    as the free space allows (the embeddings stage), or `placed` at the left, where the projection stage
+    multiplies it."""
     lay, r = Layout(ctx), ctx.result
-    grid = token_matrix(ctx, lay, field, lay.proj_dims(r.d_model), lay.proj_cell_w)
+    dims = lay.proj_dims(r.d_model)
+    if placed:
+        grid = token_matrix(ctx, lay, field, dims, lay.proj_cell_w)
+        box = grid.grid_box()
+        grid.shift(RIGHT * (-half_width() + LABEL_W + 0.3 - box.get_left()[0]) + UP * (top_for(box.height) - box.get_top()[1]))
+        return grid
+    side = x_shape(replace(ctx, log=Log())).width  # measured only: not shown, not recorded
+    return lone(token_matrix(ctx, lay, field, dims, lay.lone_cell_w(len(dims), LABEL_W + 0.3 + BRACKETS_W + SIDE_GAP + side)),
+                side)
+
+
+def lone(grid: Grid, side: float) -> Grid:
+    """`grid` with its row labels and, `side` units wide, what stands at its right (SIDE_GAP away),
+    centred across the frame, and in the content area with a name over it."""
     box = grid.grid_box()
-    grid.shift(RIGHT * (-half_width() + LABEL_W + 0.3 - box.get_left()[0]) + UP * (top_for(box.height) - box.get_top()[1]))
+    left, right = grid.get_left()[0], box.get_right()[0] + SIDE_GAP + side
+    grid.shift(LEFT * (left + right) / 2 + UP * (top_for(0.55 + box.height) - 0.55 - box.get_top()[1]))
     return grid
 
 
@@ -59,12 +98,22 @@ def blank(ctx: Ctx) -> Picture:
 
 
 def tokens(ctx: Ctx) -> Picture:
-    return Picture("tokens", labels=VGroup(*x_grid(ctx).row_labels.values()))
-
-
-def x(ctx: Ctx) -> Picture:
+    """X's row labels (the title's end) and, in their column, a "⋮" for each run of rows left out."""
     grid = x_grid(ctx)
-    return Picture("x", grid=grid, title=matrix_name(ctx, grid, "X", "X"))
+    labels = VGroup(*grid.row_labels.values())
+    marks = VGroup(*(text(ctx, "⋮", grid.label_size, ctx.theme.dim).move_to(grid.slot_point(k, 0))
+                     .set_x(labels.get_right()[0] - 0.25) for k, i in enumerate(grid.rows) if i is None))
+    return Picture("tokens", labels=labels, marks=marks)
+
+
+def x(ctx: Ctx, placed: bool = False) -> Picture:
+    """X, its name and its shape, in the middle (the embeddings' end); or X and its name `placed` where
+    the projection uses it."""
+    grid = x_grid(ctx, placed=placed)
+    if placed:
+        return Picture("x", grid=grid, title=matrix_name(ctx, grid, "X", "X"))
+    shape = x_shape(ctx).next_to(grid.grid_box(), RIGHT, buff=SIDE_GAP)
+    return Picture("x", grid=grid, title=matrix_name(ctx, grid, "X", "X"), shape=shape)
 
 
 def qkv(ctx: Ctx) -> Picture:
@@ -84,7 +133,8 @@ def qkv(ctx: Ctx) -> Picture:
         color = theme.matrix_color(n)
         meaning = text(ctx, ctx.s(MEANING[n]), theme.min_font_size + 2, color,
                        max_width=g.grid_box().width + QKV_GAP - 0.1).next_to(g.grid_box(), DOWN, buff=0.25)
-        parts[n] = Picture(n, grid=g, title=matrix_name(ctx, g, n, n), meaning=meaning)
+        name = ctx.s("rope.turned_name", name=n) if r.rope is not None and n in "QK" else n  # turned by position
+        parts[n] = Picture(n, grid=g, title=matrix_name(ctx, g, n, name), meaning=meaning)
     return Picture("qkv", **parts)
 
 
@@ -93,7 +143,7 @@ def square_grid(ctx: Ctx, field: str, fmt: str = "fmt", **kw) -> Grid:
     lay, r, theme = Layout(ctx), ctx.result, ctx.theme
     w, h = lay.grid_cell
     grid = Grid(ctx, getattr(r, field), lay.rows, lay.token_cols, source=Source(field, format=fmt),
-                cell_w=w, cell_h=h, font_size=font_for(w, h, theme), color=theme.matrix_color(field),
+                cell_w=w, cell_h=h, font_size=lay.grid_font, color=theme.matrix_color(field),
                 row_labels=r.tokens, col_labels=r.tokens, label_width=LABEL_W, highlight=ctx.focus, **kw)
     box = grid.grid_box()
     grid.shift(UP * (top_for(box.height) - box.get_top()[1]) + RIGHT * (-grid.get_center()[0] - w / 2))
@@ -128,21 +178,20 @@ def weights(ctx: Ctx) -> Picture:
     totals = steps.row_sums(r)
     for row, i in enumerate(grid.rows):
         if i is not None:
-            t = number_text(ctx, pct(totals[i]), Source("", (i,), ("row_sums",), "pct"), font_for(w, h, theme), theme.text)
+            t = number_text(ctx, pct(totals[i]), Source("", (i,), ("row_sums",), "pct"), lay.grid_font, theme.text)
             sums.add(t.move_to(grid.slot_point(row, len(grid.cols)) + RIGHT * 0.3))
-    header = text(ctx, ctx.s("softmax.sum"), theme.label_size, theme.dim)
-    header.move_to(grid.slot_point(0, len(grid.cols)) + RIGHT * 0.3 + UP * (h / 2 + 0.22))
+    header = text(ctx, ctx.s("softmax.sum"), grid.label_size, theme.dim, max_width=w + 0.3)
+    header.move_to(grid.slot_point(0, len(grid.cols)) + RIGHT * 0.3 + UP * (h / 2 + 0.1 + header.height / 2))
     return Picture("weights", grid=grid, sums=sums, header=header)
 
 
 def z(ctx: Ctx) -> Picture:
     r, theme, lay = ctx.result, ctx.theme, Layout(ctx)
-    grid = token_matrix(ctx, lay, "output", lay.qkv_dims(r.d_v), lay.qkv_cell_w + 0.1)
-    grid.move_to(grid.get_center() - grid.grid_box().get_center() * [1, 0, 0])
-    grid.shift(UP * (top_for(grid.grid_box().height) - grid.grid_box().get_top()[1]))
-    title = text(ctx, ctx.s("weighted.all", s=r.n_tokens, d=r.d_v), theme.label_size + 2, theme.Z)
-    title.next_to(grid.grid_box(), UP, buff=0.15)
-    return Picture("z", grid=grid, title=title)
+    dims = lay.qkv_dims(r.d_v)
+    title = rich_line(ctx, "weighted.all", theme.heading_size, theme.Z, s=r.n_tokens, d=r.d_v)  # Z = AV: 4 × 4
+    grid = lone(token_matrix(ctx, lay, "output", dims,
+                             lay.lone_cell_w(len(dims), LABEL_W + 0.3 + BRACKETS_W + SIDE_GAP + title.width)), title.width)
+    return Picture("z", grid=grid, title=title.next_to(grid.grid_box(), RIGHT, buff=SIDE_GAP))
 
 
 PICTURES: dict[str, Callable[[Ctx], Picture]] = {

@@ -45,7 +45,8 @@ class Theme:
     heading_size: float = 30
     caption_size: float = 22
     label_size: float = 20
-    min_font_size: float = 16  # nothing smaller: readable at 480p
+    min_font_size: float = 16  # nothing smaller: readable at 480p (a capital or a digit 9.5 pixels tall)
+    max_font_size: float = 36  # a grid's numbers at most, when a short sentence leaves them room
 
     def font(self, text: str, language: str) -> str:
         """The family list for `text` in a video in `language`."""

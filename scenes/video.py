@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Callable
 
-from manim import FadeIn, FadeOut, ManimColor, Scene
+from manim import FadeIn, FadeOut, ManimColor, Scene, Succession
 
 import attncore
 from scenes import SEVERAL_HEADS
@@ -60,10 +60,10 @@ class ExplainerScene(Scene):
             stage = stage_class(name)(self.ctx)
             start = stage.start()
             if previous is not None and previous.ends_on != stage.starts_from:
-                # a subset of stages that do not meet: cross-fade instead of cutting
+                # a subset of stages that do not meet: a fade out, then in, instead of a cut
                 if not self.mobjects:  # the stage before was played in another scene (scenes.production)
                     self.add(previous.handoff())
-                driver.play(Play((FadeOut(*self.mobjects), FadeIn(start)), 0.6))
+                driver.play(Play((Succession(FadeOut(*self.mobjects), FadeIn(start)),), 0.6))
             self.remove(*self.mobjects)  # the previous stage ended on this very picture
             self.add(start)
             # the picture handed to the next stage: not built when nothing would show it

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field, replace
 from typing import Mapping
 
 from attncore import AttentionResult, InputError, MultiHeadResult, resolve_focus, special_tokens
+from attncore.generation import can_generate, with_next
 from attncore.pick import Pick, check_pair
 
 from . import SEVERAL_HEADS, STAGE_NAMES, default_stages
@@ -62,7 +63,9 @@ class View:
         result = computed.heads[head] if several else computed
         if result.n_tokens > MAX_TOKENS:
             raise InputError(f"sentence: {result.n_tokens} tokens; the video shows at most {MAX_TOKENS}")
-        stages = default_stages(several and computed.n_heads > 1, contrast=contrast is not None) if stages is None else tuple(stages)
+        generating = can_generate(result)
+        stages = default_stages(several and computed.n_heads > 1, contrast=contrast is not None, rope=result.rope is not None,
+                                generating=generating) if stages is None else tuple(stages)
         unknown = [s for s in stages if s not in STAGE_NAMES]
         if unknown:
             raise InputError(f"stage: unknown stage {unknown[0]!r}; choose from {', '.join(STAGE_NAMES)}")
@@ -70,6 +73,12 @@ class View:
             raise InputError("stage: 'heads' compares several heads; --heads 1 has one")
         if not several and any(s in SEVERAL_HEADS for s in stages):
             raise InputError("stage: 'heads' shows several heads; use --heads N (toy numbers) or --model")
+        if "rope" in stages and result.rope is None:
+            raise InputError("stage: 'rope' shows rotary positions (RoPE), which this head does not have; use a llama or "
+                             "Qwen2 model (--model smollm2-135m, qwen2.5-coder-0.5b)")
+        if "kv-cache" in stages and not generating:
+            raise InputError("stage: 'kv-cache' generates a next token, which needs a decoder model that predicts one "
+                             "(--model smollm2-135m, qwen2.5-coder-0.5b or a GPT-2 folder)")
         if "contrast" in stages and contrast is None:
             raise InputError("stage: 'contrast' compares two sentences; give the second with --contrast SENTENCE")
         if contrast is not None and isinstance(contrast, MultiHeadResult) != several:
@@ -88,6 +97,8 @@ class View:
         kept = frozenset(keep_token(result, token, hidden) for token in keep)
         if contrast is not None:
             check_pair(result.tokens, contrast.tokens, index)
+        if "kv-cache" in stages and result.next is None:  # the next token, computed once, last: the whole model, its LM head
+            computed = with_next(computed, head if several else 0)
         return cls(computed, head if several else 0, index, hidden, stages, language, quality, keep=kept,
                    contrast=contrast, pick=pick)
 

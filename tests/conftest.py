@@ -123,3 +123,22 @@ def pytest_runtest_makereport(item, call):
         report.outcome = "failed"
         reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
         report.longrepr = f"{REQUIRE_VOICES} is set, and a voice test skipped: {reason}"
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory):
+    """The tiny random llama and qwen2 models of tests/test_decoders.py, built once per module on first
+    use: get("llama") or get("qwen2") gives test_decoders.build's dict (the folder, the F32 and Q8_0 GGUF files,
+    the state dict, the config)."""
+    from test_decoders import LIVE, build
+
+    if not LIVE:
+        pytest.skip("torch and transformers are not installed")
+    built = {}
+
+    def get(kind: str) -> dict:
+        if kind not in built:
+            built[kind] = build(kind, tmp_path_factory.mktemp(kind))
+        return built[kind]
+
+    return get

@@ -26,7 +26,7 @@ def test_a_view_is_resolved_once_from_the_options():
     assert View.resolve(attncore.run("I have a cat")).focus == 3  # the last token by default
     with pytest.raises(InputError, match="head: 1 is out of range; there is one head"):
         View.resolve(attncore.run("I have a cat"), head=1)
-    assert View.resolve(attncore.run("I have a cat")).stages == ("title", "embeddings", "projection", "scores",
+    assert View.resolve(attncore.run("I have a cat")).stages == ("title", "analogy", "embeddings", "projection", "scores",
                                                                   "softmax", "weighted-sum", "summary")
     assert view.timing is None and view.speaking().timing == {}
 
@@ -127,3 +127,42 @@ def test_a_notebook_makes_a_video_and_stills(tmp_path):
                                               "2-embeddings-key.png", "stages.png"]
     assert all(p.stat().st_size > 1000 for p in stills)
     assert not [p for p in tmp_path.rglob(".render-*")]
+
+
+CAT = "The cat sat on the mat because it was tired"
+DOG = "The dog sat on the mat because it was tired"
+
+
+def test_the_api_takes_a_contrast_as_the_command_does(tmp_path):
+    """outputs.make(contrast=...): the sentence, computed as the result was (attncore.alike), or its
+    result; the head whose focus row moves most is followed, as render.py --contrast follows it; the
+    same handout and page, byte for byte; a head given is measured, not chosen."""
+    cat = attncore.run(CAT, heads=2)
+    outputs.make("handout", cat, tmp_path / "api.md", focus="it", contrast=DOG)
+    outputs.make("handout", cat, tmp_path / "given.md", focus="it", contrast=attncore.run(DOG, heads=2))
+    outputs.make("explore", cat, tmp_path / "api.html", focus="it", contrast=DOG, language="zh")
+    for name, extra in (("cli.md", []), ("cli.html", ["--lang", "zh"])):
+        result = CliRunner().invoke(render.main, ["--sentence", CAT, "--heads", "2", "--focus", "it", "--contrast", DOG,
+                                                  *extra, "--handout", str(tmp_path / name)])
+        assert result.exit_code == 0, result.output
+    assert (tmp_path / "api.md").read_bytes() == (tmp_path / "cli.md").read_bytes() == (tmp_path / "given.md").read_bytes()
+    assert (tmp_path / "api.html").read_bytes() == (tmp_path / "cli.html").read_bytes()
+    text = (tmp_path / "api.md").read_text(encoding="utf-8")
+    assert "## Contrast: change one word" in text and "more than in any other of the 2 heads" in text
+    outputs.make("handout", cat, tmp_path / "head.md", focus="it", contrast=DOG, head=0)
+    measured = (tmp_path / "head.md").read_text(encoding="utf-8")
+    assert "| head 0 (followed) |" in measured and "more than in any other" not in measured
+
+
+def test_a_contrast_the_api_cannot_take_is_refused_in_one_line(tmp_path):
+    cat = attncore.run(CAT, heads=2)
+    custom = attncore.run("I have a cat", weights={"embeddings": [[0.1, 0.2, 0.3, 0.4]] * 4})
+    for computed, options, message in (
+            (cat, {"contrast": "The dog sat on a mat because it was so tired today"}, "contrast: 12 tokens"),
+            (cat, {"contrast": attncore.run(DOG)}, "contrast: must be computed as the sentence is"),
+            (custom, {"contrast": "I have a dog"}, "contrast: the result's embeddings are custom numbers"),
+            (cat, {"contrast": DOG, "head": 2}, "head: 2 is out of range")):
+        with pytest.raises(InputError) as refused:
+            outputs.make("handout", computed, tmp_path / "h.md", focus=-1, **options)
+        assert str(refused.value).startswith(message) and "\n" not in str(refused.value), str(refused.value)
+    assert not list(tmp_path.iterdir())

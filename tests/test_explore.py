@@ -216,3 +216,45 @@ def test_the_page_fits_a_phone_and_prints_the_current_view(browser, tmp_path):
     page.emulate_media(media="print")
     assert page.is_hidden("#tokens") and page.is_visible("#current")
     assert page.text_content("#focus") == "猫"
+
+
+def test_a_pair_follows_the_head_and_each_head_shows_its_role(browser, tmp_path):
+    """--contrast: the pair's picture of the head followed (the one whose focus row moves most, by
+    loops), another head's at a click, every share the loops' value; under each heat map the head's
+    role and share as the loops measure them."""
+    from reference import head_role_loops
+
+    from scenes.strings import catalogue
+
+    tiny = str(Path(__file__).parent / "data" / "tiny-bert")
+    sentence, other = "the cat sat on the mat", "the dog sat on the mat"
+    path = handout(tmp_path, "pair.html", "--model", tiny, "--layer", "0", "--focus", "mat", "--contrast", other,
+                   "--sentence", sentence)
+    heads, others = (attncore.run(s, model=tiny, layer=0, heads=4) for s in (sentence, other))
+    i = heads.tokens.index("mat")
+    rows = {h: [worked(r, "softmax_row", i).weights for r in (a, b)] for h, (a, b) in enumerate(zip(heads.heads, others.heads))}
+    shared = [j for j in range(len(heads.tokens)) if heads.tokens[j] == others.tokens[j]]
+    moves = {h: sum(abs(a[j] - b[j]) for j in shared) / 2 for h, (a, b) in rows.items()}
+    chosen = max(moves, key=lambda h: (moves[h], -h))
+    page = open_page(browser, path)
+
+    def pair() -> tuple[int, dict]:
+        (div,) = page.query_selector_all(".head-contrast:not([hidden])")
+        shares = {(e.get_attribute("data-side"), int(e.get_attribute("data-k"))): e.text_content()
+                  for e in div.query_selector_all("text.share")}
+        return int(div.get_attribute("data-head")), shares
+
+    def want(h: int) -> dict:
+        a, b = rows[h]
+        return {(side, j): pct(row[j]) for side, row in (("a", a), ("b", b)) for j in range(len(heads.tokens))}
+
+    assert pair() == (chosen, want(chosen)) and page.is_visible("#contrast svg.pair")
+    h = (chosen + 1) % 4
+    page.click(f"#heads button[data-h='{h}']")
+    assert pair() == (h, want(h))
+    strings = catalogue("en")
+    roles = [head_role_loops([worked(r, "softmax_row", q).weights for q in range(r.n_tokens)], None, r.tokens, True)
+             for r in heads.heads]
+    assert View(page).texts("#heads button small.role") == [
+        f"{strings[f'heads.role.{ref.role}'].format(token=ref.token or '')} {pct(ref.share)}" for ref in roles]
+    assert page.errors == []

@@ -383,23 +383,89 @@ def test_analogy_quotes_the_focus_tokens_real_weights(name):
     assert_readable_layout(run)
 
 
-def test_analogy_is_optional_and_opens_the_video_when_asked(tmp_path):
+def test_the_analogy_opens_the_default_video(tmp_path):
+    """The library analogy is in the default video, after the title; all-with-analogy, what asked for
+    it when it was optional, is kept as the whole video; --stage analogy alone still works."""
     from scenes import default_stages
 
-    assert "analogy" not in default_stages(False) and "analogy" not in default_stages(True)
-    assert default_stages(False, analogy=True)[:3] == ("title", "analogy", "embeddings")
-    result = invoke("--dry-run", "--stage", "all-with-analogy")
-    assert result.exit_code == 0, result.output
-    assert "stages: title, analogy, embeddings, projection" in result.output
-    assert "would write: media/i-have-a-cat-with-analogy.mp4" in result.output
+    for several in (False, True):
+        assert default_stages(several)[:3] == ("title", "analogy", "embeddings")
+    assert "analogy" in default_stages(False, contrast=True)
+    for stages in ((), ("--stage", "all-with-analogy")):
+        result = invoke("--dry-run", *stages)
+        assert result.exit_code == 0, result.output
+        assert "stages: title, analogy, embeddings, projection" in result.output
+        assert "would write: media/i-have-a-cat.mp4" in result.output
     out = tmp_path / "st"
     result = invoke("--stage", "analogy", "--stills", out, "--lang", "zh")
     assert result.exit_code == 0, result.output
-    assert {"analogy-key.png", "analogy-map.png", "analogy-end.png"} <= {p.name for p in out.iterdir()}
+    names = {"analogy-library.png", "analogy-key.png", "analogy-blend.png", "analogy-map.png", "analogy-end.png"}
+    assert names <= {p.name for p in out.iterdir()}  # the analogy's stills are unnumbered: 2-embeddings stays 2
     from scenetools import assert_picture
 
-    for name in ("analogy-key.png", "analogy-map.png", "analogy-end.png"):
+    for name in names:
         assert_picture(out / name)
+
+
+TAGS = {"en": ("label", "summary", "key", "value"), "zh": ("标签", "摘要", "键", "值")}
+LIBRARY_SENTENCES = {
+    "4 tokens": ("I have a cat", "en"),
+    "chinese": ("我有一只猫，它很可爱。", "zh"),
+    "12 tokens": ("The animal didn't cross the street because it was too tired", "en"),
+}
+
+
+@pytest.mark.parametrize("name", list(LIBRARY_SENTENCES))
+def test_the_analogy_starts_in_the_seeds_library_and_names_key_and_value_last(name):
+    """Issue 26 point 9: first the seed's own library (a question about the history of AI, books
+    labelled AI / history / 1950s and one about cooking that does not fit), told without a number;
+    then the sentence, its tokens as books. Every book's tags read label and summary (标签 / 摘要)
+    until the last beat names them key and value (键 / 值), on every book."""
+    from scenetools import assert_readable_layout, run_scene
+
+    from scenes.strings import catalogue
+
+    sentence, language = LIBRARY_SENTENCES[name]
+    strings = catalogue(language)
+    result = attncore.run(sentence)
+    run = run_scene(result, ["analogy"], snapshots=True, language=language)
+    token = run.scene.ctx.token(run.scene.ctx.focus)
+    cues = run.scene.log.cues
+    library = [strings[f"say.analogy.library_{beat}"] for beat in ("question", "books", "match", "read")]
+    assert [c.text for c in cues[:4]] == library and cues[3].pause  # a lecturer stops after the story
+    assert not any(c.numbers for c in cues[:4])  # a story: no number said
+    assert all(f"“{token}”" in c.text for c in cues[4:6])  # then the sentence: the focus token asks, its tokens are books
+    assert any(c.numbers for c in cues[6:])  # with the real weights
+    assert [c.text for c in cues].index(strings["say.analogy.map"]) > 6  # named last (before a note of what is elided)
+    label, summary, key, value = TAGS[language]
+
+    def squeezed(key_):  # as a snapshot reads a text: without spaces
+        return strings[key_].replace(" ", "")
+
+    seed_words = {squeezed(k) for k in ("analogy.library_question", "analogy.label_ai", "analogy.label_cooking",
+                                        "analogy.summary_ai")}
+    mapped = squeezed("analogy.map_K")
+    books = len({j for s in run.scene.log.shown if s.source.field == "weights" for j in [s.source.index[1]]})
+    phase, seen = "library", []
+    for snap in run.snapshots:
+        texts = [t for t, *_ in snap.texts]
+        if mapped in texts:
+            phase = "revealed"
+        elif phase == "library" and not seed_words & set(texts) and texts.count(label):
+            phase = "sentence"
+        if not texts.count(label) + texts.count(key):
+            continue
+        seen.append(phase)
+        if phase == "library":
+            assert seed_words <= set(texts), texts  # the seed's question and labels, in words
+            assert texts.count(label) == texts.count(summary) == 4
+            assert not any("%" in t for t in texts)  # how well a label fits is told, not measured
+        if phase == "revealed":
+            assert texts.count(key) == texts.count(value) == books and label not in texts and summary not in texts
+        else:
+            assert key not in texts and value not in texts and texts.count(label) == texts.count(summary)
+    assert seen[0] == "library" and "sentence" in seen and seen[-1] == "revealed", seen
+    assert_readable_layout(run)
 
 
 @pytest.mark.parametrize("causal", [False, True])

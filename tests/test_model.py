@@ -327,7 +327,7 @@ def test_a_model_in_the_hugging_face_cache_is_found_offline(tmp_path, monkeypatc
     assert r.model == "someone/tiny-gpt2" and r.tokens == ("the", "cat")
     np.testing.assert_array_equal(r.weights, attncore.run("the cat", model=str(TINY["tiny-gpt2"]), layer=1).weights)
     assert attncore.run("the cat", model=str(snapshot)).model == "someone/tiny-gpt2"
-    with pytest.raises(attncore.InputError, match=r"^model: 'gpt2' is not a packaged model \(minilm, m3e-small\), a "
+    with pytest.raises(attncore.InputError, match=r"^model: 'gpt2' is not a packaged model \(minilm, m3e-small, smollm2-135m, qwen2\.5-coder-0\.5b\), a "
                                                   r"folder, or a model in the Hugging Face cache \(.*hf/hub\); nothing is downloaded$"):
         attncore.run("the cat", model="gpt2")
 
@@ -353,8 +353,8 @@ def test_broken_folders_are_refused_naming_what_is_missing(tmp_path):
         attncore.run("cat", model=str(folder))
     folder = _copy(tmp_path / "4")
     config = json.loads((folder / "config.json").read_text())
-    (folder / "config.json").write_text(json.dumps({**config, "model_type": "llama"}))
-    with pytest.raises(attncore.InputError, match=r"^model: model_type 'llama' in .* is not supported; supported: bert, gpt2$"):
+    (folder / "config.json").write_text(json.dumps({**config, "model_type": "mamba"}))
+    with pytest.raises(attncore.InputError, match=r"^model: model_type 'mamba' in .* is not supported; supported: bert, gpt2, llama, qwen2$"):
         attncore.run("cat", model=str(folder))
     (folder / "config.json").write_text(json.dumps({**config, "num_hidden_layers": 3}))  # a layer the weights lack
     with pytest.raises(attncore.InputError, match=r"^model: the weights in .* lack encoder.layer.2.attention.self.query.weight and 15 more$"):

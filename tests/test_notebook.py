@@ -102,3 +102,121 @@ def test_the_plain_repr_is_short_and_the_handout_shares_the_table_code():
                                             (20, 5, [0, 1, 2, None, 19])])
 def test_axes_are_planned_as_on_screen(n, slots, want):
     assert tables.plan_axis(n, slots) == want
+
+
+# ---- elided by weight, never by position ---------------------------------------------------------
+LONG = " ".join(f"w{n}" for n in range(24)) + " cat"  # 25 tokens: more key columns than a notebook shows (20)
+
+
+def story_loops(result, i: int) -> set[int]:
+    """What every picture of row i keeps, restated with loops: i, its three largest keys (the first on
+    a tie) and every key with at least 3% of its attention."""
+    from reference import worked
+
+    w = worked(result, "softmax_row", i).weights
+    order = sorted(range(len(w)), key=lambda j: (-w[j], j))
+    return {i, *order[:3], *(j for j in range(len(w)) if w[j] >= 0.03)}
+
+
+def read_runs(header: list[str], tokens: list[str]) -> list[tuple[str, tuple[int, ...]]]:
+    """Each column header with the token indices it stands for: a token (unique in LONG) or a run
+    "… n tokens, p%", which holds the tokens between its neighbours."""
+    out, k = [], 0
+    for n, cell in enumerate(header):
+        if cell.startswith("… "):
+            after = tokens.index(header[n + 1]) if n + 1 < len(header) else len(tokens)
+            out.append((cell, tuple(range(k, after))))
+            k = after
+        else:
+            k = tokens.index(cell)
+            out.append((cell, (k,)))
+            k += 1
+    return out
+
+
+def test_a_notebook_table_elides_keys_by_weight_and_says_what_each_run_holds():
+    from reference import worked
+
+    r = attncore.run(LONG)
+    page = r._repr_html_()
+    focus = len(r.tokens) - 1  # the video's default focus: the last word, "cat"
+    assert f"by the weights of “cat” (token {focus}, counted from 0)" in page
+    rows = parsed(page)["weights = softmax(scaled) per row"]
+    header, body = rows[0][1:], rows[1:]
+    assert [row[0] for row in body] == list(r.tokens)  # 25 rows: none elided (up to 40)
+    columns = read_runs(header, list(r.tokens))
+    shown = {keys[0] for cell, keys in columns if not cell.startswith("… ")}
+    assert story_loops(r, focus) <= shown and len(header) <= 25
+    assert any(cell.startswith("… ") for cell, _ in columns)  # something is elided
+    w = [worked(r, "softmax_row", i).weights for i in range(r.n_tokens)]
+    for cell, keys in columns:
+        if cell.startswith("… "):  # "… 3 tokens, 1.1%": how many, and their share of the focus row
+            word = "token" if len(keys) == 1 else "tokens"
+            assert cell == f"… {len(keys)} {word}, {pct(sum(w[focus][j] for j in keys))}"
+    for i, row in enumerate(body):  # each row's cell under a run: that row's weight on the run's tokens
+        for cell, (label, keys) in zip(row[1:], columns):
+            want = pct(sum(w[i][j] for j in keys)) if label.startswith("… ") else pct(w[i][keys[0]])
+            assert cell == want, (i, label)
+
+
+def test_every_heads_table_keeps_its_own_story():
+    from reference import worked
+
+    m = attncore.run(LONG, heads=2)
+    found = parsed(m._repr_html_())
+    focus = len(m.tokens) - 1
+    for h, r in enumerate(m.heads):
+        rows = found[f"head {h} of 2: weights (d_head = 2)"]
+        columns = read_runs(rows[0][1:], list(r.tokens))
+        shown = {keys[0] for cell, keys in columns if not cell.startswith("… ")}
+        assert story_loops(r, focus) <= shown
+        w = worked(r, "softmax_row", focus).weights
+        assert [cell for cell, _ in columns if cell.startswith("… ")] == [
+            f"… {len(keys)} {'token' if len(keys) == 1 else 'tokens'}, {pct(sum(w[j] for j in keys))}"
+            for cell, keys in columns if cell.startswith("… ")]
+
+
+@pytest.mark.parametrize("language", ["en", "zh"])
+def test_python_m_attncore_elides_token_rows_by_the_focus_weights(language, capsys):
+    """The terminal report: a vector table's token rows keep the --focus row's story (loops), each
+    run labelled with its count and share, in the report's language; dimensions still by position."""
+    from reference import worked
+
+    from attncore.__main__ import main
+
+    sentence = " ".join(f"w{n}" for n in range(30))
+    r = attncore.run(sentence)
+    focus = 7
+    assert main(["--lang", language, "--focus", "w7", sentence]) == 0
+    out = capsys.readouterr().out
+    block = out.split("\n\n")[1]  # X, the first table
+    labels = [line.split()[0] for line in block.splitlines()[2:]]
+    shown = [r.tokens.index(t) for t in labels if t != "⋮"]
+    assert story_loops(r, focus) <= set(shown) and "⋮" in labels and len(labels) < r.n_tokens
+    w = worked(r, "softmax_row", focus).weights
+    run_lines = [line for line in block.splitlines()[2:] if line.split()[0] == "⋮"]
+    before = [-1, *shown]
+    gaps = [tuple(range(a + 1, b)) for a, b in zip(before, [*shown, r.n_tokens]) if b - a > 1]
+    for line, keys in zip(run_lines, gaps):
+        share = pct(sum(w[j] for j in keys))
+        assert line.strip().startswith(f"⋮ {len(keys)} tokens, {share}" if language == "en" else f"⋮ {len(keys)} 个词元，{share}")
+    assert len(run_lines) == len(gaps)
+    assert main(["--focus", "dog", sentence]) == 2
+    assert "error: focus: 'dog' is not a token" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("sentence, kw", [("I have a cat.", {}), ("我有一只猫，它很可爱。", {}), ("Is it a cat?!", {}),
+                                          ("...", {}), ("I have a cat", dict(causal=True)), ("cat 🐈", {})])
+def test_the_notebook_elides_around_the_last_word_as_the_video_would(sentence, kw):
+    """tables.notebook_focus restates the video's default focus without a causal mask (attncore.focus
+    cannot be imported there): they agree, a causal result's last word too."""
+    r = attncore.run(sentence, **kw)
+    assert tables.notebook_focus(r) == attncore.default_focus(r.tokens, causal=False)
+
+
+def test_a_model_notebook_skips_sep_for_its_focus():
+    from conftest import need_model
+
+    need_model("minilm")
+    r = attncore.run("The animal didn't cross the street because it was too tired .", model="minilm")
+    assert r.tokens[tables.notebook_focus(r)] == "tired" == r.tokens[attncore.default_focus(r.tokens)]

@@ -225,7 +225,7 @@ def test_contrast_on_minilm_is_the_brute_force_and_the_winograd_numbers(minilm):
     result = invoke("--model", "minilm", "--sentence", TIRED, "--contrast", WIDE, "--focus", "it", "--dry-run")
     assert result.exit_code == 0 and not result.stderr, result.output
     assert "model: all-MiniLM-L6-v2 layer 3 head 1\n" in result.output
-    assert "stages: title, embeddings, projection, scores, softmax, weighted-sum, heads, contrast, summary" in result.output
+    assert "stages: title, analogy, embeddings, projection, scores, softmax, weighted-sum, heads, contrast, summary" in result.output
     assert "-minilm-l3-h1-contrast.mp4" in result.output
 
 

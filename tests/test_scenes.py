@@ -136,7 +136,7 @@ def test_long_sentences_are_elided_and_say_so(runs):
     shown_dims = {s.source.index[1] for s in shown if s.source.field == "X"}
     assert len(shown_dims) < result.d_model
     texts = {t for snap in run.snapshots for t, _, _, _ in snap.texts}
-    assert any(t.startswith("showing") and "dimensions" in t for t in texts)
+    assert any(t.startswith("“…”") and "dimensions" in t for t in texts)  # the stage's note on what "…" leave out
     assert "⋯" in texts
 
 
@@ -207,7 +207,7 @@ def test_pseudo_language_leaves_no_text_outside_the_catalogue(runs, name):
 def test_chinese_video_joins_tokens_and_draws_chinese_with_the_cjk_font(runs):
     result, run = runs("chinese")
     texts = [(t, font) for snap in run.snapshots for t, _, _, font in snap.texts]
-    sentences = [t for t, _ in texts if t.startswith("“我")]  # manim's Text.text drops spaces: check the narration
+    sentences = [t for t, _ in texts if t.startswith("“我有")]  # manim's Text.text drops spaces: check the narration
     assert sentences and all(t == "“我有一只猫，它很可爱。”" for t in sentences), sentences
     assert "我们的句子是：“我有一只猫，它很可爱。”" in [c.text for c in run.scene.log.cues]
     assert any(t.startswith("1.嵌入向量") for t, _ in texts)  # Text.text drops spaces

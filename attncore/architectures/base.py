@@ -1,6 +1,11 @@
 """What a model architecture tells attncore: how its checkpoint names and sizes things, and how a
 sentence runs through it up to the head shown. attncore.model does the rest (finding and reading
-the files, tokens, attention itself) the same way for every architecture."""
+the files, tokens, attention itself) the same way for every architecture.
+
+Decoders of today add three things an architecture states here: grouped-query attention (`kv_heads`:
+fewer key/value heads than query heads, head h reading group h // (heads / kv_heads)), rotary
+positions (`rope_theta`: q and k turned by position before their dot product) and a GGUF file's
+names (`gguf_keys`, `gguf_names`, `from_gguf`) besides a Hugging Face folder's."""
 
 from __future__ import annotations
 
@@ -8,6 +13,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from ..errors import InputError
 from ..layers import activation, layer_norm
 
 if TYPE_CHECKING:
@@ -26,8 +32,23 @@ class Architecture:
     causal: bool  # a decoder: each token attends only to itself and those before it
     norm_first: bool  # pre-norm: what W_Q multiplies is the layer's input after its first layer norm
     added_tokens: str  # how a too-long sentence's error counts the tokens the tokenizer adds ("" for none)
-    positions: str  # the parameter with a row per position the model takes
+    positions: str  # the parameter with a row per position the model takes ("" when positions are rotary)
     unsupported: tuple[tuple[str, object], ...] = ()  # config settings (key, the only value supported)
+    kv_heads: str | None = None  # config.json's key of the number of key/value heads (None: one per query head)
+    head_dim: str | None = None  # config.json's key of a head's width, when it may differ from hidden / heads
+    # GGUF: metadata "{arch}.<suffix>" -> config key; None when this architecture is not read from GGUF files
+    gguf_keys: dict[str, str] | None = None
+    gguf_arch: str = ""  # general.architecture of its GGUF files
+
+    def validate(self, config: dict, where: str) -> None:
+        """Refuse settings the forward pass does not implement (InputError naming `where`)."""
+        for key, usual in self.unsupported:
+            if config.get(key, usual) != usual:
+                raise InputError(f"model: {where} sets {key} = {config[key]!r}; only {usual!r} is supported")
+
+    def rope_theta(self, config: dict) -> float | None:
+        """The base θ of rotary position embeddings (RoPE), or None: no rotation (learned positions)."""
+        return None
 
     def rename(self, key: str) -> str:
         """A parameter's name as the bare model saves it (the task model's prefix dropped)."""
@@ -42,8 +63,10 @@ class Architecture:
         raise NotImplementedError
 
     def projections(self, model: Model, layer: int) -> dict[str, np.ndarray]:
-        """The layer's full W_Q, W_K, W_V, W_O (d_model, d_model), laid out (in, out), and b_Q, b_K,
-        b_V, b_O (d_model,). Head h owns columns d_head h .. d_head (h+1) - 1 of W_Q, W_K, W_V."""
+        """The layer's full W_Q (d_model, heads d_head), W_K and W_V (d_model, kv_heads d_head), W_O
+        (heads d_head, d_model), laid out (in, out), and the biases b_Q, b_K, b_V, b_O the model has
+        (one entry per column; an absent bias is left out). Head h owns columns d_head h .. d_head (h+1) - 1
+        of W_Q, and its key/value group g those of W_K and W_V (g = h without grouped-query attention)."""
         raise NotImplementedError
 
     def attention_input(self, model: Model, layer: int, x: np.ndarray) -> np.ndarray:
@@ -54,6 +77,36 @@ class Architecture:
         """The layer's output X_{l+1} from its input `x` and its heads' joined output `attended`
         (after W_O and b_O): the residuals, layer norms and the feed-forward step."""
         raise NotImplementedError
+
+    def logits(self, model: Model, x: np.ndarray) -> np.ndarray:
+        """Next-token scores (n, vocab) from the last layer's output rows `x` (n, d_model): the final
+        norm and the language-model head. Only a decoder trained to predict the next token has them."""
+        raise InputError(f"model: {model.name} ({self.name}) does not predict next tokens")
+
+    # GGUF files
+
+    def gguf_names(self, n_layers: int) -> dict[str, str]:
+        """Parameter name (as `required` names it) -> the GGUF tensor name."""
+        raise NotImplementedError
+
+    def from_gguf(self, config: dict, name: str, array: np.ndarray) -> np.ndarray:
+        """A tensor as read from a GGUF file -> as the Hugging Face checkpoint holds it (e.g. llama's Q
+        and K rows, permuted by the converter for llama.cpp's RoPE, put back)."""
+        return array
+
+    def config_from_gguf(self, metadata, where: str) -> dict:
+        """config.json's keys from a GGUF file's metadata ("{arch}.block_count" -> num_hidden_layers ...)."""
+        arch = self.gguf_arch or self.name
+        config = {"model_type": self.name}
+        for suffix, key in (self.gguf_keys or {}).items():
+            value = metadata.get(f"{arch}.{suffix}")
+            if value is None:
+                continue
+            if isinstance(value, list):
+                raise InputError(f"model: {where} gives {arch}.{suffix} per layer; only one value for all layers is "
+                                 "supported")
+            config[key] = value
+        return config
 
     # helpers for the steps
 

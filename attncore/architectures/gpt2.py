@@ -54,6 +54,13 @@ class GPT2(Architecture):
         y = x + attended
         return y + dense(model, f"{p}.mlp.c_proj", act(dense(model, f"{p}.mlp.c_fc", self.norm(model, f"{p}.ln_2", y))))
 
+    def logits(self, model, x: np.ndarray) -> np.ndarray:
+        """The final layer norm (ln_f), then the LM head: lm_head.weight, or the token embeddings (tied)."""
+        if "ln_f.weight" not in model.weights:
+            return super().logits(model, x)  # a checkpoint without its final norm predicts nothing
+        head = "lm_head.weight" if "lm_head.weight" in model.weights else "wte.weight"
+        return self.norm(model, "ln_f", x) @ model.w(head).T
+
 
 def dense(model, prefix: str, x: np.ndarray) -> np.ndarray:
     """x W + b with Conv1D's W stored as (in, out)."""

@@ -21,4 +21,9 @@ STRINGS = {
     "concat": "concat = [Z_0 | ... | Z_{last}] ({s} x {d})",
     "multi": "output = concat W_O ({s} x {d})",
     "multi_bias": "output = concat W_O + b_O ({s} x {d})",
+    "run": "{n} tokens, {pct}",
+    "run_one": "1 token, {pct}",
+    "elided": "Where a long table leaves tokens out (⋮, …), it goes by the weights of “{token}” (token {index}, counted from 0): its three largest keys and every key with 3% or more are always shown, and each run gives how many tokens it holds and their share of “{token}”’s attention.",
+    "elided_heads": "Where a long table leaves tokens out (⋮, …), it goes by the weights of “{token}” (token {index}, counted from 0): in each head, its three largest keys and every key with 3% or more are always shown, and each run gives how many tokens it holds and their share of “{token}”’s attention (in a table of all the heads together, the mean over the heads).",
+    "rope": "{name} after RoPE, theta = {theta}: each row turned by its position, columns kc and k(c+{half}) as one pair ({s} x {d}; the scores use these)",
 }

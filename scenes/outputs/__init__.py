@@ -12,6 +12,7 @@ Python API (what render.py calls):
     from scenes import outputs
     outputs.make("video", attncore.run("The cat sat"), "cat.mp4", focus="cat")
     outputs.make("slides", attncore.run(model="minilm", heads=12), "deck.html", head=11)
+    outputs.make("handout", attncore.run("The cat sat", heads=2), "pair.md", contrast="The dog sat")  # as --contrast
 
 """
 
@@ -19,7 +20,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from attncore import InputError
+from attncore import InputError, MultiHeadResult, resolve_focus
 
 from ..production.lifecycle import Staging
 from ..view import View
@@ -145,20 +146,47 @@ def make_all(view: View, chosen: list[tuple[Output, Path]], staging: Staging, se
     return written
 
 
-def make(name: str, computed, path, *, focus=None, stages=None, language: str = "en", head: int = 0,
+def with_contrast(computed, contrast, focus, head: int | None):
+    """(the contrast sentence's computation, the head followed, why): as render.py's --contrast.
+    `contrast` is a sentence, computed as `computed` was (attncore.alike.run_alike), or its result
+    already computed alike. With every head of a layer, the head followed is the one whose focus row
+    moves most between the two (attncore.pick.pick_contrast), or `head` itself when given, measured."""
+    if contrast is None:
+        return None, head or 0, None
+    if isinstance(contrast, str):
+        from attncore.alike import run_alike
+
+        contrast = run_alike(computed, contrast)
+    if not (isinstance(computed, MultiHeadResult) and isinstance(contrast, MultiHeadResult)):
+        return contrast, head or 0, None  # one head: nothing to choose (View.resolve checks the pair)
+    from attncore.pick import pick_contrast
+
+    if isinstance(head, bool) or not (head is None or isinstance(head, int) and 0 <= head < computed.n_heads):
+        raise InputError(f"head: {head!r} is out of range; there are heads 0 to {computed.n_heads - 1} (0-based)")
+    layer = computed.heads[0].layer or 0
+    pick = pick_contrast({layer: computed}, {layer: contrast}, resolve_focus(computed.heads[0], focus),
+                         only=None if head is None else [(layer, head)])
+    return contrast, pick.head, pick
+
+
+def make(name: str, computed, path, *, focus=None, stages=None, language: str = "en", head: int | None = None,
          hide_special: bool = False, quality: str = "low", voice: bool = False, subtitles: bool = False,
-         quiet: bool = True, jobs: int | None = None, cache: bool = True, keep=()) -> list[Path]:
+         quiet: bool = True, jobs: int | None = None, cache: bool = True, keep=(), contrast=None) -> list[Path]:
     """Make the output `name` ("video", "slides", "stills", "script", "handout", "explore",
     "numbers") of `computed` (attncore.run's result) at `path`, in place when it is complete;
-    the view's options as render.py's. Returns the paths written."""
+    the view's options as render.py's. `head`: the head followed (default 0). `contrast`: a minimal
+    pair's other sentence (or its result, computed alike), as --contrast: the contrast stage, the
+    handout's and the page's contrast, and, with every head of a layer and no `head`, the head whose
+    focus row moves most. Returns the paths written."""
     if name not in OUTPUTS:
         raise InputError(f"output: unknown output {name!r}; choose from {', '.join(OUTPUTS)}")
     output, path = OUTPUTS[name], Path(path)
     if not output.folder and path.suffix.lower() not in output.suffixes:
         raise wrong_suffix([output], name, path)
     check([(output, path)], frozenset(f for f, given in (("voice", voice), ("subtitles", subtitles)) if given))
+    other, head, pick = with_contrast(computed, contrast, focus, head)
     view = View.resolve(computed, focus=focus, stages=stages, language=language, head=head,
-                        hide_special=hide_special, quality=quality, keep=keep)
+                        hide_special=hide_special, quality=quality, keep=keep, contrast=other, pick=pick)
     speaker = None
     if voice:
         from ..production.voice import voice_for

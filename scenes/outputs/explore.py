@@ -1,6 +1,9 @@
 """The handout as a page to explore (`render.py --handout FILE.html`): a student clicks any token, or
 any head of the layer, and reads that token's worked steps, weights and links with the same numbers
-as the video.
+as the video: the worked winning pair, the softmax, the weighted sum; with several heads, each head's
+heat map labelled with what it measurably does (attncore.roles, as the video's heads stage); with a
+contrast sentence (--contrast), the focus token's row in both sentences side by side (as the video's
+contrast stage), for each head.
 
 The page never computes. Every view (each head × each token) is made here, by the handout's own
 blocks (`scenes.outputs.handout`), formatted by `fmt`/`pct` as on screen, and embedded as JSON; the script
@@ -18,7 +21,8 @@ import io
 import json
 from pathlib import Path
 
-from attncore import AttentionResult, fmt, pct, steps
+from attncore import AttentionResult, fmt, head_role, pct, steps
+from attncore.pick import moved_most
 from attncore.tables import Table, table_html
 
 from ..context import Ctx
@@ -26,7 +30,20 @@ from ..layout import Layout
 from ..theme import DEFAULT_THEME
 from ..view import View
 from .base import Making, Output
-from .handout import FONTS, STYLE, block_html, intro_blocks, matrix_blocks, worked_blocks
+from .handout import (
+    FONTS,
+    STYLE,
+    block_html,
+    changed_words,
+    contrast_intro,
+    contrast_lines,
+    contrast_rows,
+    intro_blocks,
+    matrix_blocks,
+    role_words,
+    row_label,
+    worked_blocks,
+)
 
 
 def weighted_block(ctx: Ctx) -> Table:
@@ -89,6 +106,59 @@ def heat_png(result: AttentionResult, shown: list[int]) -> str:
     return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode()
 
 
+def contrast_svg(ctx: Ctx) -> str:
+    """The contrast stage's picture as SVG: the focus token on either side, linked to every token it
+    may attend to in the middle column, each link as thick as its share (of the larger of the two
+    rows' largest), the percentages either side (left: the sentence; right: the contrast sentence), the
+    token whose share moved most framed."""
+    e, r, b, i = html.escape, ctx.result, ctx.contrast, ctx.focus
+    rows, key = contrast_rows(ctx), moved_most(r, b, i)
+    was, now = changed_words(ctx)
+    width, mid, share_dx, edge, top, pitch = 640, 320, 120, 262, 44, 26
+    focus_y = top + pitch * (len(rows) - 1) / 2
+    strongest = max(max(r.weights[i, j], b.weights[i, j]) for j in rows)
+    out = [f'<text x="{mid - 190}" y="16" text-anchor="middle" class="side">{e(ctx.s("contrast.side", word=was))}</text>',
+           f'<text x="{mid + 190}" y="16" text-anchor="middle" class="side accent">{e(ctx.s("contrast.side", word=now))}</text>']
+    for n, j in enumerate(rows):
+        y = top + n * pitch
+        swapped = r.tokens[j] != b.tokens[j]
+        if j == key:
+            out.append(f'<rect class="moved" x="{mid - 70}" y="{y - pitch / 2 + 2}" width="140" height="{pitch - 4}" rx="4"/>')
+        out.append(f'<text x="{mid}" y="{y + 4}" text-anchor="middle" class="token{" accent" if swapped or j == i else ""}"'
+                   f' data-k="{j}">{e(row_label(ctx, j))}</text>')
+        for side, result, name in ((-1, r, "a"), (1, b, "b")):
+            w = float(result.weights[i, j])
+            strength = w / strongest if strongest > 0 else 0.0
+            x0, x1 = mid + side * (edge - 44), mid + side * (share_dx + 28)
+            out.append(f'<line x1="{x0}" y1="{focus_y}" x2="{x1}" y2="{y}" stroke-width="{round(1 + 8 * strength, 1)}" '
+                       f'stroke-opacity="{round(0.25 + 0.75 * strength, 2)}"/>')
+            out.append(f'<text x="{mid + side * share_dx}" y="{y + 4}" text-anchor="middle" class="share" '
+                       f'data-side="{name}" data-k="{j}">{e(pct(w))}</text>')
+    for side in (-1, 1):
+        out.append(f'<rect class="focus" x="{mid + side * edge - 40}" y="{focus_y - 12}" width="80" height="24" rx="4"/>'
+                   f'<text x="{mid + side * edge}" y="{focus_y + 5}" text-anchor="middle" class="accent">'
+                   f"{e(ctx.token(i))}</text>")
+    height = top + pitch * len(rows)
+    return (f'<svg class="pair" role="img" viewBox="0 0 {width} {height}" width="{width}" height="{height}">'
+            + "".join(out) + "</svg>")
+
+
+def contrast_section(view: View, heads: list[AttentionResult]) -> list[str]:
+    """With --contrast: the pair, then for each head (shown with its head) the focus token's row in
+    both sentences side by side, the token that moved most and how far the row moved."""
+    if view.contrast is None:
+        return []
+    others = list(view.contrast.heads) if view.several else [view.contrast]
+    language, hidden, keep, i = view.language, view.hidden, view.keep, view.focus
+    ctxs = [Ctx(h, i, language=language, hidden=hidden, keep=keep, contrast=o, pick=view.pick) for h, o in zip(heads, others)]
+    out = ['<section id="contrast">', *(block_html(b) for b in contrast_intro(ctxs[view.head]))]
+    for n, ctx in enumerate(ctxs):
+        out.append(f'<div class="head-contrast" data-head="{n}"{"" if n == view.head else " hidden"}>'
+                   f'<div class="scroll">{contrast_svg(ctx)}</div>'
+                   + "\n".join(block_html(b) for b in contrast_lines(ctx, followed=n == view.head)) + "</div>")
+    return out + ["</section>"]
+
+
 def page(view: View) -> str:
     """The whole page: the printed handout's blocks for `view`, with every other token and head
     embedded."""
@@ -116,9 +186,12 @@ def page(view: View) -> str:
             f'<p class="controls hint">{e(s("explore.link"))}</p>',
             f"<p>{e(s('handout.sizes', d_model=r.d_model, d_k=r.d_k, d_v=r.d_v, scale=fmt(r.scale)))}</p>"]
     if several:
+        roles = [head_role(h) for h in heads]
         out += [f'<h2 class="controls">{e(s("explore.heads"))}</h2>', '<div class="heads controls" id="heads">' + "".join(
             f'<button type="button" data-h="{n}" aria-pressed="{str(n == head).lower()}"><img alt="" src="{heat_png(h, shown)}">'
-            f"<span>{e(head_names[n])}</span></button>" for n, h in enumerate(heads)) + "</div>"]
+            f'<span>{e(head_names[n])}</span><small class="role">{e(role_words(ctx, roles[n]))} '
+            f'<b>{e(pct(roles[n].share))}</b></small></button>' for n, h in enumerate(heads)) + "</div>",
+                f'<p class="controls hint">{e(s("heads.roles"))}</p>']
     v = views[head][i]
     out += ['<section id="current">',
             f'<h2>{e(s("explore.current"))} “<span id="focus">{e(v["t"])}</span>” <span id="focus-index">{e(v["i"])}</span>'
@@ -129,6 +202,7 @@ def page(view: View) -> str:
             f"<p>{e(s('explore.links'))}</p>",
             '<div class="scroll"><svg id="links" role="img"></svg></div>',
             f'<h2>{e(s("handout.worked"))}</h2>', f'<div id="worked">{v["k"]}</div>', "</section>",
+            *contrast_section(view, heads),
             f"<h2>{e(s('handout.matrices'))}</h2>", f"<p>{e(s('handout.elided'))}</p>"]
     for n, h in enumerate(heads):
         blocks = matrix_blocks(Ctx(h, i, language=language, hidden=hidden, keep=keep))
@@ -150,6 +224,14 @@ EXPLORE_STYLE = """
                 display: flex; flex-direction: column; align-items: center; }
 .heads button[aria-pressed="true"] { border-color: #E8743B; }
 .heads img { width: 5.5em; height: 5.5em; image-rendering: pixelated; }
+.heads .role { color: #555; font-size: 0.8em; max-width: 7em; line-height: 1.2; }
+.heads .role b { color: #8a3b12; font-weight: normal; }
+svg.pair { display: block; }
+svg.pair text { font-size: 13px; }
+svg.pair .side { font-weight: bold; }
+svg.pair .accent { fill: #b88a00; font-weight: bold; }
+svg.pair line { stroke: #E8743B; }
+svg.pair rect.focus, svg.pair rect.moved { fill: none; stroke: #E8743B; stroke-width: 1.5; }
 .hint { color: #666; font-size: 0.9em; }
 .scroll { overflow-x: auto; max-width: 100%; }
 .weights th, .weights td { white-space: nowrap; }
@@ -239,7 +321,7 @@ SCRIPT = r"""
       b.setAttribute("aria-pressed", String(Number(b.dataset.k) === state.focus));
     for (const b of document.querySelectorAll("#heads button"))
       b.setAttribute("aria-pressed", String(Number(b.dataset.h) === state.head));
-    for (const d of document.querySelectorAll(".head-matrices")) d.hidden = Number(d.dataset.head) !== state.head;
+    for (const d of document.querySelectorAll(".head-matrices, .head-contrast")) d.hidden = Number(d.dataset.head) !== state.head;
     if (write) {
       const hash = "#focus=" + state.focus + (several ? "&head=" + state.head : "");
       if (location.hash !== hash) history.replaceState(null, "", hash);

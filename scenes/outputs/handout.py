@@ -1,9 +1,13 @@
 """The printable handout (`render.py --handout FILE.md`; FILE.html is the page to explore, explore.py): the sentence and its tokens,
-every matrix as a labelled table (long ones elided as on screen), and one projection entry, one
-score and the focus row's softmax worked out step by step, in the video's language.
+every matrix as a labelled table (long ones elided as on screen), and, worked out step by step as
+the video works them, one projection entry, the winning pair (the focus token's query with the key it
+attends to most, term by term, its largest terms, and |q| |k| cos θ beside a low-weight rival) and
+the focus row's softmax; with several heads, what each head measurably does (attncore.roles); with
+a contrast sentence (--contrast), the focus row in both sentences. In the video's language.
 
 Every number is attncore's, formatted with `fmt`/`pct` as on screen; nothing is computed here
-(the worked steps come from `attncore.steps`). No video is rendered: it takes a second or two.
+(the worked steps come from `attncore.steps`, the roles from `attncore.roles`, the contrast from
+`attncore.pick`). No video is rendered: it takes a second or two.
 """
 
 from __future__ import annotations
@@ -12,12 +16,16 @@ import html
 from dataclasses import dataclass
 from pathlib import Path
 
-from attncore import AttentionResult, fmt, pct, steps
-from attncore.tables import Table, cells, matrix, table_html
+from attncore import fmt, head_role, pct, steps
+from attncore.pick import moved, moved_most
+from attncore.roles import THRESHOLD
+from attncore.tables import Table, cells, matrix, plan_axis, table_html
 
 from ..context import Ctx
 from ..elision import runs_line
-from ..layout import Layout
+from ..layout import DIM_SLOTS, Layout
+from ..stages.scores import top_count
+from ..stages.title import quantization_line
 from ..view import View
 from .base import Making, Output
 
@@ -38,10 +46,17 @@ def worked(dot: steps.DotProduct, slots, a_name: str, b_name: str, bias_name: st
     return f"{a_name} · {b_name} = " + " + ".join(terms) + bias + f" = {fmt(dot.total)}"
 
 
-def build(result: AttentionResult, focus: int, language: str, hidden=frozenset(), keep=frozenset()) -> Doc:
-    ctx = Ctx(result, focus, language=language, hidden=frozenset(hidden), keep=frozenset(keep))
-    r, s = result, ctx.s
-    i, tok = focus, result.tokens[focus]
+def context(view: View) -> Ctx:
+    """What the handout reads of a view: the followed head, the focus, every head of the layer, the
+    contrast sentence's followed head and why the head was chosen."""
+    return Ctx(view.result, view.focus, language=view.language, heads=view.heads, hidden=view.hidden, keep=view.keep,
+               contrast=view.contrast_result, pick=view.pick)
+
+
+def build(view: View) -> Doc:
+    ctx = context(view)
+    r, s = ctx.result, ctx.s
+    i, tok = ctx.focus, ctx.token(ctx.focus)
     blocks = intro_blocks(ctx)
     blocks += [("h2", s("handout.tokens", n=r.n_tokens)),
                ("p", " | ".join(f"{k}: {t}" for k, t in enumerate(r.tokens))),
@@ -51,7 +66,9 @@ def build(result: AttentionResult, focus: int, language: str, hidden=frozenset()
     blocks += matrix_blocks(ctx)
     blocks.append(("h2", s("handout.worked")))
     blocks += worked_blocks(ctx)
-    return Doc(language, s("script.title", sentence=ctx.sentence()), blocks)
+    blocks += heads_blocks(ctx)
+    blocks += contrast_blocks(ctx)
+    return Doc(ctx.language, s("script.title", sentence=ctx.sentence()), blocks)
 
 
 def intro_blocks(ctx: Ctx) -> list:
@@ -60,6 +77,9 @@ def intro_blocks(ctx: Ctx) -> list:
     blocks: list = [("p", s("handout.intro"))]
     if r.source is not None:
         blocks.append(("p", s("handout.source", source=s("title.model", model=r.model, layer=r.layer, head=r.head))))
+    if r.quantization is not None:  # a quantized GGUF file: the numbers are that file's (attncore.quantization)
+        key, params = quantization_line(r.quantization)
+        blocks.append(("p", s("handout." + key, **params)))
     return blocks
 
 
@@ -92,8 +112,8 @@ def matrix_blocks(ctx: Ctx) -> list:
 
 
 def worked_blocks(ctx: Ctx) -> list:
-    """Worked by hand for the focus token: Q[i, j], the focus token's score with itself, its row's
-    softmax, and where its attention goes most."""
+    """Worked by hand for the focus token, as the video works it: Q[i, j], the winning pair
+    (`pair_blocks`), its row's softmax, and where its attention goes most."""
     lay, r, s = Layout(ctx), ctx.result, ctx.s
     i, tok, hidden = ctx.focus, ctx.token(ctx.focus), ctx.hidden
     token = lambda k: r.tokens[k]
@@ -103,8 +123,7 @@ def worked_blocks(ctx: Ctx) -> list:
                     ("code", worked(steps.projection_entry(r, "Q", i, j), lay.proj_dims(r.d_model),
                                     s("handout.x_row", token=tok), s("handout.w_col", j=j),
                                     "" if r.b_Q is None else f"b_Q[{j}]"))]
-    blocks += [("p", s("handout.score", token=tok)),
-               ("code", worked(steps.score_entry(r, i, i), lay.dims(r.d_k), f"q_{tok}", f"k_{tok}"))]
+    blocks += pair_blocks(ctx)
     sm = steps.softmax_row(r, i)
     allowed = steps.allowed(r, i)
     x_show = lambda k: fmt(sm.x[k]) if allowed[k] else "−∞"
@@ -124,6 +143,121 @@ def worked_blocks(ctx: Ctx) -> list:
     key = "softmax.top_self" if top == i else "softmax.top"
     blocks.append(("p", s(key, token=tok, top=token(top), pct=pct(r.weights[i, top]))))
     return blocks
+
+
+def pair_blocks(ctx: Ctx) -> list:
+    """The winning pair, as the video's scores stage works it: the focus token's query with the key
+    it attends to most (`steps.winning_pair` among the drawn tokens), term by term with its largest
+    terms kept in view; those terms and how many terms share the score's sign (`steps.top_terms`); then
+    the score as |q| |k| cos θ (`steps.score_angle`) beside the key it attends to least."""
+    r, s = ctx.result, ctx.s
+    i, tok = ctx.focus, ctx.token(ctx.focus)
+    j, low = steps.winning_pair(r, i, tuple(ctx.visible()))
+    key = r.tokens[j]
+    dot = steps.score_entry(r, i, j)
+    n = top_count(r.d_k)
+    top = steps.top_terms(r, i, j, n)
+    blocks: list = [("p", s("handout.pair_self" if j == i else "handout.pair", token=tok, key=key)),
+                    ("code", worked(dot, plan_axis(r.d_k, DIM_SLOTS, keep=top.dims), f"q_{tok}", f"k_{key}")),
+                    ("p", s("handout.top_terms", n=n, dims=s("handout.dims_sep").join(str(c) for c in top.dims),
+                            terms=" + ".join(fmt(t) for t in top.terms), part=fmt(top.total), value=fmt(dot.total),
+                            agree=top.agreeing, d=r.d_k))]
+    keys = [j] if low is None else [j, low]
+    angles = [steps.score_angle(r, i, k) for k in keys]
+    rows = [[s(label)] + [fmt(getattr(a, name)) for a in angles]
+            for label, name in (("scores.len_q", "q_norm"), ("scores.len_k", "k_norm"), ("scores.cos", "cosine"),
+                                ("scores.dot_row", "total"))]
+    blocks.append(Table(s("scores.angle"), [s("scores.q", token=tok)] + [s("scores.k", token=r.tokens[k]) for k in keys],
+                        rows))
+    if low is not None:
+        blocks.append(("p", s("handout.rival", key=r.tokens[low], cos=fmt(angles[1].cosine), value=fmt(angles[1].total))))
+    return blocks
+
+
+def head_name(ctx: Ctx, n: int) -> str:
+    """Head n of the layer as the video names it ("head 4")."""
+    h = ctx.heads.heads[n]
+    return ctx.s("heads.name", head=h.head if h.head is not None else n)
+
+
+def role_words(ctx: Ctx, role) -> str:
+    """A head's role as the heads stage labels it ("previous token", "[CLS] sink")."""
+    return ctx.s(f"heads.role.{role.role}", token=role.token or "")
+
+
+def heads_blocks(ctx: Ctx) -> list:
+    """With several heads: what each head of the layer measurably does (attncore.roles.head_role,
+    the heads stage's labels) with its share, and where the focus token looks most in it."""
+    if ctx.heads is None or ctx.heads.n_heads < 2:
+        return []
+    s, i, tok = ctx.s, ctx.focus, ctx.token(ctx.focus)
+    rows = []
+    for n, h in enumerate(ctx.heads.heads):
+        role, top = head_role(h), steps.strongest(h, i)
+        name = head_name(ctx, n)
+        rows.append([s("handout.followed", head=name) if h.head == ctx.result.head else name, role_words(ctx, role),
+                     pct(role.share), f'{s("heads.top", top=h.tokens[top])} {pct(h.weights[i, top])}'])
+    header = [s("handout.head"), s("handout.role"), s("handout.share"), s("handout.looks", token=tok)]
+    return [("h2", s("handout.heads", n=ctx.heads.n_heads)), ("p", s("handout.roles", threshold=pct(THRESHOLD))),
+            Table(s("handout.roles_table"), header, rows)]
+
+
+def contrast_rows(ctx: Ctx) -> list[int]:
+    """The tokens of the contrast's table and picture: every drawn token the focus may attend to."""
+    allowed = steps.allowed(ctx.result, ctx.focus)
+    return [j for j in ctx.visible() if allowed[j]]
+
+
+def changed_words(ctx: Ctx) -> tuple[str, str]:
+    """The words the contrast sentence changes: as they were, as they are."""
+    a, b = ctx.result.tokens, ctx.contrast.tokens
+    changed = [j for j in range(len(a)) if a[j] != b[j]]
+    return " ".join(a[j] for j in changed), " ".join(b[j] for j in changed)
+
+
+def row_label(ctx: Ctx, j: int) -> str:
+    """Token j of the pair: itself, or at a changed place both words ("tired / wide")."""
+    a, b = ctx.result.tokens[j], ctx.contrast.tokens[j]
+    return a if a == b else ctx.s("contrast.swap", was=a, now=b)
+
+
+def contrast_lines(ctx: Ctx, followed: bool = True) -> list:
+    """The token whose share moved most (attncore.pick.moved_most) and how far the whole row moved
+    (attncore.pick.moved), said as the contrast stage says them; `followed`: this is the head the
+    video follows (a search's choice is said)."""
+    r, b, i, s = ctx.result, ctx.contrast, ctx.focus, ctx.s
+    tok, key = ctx.token(i), moved_most(r, b, i)
+    distance = pct(moved(r, b, i))
+    chosen = followed and ctx.pick is not None and ctx.pick.searched > 1
+    return [("p", s("say.contrast.most", key=r.tokens[key], before=pct(r.weights[i, key]), after=pct(b.weights[i, key]))),
+            ("p", s("say.contrast.moved_most", token=tok, moved=distance, n=ctx.pick.searched) if chosen
+             else s("say.contrast.moved", token=tok, moved=distance))]
+
+
+def contrast_intro(ctx: Ctx) -> list:
+    """The pair: both sentences, what changed, and (causal attention) why the row may not move."""
+    s, tok = ctx.s, ctx.token(ctx.focus)
+    was, now = changed_words(ctx)
+    b = ctx.contrast
+    other = b.sentence if b.sentence is not None else " ".join(b.tokens)
+    blocks: list = [("h2", s("contrast.heading")), ("p", s("say.contrast.pair", was=was, now=now, token=tok)),
+                    ("p", s("title.sentence", sentence=ctx.sentence())), ("p", s("title.sentence", sentence=other))]
+    if ctx.result.causal:
+        blocks.append(("p", s("say.contrast.causal", token=tok)))
+    return blocks
+
+
+def contrast_blocks(ctx: Ctx) -> list:
+    """With --contrast: the focus token's row in both sentences, token by token (the contrast stage's
+    percentages), the token that moved most and how far the row moved."""
+    if ctx.contrast is None:
+        return []
+    r, b, i, s = ctx.result, ctx.contrast, ctx.focus, ctx.s
+    was, now = changed_words(ctx)
+    rows = [[row_label(ctx, j), pct(r.weights[i, j]), pct(b.weights[i, j])] for j in contrast_rows(ctx)]
+    table = Table(s("handout.contrast_table", token=ctx.token(i)),
+                  ["", s("contrast.side", word=was), s("contrast.side", word=now)], rows)
+    return [*contrast_intro(ctx), table, *contrast_lines(ctx)]
 
 
 def markdown(doc: Doc) -> str:
@@ -173,7 +307,7 @@ def block_html(block) -> str:
 def handout(view: View) -> str:
     """The printed handout of `view` (its followed head) as Markdown text. (Its HTML form is the
     page to explore, scenes.outputs.explore.page.)"""
-    return markdown(build(view.result, view.focus, view.language, view.hidden, view.keep))
+    return markdown(build(view))
 
 
 def make(making: Making, path: Path) -> list[Path]:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import io
 from pathlib import Path
 
-from .. import default_stages
+from .. import NUMBERED, default_stages
 from .base import Making, Output
 
 
@@ -24,7 +24,7 @@ def make(making: Making, folder: Path) -> list[Path]:
 
     making.fast_run(on_still=on_still)
     stages = making.view.stages
-    order = default_stages(making.view.several)
+    order = [s for s in default_stages(making.view.several) if s in NUMBERED]  # the analogy: unnumbered
     key = [pictures.get((s, "key"), pictures[s, "end"]) for s in stages]
     w, h = key[0].size
     sheet = Image.new("RGB", (w, h // 2 * ((len(key) + 1) // 2)), DEFAULT_THEME.background)

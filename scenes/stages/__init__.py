@@ -9,7 +9,9 @@ from .analogy import AnalogyStage
 from .contrast import ContrastStage
 from .embeddings import EmbeddingsStage
 from .heads import HeadsStage
+from .kv_cache import KVCacheStage
 from .projection import ProjectionStage
+from .rope import RopeStage
 from .scores import ScoresStage
 from .softmax import SoftmaxStage
 from .summary import SummaryStage
@@ -21,10 +23,12 @@ STAGES: tuple[type[Stage], ...] = (
     AnalogyStage,
     EmbeddingsStage,
     ProjectionStage,
+    RopeStage,
     ScoresStage,
     SoftmaxStage,
     WeightedSumStage,
     HeadsStage,
+    KVCacheStage,
     ContrastStage,
     SummaryStage,
 )

@@ -10,17 +10,21 @@ after it cannot move its row."""
 
 from __future__ import annotations
 
-from manim import DOWN, UP, Create, FadeIn, FadeOut, Line, SurroundingRectangle, VGroup
+from functools import cached_property
+
+import numpy as np
+from manim import DOWN, UP, Create, FadeIn, FadeOut, Line, ReplacementTransform, SurroundingRectangle, VGroup
 
 from attncore import pct, steps
 from attncore.pick import moved, moved_most, notable
+from attncore.tables import STORY_TOP, elided_runs, plan_by_weight, story_keys
 
 from ..beats import Beat, Stage, play, say
-from ..components import half_width, number_text, plan_axis, stagger, text
+from ..components import half_width, number_text, stagger, text
 from ..context import Source
 from ..layout import CONTENT_BOTTOM, CONTENT_TOP
 
-ROWS = 11  # token rows shown at most (the rest elided)
+ROWS, ROWS_MOST = 11, 13  # token rows shown (the rest elided), and at most when the two stories need more
 SHARE_SIZE = 18
 KEY_W = 2.5  # the middle column of tokens
 SHARE_X = 2.05  # the percentages' centres, either side of the middle
@@ -33,16 +37,26 @@ class ContrastStage(Stage):
     ends_on = "z"
     heading_key = "contrast.heading"
 
+    @cached_property
     def rows(self) -> list[int | None]:
-        """The tokens in the middle column: the focus, the changed places, the token that moved most,
-        either sentence's strongest and the notable ones (attncore.pick.notable) always; hidden and
-        (causal) masked tokens never."""
+        """The tokens in the middle column, elided by weight (attncore.tables.plan_by_weight) as every
+        picture of the focus row is: the focus, the changed places, the token that moved most, both
+        sentences' stories (story_keys: either row's largest keys, every key of 3% or more, --keep)
+        and the notable ones (attncore.pick.notable) kept, the most needed first; the rest by the larger
+        of their two shares. Hidden and (causal) masked tokens never."""
         ctx, r, b, i = self.ctx, self.ctx.result, self.ctx.contrast, self.ctx.focus
+        skip = self.skipped()
+        stories = [story_keys(res, i, extra=sorted(ctx.keep), skip=skip) for res in (r, b)]
+        first = [k[:1 + STORY_TOP] for k in stories]  # each focus and its top keys, then the rest of both stories
+        keep = [i, *self.changed(), moved_most(r, b, i), *first[0], *first[1], *notable(r, b, i), *stories[0],
+                *stories[1]]
+        return plan_by_weight(r.n_tokens, ROWS, np.maximum(r.weights[i], b.weights[i]), keep, ROWS_MOST, skip)
+
+    def skipped(self) -> list[int]:
+        """The tokens never in the middle column: hidden ones, and (causal) those the focus may not see."""
+        ctx, r, i = self.ctx, self.ctx.result, self.ctx.focus
         allowed = steps.allowed(r, i)
-        skip = {j for j in range(r.n_tokens) if j in ctx.hidden or not allowed[j]}
-        keep = [i, *self.changed(), moved_most(r, b, i), steps.strongest(r, i), steps.strongest(b, i), *notable(r, b, i),
-                *ctx.keep]
-        return plan_axis(r.n_tokens, ROWS, keep=keep, skip=sorted(skip))
+        return [j for j in range(r.n_tokens) if j in ctx.hidden or not allowed[j]]
 
     def changed(self) -> list[int]:
         r, b = self.ctx.result, self.ctx.contrast
@@ -52,7 +66,7 @@ class ContrastStage(Stage):
         r, i = self.ctx.result, self.ctx.focus
         allowed = steps.allowed(r, i)
         total = sum(1 for j in range(r.n_tokens) if allowed[j] and j not in self.ctx.hidden)
-        return [(self.rows(), total, "tokens")]
+        return [(self.rows, total, "tokens")]
 
     def words(self, result) -> str:
         return " ".join(result.tokens[j] for j in self.changed())
@@ -68,13 +82,15 @@ class ContrastStage(Stage):
         pair = VGroup(text(ctx, ctx.s("title.sentence", sentence=ctx.sentence()), 26, max_width=width - 0.4),
                       text(ctx, ctx.s("title.sentence", sentence=other), 26, theme.accent, max_width=width - 0.4))
         pair.arrange(DOWN, buff=0.5).move_to([0, 0.2, 0])
+        changed = SurroundingRectangle(pair[1], color=theme.accent, buff=0.12)  # the sentence with the word changed
         yield Beat(say("say.contrast.pair", was=was, now=now, token=tok),
                    (play(FadeOut(start), FadeIn(heading), run_time=0.6), play(FadeIn(pair, shift=UP * 0.2), run_time=0.8)),
-                   caption=say("contrast.pair", was=was, now=now, token=tok), hold=1.0)
+                   caption=say("contrast.pair", was=was, now=now, token=tok), hold=1.0,
+                   paced=(play(Create(changed), run_time=0.5),))
         if r.causal:
             yield Beat(say("say.contrast.causal", token=tok), caption=say("contrast.causal", theme.dim, token=tok), hold=1.4)
         # the two rows, side by side
-        slots = self.rows()
+        slots = self.rows
         shown = [j for j in slots if j is not None]
         top, bottom = CONTENT_TOP - 0.95, CONTENT_BOTTOM + 0.3
         pitch = min(0.55, (top - bottom) / max(1, len(slots) - 1))
@@ -94,10 +110,12 @@ class ContrastStage(Stage):
             focus.add(VGroup(label, SurroundingRectangle(label, color=theme.accent, buff=0.08)))
         strongest = max(max(r.weights[i, j], b.weights[i, j]) for j in shown)
         labels, shares, links, at = VGroup(), VGroup(), VGroup(), {}
+        runs = iter(elided_runs(r.n_tokens, slots, self.skipped()))
         for k, j in enumerate(slots):
             y = ys[k]
-            if j is None:
-                labels.add(text(ctx, "…", theme.label_size, theme.dim).move_to([0, y, 0]))
+            if j is None:  # how many tokens the "…" stands for
+                left = ctx.s("elided.count", n=len(next(runs)))
+                labels.add(text(ctx, f"… {left}", theme.label_size, theme.dim, max_width=KEY_W).move_to([0, y, 0]))
                 continue
             swapped = r.tokens[j] != b.tokens[j]
             word = ctx.s("contrast.swap", was=r.tokens[j], now=b.tokens[j]) if swapped else ctx.token(j)
@@ -117,11 +135,13 @@ class ContrastStage(Stage):
                             stroke_width=1 + 8 * strength, stroke_opacity=0.25 + 0.75 * strength)
                 links.add(link)
             at[j] = row
+        # the left side's links and shares, then the right side's, as each is said (made in turn: left, right)
         yield Beat(say("say.contrast.rows", token=tok, was=was, now=now),
-                   (play(FadeOut(pair), run_time=0.5),
-                    play(FadeIn(sides), FadeIn(focus), FadeIn(labels), run_time=0.6),
-                    play(stagger((Create(link) for link in links), 0.02), FadeIn(shares), run_time=1.2)),
-                   caption=say("contrast.rows", token=tok), hold=1.2, still=True)
+                   (play(FadeOut(pair), FadeOut(changed), run_time=0.5),
+                    play(FadeIn(sides), FadeIn(focus), FadeIn(labels), run_time=0.6)),
+                   caption=say("contrast.rows", token=tok), hold=1.2, still=True,
+                   paced=tuple(play(stagger((Create(link) for link in links[side::2]), 0.02), FadeIn(VGroup(*shares[side::2])),
+                                    run_time=1.0) for side in (0, 1)))
         # the token that moved most, and how far the whole row moved
         key = moved_most(r, b, i)
         before = ctx.quote(r.weights[i, key], Source("weights", (i, key), format="pct"))
@@ -134,6 +154,8 @@ class ContrastStage(Stage):
         chosen = ctx.pick is not None and ctx.pick.searched > 1
         spoken = say("say.contrast.moved_most", token=tok, moved=distance, n=ctx.pick.searched) if chosen else \
             say("say.contrast.moved", token=tok, moved=distance)
-        yield Beat(spoken, caption=say("contrast.moved", moved=distance), hold=1.6, still="moved", pause=True)
-        yield from self.end(heading, sides, focus, labels, shares, links, frame, reveal=True)
+        whole = SurroundingRectangle(shares, color=theme.accent, buff=0.12)  # every shared token's change counts
+        yield Beat(spoken, caption=say("contrast.moved", moved=distance), hold=1.6, still="moved", pause=True,
+                   paced=(play(ReplacementTransform(frame, whole), run_time=0.6), play(FadeOut(whole), run_time=0.4)))
+        yield from self.end(heading, sides, focus, labels, shares, links, reveal=True)
 

@@ -2,12 +2,23 @@
 
 from __future__ import annotations
 
-from manim import LEFT, RIGHT, FadeIn, ReplacementTransform, VGroup, Write
+from manim import (
+    LEFT,
+    RIGHT,
+    Create,
+    FadeIn,
+    FadeOut,
+    ReplacementTransform,
+    Succession,
+    SurroundingRectangle,
+    VGroup,
+    Write,
+)
 
 from ..beats import Beat, Stage, play, say
-from ..components import bracket, stagger, text
+from ..components import bracket, stagger
 from ..context import Source, vector_quote
-from ..pictures import matrix_name, x_grid
+from ..pictures import SIDE_GAP, matrix_name, x_grid, x_shape
 
 
 class EmbeddingsStage(Stage):
@@ -48,20 +59,24 @@ class EmbeddingsStage(Stage):
                        model=r.model) if r.layer else say("say.embeddings.layer0" + pre, d=d, token=tok, vector=vector,
                                                           model=r.model)
             caption = say("embeddings.caption_layer" + pre, d=d, layer=r.layer)
+        chosen = SurroundingRectangle(E.row(f), color=theme.accent, buff=0.06)  # "“cat” is …", framed as it is said
         yield Beat(line, (play(FadeIn(heading), run_time=0.6),
-                          play(stagger((FadeIn(v, shift=RIGHT * 0.3) for v in vectors), 0.25), FadeIn(E.marks), run_time=2.0)),
-                   caption=caption, hold=0.8)
+                          play(stagger((FadeIn(v, shift=RIGHT * 0.3) for v in vectors), 0.25), FadeIn(E.marks),
+                               FadeOut(start.marks), run_time=2.0)),  # the title's "⋮" move into the rows left out
+                   caption=caption, hold=0.8, paced=(play(Create(chosen), run_time=0.5),))
         title = matrix_name(ctx, E, "X", "X")
-        shape = text(ctx, ctx.s("embeddings.shape", s=S, d=d), theme.caption_size, theme.X)
-        shape.next_to(E.grid_box(), RIGHT, buff=0.6)
+        shape = x_shape(ctx).next_to(E.grid_box(), RIGHT, buff=SIDE_GAP)  # as in the picture X ends on (x_grid left it room)
         yield Beat(say("say.embeddings.stack", s=S, d=d),
-                   (play(ReplacementTransform(row_brackets, E.brackets), FadeIn(title), run_time=1.0),
-                    play(Write(shape), run_time=0.8)),
-                   caption=say("embeddings.stack"), hold=1.0, still=True, pause=True)
+                   (play(ReplacementTransform(row_brackets, E.brackets), FadeIn(title), FadeOut(chosen), run_time=1.0),),
+                   caption=say("embeddings.stack"), hold=1.0, still=True, pause=True,
+                   paced=(play(Write(shape), run_time=0.8),))  # its shape written as it is said
         if r.positional:
             X = x_grid(ctx, "X")
             vector = vector_quote(ctx, r.X[f], Source("X", (f,)), X.cols)
+            moved = SurroundingRectangle(X.row(f), color=theme.accent, buff=0.06)  # the focus token's x, as it is said
             yield Beat(say("say.embeddings.positional", token=tok, vector=vector),
-                       (play(*(ReplacementTransform(E.cells[k], X.cells[k]) for k in E.cells), run_time=1.2),),
-                       caption=say("embeddings.positional"), hold=1.0)
-        yield from self.end(heading, shape)
+                       # each embedding out, then X's number (with its position added) in its place: never a morph
+                       (play(*(Succession(FadeOut(E.cells[k]), FadeIn(X.cells[k])) for k in E.cells), run_time=1.2),),
+                       caption=say("embeddings.positional"), hold=1.0,
+                       paced=(play(Create(moved), run_time=0.5), play(FadeOut(moved), run_time=0.4)))
+        yield from self.end(heading)  # X's shape stays: the picture the stage ends on shows it

@@ -8,7 +8,25 @@ import math
 from dataclasses import dataclass
 from functools import cached_property
 
-from manim import DOWN, LEFT, PI, RIGHT, UP, FadeIn, FadeOut, Rectangle, Square, Text, VGroup
+from manim import (
+    DOWN,
+    LEFT,
+    PI,
+    RIGHT,
+    UP,
+    Create,
+    FadeIn,
+    FadeOut,
+    FadeToColor,
+    Rectangle,
+    ReplacementTransform,
+    Square,
+    Succession,
+    SurroundingRectangle,
+    Text,
+    Underline,
+    VGroup,
+)
 
 from attncore import HeadRole, head_role, pct, steps
 from attncore.roles import THRESHOLD, clearest
@@ -247,6 +265,46 @@ class HeadsStage(Stage):
         return Picture("joined", concat=concat, concat_shape=concat_shape, times=times, output=output,
                        **({"note": note} if note else {}))
 
+    def head_by_head(self, heads: list, then=None) -> list:
+        """Paced plays: a frame over each of `heads` in turn (one play each, or for more than four one
+        sweep over all), then over `then` (if any: it stays), or gone."""
+        theme = self.ctx.theme
+        frames = [SurroundingRectangle(h, color=theme.accent, buff=0.08) for h in heads]
+        if then is not None:
+            frames.append(then)
+        moves = [ReplacementTransform(a, b) for a, b in zip(frames, frames[1:])]
+        if len(heads) > 4:  # the heads swept in one play, then the last move on its own
+            sweep, last = moves[:len(heads) - 1], moves[len(heads) - 1:]
+            moves = [Succession(*sweep)] + last
+        out = [play(Create(frames[0]), run_time=0.5)]
+        out += [play(m, run_time=0.25 * len(m.animations) if isinstance(m, Succession) else 0.5) for m in moves]
+        if then is None:
+            out.append(play(FadeOut(frames[-1]), run_time=0.4))
+        return out
+
+    def places(self, m: Picture) -> list:
+        """Paced plays: on the heat map `m`, the cells of the places the role rule measures outlined
+        in turn, each row's token before, itself, after (diagonals) and the first token (a column,
+        when it is drawn), then gone."""
+        ctx, theme = self.ctx, self.ctx.theme
+        shown = ctx.visible()
+        S = len(shown)
+        cell = m.squares[0].width
+
+        def outline(cells) -> VGroup:
+            return VGroup(*(Square(cell, stroke_color=theme.accent, stroke_width=2.5).move_to(m.squares[a * S + b])
+                            for a, b in cells))
+
+        places = [outline([(a, a + d) for a in range(S) if 0 <= a + d < S]) for d in (-1, 0, 1)]
+        if shown[0] == 0:  # the first token is drawn (a model's [CLS] may be hidden)
+            places.append(outline([(a, 0) for a in range(S)]))
+        places = [p for p in places if len(p)]
+        if not places:
+            return []
+        out = [play(Create(places[0]), run_time=0.5)]
+        out += [play(ReplacementTransform(a, b), run_time=0.5) for a, b in zip(places, places[1:])]
+        return out + [play(FadeOut(places[-1]), run_time=0.4)]
+
     def roles_line(self):
         """The narration of the role labels: the rule, and the head whose role is the clearest (the
         largest share on a fixed place), if any head has such a place."""
@@ -269,7 +327,7 @@ class HeadsStage(Stage):
         return max(elsewhere, key=lambda r: r.weights[i, steps.strongest(r, i)]).head
 
     def explain(self, start):
-        ctx, r, m = self.ctx, self.ctx.result, self.ctx.heads
+        ctx, theme, r, m = self.ctx, self.ctx.theme, self.ctx.result, self.ctx.heads
         i, tok = ctx.focus, ctx.token(ctx.focus)
         heading = self.heading()
         maps = self.maps()
@@ -279,26 +337,45 @@ class HeadsStage(Stage):
         # the toy numbers say why there are several heads and how they split d_model; a model's layer says its size
         intro = say("say.heads.intro", n=n, dh=dh, d=d, token=tok) if r.layer is None else \
             say("say.heads.intro_layer", n=n, dh=dh, layer=r.layer, token=tok)
-        drawn = [VGroup(*(part for key, part in p.parts.items() if key != "role")) for p in maps]
+        drawn = [VGroup(*(part for key, part in p.parts.items() if key not in ("role", "focus_row"))) for p in maps]
+        # while it is said: each head in turn, then the rows (queries), then the focus token's rows outlined
+        rows = SurroundingRectangle(maps[0].query_ticks, color=theme.accent, buff=0.08) if len(maps[0].query_ticks) else None
         yield Beat(intro, (play(FadeOut(start), FadeIn(heading), run_time=0.6),
                            play(stagger((FadeIn(p, shift=UP * 0.1) for p in drawn), 0.08), run_time=1.6)),
-                   caption=say("heads.caption", token=tok, d=d, n=n, dh=dh), hold=1.0)
+                   caption=say("heads.caption", token=tok, d=d, n=n, dh=dh), hold=1.0,
+                   paced=(*self.head_by_head([VGroup(p.name, p.frame) for p in maps], rows),
+                          play(*([FadeOut(rows)] if rows else []), *(FadeIn(p.focus_row) for p in maps),
+                               run_time=0.6)))
+        best = clearest(self.roles)
+        shown = maps[r.head if best is None else best]  # where the places the rule measures are outlined
+        named = [maps[best].role[0]] if best is not None else []  # the clearest role's words, in the accent colour
         yield Beat(self.roles_line(), (play(stagger([FadeIn(p.role, shift=UP * 0.05) for p in maps], 0.05), run_time=1.0),),
-                   caption=say("heads.roles"), hold=1.2, pause=True)
+                   caption=say("heads.roles"), hold=1.2, pause=True,
+                   paced=(*self.places(shown), *(play(FadeToColor(w, theme.accent), run_time=0.5) for w in named)))
         top = steps.strongest(r, i)
         other = self.other_head(top)
         o = m.heads[other]
         otop = steps.strongest(o, i)
         quote = lambda res, j: ctx.quote(res.weights[i, j], Source("weights", (i, j), format="pct", of=res.head))
         line = "say.heads.chosen" if otop != top else "say.heads.chosen_same"  # every head's favourite is the same
+        # where the focus token looks in the followed head and its row there, then in the other head (the role's
+        # box gone)
+        looks = [Underline(maps[h].below, color=theme.accent, buff=0.04) for h in (r.head, other)]  # its role is just above
+        rows = [SurroundingRectangle(maps[h].focus_row, color=theme.accent, buff=0.04) for h in (r.head, other)]
         yield Beat(say(line, head=r.head, token=tok, top=ctx.token(top), pct=quote(r, top),
                        other=other, otop=ctx.token(otop), opct=quote(o, otop)),
-                   caption=say("heads.chosen", head=r.head), hold=1.6, still=True, pause=True)
+                   caption=say("heads.chosen", head=r.head), hold=1.6, still=True, pause=True,
+                   paced=(play(*(FadeToColor(w, theme.text) for w in named), Create(looks[0]), run_time=0.5),
+                          play(Create(rows[0]), run_time=0.5), play(Create(looks[1]), run_time=0.5),
+                          play(Create(rows[1]), run_time=0.5)))
         joined = self.joined()
         vector = vector_quote(ctx, m.output[i], Source("output", (i,), of="heads"), plan_axis(m.d_model, VECTOR_SLOTS))
         line = "say.heads.joined_bias" if m.b_O is not None else "say.heads.joined"
+        # side by side, times W_O, the output (and what the model does with it) come in as they are said
         yield Beat(say(line, token=tok, n=n, dh=dh, d=d, vector=vector),
-                   (play(FadeOut(maps), run_time=0.6),
-                    play(stagger([FadeIn(p, shift=DOWN * 0.1) for p in joined], 0.3), run_time=1.6)),
-                   caption=say("heads.join"), hold=1.6, pause=True, still="joined")
+                   (play(FadeOut(maps), FadeOut(VGroup(*looks, *rows)), run_time=0.6),
+                    play(FadeIn(joined.concat, shift=DOWN * 0.1), FadeIn(joined.concat_shape, shift=DOWN * 0.1), run_time=0.8)),
+                   caption=say("heads.join"), hold=1.6, pause=True, still="joined",
+                   paced=tuple(play(FadeIn(p, shift=DOWN * 0.1), run_time=0.6)
+                               for p in (joined.times, joined.output, *([joined.note] if "note" in joined.parts else []))))
         yield from self.end(heading, joined, reveal=True)

@@ -10,12 +10,12 @@ from manim import (
     LEFT,
     RIGHT,
     UP,
+    Circumscribe,
     Create,
     FadeIn,
     FadeOut,
     ReplacementTransform,
     SurroundingRectangle,
-    TransformFromCopy,
     VGroup,
     Write,
 )
@@ -24,13 +24,16 @@ from attncore import fmt, steps
 from attncore.tables import plan_axis
 
 from ..beats import KEEP, Beat, Stage, play, say
-from ..components import VectorRow, arrange_down, fit_width, number_text, row_of, stagger, text
+from ..components import VectorRow, arrange_down, fit_width, half_width, number_text, row_of, stagger, text
 from ..context import Source
 from ..layout import DIM_SLOTS, font_for
 from ..pictures import square_grid
+from .softmax import row_sweep
 
 LABEL_COL_W = 2.9  # the comparison table's row labels
 VALUE_COL_W = 2.3  # one column of it: one key
+VECTOR_LABELS = 3.4  # the worked vectors' labels and brackets
+VECTOR_CELL_W = 1.6  # their widest cell (a 4-number vector then spans 3/4 of the width)
 
 
 def top_count(d_k: int) -> int:
@@ -64,9 +67,12 @@ class ScoresStage(Stage):
         n_top = top_count(r.d_k)
         top = steps.top_terms(r, i, j, n_top)
         dims = plan_axis(r.d_k, DIM_SLOTS, keep=top.dims)
-        size = font_for(1.05, 0.5, theme)
+        # cells as wide as the frame leaves beside the labels (a short vector's larger), rows as tall as their font
+        w = max(1.05, min(VECTOR_CELL_W, (2 * half_width() - VECTOR_LABELS) / len(dims)))
+        size = font_for(w, 0.65, theme, theme.max_font_size)
         entry = ("score_entry", i, j)
-        vec = dict(cell_w=1.05, cell_h=0.55, font_size=size)
+        vec = dict(cell_w=w, cell_h=max(0.55, min(0.65, size / 46)), font_size=size,
+                   label_size=max(theme.label_size, 0.85 * size))
         q = VectorRow(ctx, r.Q[i], dims, Source("Q", (i,)), ctx.s("scores.q", token=tok), color=theme.Q, **vec)
         k = VectorRow(ctx, r.K[j], dims, Source("K", (j,)), ctx.s("scores.k", token=key), color=theme.K, **vec)
         terms = VectorRow(ctx, dot.terms, dims, Source("terms", step=entry), ctx.s("scores.terms"), color=theme.text, **vec)
@@ -74,8 +80,8 @@ class ScoresStage(Stage):
                             color=theme.accent, colorize=False, **vec)
         panel = fit_width(arrange_down(q, k, terms, running, buff=0.35)).move_to([0, 0.3, 0])
         # the worked numbers name their step, not the grid's cell (the key may be elided from the grid)
-        total = number_text(ctx, fmt(dot.total), Source("total", step=entry), theme.caption_size + 4, theme.accent)
-        result = row_of(text(ctx, ctx.s("scores.result"), theme.caption_size + 4), total, buff=0.2)
+        total = number_text(ctx, fmt(dot.total), Source("total", step=entry), max(theme.caption_size + 4, size), theme.accent)
+        result = row_of(text(ctx, ctx.s("scores.result"), max(theme.caption_size + 4, size)), total, buff=0.2)
         result.next_to(panel, DOWN, buff=0.45)
         term_plays = []
         for m in dims:
@@ -83,7 +89,9 @@ class ScoresStage(Stage):
                 term_plays.append(play(FadeIn(terms.grid.marks), FadeIn(running.grid.marks), run_time=0.3))
                 continue
             pair = VGroup(q.cells[0, m], k.cells[0, m])
-            term_plays += [play(TransformFromCopy(pair, terms.cells[0, m]), run_time=0.5),
+            # the pair framed, its product coming in below it: two numbers never morph into a third
+            term_plays += [play(Circumscribe(pair, color=theme.accent, buff=0.06),
+                                FadeIn(terms.cells[0, m], shift=DOWN * 0.15), run_time=0.5),
                            play(FadeIn(running.cells[0, m], shift=RIGHT * 0.1), run_time=0.35)]
         value = ctx.quote(dot.total, Source("total", step=entry))
         yield Beat(say("say.scores.dot_self" if j == i else "say.scores.dot", token=tok, key=key, value=value),
@@ -94,25 +102,33 @@ class ScoresStage(Stage):
                    hold=1.2, still=True, pause=True)
         # why it is large: the few largest terms, and how many terms share the score's sign
         boxes = VGroup(*(SurroundingRectangle(terms.cells[0, m], color=theme.accent, buff=0.08) for m in top.dims))
+        # paced as it is said: where both vectors are large, their terms, then every term (how many share the sign)
+        pairs = VGroup(*(SurroundingRectangle(VGroup(q.cells[0, m], k.cells[0, m]), color=theme.accent, buff=0.08)
+                         for m in top.dims))
+        signs = SurroundingRectangle(terms.grid, color=theme.dim, buff=0.14)
         lead = ("top_terms", i, j, n_top)
         part = ctx.quote(top.total, Source("total", step=lead))
         picked = [ctx.quote(t, Source("terms", (m,), step=entry)) for m, t in zip(top.dims, top.terms)]
         yield Beat(say("say.scores.terms", n=n_top, part=part, value=value, d=ctx.quote(r.d_k, Source("d_k", format="int")),
                        agree=ctx.quote(top.agreeing, Source("agreeing", step=lead, format="int"))),
-                   (play(Create(boxes), run_time=0.8),),
-                   caption=say("scores.top_terms", terms=picked, part=part, value=value), hold=1.0)
+                   (play(Create(pairs), run_time=0.8),),
+                   caption=say("scores.top_terms", terms=picked, part=part, value=value), hold=1.0,
+                   paced=(play(ReplacementTransform(pairs, boxes), run_time=0.6), play(Create(signs), run_time=0.6)))
         # the same score as |q| |k| cos θ, beside the key it matches worst
         labels, columns, cells = self.comparison(j, low)
         yield Beat(say("say.scores.angle", token=tok, key=key, **self.angle_values(j)),
-                   (play(FadeOut(VGroup(panel, boxes, result[0])), FadeIn(labels), FadeIn(columns[j]),
-                         ReplacementTransform(total, cells[j]), run_time=0.8),),
-                   caption=say("scores.angle"), hold=1.2, still="pair" if low is None else False)
+                   # the worked panel leaves before the table comes to the same place (the score moves into it)
+                   (play(FadeOut(VGroup(panel, boxes, signs, result[0])), run_time=0.4),
+                    play(FadeIn(labels), FadeIn(columns[j]), ReplacementTransform(total, cells[j]), run_time=0.6)),
+                   caption=say("scores.angle"), hold=1.2, still="pair" if low is None else False,
+                   paced=self.down(columns[j][1:]))
         if low is not None:
             rival = self.angle_values(low)
             rival.pop("q")  # the same query: said with the winner
             score = ctx.quote(r.scores[i, low], Source("total", step=("score_angle", i, low)))
             yield Beat(say("say.scores.rival", key=ctx.token(low), value=score, **rival),
-                       (play(FadeIn(VGroup(columns[low], cells[low])), run_time=0.8),), caption=KEEP, hold=1.2, still="pair", pause=True)
+                       (play(FadeIn(VGroup(columns[low], cells[low])), run_time=0.8),), caption=KEEP, hold=1.2, still="pair",
+                       pause=True, paced=self.down([*columns[low][2:], cells[low]]))
         # into the grid: the worked cell, then its row, then every row
         grid = square_grid(ctx, "scores")
         frame = VGroup(grid.brackets, grid.marks, *grid.row_labels.values(), *grid.col_labels.values())
@@ -120,17 +136,31 @@ class ScoresStage(Stage):
         row = [c for (a, b), c in grid.cells.items() if a == i and (b != j or not landed)]
         into = ReplacementTransform(cells[j], grid.cells[i, j]) if landed else FadeOut(cells[j])
         strongest = steps.strongest(r, i)
+        # the row's largest score framed as it is said (unless its column is elided)
+        largest = SurroundingRectangle(grid.cells[i, strongest], color=theme.accent, buff=0.05) \
+            if (i, strongest) in grid.cells else None
         yield Beat(say("say.scores.row", token=tok, top=ctx.token(strongest),
                        value=ctx.quote(r.scores[i, strongest], Source("scores", (i, strongest)))),
                    (play(FadeOut(VGroup(labels, *columns.values(), *(c for k, c in cells.items() if k != j))), run_time=0.6),
-                    play(FadeIn(frame), into, run_time=0.8),
-                    play(stagger((FadeIn(c, scale=1.3) for c in row), 0.15), run_time=1.2)),
-                   caption=say("scores.row", token=tok), hold=0.6)
+                    # the score to its cell first, then the grid around it: it never flies over the grid's marks
+                    play(into, run_time=0.6), play(FadeIn(frame), run_time=0.5),
+                    # (in place: grown, or coming from above, a number would cover a neighbour in a tight grid)
+                    play(stagger((FadeIn(c) for c in row), 0.15), run_time=1.2)),
+                   caption=say("scores.row", token=tok), hold=0.6,
+                   paced=(play(Create(largest), run_time=0.5),) if largest is not None else ())
         others = [c for (a, _), c in grid.cells.items() if a != i]
         S = ctx.quote(r.n_tokens, Source("n_tokens", format="int"))
-        yield Beat(say("say.scores.grid", s=S), (play(stagger((FadeIn(c) for c in others), 0.02), run_time=1.5),),
-                   caption=say("scores.grid"), hold=1.2)
+        yield Beat(say("say.scores.grid", s=S), (play(stagger((FadeIn(c) for c in others), 0.02),
+                                                      *([FadeOut(largest)] if largest is not None else []), run_time=1.5),),
+                   caption=say("scores.grid"), hold=1.2, paced=row_sweep(grid, theme))  # "queries as rows"
         yield from self.end(heading)
+
+    def down(self, parts) -> tuple:
+        """Paced plays: a frame on each of `parts` in turn (a column's numbers, as they are said), then gone."""
+        frames = [SurroundingRectangle(p, color=self.ctx.theme.accent, buff=0.08) for p in parts]
+        return (play(Create(frames[0]), run_time=0.4),
+                *(play(ReplacementTransform(a, b), run_time=0.4) for a, b in zip(frames, frames[1:])),
+                play(FadeOut(frames[-1]), run_time=0.3))
 
     def angle_values(self, j: int) -> dict:
         """|q_i|, |k_j| and their cosine, quoted for a line."""

@@ -12,16 +12,31 @@ from __future__ import annotations
 from dataclasses import replace
 
 import numpy as np
-from manim import DOWN, LEFT, RIGHT, UP, FadeIn, FadeOut, VGroup, Write
+from manim import (
+    DOWN,
+    LEFT,
+    RIGHT,
+    UP,
+    Create,
+    FadeIn,
+    FadeOut,
+    ReplacementTransform,
+    SurroundingRectangle,
+    TransformFromCopy,
+    VGroup,
+    Write,
+)
 
-from attncore import join_tokens, lessons
+from attncore import join_tokens, lessons, steps
 
 from ..beats import CLEAR, Beat, Stage, play, say
 from ..components import Grid, Picture, VectorRow, half_width, number_text, plan_axis, stagger, text
 from ..context import FORMATS, Source, vector_quote
 from ..elision import run_label
-from ..layout import fit_content, font_for
+from ..formulas import rich_line
+from ..layout import CONTENT_BOTTOM, CONTENT_TOP, fit_content, font_for
 from ..pictures import masked_text
+from .title import reading
 
 VECTOR_SLOTS = 6  # entries of a vector or a row shown at most in the recap
 KEYS_MOST = 8  # a row of weights (and its scores) grows to this many, narrower, when the focus row's story needs it
@@ -73,7 +88,7 @@ class SummaryStage(Stage):
         ]
         rows = []
         for key, (a, b), field, values, slots, fmt, label_key, color, symbol in steps:
-            name = text(ctx, ctx.s(key, layer=r.layer), theme.label_size, color, max_width=3.6)
+            name = rich_line(ctx, key, theme.label_size, color, max_width=3.6, layer=r.layer)
             shape = text(ctx, ctx.s("summary.shape", r=a, c=b), theme.label_size, theme.dim)
             masked = masked_text(ctx) if field == "scaled" else None
             cell_w = key_w if key_w and slots is keys else w + (0.15 if fmt == "pct" else 0)
@@ -95,41 +110,46 @@ class SummaryStage(Stage):
         ctx, theme = self.ctx, self.ctx.theme
         sentence = text(ctx, ctx.s("title.sentence", sentence=ctx.sentence()), theme.caption_size,
                         max_width=half_width() - 3.3)  # left of the step names' right edge
-        column = VGroup(*self.recap_rows()).arrange(DOWN, buff=0.16)
+        formula = rich_line(ctx, "summary.formula", theme.caption_size + 2, theme.text)  # typeset: a fraction, √d_k
+        column = VGroup(*self.recap_rows())
+        # rows closer together when the typeset formula (two lines tall) would otherwise shrink the recap
+        spare = CONTENT_TOP - CONTENT_BOTTOM - 0.05 - sentence.height - 0.25 - 0.3 - formula.height
+        column.arrange(DOWN, buff=max(0.06, min(0.16, (spare - sum(row.height for row in column)) / (len(column) - 1))))
         for row in column:  # re-align the columns that arrange centred
             row.name.align_to([-3.2, 0, 0], RIGHT)
             row.shape.align_to([-2.9, 0, 0], LEFT)
             row.vector.shift(RIGHT * (VECTOR_X - row.vector.grid.grid_box().get_left()[0]))
         sentence.next_to(column, UP, buff=0.25).align_to([-3.2, 0, 0], RIGHT)
-        formula = text(ctx, ctx.s("summary.formula"), theme.caption_size + 2, theme.text)
-        fit_content(VGroup(sentence, column, formula.next_to(column, DOWN, buff=0.35)))
+        fit_content(VGroup(sentence, column, formula.next_to(column, DOWN, buff=0.3)))
         return Picture("recap", heading=self.heading(), sentence=sentence, column=column, formula=formula)
 
     def handoff(self) -> Picture:
         return self.recap()
 
     def explain(self, start):
-        ctx, r = self.ctx, self.ctx.result
+        ctx, theme, r = self.ctx, self.ctx.theme, self.ctx.result
         i, tok = ctx.focus, ctx.token(ctx.focus)
         recap = self.recap()
         S = ctx.quote(r.n_tokens, Source("n_tokens", format="int"))
+        first, *rest = recap.column  # the steps come in one by one as they are named
         yield Beat(say("say.summary.path", s=S, token=tok),
                    (play(FadeIn(recap.heading), FadeOut(start, shift=DOWN * 0.3), run_time=1.0),
-                    play(FadeIn(recap.sentence), stagger((FadeIn(m, shift=DOWN * 0.1) for m in recap.column), 0.12),
-                         run_time=2.4)),
-                   hold=1.0)
+                    play(FadeIn(recap.sentence), FadeIn(first, shift=DOWN * 0.1), run_time=0.8)),
+                   hold=1.0, paced=tuple(play(FadeIn(m, shift=DOWN * 0.1), run_time=0.4) for m in rest))
         vector = vector_quote(ctx, r.output[i], Source("output", (i,)), plan_axis(r.d_v, VECTOR_SLOTS))
         # what the path leaves out; the stage stays one slide: the lecturer's pause comes after its last line
         after = list(self.lessons(VGroup(recap.sentence, recap.column, recap.formula)))
         last = max((n for n, beat in enumerate(after) if beat.narration is not None), default=None)
+        ends = SurroundingRectangle(recap.column[-1].vector, color=theme.accent, buff=0.08)  # where the token ends up
         yield Beat(say("say.summary.formula", token=tok, vector=vector), (play(Write(recap.formula), run_time=1.6),),
-                   hold=3.0, still=True, pause=last is None)
+                   hold=3.0, still=True, pause=last is None,
+                   paced=(play(Create(ends), run_time=0.5), play(FadeOut(ends), run_time=0.4)))
         for n, beat in enumerate(after):
             yield replace(beat, pause=True) if n == last else beat
 
     def lessons(self, path):
         """The lessons' beats in turn, then back to the whole path, the picture the video ends on."""
-        shown = path
+        shown = self.path = path
         for lesson in (self.what_z_is_for, self.word_order, self.toy_limits):
             shown = yield from lesson(shown)
         if shown is not path:
@@ -204,14 +224,22 @@ class SummaryStage(Stage):
             line, caption = say("say.summary.residual", token=tok, **first), say("summary.residual")
             then = (("say.summary.next" + pre, "summary.after" + pre) if r.model is not None
                     else ("say.summary.next_toy", "summary.after_toy"))
+        # the first numbers the narration adds up (x to z; x + a = x + a), framed as it says them
+        firsts = SurroundingRectangle(VGroup(*(v.cells[0, 0] for v in picture.body[0][-3 if res is not None else 0:])),
+                                      color=theme.accent, buff=0.06)
         yield Beat(line, (play(FadeOut(on_screen), run_time=0.6),
                           play(FadeIn(picture.title), stagger((FadeIn(v, shift=RIGHT * 0.2) for v in picture.body), 0.3),
                                run_time=1.4)),
-                   caption=caption, hold=1.0)
+                   caption=caption, hold=1.0, paced=(play(Create(firsts), run_time=0.5),))
         after = text(ctx, ctx.s(then[1]), theme.caption_size, theme.text, max_width=2 * half_width())
         after.next_to(picture.body, DOWN, buff=0.45).set_x(0)
-        yield Beat(say(then[0]), (play(FadeIn(after, shift=UP * 0.1), run_time=0.8),), hold=0.8, still="residual")
-        return VGroup(picture, after)
+        # what follows: from the vectors (the sum going on) to the line that names it
+        body = SurroundingRectangle(picture.body, color=theme.dim, buff=0.12)
+        onward = SurroundingRectangle(after, color=theme.dim, buff=0.1)
+        yield Beat(say(then[0]), (play(FadeOut(firsts), FadeIn(after, shift=UP * 0.1), run_time=0.8),), hold=0.8,
+                   still="residual", paced=(play(Create(body), run_time=0.5), play(ReplacementTransform(body, onward),
+                                                                                  run_time=0.6)))
+        return VGroup(picture, after, onward)
 
     def word_order(self, on_screen):
         """The toy sentence shuffled: the same weights, shuffled; then what positional encoding
@@ -219,9 +247,14 @@ class SummaryStage(Stage):
         why order counts there."""
         ctx, theme, r = self.ctx, self.ctx.theme, self.ctx.result
         i, tok = ctx.focus, ctx.token(ctx.focus)
-        if r.model is not None:
-            yield Beat(say("say.summary.order_model", model=r.model), caption=say("summary.order_model"), hold=1.0)
-            return on_screen
+        if r.model is not None:  # back to the path: its first row, the layer's input, carries the positions
+            path = self.path
+            given = SurroundingRectangle(path[1][0], color=theme.accent, buff=0.08)
+            yield Beat(say("say.summary.order_model", model=r.model),
+                       (play(FadeOut(on_screen), run_time=0.6), play(FadeIn(path), run_time=0.8)),
+                       caption=say("summary.order_model"), hold=1.0,
+                       paced=(play(Create(given), run_time=0.5), play(FadeOut(given), run_time=0.4)))
+            return path
         show = lambda picture: (play(FadeOut(on_screen), run_time=0.6), play(FadeIn(picture), run_time=1.0))
         if r.positional:  # the rows would change: positional encoding is why
             dims = plan_axis(r.d_model, VECTOR_SLOTS)
@@ -230,9 +263,12 @@ class SummaryStage(Stage):
                      theme.accent),
                     (ctx.s("summary.vec", v="x", token=tok), r.X[i], dims, Source("X", (i,)), theme.X)]
             picture = self.panel("summary.order_title", self.vectors(rows))
+            # the position's encoding, then x, the sum, framed as they are said
+            added = [SurroundingRectangle(v, color=theme.accent, buff=0.08) for v in picture.body[0][1:]]
             yield Beat(say("say.summary.order_positional", token=tok, position=i), show(picture),
-                       caption=say("summary.order_positional"), hold=1.0, still="order")
-            return picture
+                       caption=say("summary.order_positional"), hold=1.0, still="order",
+                       paced=(play(Create(added[0]), run_time=0.5), play(ReplacementTransform(*added), run_time=0.5)))
+            return VGroup(picture, added[1])
         slots = self.lay.tokens(LESSON_SLOTS)
         weights = self.token_row
         sentence = ctx.s("title.sentence", sentence=ctx.sentence())
@@ -251,12 +287,22 @@ class SummaryStage(Stage):
                         gaps(shuffled.order.index(j) for j in slots if j is not None),
                         Source("weights", (), ("shuffled", i), "pct"))
         picture = self.panel("summary.order_title", before, after)
+        # the focus token's largest weight, framed where it stands in either order (the same number)
+        top = steps.strongest(r, i)  # in the story: never elided
+        where = [before[2].cells[0, top], after[2].cells[0, shuffled.order.index(top)]]
+        same = [SurroundingRectangle(c, color=theme.accent, buff=0.06) for c in where]
         yield Beat(say("say.summary.shuffled", token=tok, shuffled=mixed),
                    (play(FadeOut(on_screen), run_time=0.6), play(FadeIn(picture.title), FadeIn(before), run_time=0.8),
                     play(FadeIn(after, shift=DOWN * 0.2), run_time=1.0)),
-                   caption=say("summary.shuffled"), hold=1.2, still="order")
-        yield Beat(say("say.summary.positional_hint"), caption=say("summary.positional_hint"), hold=1.0)
-        return picture
+                   caption=say("summary.shuffled"), hold=1.2, still="order",
+                   paced=(*reading(after[0], len(mixed), theme.accent),  # the shuffled sentence, as it is read
+                          play(Create(same[0]), run_time=0.5), play(TransformFromCopy(same[0], same[1]), run_time=0.6)))
+        # each token's position: the two orders' tokens framed
+        places = [SurroundingRectangle(row[1], color=theme.dim, buff=0.08) for row in (before, after)]
+        yield Beat(say("say.summary.positional_hint"), caption=say("summary.positional_hint"), hold=1.0,
+                   paced=(play(FadeOut(VGroup(*same)), Create(places[0]), run_time=0.6),
+                          play(TransformFromCopy(places[0], places[1]), run_time=0.6)))
+        return VGroup(picture, *places)
 
     def toy_limits(self, on_screen):
         """The toy numbers' limit, with each row's strongest key and its share; then the command for
@@ -298,10 +344,14 @@ class SummaryStage(Stage):
         shares = [None if q is None else ctx.quote(r.weights[q, tops[q]], share(q)) for q in said]
         key = "limits_mixed" if top is None else "limits_positive" if lessons.all_positive(r) else "limits_same"
         named = ctx.token(top) if top is not None else ""
+        # each row's strongest key, then its share, framed as a column
+        columns = [SurroundingRectangle(VGroup(*(line[n] for line in full)), color=theme.accent, buff=0.08) for n in (2, 3)]
         yield Beat(say(f"say.summary.{key}", top=named, shares=shares),
                    (play(FadeOut(on_screen), run_time=0.6),
                     play(FadeIn(picture.title), stagger((FadeIn(line) for line in lines), 0.1), run_time=1.2)),
-                   caption=say(f"summary.{key}", top=named), hold=1.0)
-        yield Beat(say("say.summary.real_head"), (play(FadeIn(command, shift=UP * 0.1), run_time=0.8),),
-                   caption=say("summary.real_head"), hold=1.6, still="limits")
-        return VGroup(picture, command)
+                   caption=say(f"summary.{key}", top=named), hold=1.0,
+                   paced=(play(Create(columns[0]), run_time=0.5), play(ReplacementTransform(columns[0], columns[1]), run_time=0.5)))
+        framed = SurroundingRectangle(command, color=theme.accent, buff=0.1)
+        yield Beat(say("say.summary.real_head"), (play(FadeOut(columns[1]), FadeIn(command, shift=UP * 0.1), run_time=0.8),),
+                   caption=say("summary.real_head"), hold=1.6, still="limits", paced=(play(Create(framed), run_time=0.5),))
+        return VGroup(picture, command, framed)

@@ -2,7 +2,20 @@
 
 from __future__ import annotations
 
-from manim import DOWN, UP, FadeIn, FadeOut, ReplacementTransform, VGroup, Write
+import numpy as np
+from manim import (
+    DOWN,
+    UP,
+    Create,
+    FadeIn,
+    FadeOut,
+    Line,
+    ReplacementTransform,
+    Succession,
+    SurroundingRectangle,
+    VGroup,
+    Write,
+)
 
 from attncore.model import is_byte_piece
 
@@ -10,6 +23,36 @@ from ..beats import CLEAR, Beat, Stage, play, say
 from ..components import TokenRow, half_width, stagger, text
 from ..context import Source
 from ..glyphs import code_point, missing
+
+READ_PART, READ_MOST = 20, 8  # the sentence underlined a part at a time as it is read
+
+
+def quantization_line(q) -> tuple[str, dict]:
+    """How a GGUF file's formats are said (attncore.quantization.Quantization): the key ("quantized", or
+    "quantized_mixed" when its matrices mix widths) and its words, for the title, the handout and the explore page."""
+    params = dict(file_type=q.file_type or "GGUF", bits=q.low, low=q.low, high=q.high, layer=q.layer_text,
+                  types=", ".join(q.types))
+    return ("quantized_mixed" if q.mixed else "quantized"), params
+
+
+def down_then_across(start, end, alpha: float):
+    """The path of a token's label from the tokens' row to its row of X: up or down to that row
+    first, then across. Side by side at first, one under another at last, no two pass over each other."""
+    return start + (end - start) * np.array([max(0.0, 2 * alpha - 1), min(1.0, 2 * alpha), alpha])
+
+
+def reading(sentence, chars: int, color) -> tuple:
+    """Paced plays: a line under `sentence` (a line of text, `chars` characters) moving along it, a part
+    at a time (about READ_PART characters each, at most READ_MOST parts), as it is read out; then gone.
+    None for a sentence of one part: it is read before the line would move."""
+    n = min(READ_MOST, chars // READ_PART)
+    if n < 2:
+        return ()
+    left, w, y = sentence.get_left()[0], sentence.width / n, sentence.get_bottom()[1] - 0.12
+    lines = [Line([left + k * w, y, 0], [left + (k + 1) * w, y, 0], color=color, stroke_width=3) for k in range(n)]
+    return (play(Create(lines[0]), run_time=0.4),
+            *(play(ReplacementTransform(a, b), run_time=0.4) for a, b in zip(lines, lines[1:])),
+            play(FadeOut(lines[-1]), run_time=0.3))
 
 
 class TitleStage(Stage):
@@ -27,18 +70,30 @@ class TitleStage(Stage):
         origin = self.origin()
         yield Beat(say("say.title"), (play(Write(title), run_time=1.0),), hold=0.4)
         yield Beat(say("say.title.sentence", sentence=ctx.sentence()),
-                   (play(FadeIn(sentence, shift=UP * 0.2)),), hold=0.8)
+                   (play(FadeIn(sentence, shift=UP * 0.2)),), hold=0.8,
+                   paced=reading(sentence, len(ctx.sentence()), ctx.theme.accent))
         if origin is not None:
             text_, line = origin
-            yield Beat(line, (play(FadeIn(text_.next_to(title, DOWN, buff=0.3)), run_time=0.6),), hold=0.8)
+            # where the numbers come from, framed; then the sentence (the tokenizer's words)
+            text_.next_to(title, DOWN, buff=0.3)
+            framed = [SurroundingRectangle(m, color=ctx.theme.dim, buff=0.1) for m in (text_, sentence)]
+            yield Beat(line, (play(FadeIn(text_), run_time=0.6),), hold=0.8,
+                       paced=(play(Create(framed[0]), run_time=0.5), play(ReplacementTransform(*framed), run_time=0.6),
+                              play(FadeOut(framed[1]), run_time=0.4)))
             chosen = self.chosen()
             if chosen is not None:  # --head auto, --contrast: why this head (attncore.pick)
                 why, line = chosen
                 yield Beat(line, (play(FadeIn(why.next_to(text_, DOWN, buff=0.2)), run_time=0.6),), hold=1.0)
                 origin = (VGroup(text_, why), None)
+            quantized = self.quantized()
+            if quantized is not None:  # a GGUF file's numbers: said to be that file's, not the full-precision model's
+                note, line = quantized
+                yield Beat(line, (play(FadeIn(note.next_to(origin[0], DOWN, buff=0.2)), run_time=0.6),), hold=1.0)
+                origin = (VGroup(origin[0], note), None)
         yield Beat(say("say.title.tokens", n=n, token=ctx.token(ctx.focus)),
-                   (play(FadeOut(sentence, shift=DOWN * 0.2), stagger((FadeIn(c, shift=DOWN * 0.2) for c in chips), 0.08),
-                         run_time=1.2),),
+                   # the sentence leaves before its tokens come to the same place: never one over the other
+                   (play(FadeOut(sentence, shift=DOWN * 0.2), run_time=0.5),
+                    play(stagger((FadeIn(c, shift=DOWN * 0.2) for c in chips), 0.08), run_time=0.9)),
                    caption=say("title.tokens", n=n), hold=1.0, still=True, pause=True)
         pieces = [t for t in r.tokens if is_byte_piece(t)]
         if pieces:  # byte-level BPE split a character: say why a token shows as ⟨E6 88⟩
@@ -50,13 +105,28 @@ class TitleStage(Stage):
             points = " ".join(code_point(ch) for ch in unseen)
             yield Beat(say("say.title.stand_in", points=points), caption=say("title.stand_in", ctx.theme.dim, points=points),
                        hold=1.2)
-        labels = self.handoff().labels
+        end = self.handoff()
         visible = [i for i in self.lay.rows if i is not None]
         chip = dict(zip(chips.shown, chips))
-        moves = [ReplacementTransform(chip[i].label, lab) for i, lab in zip(visible, labels)]
-        rest = [c.label for i, c in chip.items() if i not in visible] + [c.box for c in chips]
-        gone = VGroup(title, *rest, *([origin[0]] if origin else []))
+        moves = [ReplacementTransform(chip[i].label, lab, path_func=down_then_across) for i, lab in zip(visible, end.labels)]
+        # the tokens of each run left out fold into its "⋮"
+        folded = [[chip[j].label for j in run if j in chip] for run in self.lay.runs(self.lay.rows)]
+        # (they fade, then the mark comes: words never morph into a "⋮")
+        moves += [Succession(FadeOut(VGroup(*run)), FadeIn(mark)) if run else FadeIn(mark) for run, mark in zip(folded, end.marks)]
+        rest = [c.label for i, c in chip.items() if i not in visible and not any(c.label in run for run in folded)]
+        gone = VGroup(title, *rest, *(c.box for c in chips), *([origin[0]] if origin else []))
         yield Beat(say("say.title.rows"), (play(*moves, FadeOut(gone), run_time=1.2),), caption=CLEAR, hold=0.3)
+
+    def quantized(self):
+        """A model read from a quantized GGUF file (attncore.quantization): (the note under the origin, its
+        narration), or None."""
+        ctx, q = self.ctx, self.ctx.result.quantization
+        if q is None:
+            return None
+        key, params = quantization_line(q)
+        note = text(ctx, ctx.s("title." + key, **params), ctx.theme.min_font_size + 2, ctx.theme.dim,
+                    max_width=2 * half_width() - 0.4)
+        return note, say("say.title." + key, **params)
 
     def chosen(self):
         """Why the followed head was chosen, when a search chose it (attncore.pick): (the line under the

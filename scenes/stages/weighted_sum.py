@@ -3,15 +3,32 @@ Z = A·V for every token."""
 
 from __future__ import annotations
 
-from manim import DOWN, LEFT, RIGHT, FadeIn, FadeOut, Rectangle, SurroundingRectangle, TransformFromCopy, VGroup
+from manim import (
+    DOWN,
+    LEFT,
+    RIGHT,
+    Circumscribe,
+    Create,
+    FadeIn,
+    FadeOut,
+    Rectangle,
+    ReplacementTransform,
+    Succession,
+    SurroundingRectangle,
+    VGroup,
+)
 
 from attncore import pct, steps
 
 from ..beats import Beat, Stage, play, say
-from ..components import Grid, Picture, VectorRow, number_text, stagger, text
+from ..components import Grid, Picture, VectorRow, half_width, number_text, stagger, text
 from ..context import Source, vector_quote
 from ..elision import run_count, run_label
-from ..layout import CONTENT_BOTTOM, CONTENT_TOP, fit_content, font_for
+from ..layout import CONTENT_BOTTOM, CONTENT_TOP, MAX_CELL_W, fit_content, font_for
+from .softmax import row_sweep
+
+LINE_FIXED = 6.5  # a line's width but its two vectors: label, share, bar, brackets, arrow and gaps
+LINE_FONT = 30  # a line's numbers at most
 
 
 class WeightedSumStage(Stage):
@@ -19,6 +36,7 @@ class WeightedSumStage(Stage):
     starts_from = "weights"
     ends_on = "z"
     heading_key = "weighted.heading"
+    shown_key = "weighted.heading_shown"
 
     def elided(self):
         r = self.ctx.result
@@ -38,10 +56,11 @@ class WeightedSumStage(Stage):
         arrow = text(ctx, "→", size, theme.dim)
         av = Grid(ctx, steps.weighted_values(r, i)[j][None, :], [0], dims, source=lambda _, b: Source("", (j, b), ("weighted_values", i)),
                   cell_w=w, cell_h=h, font_size=size, color=theme.Z)
+        share_w = text(ctx, "100.0%", size).width  # the widest share: its column (measured, not shown)
         label.move_to([0, 0, 0]).align_to([-0.1, 0, 0], RIGHT)
-        share.move_to([0.55, 0, 0])
-        bar.move_to([1.2, 0, 0]).align_to([1.2, 0, 0], LEFT)
-        v.next_to(bar, RIGHT, buff=0.25).align_to([2.7, 0, 0], LEFT)
+        share.move_to([0, 0, 0]).align_to([0.15 + share_w, 0, 0], RIGHT)
+        bar.move_to([0.4 + share_w, 0, 0]).align_to([0.4 + share_w, 0, 0], LEFT)
+        v.next_to(bar, RIGHT, buff=0.25).align_to([1.9 + share_w, 0, 0], LEFT)
         arrow.next_to(v, RIGHT, buff=0.25)
         av.next_to(arrow, RIGHT, buff=0.25)
         return Picture("line", label=label, share=share, bar=bar, v=v, arrow=arrow, av=av)
@@ -61,14 +80,23 @@ class WeightedSumStage(Stage):
         heading = self.heading()
         grid = start.grid
         hl = SurroundingRectangle(VGroup(grid.row(i), grid.row_labels[i]), color=theme.accent, buff=0.05)
+        # the row's weights one by one, as "weighted by the attention it pays" is said
+        cells = [grid.cells[i, j] for j in grid.cols if j is not None and (i, j) in grid.cells]
+        frames = [SurroundingRectangle(c, color=theme.heat_high, buff=0.04) for c in cells]
+        moves = [ReplacementTransform(a, b) for a, b in zip(frames, frames[1:])]
         yield Beat(say("say.weighted.intro", token=tok), (play(FadeIn(heading), FadeIn(hl), run_time=0.6),),
-                   caption=say("weighted.caption", token=tok), hold=0.5)
+                   caption=say("weighted.caption", token=tok), hold=0.5,
+                   paced=(play(Create(frames[0]), run_time=0.4),
+                          *([play(Succession(*moves), run_time=min(2.4, 0.3 * len(moves) + 0.1))] if moves else []),
+                          play(FadeOut(frames[-1]), run_time=0.3)))
         # one line per token j: a_j, a bar, v_j (faded by a_j), -> a_j v_j
         dims = lay.qkv_dims(r.d_v)
-        # lines as high as the matrices' rows, lower when the story takes up to WEIGHTED_MOST of them: the lines,
-        # their gaps and z below fit between the heading and the caption without shrinking
-        w, h = lay.qkv_cell_w, min(lay.row_h, (CONTENT_TOP - CONTENT_BOTTOM - 0.45) / (1.1 * len(lay.weighted_rows) + 1))
-        size = font_for(w, h, theme)
+        # cells as wide as the frame leaves beside the labels, shares and bars (LINE_FIXED) for v_j and a_j v_j; lines
+        # as high as the matrices' rows, lower when the story takes up to WEIGHTED_MOST of them: the lines, their
+        # gaps and z below fit between the heading and the caption without shrinking
+        w = max(lay.qkv_cell_w, min(MAX_CELL_W, (2 * half_width() - LINE_FIXED) / (2 * len(dims))))
+        h = min(lay.matrix_cell(w)[0], (CONTENT_TOP - CONTENT_BOTTOM - 0.45) / (1.1 * len(lay.weighted_rows) + 1))
+        size = font_for(w, h, theme, min(LINE_FONT, theme.max_font_size))
         runs = iter(lay.runs(lay.weighted_rows))
         column = VGroup(*(self.run_line(next(runs), size) if j is None else self.line(j, dims, w, h, size)
                           for j in lay.weighted_rows))
@@ -85,18 +113,24 @@ class WeightedSumStage(Stage):
         z.label.next_to(z.grid.grid_box(), LEFT, buff=0.3)
         whole = fit_content(VGroup(column, z))
         top = steps.strongest(r, i)
+        line = dict(zip(lay.weighted_rows, column))[top]  # the top key's line (in the story: never elided), framed
+        most = SurroundingRectangle(VGroup(line.label, line.share, line.bar, line.v), color=theme.accent, buff=0.06)
         yield Beat(say("say.weighted.scale", top=ctx.token(top), pct=ctx.quote(r.weights[i, top], Source("weights", (i, top), format="pct"))),
                    (play(FadeOut(start), FadeOut(hl), run_time=0.6),
                     play(stagger((FadeIn(VGroup(m.label, m.share, m.bar, m.v), shift=RIGHT * 0.2) for m in column), 0.1),
                          run_time=1.6)),
-                   hold=0.6)
+                   hold=0.6, paced=(play(Create(most), run_time=0.5),))
         vector = vector_quote(ctx, r.output[i], Source("output", (i,)), dims)
+        new = SurroundingRectangle(z, color=theme.Z, buff=0.1)  # "the new vector of …", framed as it is said
         yield Beat(say("say.weighted.sum", token=tok, vector=vector),
                    (play(stagger((FadeIn(VGroup(m.arrow, m.av), shift=RIGHT * 0.2) for m in column), 0.1), run_time=1.4),
-                    play(FadeIn(z.label), TransformFromCopy(VGroup(*(m.av for m in real)), z.grid), run_time=1.2)),
-                   hold=1.6, still=True, pause=True)
+                    # the products framed, their sum coming in below them: numbers never morph into their sum
+                    play(FadeOut(most), FadeIn(z.label), Circumscribe(VGroup(*(m.av for m in real)), color=theme.Z, buff=0.08),
+                         FadeIn(z.grid, shift=DOWN * 0.2), run_time=1.2)),
+                   hold=1.6, still=True, pause=True, paced=(play(Create(new), run_time=0.5),))
         S = ctx.quote(r.n_tokens, Source("n_tokens", format="int"))
         dv = ctx.quote(r.d_v, Source("d_v", format="int"))
-        yield Beat(say("say.weighted.all", s=S, d=dv), (play(FadeOut(whole), run_time=0.6), play(FadeIn(self.handoff()), run_time=0.8)),
-                   caption=say("weighted.message", theme.Z), hold=2.0)
+        block = self.handoff()
+        yield Beat(say("say.weighted.all", s=S, d=dv), (play(FadeOut(whole), FadeOut(new), run_time=0.6), play(FadeIn(block), run_time=0.8)),
+                   caption=say("weighted.message", theme.Z), hold=2.0, paced=row_sweep(block.grid, theme))
         yield from self.end(heading)
