@@ -359,7 +359,7 @@ STRINGS = {
     "analogy.map_caption": "Q, K and V: the question, the labels and the summaries",
     "say.analogy.library_question": "Think of a library. A reader comes in with a question: I'm looking for books on the history of AI.",
     "say.analogy.library_books": "On the shelf, every book has a label on the outside and a short summary inside.",
-    "say.analogy.library_match": "The reader compares the question with every label. “AI, history, 1950s” fits best; “AI, robots” and “history, Rome” fit partly; “cooking, Italy” does not fit at all.",
+    "say.analogy.library_match": "The reader compares the question with every label. “AI, history, the nineteen-fifties” fits best; “AI, robots” and “history, Rome” fit partly; “cooking, Italy” does not fit at all.",
     "say.analogy.library_read": "So the reader reads mostly the summary of the best book, a little of the two partial ones, and skips the cookbook: the answer is a blend of summaries.",
     "say.analogy.question": "Self-attention does the same with a sentence. The current token “{token}” is the reader, and it comes with a question: what am I looking for?",
     "say.analogy.books": "Every token of the sentence, “{token}” included, is a book on the shelf, with a label and a summary.",

@@ -345,7 +345,7 @@ STRINGS = {
     "analogy.map_caption": "Q、K、V：问题、标签和摘要",
     "say.analogy.library_question": "想象你在图书馆里查资料。一位读者走进来，带着一个问题：我想找关于人工智能历史的书。",
     "say.analogy.library_books": "书架上的每本书，外面都贴着标签，里面有一段简短的内容摘要。",
-    "say.analogy.library_match": "读者拿这个问题去比对每本书的标签：“AI、历史、1950 年代”最相关；“AI、机器人”和“历史、罗马”有点相关；“烹饪、意大利”完全不相关。",
+    "say.analogy.library_match": "读者拿这个问题去比对每本书的标签：“AI、历史、二十世纪五十年代”最相关；“AI、机器人”和“历史、罗马”有点相关；“烹饪、意大利”完全不相关。",
     "say.analogy.library_read": "于是读者主要读最相关那本书的摘要，另外两本只读一点，烹饪书干脆跳过：得到的答案，就是这些摘要的混合。",
     "say.analogy.question": "自注意力对句子做的也是同一件事。当前词元“{token}”就是读者，它带着一个问题：我在找什么？",
     "say.analogy.books": "句子里的每个词元，包括“{token}”自己，都是书架上的一本书，各有标签和摘要。",
