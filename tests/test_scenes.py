@@ -164,7 +164,8 @@ def test_catalogues_have_the_same_keys_and_placeholders():
     same = {key for key in en if forms(en[key]) == forms(zh[key])}
     assert same <= {"softmax.scale", "softmax.exp", "softmax.exp_shifted", "scores.result", "summary.shape",
                     "summary.formula", "title.sentence", "softmax.x", "heads.top", "explore.weight", "explore.v_row",
-                    "explore.z_row", "contrast.swap"}, same
+                    "explore.z_row", "contrast.swap", "kv.score_head", "rope.table_s", "kv.candidate", "rope.pair_label",
+                    "rope.turned_name"}, same
     assert set(en["title.tokens"]) == {"one", "other"} and set(zh["title.tokens"]) == {"other"}
 
 
