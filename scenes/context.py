@@ -157,6 +157,12 @@ def fill(strings: dict, key: str, language: str, params: dict) -> str:
     return template.format(**{k: _text(v) for k, v in params.items()})
 
 
+def step_source(step: str, field: str, *index: int, format: str = "fmt") -> Source:
+    """A number of the record `attncore.steps.<step>(result)` returns (its `field` at `index`): e.g.
+    "rope" (θ, positions, frequencies, Q and K before the turn) or "next_step" (the step of generation)."""
+    return Source(field, tuple(index), (step,), format)
+
+
 def vector_quote(ctx: Ctx, values, source: Source, slots: Sequence[int | None]) -> list[Num | None]:
     """The entries of a vector at `slots` (None for an elision) as quoted numbers."""
     return [None if j is None else ctx.quote(values[j], source.at(j)) for j in slots]

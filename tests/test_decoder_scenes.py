@@ -311,36 +311,10 @@ def test_the_decoder_stages_are_readable(played, kind, language):
 def test_the_decoder_stages_never_stand_still_for_long(layers, language):
     """Played with a voice's timing (tests/test_pacing.py), no stretch of the rope and kv-cache stages keeps
     the picture unchanged for more than 8 seconds."""
-    from test_pacing import MAX_STILL, Timeline, Voice
+    from test_pacing import MAX_STILL, Voice, timeline_of
 
-    from scenes import beats
-
-    timeline, captions, key = Timeline(), set(), [None]
-    driver = beats.Driver
-    caption_mobject, play, play_beat = driver.caption_mobject, driver.play, driver.play_beat
-
-    def record_caption(self, line):
-        made = caption_mobject(self, line)
-        captions.add(id(made))
-        return made
-
-    def record_play(self, p):
-        change = any(type(a).__name__ != "Wait" and id(getattr(a, "mobject", None)) not in captions
-                     for a in beats.flatten(p.animations))
-        timeline.plays.append((self.clock, p.run_time, change, self.ctx.log.stage, key[0]))
-        play(self, p)
-
-    def record_beat(self, beat):
-        key[0] = beat.narration.key if beat.narration is not None else None
-        play_beat(self, beat)
-
-    driver.caption_mobject, driver.play, driver.play_beat = record_caption, record_play, record_beat
-    try:
-        run = run_scene(layers("qwen2"), ["rope", "kv-cache"], focus=FOCUS, language=language, speech=Voice(),
-                        head=HEAD["qwen2"])
-    finally:
-        driver.caption_mobject, driver.play, driver.play_beat = caption_mobject, play, play_beat
-    timeline.end = run.scene.driver.clock
+    timeline = timeline_of(lambda: run_scene(layers("qwen2"), ["rope", "kv-cache"], focus=FOCUS, language=language,
+                                             speech=Voice(), head=HEAD["qwen2"]))
     long = [(stage, k, round(start, 1), round(seconds, 1)) for start, seconds, stage, k in timeline.stills()
             if seconds > MAX_STILL and stage != "title"]
     assert not long, long

@@ -74,8 +74,8 @@ class Timeline:
         return out
 
 
-def play_video(sentence, kw, view, contrast, language) -> Timeline:
-    """The whole video played with a voice's timing, every play recorded."""
+def timeline_of(playing) -> Timeline:
+    """Every play of the scene `playing()` plays (a scenetools run, with a voice's timing) recorded."""
     timeline, captions, key = Timeline(), set(), [None]
     driver = beats.Driver
     caption_mobject, play, play_beat = driver.caption_mobject, driver.play, driver.play_beat
@@ -97,13 +97,18 @@ def play_video(sentence, kw, view, contrast, language) -> Timeline:
 
     driver.caption_mobject, driver.play, driver.play_beat = record_caption, record_play, record_beat
     try:
-        computed = attncore.run(sentence, **kw)
-        other = attncore.run(contrast, **kw) if contrast else None
-        run = run_scene(computed, language=language, speech=Voice(), contrast=other, **view)
+        run = playing()
     finally:
         driver.caption_mobject, driver.play, driver.play_beat = caption_mobject, play, play_beat
     timeline.cues, timeline.end = run.scene.log.cues, run.scene.driver.clock
     return timeline
+
+
+def play_video(sentence, kw, view, contrast, language) -> Timeline:
+    """The whole video played with a voice's timing, every play recorded."""
+    computed = attncore.run(sentence, **kw)
+    other = attncore.run(contrast, **kw) if contrast else None
+    return timeline_of(lambda: run_scene(computed, language=language, speech=Voice(), contrast=other, **view))
 
 
 @pytest.fixture(scope="module")

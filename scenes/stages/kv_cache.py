@@ -32,7 +32,7 @@ from attncore.tables import STORY_SHARE, STORY_TOP, plan_axis, plan_by_weight
 
 from ..beats import Beat, Stage, play, say
 from ..components import Grid, VectorRow, half_width, number_text, stagger, text
-from ..context import Source
+from ..context import Source, step_source
 from ..layout import CONTENT_TOP
 
 ROWS, ROWS_MOST = 10, 11  # cache rows shown (the rest elided, by the new token's weights)
@@ -43,11 +43,6 @@ LABELS_W = 1.3  # the row labels
 COLUMN_W = 1.05  # the score and the weight columns
 MINI = 2.6  # the side of the score-grid sketch
 BAR_MAX = 5.0  # the longest probability bar
-
-
-def step_source(field: str, *index: int, format: str = "fmt") -> Source:
-    """A number of the step of generation (attncore.steps.next_step: r.next)."""
-    return Source(field, tuple(index), ("next_step",), format)
 
 
 class KVCacheStage(Stage):
@@ -79,8 +74,8 @@ class KVCacheStage(Stage):
         S = r.n_tokens
         new = nxt.token
         heading = self.heading()
-        vocab = ctx.quote(nxt.vocabulary, step_source("vocabulary", format="int"))
-        p = ctx.quote(nxt.probabilities[0], step_source("probabilities", 0, format="pct"))
+        vocab = ctx.quote(nxt.vocabulary, step_source("next_step", "vocabulary", format="int"))
+        p = ctx.quote(nxt.probabilities[0], step_source("next_step", "probabilities", 0, format="pct"))
 
         # the prediction: the top tokens and their probabilities
         sentence = text(ctx, ctx.s("kv.after", sentence=ctx.sentence()), theme.caption_size, theme.text,
@@ -102,7 +97,7 @@ class KVCacheStage(Stage):
         self.place(K_old, V_old, K_new, V_new)
         qkv = self.new_vectors()
         s = ctx.quote(S, Source("n_tokens", format="int"))
-        pos = ctx.quote(nxt.position, step_source("position", format="int"))
+        pos = ctx.quote(nxt.position, step_source("next_step", "position", format="int"))
         cached = [SurroundingRectangle(g.grid.grid_box(), color=theme.accent, buff=0.08) for g in (K_old, V_old)]
         yield Beat(say("say.kv.cache", token=new, position=pos, s=s),
                    (play(FadeOut(VGroup(sentence, candidates, top_frame)), run_time=0.5),
@@ -113,7 +108,7 @@ class KVCacheStage(Stage):
                           play(FadeIn(qkv[1]), run_time=0.5), play(FadeIn(qkv[2]), run_time=0.5)))
 
         # the cache grows by one row: the new k and v join it
-        grown = ctx.quote(nxt.cache_rows, step_source("cache_rows", format="int"))
+        grown = ctx.quote(nxt.cache_rows, step_source("next_step", "cache_rows", format="int"))
         into = [ReplacementTransform(qkv[n].cells[0, c], grid.grid.cells[S, c]) for n, grid in ((1, K_new), (2, V_new))
                 for c in self.dims() if c is not None]
         labels = [grid.grid.row_labels[S] for grid in (K_new,) if S in grid.grid.row_labels]
@@ -132,7 +127,7 @@ class KVCacheStage(Stage):
         scores, weights, heads = self.columns(K_new, rows)
         mini = self.mini()
         strongest = nxt.strongest
-        w_top = ctx.quote(nxt.weights[strongest], step_source("weights", strongest, format="pct"))
+        w_top = ctx.quote(nxt.weights[strongest], step_source("next_step", "weights", strongest, format="pct"))
         top_name = new if strongest == S else ctx.token(strongest)
         frame = SurroundingRectangle(weights[strongest], color=theme.accent, buff=0.06) if strongest in weights else None
         yield Beat(say("say.kv.row", token=new, grown=grown, top=top_name, w=w_top),
@@ -159,7 +154,7 @@ class KVCacheStage(Stage):
             label = text(ctx, ctx.s("kv.candidate", token=tok), theme.caption_size, color, max_width=3.0)
             bar = Rectangle(width=max(0.05, BAR_MAX * float(prob) / best), height=0.32, stroke_width=0)
             bar.set_fill(theme.heat_high if k == 0 else theme.dim, 0.9)
-            share = number_text(ctx, pct(prob), step_source("probabilities", k, format="pct"), theme.caption_size, color)
+            share = number_text(ctx, pct(prob), step_source("next_step", "probabilities", k, format="pct"), theme.caption_size, color)
             label.move_to([-3.2, top - k * 0.7, 0], aligned_edge=RIGHT)
             bar.move_to([-2.9, top - k * 0.7, 0], aligned_edge=LEFT)
             share.next_to(bar, RIGHT, buff=0.2)
@@ -173,7 +168,7 @@ class KVCacheStage(Stage):
         nxt, S = r.next, r.n_tokens
         own = nxt.k if which == "K" else nxt.v
         values = np.vstack([getattr(r, which), own[None, :]])  # (S + 1, d): the cache and its new row, laid out
-        source = lambda a, c: Source(which, (a, c)) if a < S else step_source(which.lower(), c)
+        source = lambda a, c: Source(which, (a, c)) if a < S else step_source("next_step", which.lower(), c)
         color = theme.matrix_color(which)
         grid = Grid(ctx, values, rows, self.dims(), source=source, cell_w=CELL_W, cell_h=CELL_H, font_size=FONT,
                     color=color, row_labels=[*r.tokens, nxt.token] if which == "K" else None, label_width=LABELS_W,
@@ -209,7 +204,7 @@ class KVCacheStage(Stage):
         out = []
         for n, (which, values) in enumerate((("q", nxt.q), ("k", nxt.k), ("v", nxt.v))):
             color = theme.matrix_color(which.upper())
-            row = VectorRow(ctx, values, dims, step_source(which), ctx.s("kv.vector", name=which, token=nxt.token),
+            row = VectorRow(ctx, values, dims, step_source("next_step", which), ctx.s("kv.vector", name=which, token=nxt.token),
                             color=color, cell_w=CELL_W, cell_h=CELL_H + 0.08, font_size=FONT, label_width=1.2)
             row.move_to([half_width() - row.width / 2 - 0.1, CONTENT_TOP - 1.0 - n * 0.85, 0])
             out.append(row)
@@ -226,8 +221,8 @@ class KVCacheStage(Stage):
             if j is None:
                 continue
             y = grid.slot_point(slot, 0)[1]
-            scores[j] = number_text(ctx, fmt(r.next.scores[j]), step_source("scores", j), FONT, theme.text).move_to([x0, y, 0])
-            weights[j] = number_text(ctx, pct(r.next.weights[j]), step_source("weights", j, format="pct"), FONT,
+            scores[j] = number_text(ctx, fmt(r.next.scores[j]), step_source("next_step", "scores", j), FONT, theme.text).move_to([x0, y, 0])
+            weights[j] = number_text(ctx, pct(r.next.weights[j]), step_source("next_step", "weights", j, format="pct"), FONT,
                                      theme.heat_high).move_to([x0 + COLUMN_W, y, 0])
         heads = VGroup(text(ctx, ctx.s("kv.score_head"), theme.label_size, theme.text, max_width=COLUMN_W),
                        text(ctx, ctx.s("kv.weight_head"), theme.label_size, theme.heat_high, max_width=COLUMN_W))

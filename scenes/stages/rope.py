@@ -39,7 +39,7 @@ from attncore.tables import plan_axis
 
 from ..beats import CLEAR, Beat, Stage, play, say
 from ..components import Grid, number_text, row_of, stagger, text
-from ..context import Source
+from ..context import Source, step_source
 from ..formulas import formula
 from ..layout import CONTENT_BOTTOM, CONTENT_TOP
 
@@ -49,11 +49,6 @@ PAIR_SLOTS = 7  # pairs shown of a vector split into pairs (the rest elided "…
 PANEL_R = 1.4  # radius of an arrows panel's circle
 PANEL_W = 4.4  # a panel's width (three side by side)
 BAR_W = 9.5  # the frequency bars' width
-
-
-def rope_source(field: str, *index: int, format: str = "fmt") -> Source:
-    """A number of r.rope (attncore.steps.rope): θ, positions, frequencies, Q_raw, K_raw, scores_raw."""
-    return Source(field, tuple(index), ("rope",), format)
 
 
 class RopeStage(Stage):
@@ -69,8 +64,8 @@ class RopeStage(Stage):
         j, _ = steps.winning_pair(r, i, tuple(ctx.visible()))  # the key it attends to most, as the scores stage
         tok, key = ctx.token(i), ctx.token(j)
         half = ro.frequencies.size
-        m = ctx.quote(ro.positions[i], rope_source("positions", i, format="int"))
-        n = ctx.quote(ro.positions[j], rope_source("positions", j, format="int"))
+        m = ctx.quote(ro.positions[i], step_source("rope", "positions", i, format="int"))
+        n = ctx.quote(ro.positions[j], step_source("rope", "positions", j, format="int"))
         heading = self.heading()
         rows = [start.Q.grid.row(i), start.K.grid.row(j)]
         hl = VGroup(*(SurroundingRectangle(g, color=c, buff=0.06) for g, c in zip(rows, (theme.Q, theme.K)) if len(g)))
@@ -103,8 +98,8 @@ class RopeStage(Stage):
         moved = VGroup(block, columns).copy().scale(shrink)
         moved.move_to([0, CONTENT_TOP - 0.05 - moved.height / 2, 0])
         bars, marks, formula_line = self.bars(chosen, moved.get_bottom()[1] - 0.25)
-        fast = ctx.quote(ro.frequencies[0], rope_source("frequencies", 0, format="sig"))
-        slow = ctx.quote(ro.frequencies[-1], rope_source("frequencies", half - 1, format="sig"))
+        fast = ctx.quote(ro.frequencies[0], step_source("rope", "frequencies", 0, format="sig"))
+        slow = ctx.quote(ro.frequencies[-1], step_source("rope", "frequencies", half - 1, format="sig"))
         base = self.base()
         yield Beat(say("say.rope.frequencies", base=base, d=d, fast=fast, slow=slow, n=half, last=half - 1),
                    (play(VGroup(block, columns).animate.scale(shrink).move_to(moved), run_time=0.6),
@@ -136,7 +131,7 @@ class RopeStage(Stage):
                    caption=say("rope.arrows", ctx.theme.dim), hold=1.0, still=True, pause=True, paced=tuple(turns))
 
         # the score before and after: the angle between q and k changed by (m − n) θ_i in each pair
-        before = ctx.quote(ro.scores_raw[i, j], rope_source("scores_raw", i, j))
+        before = ctx.quote(ro.scores_raw[i, j], step_source("rope", "scores_raw", i, j))
         after = ctx.quote(r.scores[i, j], Source("scores", (i, j)))
         term_frames = [SurroundingRectangle(p.term, color=theme.accent, buff=0.08) for p in panels]
         same = ro.positions[i] == ro.positions[j]  # one position (the token itself): both turn alike, the score stays
@@ -169,7 +164,7 @@ class RopeStage(Stage):
         """RoPE's base θ, quoted: a whole number as written in the config (1000000), else significant digits."""
         ro = self.ctx.result.rope
         whole = float(ro.theta).is_integer()
-        return self.ctx.quote(ro.theta, rope_source("theta", format="int" if whole else "sig"))
+        return self.ctx.quote(ro.theta, step_source("rope", "theta", format="int" if whole else "sig"))
 
     def pairs(self, which: str, s: int, token: str, cols) -> Grid:
         """Token s's q or k before the rotation as pairs: one column per pair, dimension c above c + d_k/2."""
@@ -178,7 +173,7 @@ class RopeStage(Stage):
         half = raw.size // 2
         values = np.stack([raw[:half], raw[half:]])  # (2, d_k/2): the pairs as columns (laid out, not computed)
         color = theme.matrix_color(which)
-        grid = Grid(ctx, values, [0, 1], cols, source=lambda a, c: rope_source(f"{which}_raw", s, c + a * half),
+        grid = Grid(ctx, values, [0, 1], cols, source=lambda a, c: step_source("rope", f"{which}_raw", s, c + a * half),
                     cell_w=1.1, cell_h=0.5, font_size=PAIR_FONT, color=color,
                     row_labels=[ctx.s("rope.dim", which=which.lower()), ctx.s("rope.dim_half", which=which.lower(), half=half)],
                     col_labels=[ctx.s("rope.pair_label", c=c) for c in range(half)], label_width=2.3)
@@ -212,9 +207,9 @@ class RopeStage(Stage):
             bar.move_to([left + (c + 0.5) * w, floor + tall / 2, 0])
             group.bars.add(bar)
         axis = Line([left, floor, 0], [left + BAR_W, floor, 0], color=theme.dim, stroke_width=2)
-        first = number_text(ctx, sig(f[0]), rope_source("frequencies", 0, format="sig"), theme.label_size, theme.text)
+        first = number_text(ctx, sig(f[0]), step_source("rope", "frequencies", 0, format="sig"), theme.label_size, theme.text)
         first.next_to(group.bars[0], LEFT, buff=0.15).align_to(group.bars[0], UP)
-        last = number_text(ctx, sig(f[-1]), rope_source("frequencies", half - 1, format="sig"), theme.label_size, theme.text)
+        last = number_text(ctx, sig(f[-1]), step_source("rope", "frequencies", half - 1, format="sig"), theme.label_size, theme.text)
         last.next_to(group.bars[-1], RIGHT, buff=0.15).align_to(group.bars[-1], DOWN).shift(UP * 0.05)
         group.frame = VGroup(axis, first, last)
         group.add(group.bars, group.frame)
