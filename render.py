@@ -21,18 +21,18 @@ if __name__ == "__main__":  # before the slow imports: an interrupt while starti
         if signal.getsignal(_sig) is not signal.SIG_IGN:  # a background job's ignored SIGINT stays so
             signal.signal(_sig, _interrupted_while_starting)
 
-import hashlib
-import re
-import unicodedata
 from pathlib import Path
 
 import click
 
 import attncore
 from attncore import InputError
+from attncore.strings import catalogue
+from attncore.tables import origin
 from scenes import STAGE_NAMES, all_defaults, outputs
 from scenes.outputs import OptionError, Settings
 from scenes.production.lifecycle import Staging, interruptible
+from scenes.production.names import name_of, slug
 from scenes.production.voice import VoiceError
 from scenes.strings import LANGUAGES
 from scenes.view import QUALITIES, View
@@ -45,6 +45,7 @@ GROUPS = {"Input": ("--sentence", "--focus", "--keep", "--weights", "--d-model",
           "Model": ("--model", "--layer", "--head", "--contrast", "--hide-special"),
           "Outputs": (*outputs.options(), "--subtitles", "--voice", "--dry-run"),
           "Video": ("--stage", "--overview", "--lang", "--quality"),
+          "Course": ("--course", "--cluster"),
           "Performance": ("--jobs", "--no-cache", "--quiet", "--help")}
 
 
@@ -118,24 +119,16 @@ def caused_by_interrupt(error):
 def output_options(command):
     """An option for each output of the registry (scenes.outputs): a file, a folder, or a flag."""
     for option, output in outputs.options().items():  # the last one applied is listed first
-        kind = dict(is_flag=True) if output.flag else dict(type=click.Path(
-            file_okay=not output.folder, dir_okay=output.folder, path_type=Path), default=None)
+        kind = dict(is_flag=True) if output.flag else dict(type=click.Path(  # --output: --course's folder too
+            file_okay=not output.folder, dir_okay=output.folder or option == "--output", path_type=Path), default=None)
         command = click.option(option, **kind, help=output.help)(command)
     return command
-
-
-def slug(text: str) -> str:
-    """Lower-case ASCII letters and digits joined by "-": "all-MiniLM-L6-v2" -> "all-minilm-l6-v2"."""
-    ascii_ = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
-    return re.sub(r"[^a-z0-9]+", "-", ascii_.lower()).strip("-")
 
 
 def default_output(sentence: str, stages: tuple[str, ...], origin: str = "") -> Path:
     """media/<sentence-slug>[-<origin>][-<stages>].mp4; non-ASCII sentences get a short stable code.
     `origin` names a model's layer and head ("minilm-l5-h11") or a toy head ("heads2-h0")."""
-    slug_ = slug(sentence)[:40]
-    if len(slug_) < len(sentence) // 2:
-        slug_ = (slug_ + "-" if slug_ else "") + hashlib.blake2b(sentence.encode(), digest_size=4).hexdigest()
+    slug_ = name_of(sentence)
     if stages in all_defaults():  # the whole video, whatever the computation shows (heads, RoPE, the KV cache)
         suffix = "-contrast" if "contrast" in stages else ""
     else:
@@ -190,6 +183,24 @@ def choose_head(sentence, d_model, d_k, seed, positional, causal, weights, model
     return choice.computed, choice.head, choice.contrast, pick
 
 
+def resolve_view(sentence=attncore.DEFAULT_SENTENCE, *, focus=None, keep=(), quality="low", stages=None, d_model=None,
+                 d_k=None, seed=0, positional=False, causal=False, weights=None, language="en", model=None, layer=None,
+                 head=None, heads=None, hide_special=False, contrast=None) -> View:
+    """The View render.py's options resolve to (`stages`: video_stages's), as a course's lecture does too.
+    Raises InputError, one line, for what cannot be honoured."""
+    computed, head, other, pick = choose_head(sentence, d_model, d_k, seed, positional, causal, weights, model, layer,
+                                              head, heads, focus, contrast)
+    return View.resolve(computed, focus=focus, language=language, head=head or 0, hide_special=hide_special,
+                        stages=stages, quality=quality, keep=keep, contrast=other, pick=pick)
+
+
+def lecture_view(language: str, *, stages=(), **options) -> View:
+    """A course's lecture in `language` (scenes.course): its View, as render.py would resolve these options."""
+    if options.get("hide_special") and options.get("model") is None:
+        raise InputError("hide_special: goes with model (only a model's tokenizer adds [CLS] and [SEP])")
+    return resolve_view(language=language, stages=video_stages(tuple(stages), False), **options)
+
+
 def video_stages(stages: tuple[str, ...], overview: bool) -> tuple[str, ...] | None:
     """--stage's choice in video order; None for the whole video, which View.resolve makes of what is
     computed (several heads, a --contrast, RoPE, a decoder's next token); --overview is the heads stage."""
@@ -215,8 +226,9 @@ def summary(view: View, speaker, targets: list[Path]) -> None:
     r = view.result
     if speaker is not None:
         click.echo(f"voice: {speaker.name}")
-    if r.source is not None:
-        click.echo(f"model: {r.source}")
+    if r.source is not None:  # and a GGUF file's quantization, the K/V head a grouped head reads
+        source, *more = origin(r, catalogue("en"), view.computed.n_heads if view.several else None)
+        click.echo("\n".join([f"model: {source}", *more]))
     elif view.several:
         click.echo(f"heads: {view.computed.n_heads} of {view.computed.d_head} dimensions; following head {r.head}")
     click.echo(f"tokens ({r.n_tokens}): {' | '.join(r.tokens)}")
@@ -259,8 +271,9 @@ def summary(view: View, speaker, targets: list[Path]) -> None:
 @click.option("--subtitles", is_flag=True, help="Also write the narration as subtitles beside the video (.srt, same name).")
 @click.option("--model", default=None, metavar="NAME|DIR",
               help="A pretrained model's real attention instead of the toy numbers: minilm (all-MiniLM-L6-v2, "
-                   "English), m3e-small (Chinese), a folder with a BERT or GPT-2 checkpoint, or a model's name in "
-                   "the local Hugging Face cache (never downloaded).")
+                   "English), m3e-small (Chinese), the decoders smollm2-135m (English) and qwen2.5-coder-0.5b "
+                   "(Chinese too), 4-bit GGUF files; a folder with a BERT, GPT-2, llama or Qwen2 checkpoint, a GGUF "
+                   "file, or a model's name in the local Hugging Face cache (never downloaded).")
 @click.option("--layer", type=int, default=None, help="With --model: the layer, counted from 0 (default 0).")
 @click.option("--head", type=HeadChoice(), default=None,
               help="With --model or --heads: the head the video follows, counted from 0, or auto: the head (of every "
@@ -286,21 +299,31 @@ def summary(view: View, speaker, targets: list[Path]) -> None:
                    "with --slides and --script (their timing follows). Needs `make voice`.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 @click.option("--dry-run", is_flag=True, help="Compute and validate, print a summary, render nothing.")
+@click.option("--course", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
+              help="Render a course: every lecture of a TOML file (docs/course.md) as one batch into --output FOLDER "
+                   "(default media/<course title>), with an offline site (index.html). Resumes where a run stopped.")
+@click.option("--cluster", default=None, metavar="ADDRESS",
+              help="With --course: render the stages on a Dask cluster (its scheduler's address, e.g. "
+                   "tcp://10.0.0.5:8786; default $DASK_SCHEDULER_ADDRESS). Needs the cluster extra.")
 def main(sentence, focus, keep, quality, stages, d_model, d_k, seed, positional, causal, weights_file, language, subtitles,
          model, layer, head, heads, overview, hide_special, jobs, no_cache, voice, quiet, dry_run, contrast=None,
-         **asked):
+         course=None, cluster=None, **asked):
     """Render a video explaining self-attention on SENTENCE with its real numbers."""
+    if course is not None or cluster is not None:
+        return main_course(course, cluster, asked.get("output"), Settings(quiet=quiet, jobs=jobs, cache=not no_cache),
+                           dry_run)
     if overview and stages:
         raise click.UsageError("--overview is the heads stage alone; leave out --stage")
     if hide_special and model is None:
         raise click.UsageError("--hide-special goes with --model (only a model's tokenizer adds [CLS] and [SEP])")
+    if asked.get("output") is not None and asked["output"].is_dir():  # a folder only with --course
+        raise click.BadParameter(f"{str(asked['output'])!r} is a folder; name a file", param_hint="'--output'")
     flags = frozenset(name for name, given in (("voice", voice), ("subtitles", subtitles)) if given)
     chosen = outputs.choose(outputs.asked(asked), flags)  # the clashes of options, before any computing
-    computed, head, other, pick = choose_head(sentence, d_model, d_k, seed, positional, causal, weights_file, model, layer,
-                                              head, heads, focus, contrast)
-    view = View.resolve(computed, focus=focus, language=language, head=head or 0, hide_special=hide_special,
-                        stages=video_stages(stages, overview),
-                        quality=quality, keep=keep, contrast=other, pick=pick)
+    view = resolve_view(sentence, focus=focus, keep=keep, quality=quality, stages=video_stages(stages, overview),
+                        d_model=d_model, d_k=d_k, seed=seed, positional=positional, causal=causal, weights=weights_file,
+                        language=language, model=model, layer=layer, head=head, heads=heads, hide_special=hide_special,
+                        contrast=contrast)
     default = default_output(view.result.sentence or " ".join(view.result.tokens), view.stages, origin_name(view, model))
     chosen = [(o, p or default.with_suffix(o.suffixes[0])) for o, p in chosen]
     speaker = None
@@ -316,6 +339,26 @@ def main(sentence, focus, keep, quality, stages, d_model, d_k, seed, positional,
         staging.publish(deaf_after=True)  # every output at once: until here an interruption leaves none
     for path in written:
         click.echo(str(path))
+
+
+COURSE_OPTIONS = ("course", "cluster", "output", "quiet", "jobs", "no_cache", "dry_run")  # what --course goes with
+
+
+def main_course(course, cluster, folder, settings, dry_run):
+    """--course: every lecture of the file (scenes.course); the other options of a lecture are the file's."""
+    if course is None:
+        raise click.UsageError("--cluster goes with --course")
+    ctx = click.get_current_context()
+    given = [p for p in ctx.command.params if p.name not in COURSE_OPTIONS
+             and ctx.get_parameter_source(p.name) is click.core.ParameterSource.COMMANDLINE]
+    if given:
+        raise click.UsageError(f"--course takes every lecture's options from the file; leave out {given[0].opts[-1]}")
+    from scenes.course import run_course
+
+    cluster = cluster or os.environ.get("DASK_SCHEDULER_ADDRESS") or None  # Dask's own variable: only a course reads it
+    status = run_course(course, resolve=lecture_view, folder=folder, cluster=cluster, settings=settings, dry_run=dry_run)
+    if status:
+        sys.exit(status)
 
 
 if __name__ == "__main__":

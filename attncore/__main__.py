@@ -85,9 +85,10 @@ def token_rows(heads, focus: int | None, language: str) -> dict:
     return {"rows": rows, "runs": tables.run_labels(heads, i, rows, "⋮", h), "note": note and wrapped(note)}
 
 
-def report(r: AttentionResult, language: str = "en", focus: int | None = None) -> str:
+def report(r: AttentionResult, language: str = "en", focus: int | None = None, n_heads: int | None = None) -> str:
     """Every stage of `r`, as the tables a student reads top to bottom, headed in `language`; long
-    token axes elided by the weights of `focus` (default: the last word, tables.notebook_focus)."""
+    token axes elided by the weights of `focus` (default: the last word, tables.notebook_focus). A model's
+    head says where it comes from first (`tables.origin`; `n_heads`: its layer's query heads)."""
     h = catalogue(language)
     plus_bias = partial(tables.plus_bias, r)  # a real model's head: Q = X W_Q + b_Q
     toks = list(r.tokens)
@@ -96,8 +97,7 @@ def report(r: AttentionResult, language: str = "en", focus: int | None = None) -
     plan = token_rows([r], focus, language)
     note = plan.pop("note")
     parts = [f"{h['tokens']} ({S}): " + " | ".join(toks) + (f"\n{note}" if note else "")]
-    if r.source is not None:
-        parts[0] = f"{r.source}\n{parts[0]}"
+    parts[0] = "\n".join([*map(wrapped, tables.origin(r, h, n_heads)), parts[0]])
     if r.positional:
         parts.append(table(h["embeddings"].format(s=S, d=dm), r.embeddings, toks, dims(dm, "d"), elide=True, **plan))
         parts.append(table(h["positional"].format(s=S, d=dm), r.positional_encoding, toks, dims(dm, "d"), elide=True,
@@ -140,7 +140,8 @@ def report_heads(m: MultiHeadResult, language: str = "en", focus: int | None = N
     first = m.heads[0]
     plan = token_rows(m.heads, focus, language)
     note = plan.pop("note")
-    parts = [(f"{first.model} layer {first.layer}\n" if first.model else "") + f"{h['tokens']} ({S}): " + " | ".join(toks)
+    parts = ["\n".join([*map(wrapped, tables.origin(first, h, m.n_heads, layer_only=True)),
+                         f"{h['tokens']} ({S}): " + " | ".join(toks)])
              + (f"\n{note}" if note else "")]
     parts += [table(h["head"].format(h=r.head, n=m.n_heads, d=m.d_head), r.weights, toks, toks, cell=pct) for r in m.heads]
     parts += [
@@ -168,7 +169,8 @@ def main(argv: list[str] | None = None) -> int:
                              "token")
     parser.add_argument("--model", default=None, metavar="NAME|DIR",
                         help="a pretrained model's head instead of the toy numbers: minilm (all-MiniLM-L6-v2), "
-                             "m3e-small (Chinese), a BERT or GPT-2 folder, or a name in the local Hugging Face cache")
+                             "m3e-small (Chinese), the decoders smollm2-135m and qwen2.5-coder-0.5b (4-bit GGUF), a "
+                             "BERT, GPT-2, llama or Qwen2 folder, a GGUF file, or a name in the local Hugging Face cache")
     parser.add_argument("--layer", type=int, default=0, help="with --model: the layer, from 0")
     parser.add_argument("--head", type=int, default=0, help="with --model: the head, from 0")
     parser.add_argument("--heads", type=int, default=None,
@@ -196,7 +198,17 @@ def main(argv: list[str] | None = None) -> int:
     except InputError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
-    text = r.to_json() if args.json else report_heads(r, args.lang, focus) if several else report(r, args.lang, focus)
+    if args.json:
+        text = r.to_json()
+    elif several:
+        text = report_heads(r, args.lang, focus)
+    else:
+        n_heads = None
+        if r.model is not None:
+            from .model import load_model
+
+            n_heads = load_model(args.model).n_heads  # loaded already: whether the head shares its K and V
+        text = report(r, args.lang, focus, n_heads)
     try:
         print(text)
         sys.stdout.flush()

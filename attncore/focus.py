@@ -68,7 +68,7 @@ def _wide(char: str) -> bool:
 
 
 _OPENING = set("([{“‘«「『（【《〈")
-_CLOSING = set(")]}”’»」』）】》〉.,;:!?%…。，、；：！？")
+CLOSING = set(")]}”’»」』）】》〉.,;:!?%…。，、；：！？")
 
 
 def join_tokens(tokens) -> str:
@@ -84,7 +84,7 @@ def join_tokens(tokens) -> str:
     for prev, tok in zip([None, *tokens], tokens):
         tight = (
             prev is None
-            or tok[0] in _CLOSING
+            or tok[0] in CLOSING
             or prev[-1] in _OPENING
             or (is_cjk(prev[-1]) and (is_cjk(tok[0]) or is_punctuation(tok)))
             or (is_cjk(tok[0]) and is_punctuation(prev) and _wide(prev[-1]))

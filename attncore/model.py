@@ -27,6 +27,7 @@ Multitask Learners" (GPT-2, 2019); Vaswani et al. (2017); transformers' BertMode
 from __future__ import annotations
 
 import codecs
+import contextlib
 import functools
 import importlib.util
 import json
@@ -532,6 +533,34 @@ def layer_forward(model: Model, layer: int, x: np.ndarray) -> tuple[np.ndarray, 
 MEMO_SENTENCES = 8  # sentences whose layer inputs a model keeps (`forward`)
 
 
+@functools.cache
+def _blas_threads():
+    """threadpoolctl's handle on the BLAS numpy calls (OpenBLAS), or None when threadpoolctl is not
+    installed (it comes with the `model` extra)."""
+    try:
+        from threadpoolctl import ThreadpoolController
+    except ImportError:
+        return None
+    return ThreadpoolController()
+
+
+def one_blas_thread(function):
+    """`function` with numpy's BLAS on one thread while it runs: a model's matrix products have as many
+    rows as the sentence has tokens, too few for OpenBLAS's threads to pay, and on a busy machine they
+    cost more than they bring (benchmarks/decoder_bench.py: Qwen's layer 5 in a fresh process took 9.8 s
+    and 4.7 CPU s with OpenBLAS's default threads, 1.9 s and 2.0 CPU s with one). Each product is the
+    same sum either way: the numbers do not change (tests/test_decoders.py)."""
+
+    @functools.wraps(function)
+    def on_one_thread(*args, **kwargs):
+        controller = _blas_threads()
+        with controller.limit(limits=1, user_api="blas") if controller is not None else contextlib.nullcontext():
+            return function(*args, **kwargs)
+
+    return on_one_thread
+
+
+@one_blas_thread
 def forward(model: Model, ids: np.ndarray, upto: int | None = None) -> tuple[list[np.ndarray], list[np.ndarray]]:
     """The input of every layer (X_0 .. X_upto) and every layer's attention weights up to `upto`
     (default: all layers). Kept per sentence (read-only arrays): asking again, or for a later layer,
@@ -564,6 +593,7 @@ class NextToken:
     logits: np.ndarray  # (top,)
 
 
+@one_blas_thread
 def next_token(model: Model, ids, top: int = 5) -> NextToken:
     """The model's next-token prediction after `ids`: every layer, then the final norm and the LM head
     on the last token's vector (`Architecture.logits`), softmax over the vocabulary."""
@@ -592,6 +622,7 @@ def _layer_input(m: Model, sentence: str, layer: int) -> tuple[list[str], np.nda
     return tokens, attention_input(m, layer, xs[layer]), recorded
 
 
+@one_blas_thread
 def run_model(sentence: str, *, model: str = "minilm", layer: int = 0, head: int = 0) -> AttentionResult:
     """One head of a pretrained model on `sentence`: X is what that layer's W_Q multiplies, W_Q/W_K/W_V
     and b_Q/b_K/b_V the head's slices, and weights the head's attention (Q = X W_Q + b_Q, ...; with
@@ -604,9 +635,10 @@ def run_model(sentence: str, *, model: str = "minilm", layer: int = 0, head: int
                           **positions_of(m, len(tokens)))
 
 
+@one_blas_thread
 def layer_heads(m: Model, layer: int, X: np.ndarray, **recorded) -> MultiHeadResult:
     """Every head of `layer` on X (what its W_Q multiplies), joined and projected by W_O."""
-    grouped = {"kv_heads": m.n_kv_heads} if m.grouped else {}
+    grouped = {"kv_heads": m.n_kv_heads, "n_layers": m.n_layers} if m.grouped else {}  # n_layers: its KV cache's size
     return multi_head_attention(X, n_heads=m.n_heads, layer=layer, **projections(m, layer), **grouped,
                                 **positions_of(m, len(X)), **recorded)
 

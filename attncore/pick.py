@@ -15,7 +15,9 @@ Two rules (render.py's --head auto and --contrast):
 
 Ties go to the lowest layer, then the lowest head; a layer's heads are compared in order. Under
 causal attention a token's row sees only the tokens up to it: a word changed after the focus cannot
-move its row (`contrast_is_blind`).
+move its row (`contrast_is_blind`). When every change comes after the focus no head's row moves, so
+the contrast rule has nothing to choose by: the search follows the head the focused rule chooses
+(as --head auto) and measures only it (0%), rather than the first of the tied heads.
 
 `every_layer` computes every layer of a pretrained model in one forward pass (each layer's heads as
 `attncore.run(sentence, model=..., layer=L, heads=n)` gives them, bit for bit); `choose` is the
@@ -103,6 +105,19 @@ def concentration(result: AttentionResult, focus: int) -> tuple[int, float] | No
     row = result.weights[focus]
     best = max(keys, key=lambda j: (row[j], -j))
     return best, float(row[best])
+
+
+def looks_elsewhere(layer: MultiHeadResult, followed: int, focus: int) -> int:
+    """The head of `layer` that most clearly looks elsewhere than head `followed` (the heads stage names
+    it beside the followed one): among the other heads whose focus row's largest weight falls on another
+    token than the followed head's, the one whose largest weight is the largest, a head whose favourite
+    is a content key (`content_keys`) first: a decoder's heads park most of the focus's attention on
+    the first token, which says nothing about the sentence. Any other head when all agree."""
+    favourite = lambda r: int(np.argmax(r.weights[focus]))  # the first on a tie, as steps.strongest
+    others = [r for r in layer.heads if r.head != followed]
+    apart = [r for r in others if favourite(r) != favourite(layer.heads[followed])]
+    words = [r for r in apart if favourite(r) in content_keys(r, focus)]
+    return max(words or apart or others, key=lambda r: r.weights[focus, favourite(r)]).head
 
 
 def _heads(layers: Mapping[int, MultiHeadResult], only=None):
@@ -255,7 +270,12 @@ def choose(compute: Callable[[str, int | None], MultiHeadResult], sentence: str,
             others = every_layer(contrast, model=model, layers=sorted(layers))
         else:
             others = {layer or 0: compute(contrast, layer)}
-        pick = pick_contrast(layers, others, i, only=[(layer or 0, head)] if given else None)
+        only = [(layer or 0, head)] if given else None
+        blind = contrast_is_blind(first.heads[0], i, check_pair(first.tokens, others[min(others)].tokens, i))
+        focused = pick_focused(layers, i) if blind and only is None else None
+        if focused is not None:  # no row can move (every change after the focus, causal): --head auto's head, measured
+            only = [(focused.layer, focused.head)]
+        pick = pick_contrast(layers, others, i, only=only)
     else:
         pick = pick_focused(layers, i)
         if pick is None and head == "auto":

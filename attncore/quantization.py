@@ -56,6 +56,14 @@ class Quantization:
         all three, else "Q5_0, Q5_0, Q8_0"."""
         return self.layer[0] if len(set(self.layer)) == 1 else ", ".join(self.layer)
 
+    def words(self) -> tuple[str, dict]:
+        """How it is said (the video's title, the handout, the explore page, `python -m attncore`): the
+        catalogue key, "quantized", or "quantized_mixed" when its matrices mix widths, and the values of
+        its placeholders."""
+        params = dict(file_type=self.file_type or "GGUF", bits=self.low, low=self.low, high=self.high,
+                      layer=self.layer_text, types=", ".join(self.types))
+        return ("quantized_mixed" if self.mixed else "quantized"), params
+
     def to_dict(self) -> dict:
         return {"file_type": self.file_type, "types": list(self.types), "low": self.low, "high": self.high,
                 "layer": list(self.layer)}

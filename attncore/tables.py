@@ -19,6 +19,25 @@ from .formatting import fmt, pct
 Slot = int | None  # an index shown, or None for an elided run ("…", "⋮")
 
 
+def origin(r, h: dict, n_heads: int | None = None, layer_only: bool = False) -> list[str]:
+    """Where a model head's numbers come from, as lines in the catalogue `h`'s language (attncore.strings):
+    the model, its layer and head (its layer alone with `layer_only`), a GGUF file's quantization (the
+    numbers are that file's) and, when the layer's `n_heads` query heads share fewer key/value heads, the
+    K and V this head reads. None of it for toy numbers."""
+    if r.model is None:
+        return []
+    lines = [h["source_layer" if layer_only else "source"].format(model=r.model, layer=r.layer, head=r.head)]
+    if r.quantization is not None:
+        key, params = r.quantization.words()
+        lines.append(h[key].format(**params))
+    if n_heads and r.kv_heads and r.kv_heads < n_heads:
+        size = n_heads // r.kv_heads
+        first = r.kv_group * size
+        lines.append(h["kv_groups"].format(n=n_heads, kv=r.kv_heads, size=size) if layer_only else
+                     h["kv_group"].format(group=r.kv_group, kv=r.kv_heads, first=first, last=first + size - 1))
+    return lines
+
+
 def plan_axis(n: int, max_slots: int, keep: Sequence[int] = (), skip: Sequence[int] = ()) -> list[Slot]:
     """Which of n indices to show in at most max_slots slots: all, or a head, the kept ones and the
     last, with None where a run is elided. Indices in `skip` are left out without an elision mark

@@ -143,7 +143,7 @@ class Stage:
             if left <= 0:
                 continue
             if what == "dims":
-                dims = ctx.s("elided.dims", n=left)
+                dims = ctx.s("elided.dims", n=left, total=total)
             elif what == "keys":
                 tokens = tuple(j for run in self.lay.runs(slots) for j in run)
             else:  # hidden tokens ([CLS], [SEP] not drawn) are not elided

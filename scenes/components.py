@@ -26,6 +26,7 @@ from manim import (
     config,
 )
 
+from attncore.focus import CLOSING  # what join_tokens writes with no space before it: 。，」) . ,
 from attncore.tables import Slot, plan_axis  # noqa: F401  (scenes import plan_axis from here)
 from attncore.tokens import graphemes
 
@@ -358,9 +359,35 @@ class Chip(VGroup):
         self.label, self.box = label, box
 
 
+HANG = 2  # closing marks kept at a row's end beyond its length ("。”"); past that the row breaks earlier
+
+
+def token_rows(tokens: Sequence[str], per_row: int) -> list[range]:
+    """The tokens in rows of `per_row`, broken as Chinese typesetting breaks lines (kinsoku): a row
+    never starts with closing punctuation (。，、；：？！）」』”, . , ; : ? ! and the like): up to HANG such
+    tokens stay at the end of the row before; more, and the row breaks one word earlier, the word
+    going down with the marks that close it."""
+    closes = [t.strip()[:1] in CLOSING for t in tokens]
+    rows, start = [], 0
+    while start < len(tokens):
+        end = min(start + per_row, len(tokens))
+        hung = end
+        while hung < len(tokens) and hung - end < HANG and closes[hung]:
+            hung += 1
+        if hung == len(tokens) or not closes[hung]:
+            end = hung
+        else:
+            while end - 1 > start and closes[end]:
+                end -= 1
+        rows.append(range(start, end))
+        start = end
+    return rows
+
+
 class TokenRow(VGroup):
-    """The tokens as chips in reading order (the focus token highlighted), in rows of at most
-    `per_row`, fitted to `max_width`. `row[i].label` is token i's text, `row[i].box` its frame."""
+    """The tokens as chips in reading order (the focus token highlighted), in rows of about
+    `per_row` (token_rows: no row starts with a closing mark), fitted to `max_width`. `row[i].label`
+    is token i's text, `row[i].box` its frame."""
 
     def __init__(self, ctx: Ctx, max_width: float, per_row: int = 8, size: float = 28):
         super().__init__()
@@ -372,6 +399,7 @@ class TokenRow(VGroup):
             box = RoundedRectangle(corner_radius=0.1, width=t.width + 0.3, height=0.6, stroke_color=theme.dim, stroke_width=2)
             self.add(Chip(t, box.move_to(t)))
         # rows laid out on their own (a grid's columns would space short chips as widely as long ones)
-        rows = VGroup(*(VGroup(*self[k:k + per_row]).arrange(RIGHT, buff=0.2) for k in range(0, len(self), per_row)))
+        rows = VGroup(*(VGroup(*self[r.start:r.stop]).arrange(RIGHT, buff=0.2)
+                        for r in token_rows([ctx.result.tokens[i] for i in self.shown], per_row)))
         rows.arrange(DOWN, buff=0.3, aligned_edge=LEFT)
         fit_width(self, max_width)

@@ -11,7 +11,8 @@ transliterated (anyascii) or spelled; nothing here raises for any text.
 
 Numbers are written as the screen shows them, digit for digit after the point ("0.60" is "zero
 point six zero"): the voice reads the same number the viewer sees. Integers by num2words (English)
-and cn2an (Chinese), both well kept; the rest is a table per language.
+and cn2an (Chinese), both well kept, with 两 where a Chinese speaker says it ("2 个头" 两个头, "2000"
+两千; 二 in "第 2 层", "12", "2.5"); the rest is a table per language.
 """
 
 from __future__ import annotations
@@ -30,7 +31,8 @@ LETTERS_ZH = dict(zip("ABCDEFGHIJKLMNOPQRSTUVWXYZ", (
     "诶 比 西 迪 伊 艾弗 吉 艾尺 艾 杰 开 艾勒 艾姆 艾恩 欧 批 丘 阿尔 艾斯 提 优 维 达布溜 艾克斯 歪 贼德").split()))
 # words of the narration the Mandarin voice says in Chinese
 WORDS_ZH = {"softmax": "索夫特麦克斯", "attention": "注意力", "token": "词元", "model": "模型", "small": "小",
-            "base": "基础", "large": "大", "mini": "迷你", "tiny": "微型", "chinese": "中文", "bert": "伯特"}
+            "base": "基础", "large": "大", "mini": "迷你", "tiny": "微型", "chinese": "中文", "bert": "伯特",
+            "qwen": "千问", "coder": "代码", "instruct": "指令"}  # Qwen2.5-Coder-0.5B-Instruct: 千问二点五代码零点五比指令
 PUNCTUATION = {
     "en": {",": "comma", ".": "full stop", "!": "exclamation mark", "?": "question mark", ";": "semicolon",
            ":": "colon", "'": "apostrophe", "-": "hyphen", "，": "comma", "。": "full stop", "、": "comma",
@@ -40,17 +42,30 @@ PUNCTUATION = {
            " ": "空格", "'": "撇号", "-": "连字符", "…": "省略号"},
 }
 SYMBOLS = {  # applied in order, after tokens and before numbers
-    "en": [("−∞", " minus infinity "), ("-∞", " minus infinity "), ("∞", " infinity "), ("ᵀ", " transpose "),
+    "en": [("θ", " theta "), ("−∞", " minus infinity "), ("-∞", " minus infinity "), ("∞", " infinity "), ("ᵀ", " transpose "),
            ("·", " times "), ("×", " by "), ("=", " equals "), ("+", " plus "), ("→", ", then "),
            ("…", " and so on "), ("/", " divided by "), ("^", " to the "), ("_", " "), ("%", " percent ")],
-    "zh": [("−∞", "负无穷"), ("-∞", "负无穷"), ("∞", "无穷"), ("ᵀ", "的转置"), ("·", "乘以"), ("×", "乘"),
+    "zh": [("θ", "西塔"), ("−∞", "负无穷"), ("-∞", "负无穷"), ("∞", "无穷"), ("ᵀ", "的转置"), ("·", "乘以"), ("×", "乘"),
            ("=", "等于"), ("+", "加"), ("→", "，到"), ("…", "等等"), ("/", "除以"), ("^", "的"), ("_", " "),
            ("%", "百分之")],
 }
 POWER = {"en": r"\1 to the \2", "zh": r"\1的\2次方"}
+# a number in scientific notation as the screen writes it ("1.4e−05"): times ten to the power of its exponent
+SCIENTIFIC = re.compile(r"(?<![\w.])([0-9]+(?:\.[0-9]+)?)e([−-]?)([0-9]+)(?!\w|\.[0-9])")
+TEN_TO = {"en": "{m} times ten to the power of {sign}{e}", "zh": "{m}乘以十的{sign}{e}次方"}
+MINUS = {"en": "−", "zh": "负"}
+# two words joined by a slash ("K/V heads", "key/value", "键/值头"): one name, not a division (written with spaces)
+PAIR = re.compile(r"(?<=[A-Za-z\u4e00-\u9fff])/(?=[A-Za-z\u4e00-\u9fff])")
+FRACTION_ZH = re.compile(r"(?<![\w.])([0-9]+)/([0-9]+)(?![\w.])")  # "1/7": 七分之一
 ROOT = {"en": " the square root of ", "zh": "根号"}
 SIGN = re.compile(r"(?:(?<=^)|(?<=[\s(\[,:：=，]))[−-](?=[0-9])")  # a minus sign before a number, not a hyphen
 NUMBER = re.compile(r"(−)?([0-9]+)(?:\.([0-9]+))?(%)?")  # ASCII digits: other scripts' are transliterated
+# a lone 2 counting something is 两 ("2 个头": 两个头, "2 层", "2 字节"), and so is the 2 leading 二百/二千/二万/二亿
+# (两千); 二 stays in an ordinal ("第 2 层", "第 i + 2 维"), a fraction ("7 分之 2"), 二次方, 二维向量 and a plain number
+MEASURE_ZH = re.compile(r"\s*(?:个|层|对|次(?!方)|行|列|种|维(?!向量|空间|数组|平面|张量)|位|项|组|条|张|步|份|轮|句|遍|类|段|"
+                        r"倍|字节|年|天|秒|分钟|小时|讲|件|名|只|块)")
+NOT_COUNTING_ZH = re.compile(r"(?:第[\sA-Za-z0-9+−-]*|之|[A-Za-z0-9_.])$")
+LEADING_TWO_ZH = re.compile(r"^二(?=[百千万亿])")
 QUOTED = re.compile(r"“([^”]*)”")
 SPECIAL = re.compile(r"\[([A-Z]{2,5})\]")  # [CLS], [SEP]
 BYTES = re.compile(r"⟨([0-9A-F]{2}(?: [0-9A-F]{2})*)⟩")  # a byte-level piece shown as its bytes
@@ -71,6 +86,11 @@ def speak(text: str, language: str) -> str:
     text = SPECIAL.sub(lambda m: " " + spell(m.group(1), language) + " ", text)
     text = BYTES.sub(lambda m: " " + byte_words(m.group(1), language) + " ", text)
     text = re.sub(r"√\s*", ROOT[language], text)
+    text = SCIENTIFIC.sub(lambda m: TEN_TO[language].format(m=m.group(1), sign=MINUS[language] if m.group(2) else "",
+                                                            e=int(m.group(3))), text)
+    text = PAIR.sub(" " if language == "en" else "", text)
+    if language == "zh":
+        text = FRACTION_ZH.sub(r"\2分之\1", text)
     text = SIGN.sub("−", text)
     text = re.sub(r"(\w)\^(\w+)", POWER[language], text)
     text = re.sub(r"[\[\]]", " ", text)  # a vector's brackets
@@ -92,7 +112,9 @@ def number_words(m: re.Match, language: str) -> str:
     if language == "zh":
         import cn2an
 
-        whole = cn2an.an2cn(whole) if len(whole) <= 12 else "".join(digits[int(d)] for d in whole)
+        if m.group(0) == "2" and MEASURE_ZH.match(m.string, m.end()) and not NOT_COUNTING_ZH.search(m.string, 0, m.start()):
+            return "两"
+        whole = LEADING_TWO_ZH.sub("两", cn2an.an2cn(whole)) if len(whole) <= 12 else "".join(digits[int(d)] for d in whole)
         words = whole + ("点" + "".join(digits[int(d)] for d in decimals) if decimals else "")
         return ("负" if minus else "") + ("百分之" if percent else "") + words
     from num2words import num2words

@@ -87,8 +87,10 @@ def expected_value(result, source, heads=None):
     if source.step:  # worked arithmetic: from explicit loops (tests/reference.py), not attncore.steps
         step = worked(result, *source.step)
         value = getattr(step, source.field) if source.field else step
-    else:
-        value = getattr(result, source.field)
+    else:  # a field, or a field's attribute ("kv_cache.per_token")
+        value = result
+        for name in source.field.split("."):
+            value = getattr(value, name)
     for n in source.index:
         value = value[n]
     return value

@@ -175,3 +175,46 @@ def test_the_terms_table_names_only_terms_the_catalogue_uses():
         assert zh[f"projection.{w}"] == f"{term}：{glossed[term]}"
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     assert TERMS_HEADING in readme and "docs/lecture-outputs.md#terms-english--中文" in readme
+
+
+COURSE_PAGE = """title = { en = "Attention, step by step", zh = "一步步看懂注意力" }
+languages = ["en", "zh"]
+stages = ["title"]
+[[lecture]]
+sentence = "I have a cat"
+[[lecture]]
+title = { en = "Two heads", zh = "两个头" }
+sentence = "我有一只猫"
+heads = 2
+head = 1
+[[lecture]]
+title = { en = "Causal attention", zh = "因果注意力" }
+sentence = "我有一只猫"
+causal = true
+"""
+
+
+def test_the_course_site_reads_as_a_lecturer_would_say_it(tmp_path):
+    """The course site's Chinese page (scenes.course.site: every course.* string filled in, with a lecture
+    of each kind: one head, toy heads, causal, one that failed) and examples/course.toml's Chinese titles."""
+    import render
+    from scenes.course import file, plan
+    from scenes.course.site import page_html
+
+    example = file.read(ROOT / "examples" / "course.toml")
+    titles = [example.title["zh"]] + [lecture.title_in("zh") for lecture in example.lectures]
+    assert not {t: odd_words(t) for t in titles if odd_words(t)}
+    path = tmp_path / "course.toml"
+    path.write_text(COURSE_PAGE, encoding="utf-8")
+    course = file.read(path)
+    items = plan(course, render.lecture_view, tmp_path)
+    for n, item in enumerate(items):
+        item.made, item.error = ({"seconds": 75.0 if n < 2 else 45.2}, None) if n < 5 else ({}, "RuntimeError: 渲染失败")
+    page = page_html(course, items, tmp_path, "zh", ["en", "zh"])
+    text = re.sub(r"<style>.*?</style>|<[^>]+>", "\n", page, flags=re.S)
+    assert not odd_words(text), odd_words(text)
+    for line in ("共 3 讲，总时长 2 分 00 秒", "第 1 讲：I have a cat", "第 2 讲：两个头", "例句：我有一只猫",
+                 "这里看 1 号头（编号从 0 开始）", "当前词元：猫", "因果注意力：每个词元只能看到自己和前面的词元。",
+                 "时长：1 分 15 秒", "时长：45 秒", "本讲生成失败：RuntimeError: 渲染失败", "其他语言版本："):
+        assert line in text, line
+    assert 'label="中文字幕"' in page

@@ -397,3 +397,34 @@ def test_a_quantized_file_says_so(tiny):
         assert_readable_layout(run)
         handout = [text for kind, text in intro_blocks(Ctx(q8, 0, language=language)) if kind == "p"]
         assert any("Q8_0" in t for t in handout), language
+
+
+@live
+def test_the_summary_names_q_and_k_turned_by_rope_and_says_why_order_counts(tiny, monkeypatch):
+    """The summary's q and k rows are the turned ones (as the scores use them: X W + b, then turned by the
+    token's position, by explicit loops), so their names say RoPE: Q = RoPE(X·W_Q + b_Q), typeset; and the
+    word-order lesson credits RoPE, not position embeddings (a RoPE model adds none to its input)."""
+    import scenes.formulas as formulas
+
+    typeset = []
+    real = formulas.formula
+    monkeypatch.setattr(formulas, "formula", lambda ctx, latex, *a, **k: typeset.append(latex) or real(ctx, latex, *a, **k))
+    r = attncore.run(SENTENCE, model=str(tiny("qwen2")["folder"]), layer=LAYER, head=HEAD["qwen2"])
+    run = run_scene(r, ["summary"], focus=FOCUS)
+    assert r"Q = \mathrm{RoPE}(XW_Q + b_Q)" in typeset and r"K = \mathrm{RoPE}(XW_K + b_K)" in typeset
+    assert "Q = XW_Q + b_Q" not in typeset and r"V = XW_V + b_V" in typeset  # V is not turned
+    i = attncore.resolve_focus(r, FOCUS)
+    differs = False
+    for which in "QK":
+        raw = raw_loops(r, which)[i]
+        want = turned_loops(raw, i, r.rope.theta)
+        shown = [n for n in run.scene.log.shown if n.source.field == which and n.source.index[:1] == (i,)]
+        assert shown, which
+        for n in shown:
+            c = n.source.index[1]
+            assert abs(float(n.text.replace("\u2212", "-")) - want[c]) <= 0.005 + 1e-9, (which, c, n.text, want[c])
+            differs |= abs(raw[c] - want[c]) > 0.01
+    assert differs  # the turned numbers are not the raw ones: the check tells them apart
+    # word order: nothing is added to a RoPE model's input; the turn (and the causal mask) tell it the order
+    said = " ".join(c.text for c in run.scene.log.cues if c.stage == "summary")
+    assert "RoPE turned each query and key by its token's position" in said and "position embeddings" not in said

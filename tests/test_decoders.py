@@ -558,3 +558,109 @@ def test_smollm2_finds_the_animal():
     r = attncore.run(ANIMAL, model=path, layer=13, head=8)
     assert attncore.pct(r.weights[r.tokens.index("it"), r.tokens.index("animal")]) == "75.0%"
     assert (r.kv_group, r.kv_heads, r.architecture) == (2, 3, "llama")
+
+
+# ---- speed: numpy's BLAS on one thread -------------------------------------------------------------
+
+def _blas_threads() -> list[int]:
+    threadpoolctl = pytest.importorskip("threadpoolctl", reason="threadpoolctl comes with the model extra")
+    return [pool["num_threads"] for pool in threadpoolctl.threadpool_info() if pool["user_api"] == "blas"]
+
+
+@live
+def test_a_models_products_run_on_one_blas_thread(tiny, monkeypatch):
+    """Every layer of the forward pass, a head, a layer's heads and the LM head run with numpy's BLAS on
+    one thread (a sentence's few rows do not pay for OpenBLAS's threads: benchmarks/decoder_bench.py),
+    and the caller's thread count is given back afterwards."""
+    from threadpoolctl import threadpool_limits
+
+    seen = {}
+
+    def spy(name, real):
+        return lambda *a, **k: seen.setdefault(name, set()).update(_blas_threads()) or real(*a, **k)
+
+    monkeypatch.setattr(M, "layer_forward", spy("layer", M.layer_forward))
+    monkeypatch.setattr(M, "self_attention", spy("head", M.self_attention))
+    monkeypatch.setattr(M, "multi_head_attention", spy("heads", M.multi_head_attention))
+    monkeypatch.setattr(M.Model, "times_rows", spy("lm head", M.Model.times_rows))
+    path = str(tiny("qwen2")["q8_0"])
+    M.load_model.cache_clear()
+    try:
+        with threadpool_limits(limits=2, user_api="blas"):
+            callers = _blas_threads()
+            attncore.run(SENTENCE, model=path, layer=2, head=1)
+            attncore.run(SENTENCE, model=path, layer=1, heads=8)
+            m = M.load_model(path)
+            M.next_token(m, M.encode(m, SENTENCE)[1])
+            assert _blas_threads() == callers
+    finally:
+        M.load_model.cache_clear()
+    assert seen == {"layer": {1}, "head": {1}, "heads": {1}, "lm head": {1}}
+
+
+@pytest.mark.slow
+def test_one_blas_thread_changes_no_number(monkeypatch):
+    """Qwen's layers 0-5 and layer 5's heads, run on one BLAS thread (attncore's limit) and on two (the
+    limit off): every array the same bit for bit (a product's sums are split by rows and columns between
+    threads, never along the sum)."""
+    from dataclasses import replace
+
+    from threadpoolctl import threadpool_limits
+
+    path = _need(QWEN)
+    _blas_threads()
+    model = M.load_model(path)
+    ids = M.encode(model, ANIMAL)[1]
+
+    def layers() -> list[np.ndarray]:
+        m = replace(model)  # a copy computes again: its memo starts empty
+        xs, attentions = M.forward(m, ids, upto=6)
+        return [*xs, *attentions, M.layer_heads(m, 5, M.attention_input(m, 5, xs[5])).output]
+
+    one = layers()
+    monkeypatch.setattr(M, "_blas_threads", lambda: None)  # attncore's limit off
+    with threadpool_limits(limits=2, user_api="blas"):
+        two = layers()
+    for a, b in zip(one, two, strict=True):
+        assert a.dtype == b.dtype and a.tobytes() == b.tobytes()
+
+
+@live
+def test_the_plain_report_says_where_a_decoders_numbers_come_from(tiny, capsys):
+    """`python -m attncore --model FILE.gguf`: before the tables, the model, layer and head in the report's
+    language, that the numbers are a quantized file's, and which K/V head the head shares with which query
+    heads (the tiny llama: 4 query heads, 2 K/V heads, so head 3 reads K/V head 1 with heads 2 and 3)."""
+    from attncore.__main__ import main
+
+    path = str(tiny("llama")["q8_0"])
+    name = attncore.run(SENTENCE, model=path, layer=1, head=3).model
+    capsys.readouterr()  # the fixture's own logging
+    want = {
+        "en": [f"{name} layer 1 head 3",
+               "GGUF file quantized as Q8_0: 8-bit weights. The numbers are this file's, not the full-precision model's.",
+               "Grouped-query attention: this head's K and V (and W_K, W_V) are key/value head 1 of 2, shared by query "
+               "heads 2 to 3."],
+        "zh": [f"{name}，第 1 层，3 号头",
+               "GGUF 文件，Q8_0 量化：权重 8 位。这里的数字来自这个文件，而不是全精度的原模型。",
+               "分组查询注意力：这个头的 K 和 V（以及 W_K、W_V）是 2 个键/值头中的 1 号，由 2 到 3 号查询头共用。"],
+    }
+    for language, lines in want.items():
+        assert main([SENTENCE, "--model", path, "--layer", "1", "--head", "3", "--lang", language]) == 0
+        head = capsys.readouterr().out.split("\n\n")[0]
+        joined = " " if language == "en" else ""  # how `wrapped` broke the lines: between words, or anywhere (CJK)
+        assert joined.join(head.splitlines()[:-1]) == joined.join(lines), head
+    assert main([SENTENCE, "--model", path, "--layer", "1", "--heads", "4"]) == 0
+    head = capsys.readouterr().out.split("\n\n")[0]
+    assert head.startswith(f"{name} layer 1\nGGUF file quantized as Q8_0") and \
+        "these 4 query heads share 2 key/value heads, 2 to each." in " ".join(head.splitlines())
+    assert main([SENTENCE, "--model", str(tiny("llama")["f32"]), "--layer", "1", "--head", "3"]) == 0
+    assert "GGUF" not in capsys.readouterr().out.split("\n\n")[0]  # an F32 file: nothing rounded, nothing said
+    # render.py --dry-run says the same in English
+    from click.testing import CliRunner
+
+    import render
+
+    result = CliRunner().invoke(render.main, ["--model", path, "--layer", "1", "--head", "3", "--sentence", SENTENCE,
+                                              "--dry-run"])
+    assert result.exit_code == 0, result.output
+    assert f"model: {want['en'][0]}\n{want['en'][1]}\n{want['en'][2]}\ntokens (" in result.output

@@ -1,6 +1,6 @@
 """No two texts overlap at any moment of any animation, no text is too small to read, and no text
 morphs into another (issue 26, point 10), in the whole video of sentences of 1, 4, 12 and 40
-tokens, in English and in Chinese, and with two heads.
+tokens, in English and in Chinese, with two heads, and in a decoder's own stages (RoPE, the KV cache).
 
 The whole video is played with animations skipped (nothing drawn, seconds), but every play is
 looked at three times: at its start (alpha 0), its middle (alpha 0.5) and its end (the picture it
@@ -325,7 +325,13 @@ def too_small(watched: Watched) -> list[tuple[str, str, float]]:
 # ---- the videos -----------------------------------------------------------------------------------
 
 # the sentences: 1, 4, 12 and 40 tokens, each in the English video and (a Chinese sentence as long) in the Chinese
-# one; the Chinese one the tests share (11 tokens) stands for 12. Then the toy's two heads, so that the heads stage plays.
+# one; the Chinese one the tests share (11 tokens) stands for 12. Then the toy's two heads, so that the heads stage plays,
+# and a decoder (the tiny random Qwen2 of tests/test_decoders.py: RoPE, grouped K/V heads, causal) for the rope and
+# kv-cache stages.
+# The 40-token videos play every stage whose picture depends on how many tokens there are past 12 (where token rows
+# start to be elided): all but the analogy, whose shelf already holds its most books (COL_SLOTS) at 11 and 12 tokens.
+FORTY_STAGES = [("title",), ("embeddings", "projection", "scores", "softmax", "weighted-sum", "summary")]
+TINY = "tiny-qwen2"  # a model name standing for the tiny Qwen2's folder, built on first use (conftest's `tiny`)
 FORTY = ("When the old library finally opened its doors again after the long cold winter the children ran inside "
          "and found that every single book they had loved was still waiting for them on the same wooden shelf by the window")
 CASES = [
@@ -335,20 +341,27 @@ CASES = [
     pytest.param("我有只猫", {}, "zh", {}, id="4-zh"),
     pytest.param("The animal didn't cross the busy street because it was too tired", {}, "en", {}, id="12-en"),
     pytest.param("我有一只猫，它很可爱。", {}, "zh", {}, id="11-zh"),
-    pytest.param(FORTY, {}, "en", {}, id="40-en"),
-    pytest.param("冬天过去以后，老图书馆又开门了。孩子们跑进去，发现喜欢的书都还在书架上等着他们。", {}, "zh", {}, id="40-zh"),
+    pytest.param(FORTY, {}, "en", dict(parts=FORTY_STAGES), id="40-en"),
+    pytest.param("冬天过去以后，老图书馆又开门了。孩子们跑进去，发现喜欢的书都还在书架上等着他们。", {}, "zh",
+                 dict(parts=FORTY_STAGES), id="40-zh"),
     # the stages that differ with two heads: the title (which head), and the heads stage between the two it joins
     # (the others draw the same pictures with narrower matrices: the 4-token video above checks them)
     pytest.param("I have a cat", dict(heads=2), "en", dict(head=1, parts=[("title",), ("weighted-sum", "heads", "summary")]),
                  id="4-en-two-heads"),
 ]
-
+# the decoder's own stages, each played from its own start: 13 tokens, following " it" (head 5, whose K/V group is
+# not head 0's), the next token generated against the KV cache
+DECODERS = [pytest.param("the cat sat on the mat because it was tired", dict(model=TINY, layer=1, heads=8), language,
+                         dict(head=5, focus="it", parts=[("rope",), ("kv-cache",)]), id=f"13-{language}-decoder")
+            for language in ("en", "zh")]
 _watched: dict[str, Watched] = {}
 
 
-def watched(sentence, kw, language, view) -> Watched:
+def watched(request, sentence, kw, language, view) -> Watched:
     """The whole video of `sentence` watched (once per session), or, with view["parts"], those runs of
-    its stages, each played on its own."""
+    its stages, each played on its own. The model TINY is the tiny Qwen2's folder (skipped without torch)."""
+    if kw.get("model") == TINY:
+        kw = {**kw, "model": str(request.getfixturevalue("tiny")("qwen2")["folder"])}
     key = repr((sentence, kw, language, view))
     if key not in _watched:
         view = dict(view)
@@ -363,26 +376,27 @@ def watched(sentence, kw, language, view) -> Watched:
     return _watched[key]
 
 
-@pytest.mark.parametrize("sentence, kw, language, view", CASES)
-def test_no_two_texts_overlap_at_any_moment(sentence, kw, language, view):
+@pytest.mark.parametrize("sentence, kw, language, view", CASES + DECODERS)
+def test_no_two_texts_overlap_at_any_moment(request, sentence, kw, language, view):
     """At the start, middle and end of every play of the whole video: no two visible texts overlap."""
-    w = watched(sentence, kw, language, view)
+    w = watched(request, sentence, kw, language, view)
     assert sum(w.plays.values()) > 20 and len(w.moments) > 40
+    assert all(w.plays.get(s) for part in view.get("parts", ()) for s in part)  # every stage asked for was played
     found = overlaps(w)
     assert not found, found[:8]
 
 
-@pytest.mark.parametrize("sentence, kw, language, view", CASES)
-def test_no_text_below_the_minimum_height(sentence, kw, language, view):
+@pytest.mark.parametrize("sentence, kw, language, view", CASES + DECODERS)
+def test_no_text_below_the_minimum_height(request, sentence, kw, language, view):
     """Digits stand at least MIN_DIGIT_PX tall at 480p, in every visible text at every checked moment."""
-    found = too_small(watched(sentence, kw, language, view))
+    found = too_small(watched(request, sentence, kw, language, view))
     assert not found, found[:8]
 
 
-@pytest.mark.parametrize("sentence, kw, language, view", CASES)
-def test_no_text_morphs_into_another(sentence, kw, language, view):
+@pytest.mark.parametrize("sentence, kw, language, view", CASES + DECODERS)
+def test_no_text_morphs_into_another(request, sentence, kw, language, view):
     """No Transform turns a text (a number) into a different one: it moves, or fades out for another."""
-    w = watched(sentence, kw, language, view)
+    w = watched(request, sentence, kw, language, view)
     assert not w.morphs, w.morphs[:8]
 
 

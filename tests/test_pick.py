@@ -5,6 +5,7 @@ one-line errors of bad use."""
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from pathlib import Path
 
@@ -81,6 +82,33 @@ def brute_contrast(layers: dict, others: dict, focus: int):
             if best is None or d > best[2]:
                 best = (layer, h, d)
     return best
+
+
+def brute_elsewhere(layer, followed: int, focus: int) -> int:
+    """The head the heads stage names beside the followed one: among the other heads whose focus row's
+    largest weight (the first on a tie) is on another token than the followed head's, the largest such
+    weight, the heads whose favourite is a content token (not the focus, the first token, [CLS]/[SEP],
+    punctuation, nor masked) first; any other head when every head agrees. The first found wins a tie."""
+    def favourite(r):
+        row = [float(w) for w in r.weights[focus]]
+        return row.index(max(row))
+
+    def content(r, j):
+        special = r.model is not None and r.tokens[j] in ("[CLS]", "[SEP]")
+        return not (j == focus or j == 0 or special or punctuation(r.tokens[j]) or (r.causal and j > focus))
+
+    mine = favourite(layer.heads[followed])
+    groups = ([], [], [])  # content favourites elsewhere, other favourites elsewhere, the rest
+    for r in layer.heads:
+        if r.head != followed:
+            j = favourite(r)
+            groups[0 if j != mine and content(r, j) else 1 if j != mine else 2].append(r)
+    best = None
+    for r in next(g for g in groups if g):
+        w = float(r.weights[focus][favourite(r)])
+        if best is None or w > best[1]:
+            best = (r.head, w)
+    return best[0]
 
 
 def search(model: str, sentence: str, focus, contrast=None, layer=None, head="auto"):
@@ -177,6 +205,38 @@ def test_contrast_under_causal_attention_warns_on_stderr_and_in_the_video():
     assert any("causal attention" in c.caption and c.stage == "contrast" for c in run.scene.log.cues)
 
 
+@pytest.mark.parametrize("name", ["tiny-bert", "tiny-gpt2"])
+@pytest.mark.parametrize("focus", ["it", "because", None])
+def test_the_head_that_looks_elsewhere_is_the_brute_force(name, focus):
+    for layer in every_layer_run(CAT, TINY[name]).values():
+        i = attncore.resolve_focus(layer.heads[0], focus)
+        for followed in range(layer.n_heads):
+            assert pick.looks_elsewhere(layer, followed, i) == brute_elsewhere(layer, followed, i)
+
+
+def test_a_blind_contrast_follows_head_autos_head():
+    """Under causal attention a change after the focus moves no row: rather than the first of the tied
+    heads (all at 0%), the search measures the head --head auto chooses."""
+    blind = CAT.replace("was tired", "was cat")  # "tired" -> "cat": after "it", as many tokens
+    layers = every_layer_run(CAT, TINY["tiny-gpt2"])
+    i = layers[0].tokens.index("it")
+    layer, head, _, _ = brute_focused(layers, i)
+    assert (layer, head) != (0, 0)  # else the old tie-break would give the same head
+    choice = search(TINY["tiny-gpt2"], CAT, "it", contrast=blind)
+    p = choice.pick
+    assert (p.layer, p.head, choice.head, p.searched, p.moved) == (layer, head, head, 1, 0.0)
+    result = invoke("--model", TINY["tiny-gpt2"], "--sentence", CAT, "--contrast", blind, "--focus", "it", "--dry-run")
+    assert "the two rows are the same" in result.stderr and f"layer {layer}, head {head}: its “it” row moves" in result.stdout
+    # the video says that nothing moved, rather than "from 46.3% to 46.3%", in both languages
+    from scenetools import run_scene
+
+    for language, nothing in (("en", "Nothing moved"), ("zh", "什么都没有变")):
+        run = run_scene(choice.computed, ["contrast"], focus="it", head=choice.head, contrast=choice.contrast,
+                        pick=choice.pick, language=language)
+        cues = run.scene.log.cues
+        assert any(c.text.startswith(nothing) for c in cues)
+        assert not any(re.search(r"%\s*→", c.caption) for c in cues)  # no "46.3% → 46.3%"
+
 # ---- MiniLM: the issue's minimal pair ------------------------------------------------------------
 
 @pytest.fixture(scope="module")
@@ -204,6 +264,18 @@ def test_head_auto_on_minilm_is_the_brute_force(minilm):
     assert (p.layer, p.head, layers[0].tokens[p.key], attncore.pct(p.share)) == (5, 11, "animal", "64.7%")
     # --layer without --head keeps head 0, as before
     assert "layer 5 head 0\n" in invoke("--model", "minilm", "--layer", "5", "--dry-run").output
+
+
+def test_the_head_that_looks_elsewhere_on_minilm_is_not_a_hidden_token(minilm):
+    """MiniLM's layer 5, the README's head 11 ("it" -> "animal" 64.7%): ten other heads give "it"'s
+    largest weight to [CLS] (head 0 the most, 43.1%), which the video hides; head 9 gives 29.8% to
+    "tired" (measured)."""
+    layers, _ = minilm
+    layer = layers[5]
+    i = layer.tokens.index("it")
+    h = pick.looks_elsewhere(layer, 11, i)
+    assert h == brute_elsewhere(layer, 11, i) == 9
+    assert attncore.pct(layer.heads[9].weights[i][layer.tokens.index("tired")]) == "29.8%"
 
 
 def test_contrast_on_minilm_is_the_brute_force_and_the_winograd_numbers(minilm):
@@ -316,3 +388,21 @@ def test_the_contrast_stage_draws_only_catalogue_text_numbers_and_tokens():
     assert any(PSEUDO_OPEN in t for t in seen)
     unmarked = [t for t in seen if not (PSEUDO_OPEN in t or PSEUDO_CLOSE in t or t in numbers or t in tokens or t == "…")]
     assert not unmarked, unmarked
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("model, sentence, layer, followed, focus, want, token, share", [
+    ("smollm2-135m", TIRED, 13, 8, "it", 5, "because", "67.4%"),  # 6 other heads' favourite is "The"
+    ("qwen2.5-coder-0.5b", "我有一只猫，它很可爱。", 5, 4, "它", 8, "只", "59.5%"),  # 7 other heads' is "我"
+])
+def test_the_head_that_looks_elsewhere_in_a_decoder_is_not_the_first_token(model, sentence, layer, followed, focus, want,
+                                                                            token, share):
+    """A decoder's heads park most of the focus's attention on the first token: the heads stage names a head
+    that looks at a word instead (measured)."""
+    from conftest import need_model
+
+    need_model(model)
+    heads = attncore.run(sentence, model=model, layer=layer, heads=load_model(model).n_heads)
+    i = heads.tokens.index(focus)
+    assert pick.looks_elsewhere(heads, followed, i) == brute_elsewhere(heads, followed, i) == want
+    assert attncore.pct(heads.heads[want].weights[i][heads.tokens.index(token)]) == share

@@ -17,6 +17,7 @@ from scenetools import FAST, assert_readable_layout, expected_text, overlapping_
 import attncore
 from scenes import default_stages, lecture
 from scenes.beats import Stage
+from scenes.components import token_rows
 from scenes.stages import STAGES, check_order
 from scenes.strings import CATALOGUES, PSEUDO_CLOSE, PSEUDO_OPEN, reading_time
 
@@ -143,6 +144,25 @@ def test_long_sentences_are_elided_and_say_so(runs):
 def test_overlap_check_detects_overlap():
     boxes = np.array([[[0, 0, 0], [1, 1, 0]], [[0.5, 0.5, 0], [2, 2, 0]], [[3, 3, 0], [4, 4, 0]]], float)
     assert overlapping_pairs(boxes) == [(0, 1)]
+
+
+@pytest.mark.parametrize("tokens, rows", [
+    # Qwen's tokens of the Chinese sentence: "。" would start a row of its own; it stays on the first
+    (["我", "有一", "只", "猫", "，", "它", "很", "可爱", "。"], ["我 有一 只 猫 ， 它 很 可爱 。"]),
+    ("One two three four five six seven eight , nine ten eleven".split(),
+     ["One two three four five six seven eight ,", "nine ten eleven"]),
+    (["a", "b", "c", "d", "e", "f", "g", "h", " .", "”", "i"], ["a b c d e f g h  . ”", "i"]),  # two marks stay
+    # three marks are too many to keep: the row breaks before the word they close, which goes down with them
+    (["a", "b", "c", "d", "e", "f", "g", "h", "。", "”", "）", "i"], ["a b c d e f g", "h 。 ” ） i"]),
+    (list("我有一只猫它很可爱真的很可爱"), ["我 有 一 只 猫 它 很 可", "爱 真 的 很 可 爱"]),  # no mark: rows of 8
+    (list("猫，它很可爱。"), ["猫 ， 它 很 可 爱 。"]),
+    (["cat"], ["cat"]),
+    ([], []),
+])
+def test_token_rows_never_start_with_closing_punctuation(tokens, rows):
+    """The title's chips break into rows as Chinese typesetting breaks lines (kinsoku): a row never
+    starts with 。，、；：？！）」』” or . , ; : ? ! (hand cases, 8 to a row)."""
+    assert [" ".join(tokens[k] for k in r) for r in token_rows(tokens, 8)] == rows
 
 
 # ---- languages ------------------------------------------------------------------------------------

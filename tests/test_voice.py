@@ -81,6 +81,12 @@ ENGLISH = [
     ("adds [CLS] at the start", "adds C L S at the start"),
     ("like “⟨E6 88⟩”.", "like bytes E six, eight eight."),
     ("a (no share changes) b", "a, no share changes, b"),
+    # the decoders' narration: RoPE's speeds, grouped-query attention's K/V heads
+    ("pair 31 by only 1.4e−05.", "pair thirty-one by only one point four times ten to the power of minus five."),
+    ("θ = 2.0e6", "theta equals two point zero times ten to the power of six"),
+    ("30 layers × 3 K/V heads", "thirty layers by three K V heads"),
+    ("3 key/value heads", "three key value heads"),
+    ("d_model / heads", "d model divided by heads"),
 ]
 CHINESE = [
     ("58.8%", "百分之五十八点八"),
@@ -102,6 +108,40 @@ CHINESE = [
     ("“кошка”", "开欧艾斯艾尺开诶"),
     ("m3e-small", "艾姆三伊小"),
     ("all-MiniLM-L6-v2", "诶艾勒艾勒迷你艾勒艾姆艾勒六维二"),
+    ("Qwen2.5-Coder-0.5B-Instruct", "千问二点五代码零点五比指令"),
+    ("第 31 对只转 1.5e−06 弧度", "第三十一对只转一点五乘以十的负六次方弧度"),
+    ("余弦 θ", "余弦西塔"),
+    ("14 个键/值头", "十四个键值头"),
+    ("缩小为原来的 1/7。", "缩小为原来的七分之一。"),
+    ("896 / 14 = 64", "八百九十六除以十四等于六十四"),
+    # a lone 2 counting something is 两, as a native speaker says it; 二 everywhere else
+    ("2 个键/值头", "两个键值头"),
+    ("有 2 层、2 对、2 次、2 行、2 列、2 种", "有两层、两对、两次、两行、两列、两种"),
+    ("64 维中的 2 维", "六十四维中的两维"),
+    ("每个数 2 字节", "每个数两字节"),
+    ("24 层 × 2 个键/值头 × 2（K 和 V）", "二十四层乘两个键值头乘二，开和维"),
+    ("第 2 层", "第二层"),
+    ("第 i + 2 维", "第艾加二维"),
+    ("12 个", "十二个"),
+    ("20 个", "二十个"),
+    ("2.5 个", "二点五个"),
+    ("0.2", "零点二"),
+    ("2%", "百分之二"),
+    ("等于 2", "等于二"),
+    ("2 号头", "二号头"),
+    ("十的 2 次方", "十的二次方"),
+    ("2 维向量", "二维向量"),
+    ("2/7 个", "七分之二个"),
+    ("v2 个", "维二个"),
+    ("−2 个", "负二个"),
+    # and the 2 leading a hundred, thousand, ten thousand
+    ("200", "两百"),
+    ("2000", "两千"),
+    ("20000", "两万"),
+    ("2200 个", "两千二百个"),
+    ("22000", "两万二千"),
+    ("200000", "二十万"),
+    ("12000", "一万二千"),
 ]
 
 
@@ -170,9 +210,17 @@ def written_numbers(text: str) -> list[float]:
     return found + english_numbers(text[at:])
 
 
-def chinese_reading(number: str) -> str:
-    """A number as written on screen ("−0.60", "58.8%", "13") read in Chinese, by hand rules."""
+# what the narration counts: a lone 2 before one of these is 两 ("2 个头": 两个头), not before 次方 (二次方)
+COUNTED = re.compile(r"\s*(?:个|层|对|行|列|种|维|位|项|字节|次(?!方))")
+
+
+def chinese_reading(number: str, before: str = "", after: str = "") -> str:
+    """A number as written on screen ("−0.60", "58.8%", "13") read in Chinese, by hand rules; `before`
+    and `after` are the line's text around it: a lone 2 counting something (not an ordinal, 第 2) is
+    两, and so is a 2 leading hundreds or thousands (两千)."""
     digits = "零一二三四五六七八九"
+    if number == "2" and COUNTED.match(after) and not re.search(r"第[^\u4e00-\u9fff]*$", before):
+        return "两"
     minus, number = number.startswith(("−", "-")), number.lstrip("−-")
     percent, number = number.endswith("%"), number.rstrip("%")
     whole, _, decimals = number.partition(".")
@@ -185,7 +233,8 @@ def chinese_reading(number: str) -> str:
         for value, unit in ((1000, "千"), (100, "百"), (10, "十"), (1, "")):
             d = n // value % 10
             if d:
-                words += ("零" if zero and words else "") + ("" if (d == 1 and value == 10 and n < 20) else digits[d]) + unit
+                say = "两" if d == 2 and not words and value >= 100 else "" if (d == 1 and value == 10 and n < 20) else digits[d]
+                words += ("零" if zero and words else "") + say + unit
                 zero = False
             elif words:
                 zero = True
@@ -208,8 +257,12 @@ def said_whole(reading: str, said: str, start: int = 0) -> int | None:
 
 
 def test_the_chinese_reference_reads_numbers_as_expected():
-    assert [chinese_reading(n) for n in ("13", "10", "105", "384", "−0.60", "58.8%", "2000")] == [
-        "十三", "十", "一百零五", "三百八十四", "负零点六零", "百分之五十八点八", "二千"]
+    assert [chinese_reading(n) for n in ("13", "10", "105", "384", "−0.60", "58.8%", "2000", "250", "2", "12", "2.5")] == [
+        "十三", "十", "一百零五", "三百八十四", "负零点六零", "百分之五十八点八", "两千", "两百五十", "二", "十二", "二点五"]
+    assert [chinese_reading("2", before, after) for before, after in (
+        ("只来自 ", " 个键/值头"), ("", " 层"), ("第 ", " 层"), ("第 i + ", " 维"), ("十的 ", " 次方"), ("等于 ", "。"))] == [
+        "两", "两", "二", "二", "二", "二"]
+    assert chinese_reading("12", "", " 个") == "十二" and chinese_reading("2.5", "", " 个") == "二点五"
     assert said_whole("零点六零", "分数是零点六零。") == 7 and said_whole("十三", "第十三个") == 3
     for inside in ("负零点六零", "百分之零点六零", "零点六零五", "一零点六零", "十零点六零"):
         assert said_whole("零点六零", inside) is None, inside
@@ -232,16 +285,19 @@ def test_every_english_line_speaks_its_numbers(runs, name):
 @pytest.mark.parametrize("name", ["chinese", "m3e"])
 def test_every_chinese_line_speaks_its_numbers(runs, name):
     """Each Chinese narration line's spoken form has no Latin letter, digit or symbol (the Mandarin
-    voice reads only Han characters), and says each number the line quotes in Chinese, as a whole
-    number (not inside another: no stray minus), in the line's order."""
+    voice reads only Han characters), and says each number the line quotes in Chinese (两 where a lone 2
+    counts something), as a whole number (not inside another: no stray minus), in the line's order."""
     _, run = runs(name)
     for cue in run.scene.log.cues:
         assert not re.search(r"[A-Za-z\d%√·×ᵀ=_\[\]^“”]", cue.spoken), cue.spoken
+        readings = [(m.group(0), chinese_reading(m.group(0), cue.text[:m.start()], cue.text[m.end():]))
+                    for m in re.finditer(r"(?<![\w.])[−-]?\d+(?:\.\d+)?%?", cue.text)]
         for shown in cue.numbers:
-            assert said_whole(chinese_reading(shown.text), cue.spoken) is not None, (shown.text, cue.spoken)
+            said = [reading for written, reading in readings if written == shown.text] or [chinese_reading(shown.text)]
+            assert any(said_whole(reading, cue.spoken) is not None for reading in said), (shown.text, cue.spoken)
         at = 0
-        for written in re.findall(r"(?<![\w.])[−-]?\d+(?:\.\d+)?%?", cue.text):  # and in the line's order
-            at = said_whole(chinese_reading(written), cue.spoken, at)
+        for written, reading in readings:  # and in the line's order
+            at = said_whole(reading, cue.spoken, at)
             assert at is not None, (written, cue.text, cue.spoken)
 
 

@@ -25,5 +25,11 @@ STRINGS = {
     "run_one": "1 token, {pct}",
     "elided": "Where a long table leaves tokens out (⋮, …), it goes by the weights of “{token}” (token {index}, counted from 0): its three largest keys and every key with 3% or more are always shown, and each run gives how many tokens it holds and their share of “{token}”’s attention.",
     "elided_heads": "Where a long table leaves tokens out (⋮, …), it goes by the weights of “{token}” (token {index}, counted from 0): in each head, its three largest keys and every key with 3% or more are always shown, and each run gives how many tokens it holds and their share of “{token}”’s attention (in a table of all the heads together, the mean over the heads).",
+    "source": "{model} layer {layer} head {head}",
+    "source_layer": "{model} layer {layer}",
+    "quantized": "GGUF file quantized as {file_type}: {bits}-bit weights. The numbers are this file's, not the full-precision model's.",
+    "quantized_mixed": "GGUF file labelled {file_type}: weights stored in {low} to {high} bits ({types}); this layer's W_Q, W_K, W_V: {layer}. The numbers are this file's, not the full-precision model's.",
+    "kv_group": "Grouped-query attention: this head's K and V (and W_K, W_V) are key/value head {group} of {kv}, shared by query heads {first} to {last}.",
+    "kv_groups": "Grouped-query attention: these {n} query heads share {kv} key/value heads, {size} to each.",
     "rope": "{name} after RoPE, theta = {theta}: each row turned by its position, columns kc and k(c+{half}) as one pair ({s} x {d}; the scores use these)",
 }

@@ -26,5 +26,11 @@ STRINGS = {
     "run_one": "1 个词元，{pct}",
     "elided": "较长的表省略词元（⋮、…）时，依据“{token}”（序号 {index}，从 0 开始）的注意力权重：它最大的三个键和每个占 3% 及以上的键总会显示；每段省略都注明包含几个词元，以及它们合占“{token}”注意力的比例。",
     "elided_heads": "较长的表省略词元（⋮、…）时，依据“{token}”（序号 {index}，从 0 开始）的注意力权重：在每个头中，它最大的三个键和每个占 3% 及以上的键总会显示；每段省略都注明包含几个词元，以及它们合占“{token}”注意力的比例（所有头合在一起的表中，取各头的平均）。",
+    "source": "{model}，第 {layer} 层，{head} 号头",
+    "source_layer": "{model}，第 {layer} 层",
+    "quantized": "GGUF 文件，{file_type} 量化：权重 {bits} 位。这里的数字来自这个文件，而不是全精度的原模型。",
+    "quantized_mixed": "GGUF 文件，标为 {file_type}：权重以 {low} 到 {high} 位混合存储（{types}）；本层的 W_Q、W_K、W_V 为 {layer}。这里的数字来自这个文件，而不是全精度的原模型。",
+    "kv_group": "分组查询注意力：这个头的 K 和 V（以及 W_K、W_V）是 {kv} 个键/值头中的 {group} 号，由 {first} 到 {last} 号查询头共用。",
+    "kv_groups": "分组查询注意力：这 {n} 个查询头共用 {kv} 个键/值头，每个键/值头对应 {size} 个查询头。",
     "rope": "RoPE 旋转后的 {name}，theta = {theta}：每一行按其位置旋转，kc 与 k(c+{half}) 两列为一对（{s} x {d}；注意力分数用的是这些）",
 }

@@ -1,7 +1,8 @@
 """The handout as a page to explore (`render.py --handout FILE.html`): a student clicks any token, or
 any head of the layer, and reads that token's worked steps, weights and links with the same numbers
 as the video: the worked winning pair, the softmax, the weighted sum; with several heads, each head's
-heat map labelled with what it measurably does (attncore.roles, as the video's heads stage); with a
+heat map labelled with what it measurably does (attncore.roles, as the video's heads stage), grouped
+by the key/value head they share under grouped-query attention, with the KV cache's bytes per token; with a
 contrast sentence (--contrast), the focus token's row in both sentences side by side (as the video's
 contrast stage), for each head.
 
@@ -39,9 +40,11 @@ from .handout import (
     contrast_lines,
     contrast_rows,
     intro_blocks,
+    kv_cache_blocks,
     matrix_blocks,
     role_words,
     row_label,
+    sharing_block,
     worked_blocks,
 )
 
@@ -187,11 +190,21 @@ def page(view: View) -> str:
             f"<p>{e(s('handout.sizes', d_model=r.d_model, d_k=r.d_k, d_v=r.d_v, scale=fmt(r.scale)))}</p>"]
     if several:
         roles = [head_role(h) for h in heads]
-        out += [f'<h2 class="controls">{e(s("explore.heads"))}</h2>', '<div class="heads controls" id="heads">' + "".join(
-            f'<button type="button" data-h="{n}" aria-pressed="{str(n == head).lower()}"><img alt="" src="{heat_png(h, shown)}">'
+        button = lambda n: (
+            f'<button type="button" data-h="{n}" aria-pressed="{str(n == head).lower()}"><img alt="" src="{heat_png(heads[n], shown)}">'
             f'<span>{e(head_names[n])}</span><small class="role">{e(role_words(ctx, roles[n]))} '
-            f'<b>{e(pct(roles[n].share))}</b></small></button>' for n, h in enumerate(heads)) + "</div>",
+            f'<b>{e(pct(roles[n].share))}</b></small></button>')
+        m = view.heads
+        if m.grouped_query:  # a box per key/value head around the query heads that share it
+            buttons = "".join(f'<fieldset class="group" data-g="{g}"><legend>{e(s("heads.group", g=g))}</legend>'
+                              + "".join(button(n) for n in m.group_heads(g)) + "</fieldset>" for g in range(m.kv_heads))
+        else:
+            buttons = "".join(button(n) for n in range(len(heads)))
+        out += [f'<h2 class="controls">{e(s("explore.heads"))}</h2>', f'<div class="heads controls" id="heads">{buttons}</div>',
                 f'<p class="controls hint">{e(s("heads.roles"))}</p>']
+        if m.grouped_query:
+            hctx = Ctx(chosen, i, language=language, hidden=hidden, keep=keep, heads=m)
+            out += [html_of(b) for b in (sharing_block(hctx), *kv_cache_blocks(hctx))]
     v = views[head][i]
     out += ['<section id="current">',
             f'<h2>{e(s("explore.current"))} “<span id="focus">{e(v["t"])}</span>” <span id="focus-index">{e(v["i"])}</span>'
@@ -224,6 +237,9 @@ EXPLORE_STYLE = """
                 display: flex; flex-direction: column; align-items: center; }
 .heads button[aria-pressed="true"] { border-color: #E8743B; }
 .heads img { width: 5.5em; height: 5.5em; image-rendering: pixelated; }
+.heads fieldset.group { display: flex; flex-wrap: wrap; gap: 0.35em; margin: 0; padding: 0.2em 0.4em 0.4em;
+                        border: 1.5px solid #5E9E48; border-radius: 0.4em; }
+.heads fieldset.group legend { color: #3F7A2E; font-weight: bold; padding: 0 0.3em; }
 .heads .role { color: #555; font-size: 0.8em; max-width: 7em; line-height: 1.2; }
 .heads .role b { color: #8a3b12; font-weight: normal; }
 svg.pair { display: block; }

@@ -2,8 +2,11 @@
 every matrix as a labelled table (long ones elided as on screen), and, worked out step by step as
 the video works them, one projection entry, the winning pair (the focus token's query with the key it
 attends to most, term by term, its largest terms, and |q| |k| cos θ beside a low-weight rival) and
-the focus row's softmax; with several heads, what each head measurably does (attncore.roles); with
-a contrast sentence (--contrast), the focus row in both sentences. In the video's language.
+the focus row's softmax; with several heads, what each head measurably does (attncore.roles), grouped
+by the key/value head they share under grouped-query attention, with the KV cache's bytes per token that
+the sharing saves (attncore.multihead.kv_cache_size); with a contrast sentence (--contrast), the focus
+row in both sentences. In the video's language. For rotary positions (RoPE), Q and K as X·W (+ b)
+before the rotation, then the rotated ones the scores use.
 
 Every number is attncore's, formatted with `fmt`/`pct` as on screen; nothing is computed here
 (the worked steps come from `attncore.steps`, the roles from `attncore.roles`, the contrast from
@@ -17,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from attncore import fmt, head_role, pct, steps
+from attncore.formatting import sig
 from attncore.pick import moved, moved_most
 from attncore.roles import THRESHOLD
 from attncore.tables import Table, cells, matrix, plan_axis, table_html
@@ -98,10 +102,19 @@ def matrix_blocks(ctx: Ctx) -> list:
         if b is not None:
             blocks.append(matrix(s("handout.b", w=which, c=b.shape[0]), b[None, :], [0], lay.proj_dims(b.shape[0]),
                                  lambda _: f"b_{which}", dim))
-    for which in "QKV":
-        M = getattr(r, which)
-        blocks.append(matrix(s(f"handout.{which}", s=M.shape[0], d=M.shape[1]), M, rows, lay.qkv_dims(M.shape[1]),
-                             token, dim))
+    made = {"Q": r.Q, "K": r.K, "V": r.V} if r.rope is None else {"Q": r.rope.Q_raw, "K": r.rope.K_raw, "V": r.V}
+    for which, M in made.items():  # X·W (+ b): for RoPE, before the rotation
+        bias = "" if getattr(r, f"b_{which}") is None else f" + b_{which}"
+        blocks.append(matrix(s(f"handout.{which}", s=M.shape[0], d=M.shape[1], bias=bias), M, rows,
+                             lay.qkv_dims(M.shape[1]), token, dim))
+    if r.rope is not None:  # what the scores use: each row turned by its position
+        theta = r.rope.theta  # as the rope stage writes it
+        blocks.append(("p", s("handout.rope", theta=str(int(theta)) if float(theta).is_integer() else sig(theta),
+                              half=r.d_k // 2)))
+        for which in "QK":
+            M = getattr(r, which)
+            blocks.append(matrix(s(f"handout.rope_{which}", s=M.shape[0], d=M.shape[1]), M, rows,
+                                 lay.qkv_dims(M.shape[1]), token, dim))
     cols = lay.token_cols
     blocks.append(matrix(s("handout.scores", s=r.n_tokens), r.scores, rows, cols, token, token))
     if r.causal:
@@ -187,19 +200,52 @@ def role_words(ctx: Ctx, role) -> str:
 
 def heads_blocks(ctx: Ctx) -> list:
     """With several heads: what each head of the layer measurably does (attncore.roles.head_role,
-    the heads stage's labels) with its share, and where the focus token looks most in it."""
-    if ctx.heads is None or ctx.heads.n_heads < 2:
+    the heads stage's labels) with its share, and where the focus token looks most in it; under
+    grouped-query attention one table per key/value head, of the query heads that share it, and the
+    KV cache's bytes per token (`kv_cache_blocks`)."""
+    m = ctx.heads
+    if m is None or m.n_heads < 2:
         return []
     s, i, tok = ctx.s, ctx.focus, ctx.token(ctx.focus)
-    rows = []
-    for n, h in enumerate(ctx.heads.heads):
+
+    def row(n: int) -> list[str]:
+        h = m.heads[n]
         role, top = head_role(h), steps.strongest(h, i)
         name = head_name(ctx, n)
-        rows.append([s("handout.followed", head=name) if h.head == ctx.result.head else name, role_words(ctx, role),
-                     pct(role.share), f'{s("heads.top", top=h.tokens[top])} {pct(h.weights[i, top])}'])
+        return [s("handout.followed", head=name) if h.head == ctx.result.head else name, role_words(ctx, role),
+                pct(role.share), f'{s("heads.top", top=h.tokens[top])} {pct(h.weights[i, top])}']
+
     header = [s("handout.head"), s("handout.role"), s("handout.share"), s("handout.looks", token=tok)]
-    return [("h2", s("handout.heads", n=ctx.heads.n_heads)), ("p", s("handout.roles", threshold=pct(THRESHOLD))),
-            Table(s("handout.roles_table"), header, rows)]
+    blocks: list = [("h2", s("handout.heads", n=m.n_heads)), ("p", s("handout.roles", threshold=pct(THRESHOLD)))]
+    if not m.grouped_query:
+        return blocks + [Table(s("handout.roles_table"), header, [row(n) for n in range(m.n_heads)])]
+    blocks.append(sharing_block(ctx))
+    blocks += [Table(s("handout.group_table", g=g), header, [row(n) for n in m.group_heads(g)])
+               for g in range(m.kv_heads)]
+    return blocks + kv_cache_blocks(ctx)
+
+
+def sharing_block(ctx: Ctx) -> tuple[str, str]:
+    """Under grouped-query attention: how many query heads share how many key/value heads, and what they share."""
+    m = ctx.heads
+    return "p", ctx.s("handout.groups", n=m.n_heads, kv=m.kv_heads, size=m.n_heads // m.kv_heads)
+
+
+def kv_cache_blocks(ctx: Ctx) -> list:
+    """Under grouped-query attention: the KV cache's bytes per token (attncore.multihead.KVCacheSize),
+    its factors as a table, with the sharing and with one key/value head per query head, and the ratio."""
+    kv = ctx.heads.kv_cache if ctx.heads is not None else None
+    if kv is None:
+        return []
+    s = ctx.s
+    header = ["", s("handout.cache_layers"), s("handout.cache_kv"), "d_head", s("handout.cache_kv2"),
+              s("handout.cache_bytes", dtype=kv.dtype), s("handout.cache_total")]
+    rows = [[s("handout.cache_gqa"), *(str(v) for v in (kv.layers, kv.kv_heads, kv.d_head, 2, kv.value_bytes, kv.per_token))],
+            [s("handout.cache_mha"), *(str(v) for v in (kv.layers, kv.heads, kv.d_head, 2, kv.value_bytes, kv.per_token_mha))]]
+    return [("p", s("handout.cache", dtype=kv.dtype, value_bytes=kv.value_bytes)),
+            Table(s("handout.cache_table"), header, rows),
+            ("p", s("handout.cache_ratio", full=kv.per_token_mha, total=kv.per_token, ratio=kv.ratio, n=kv.heads,
+                    kv=kv.kv_heads))]
 
 
 def contrast_rows(ctx: Ctx) -> list[int]:

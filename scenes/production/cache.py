@@ -102,6 +102,10 @@ class StageCache:
         except OSError:
             return None
 
+    def has(self, key: str) -> bool:
+        """Whether a finished stage is recorded under `key` (`get` still checks its pieces)."""
+        return (self.stages / f"{key}.json").is_file()
+
     def get(self, key: str, ext: str, into: Path) -> "Made | None":
         """The stage cached under `key`, its pieces copied into the folder `into` (so that no other
         render's pruning or rewriting touches what this one joins); None when it is not there, or

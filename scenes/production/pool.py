@@ -77,23 +77,40 @@ def render_stage(job: Job, stage: str, previous: str | None, folder: Path,
     return Made(stage, tuple(pieces), total, subtitles, time.perf_counter() - started, speech=speech)
 
 
-_worker: dict = {}  # in a pool's process: the job and the progress queue
+@dataclass(frozen=True)
+class Task:
+    """One stage of one video to render: its job, the stage before it, its cache key, the name the
+    progress shows it by, and its folder's name (unique among the tasks of one batch)."""
+
+    job: Job
+    stage: str
+    previous: str | None
+    key: str
+    label: str
+    name: str
+
+    @property
+    def weight(self) -> float:
+        return STAGE_WEIGHT.get(self.stage, 1)
 
 
-def _start_worker(job: Job, queue, parent: int) -> None:
+_worker: dict = {}  # in a pool's process: the jobs and the progress queue
+
+
+def _start_worker(jobs: tuple[Job, ...], queue, parent: int) -> None:
     # the parent stops its workers when it is interrupted: they end at once, and quietly; and they
     # die with it when it is killed (forked with the signals held: none comes before this is set)
     die_with_parent(parent)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     release_signals()
-    _worker.update(job=job, queue=queue)
+    _worker.update(jobs=jobs, queue=queue)
 
 
-def _render_in_worker(stage: str, previous: str | None, folder: str) -> Made:
+def _render_in_worker(job: int, stage: str, previous: str | None, folder: str, label: str) -> Made:
     queue = _worker["queue"]
-    return render_stage(_worker["job"], stage, previous, Path(folder),
-                        on_progress=lambda name, seconds: queue.put((name, seconds)))
+    return render_stage(_worker["jobs"][job], stage, previous, Path(folder),
+                        on_progress=lambda name, seconds: queue.put((label, seconds)))
 
 
 def render_stages(job: Job, stages: tuple[str, ...], folder: Path, *, jobs: int, cache: StageCache | None,
@@ -111,40 +128,42 @@ def render_stages(job: Job, stages: tuple[str, ...], folder: Path, *, jobs: int,
             if on_done is not None:
                 on_done(hit)
         else:
-            todo.append((stage, stages[i - 1] if i else None, key))
+            todo.append(Task(job, stage, stages[i - 1] if i else None, key, stage, stage))
 
-    def finished(one: Made, key: str) -> None:
-        made[one.stage] = cache.put(key, one) if cache is not None else one
+    def finished(task: Task, one: Made) -> None:
+        made[one.stage] = cache.put(task.key, one) if cache is not None else one
         if on_done is not None:
             on_done(made[one.stage])
 
     if jobs <= 1 or len(todo) <= 1:
-        for stage, previous, key in todo:
-            finished(render_stage(job, stage, previous, folder / stage, on_progress), key)
+        for task in todo:
+            finished(task, render_stage(job, task.stage, task.previous, folder / task.name, on_progress))
     else:
-        run_parallel(job, todo, folder, jobs, on_progress, finished)
+        run_parallel(todo, folder, jobs, on_progress, finished)
     return [made[s] for s in stages]
 
 
-def run_parallel(job: Job, todo, folder: Path, jobs: int, on_progress, finished) -> None:
-    """Render `todo` in `jobs` forked processes, the longest stages first; progress reports come
-    back through a queue. An interrupt or a failure stops every process."""
+def run_parallel(tasks: list[Task], folder: Path, jobs: int, on_progress, finished,
+                 failed: Callable[[Task, Exception], None] | None = None) -> None:
+    """Render `tasks` (of one video or of many) in `jobs` forked processes, the longest stages
+    first, each into `folder`/its name; progress reports come back through a queue. A task that fails
+    goes to `failed` (the others go on), or, without it, stops every process; so does an interrupt."""
     context = multiprocessing.get_context("fork")  # the workers share what is imported and cached
     queue = context.SimpleQueue()
+    shared: dict[int, int] = {}  # each job's place in what the workers are given (by identity: a View holds arrays)
+    for task in tasks:
+        shared.setdefault(id(task.job), len(shared))
+    given = tuple({id(t.job): t.job for t in tasks}.values())
     with signals_held():  # the threads and the forked workers start with SIGINT and SIGTERM held
         listener = threading.Thread(target=_listen, args=(queue, on_progress), daemon=True)
         listener.start()
-        pool = ProcessPoolExecutor(max_workers=min(jobs, len(todo)), mp_context=context,
-                                   initializer=_start_worker, initargs=(job, queue, os.getpid()))
+        pool = ProcessPoolExecutor(max_workers=min(jobs, len(tasks)), mp_context=context,
+                                   initializer=_start_worker, initargs=(given, queue, os.getpid()))
     try:
-        order = sorted(todo, key=lambda t: -STAGE_WEIGHT.get(t[0], 1))
         with signals_held():  # the first submit forks every worker
-            pending = {pool.submit(_render_in_worker, stage, previous, str(folder / stage)): key
-                       for stage, previous, key in order}
-        while pending:
-            done, _ = wait(pending, return_when=FIRST_COMPLETED)
-            for future in done:
-                finished(future.result(), pending.pop(future))
+            pending = submit_all(tasks, lambda t: pool.submit(_render_in_worker, shared[id(t.job)], t.stage, t.previous,
+                                                              str(folder / t.name), t.label))
+        collect(pending, finished, failed)
     except BaseException:
         from .manim_adapter import stop_workers
 
@@ -155,6 +174,29 @@ def run_parallel(job: Job, todo, folder: Path, jobs: int, on_progress, finished)
         pool.shutdown(wait=True)
         queue.put(None)
         listener.join()
+
+
+def submit_all(tasks: list[Task], submit) -> dict:
+    """Submit every task at once, the longest first (`submit(task)` -> a concurrent.futures Future: a
+    pool's, or a cluster's executor). Returns {future: task}."""
+    return {submit(task): task for task in sorted(tasks, key=lambda t: -t.weight)}
+
+
+def collect(pending: dict, finished, failed=None) -> None:
+    """Hand each submitted task's result to `finished(task, made)` as it comes; a failed task to
+    `failed(task, error)`, or, without it, raise."""
+    while pending:
+        done, _ = wait(pending, return_when=FIRST_COMPLETED)
+        for future in done:
+            task = pending.pop(future)
+            try:
+                made = future.result()
+            except Exception as e:
+                if failed is None:
+                    raise
+                failed(task, e)
+                continue
+            finished(task, made)
 
 
 def _listen(queue, on_progress) -> None:

@@ -60,6 +60,41 @@ class Progress:
             self.bar.close()
 
 
+class CourseProgress(Progress):
+    """One progress bar for a whole course (scenes.course): lectures done, stages done of all, the
+    time left; in a log, one line per finished lecture instead of one per stage."""
+
+    def __init__(self, stages, lectures: int, quiet: bool, fps: float):
+        super().__init__(stages, quiet, fps)
+        self.lectures, self.finished = lectures, 0
+        self.quiet = quiet
+        self.describe()
+
+    def describe(self) -> None:
+        if self.bar is not None:
+            self.bar.set_description(f"lectures {self.finished}/{self.lectures}")
+
+    def on_done(self, stage: str, frames: int, cached: bool = False) -> None:
+        lines, self.lines = self.lines, False  # a log has a line per lecture, not per stage
+        try:
+            super().on_done(stage, frames, cached)
+        finally:
+            self.lines = lines
+
+    def on_lecture(self, line: str) -> None:
+        """A lecture finished (made, skipped as already made, or failed): `line` says which."""
+        self.finished += 1
+        self.describe()
+        if self.quiet:
+            return
+        text = f"course: {self.finished}/{self.lectures} lectures, {len(self.done)}/{self.total} stages, " \
+               f"{time.perf_counter() - self.started:.1f} s: {line}"
+        if self.bar is not None:
+            self.bar.write(text, file=sys.stderr)
+        else:
+            print(text, file=sys.stderr, flush=True)
+
+
 def default_jobs() -> int:
     """The cores this process may use."""
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1

@@ -8,7 +8,7 @@ the summaries named query, key and value (the books' tags turn from label/summar
 
 from __future__ import annotations
 
-from manim import DOWN, UP, FadeIn, FadeOut, Line, RoundedRectangle, VGroup
+from manim import DOWN, UP, Create, FadeIn, FadeOut, Line, RoundedRectangle, SurroundingRectangle, VGroup
 
 from attncore import pct, steps
 
@@ -112,33 +112,39 @@ class AnalogyStage(Stage):
                  for k, (label, summary, _) in enumerate(LIBRARY)]
         board = Line([-n * pitch / 2, SHELF_Y - BOOK_H / 2 - 0.05, 0], [n * pitch / 2, SHELF_Y - BOOK_H / 2 - 0.05, 0],
                      stroke_color=theme.dim, stroke_width=4)
+        # the library (its empty shelf), then the reader's question, as each is said
         yield Beat(say("say.analogy.library_question"),
-                   (play(FadeOut(start), FadeIn(heading), run_time=0.6), play(FadeIn(question, shift=DOWN * 0.2), run_time=0.8)),
-                   caption=say("analogy.library_question_caption"), hold=0.8)
+                   (play(FadeOut(start), FadeIn(heading), run_time=0.6), play(FadeIn(board), run_time=0.6)),
+                   caption=say("analogy.library_question_caption"), hold=0.8,
+                   paced=(play(FadeIn(question, shift=DOWN * 0.2), run_time=0.8),))
         yield Beat(say("say.analogy.library_books"),
-                   (play(stagger((FadeIn(b, shift=UP * 0.2) for b in books), 0.12), FadeIn(board), run_time=1.4),),
+                   (play(stagger((FadeIn(b, shift=UP * 0.2) for b in books), 0.12), run_time=1.4),),
                    caption=say("analogy.library_books_caption"), hold=1.0)
-        # the question against every label: how well each fits is the story's (words, no numbers)
+        # the question against every label, then the verdicts in the order they are said: the best, the partial
+        # ones, the one that does not fit (how well each fits is the story's: words, no numbers)
         fits = [FIT[fit] for *_, fit in LIBRARY]
         links = VGroup(*(Line(question.get_bottom(), b.key.get_top(), stroke_color=theme.K, stroke_width=1 + 7 * f,
                               stroke_opacity=0.25 + 0.75 * f) for b, f in zip(books, fits)))
         colour = {"best": theme.accent, "partly": theme.text, "none": theme.dim}
         verdicts = VGroup(*(text(ctx, ctx.s(FIT_WORDS[fit]), theme.label_size, colour[fit], max_width=pitch - 0.2)
                             .next_to(b.spine, DOWN, buff=0.22) for b, (*_, fit) in zip(books, LIBRARY)))
+        said = [[v for v, (*_, fit) in zip(verdicts, LIBRARY) if fit == f] for f in FIT]
         yield Beat(say("say.analogy.library_match"),
-                   (play(stagger((FadeIn(line) for line in links), 0.1), run_time=1.0),
-                    play(stagger((FadeIn(v, shift=DOWN * 0.1) for v in verdicts), 0.1), run_time=0.8)),
-                   caption=say("analogy.library_match_caption"), hold=1.2)
-        # the summaries read in that measure, into the reader's answer (their cards' boxes fly: a copy of their words
-        # would lie on the words)
+                   (play(stagger((FadeIn(line) for line in links), 0.1), run_time=1.0),),
+                   caption=say("analogy.library_match_caption"), hold=1.2,
+                   paced=tuple(play(*(FadeIn(v, shift=DOWN * 0.1) for v in group), run_time=0.5) for group in said))
+        # the summaries read in that measure, as said: the best one read, the partial ones and the cookbook faded to
+        # how much of them is read, then they fly into the reader's answer (their cards' boxes fly: a copy of their
+        # words would lie on the words)
         answer = card(ctx, ctx.s("analogy.library_answer"), theme.Z, min(11.0, 2 * half_width()), 0.56)
         answer.move_to([0, CONTENT_BOTTOM + 0.45, 0])
-        read = [a for b, f in zip(books, fits) for a in dim_card(b.value, f, animate=True)]
-        yield Beat(say("say.analogy.library_read"),
-                   (play(*read, run_time=0.8),
-                    play(*(FadeOut(b.value.box.copy(), target_position=answer) for b, f in zip(books, fits) if f > 0),
-                         FadeIn(answer), run_time=1.2)),
-                   caption=say("analogy.library_read_caption"), hold=1.2, pause=True, still="library")
+        read = [[a for b, (*_, fit) in zip(books, LIBRARY) if fit == f for a in dim_card(b.value, FIT[f], animate=True)]
+                for f in FIT]
+        yield Beat(say("say.analogy.library_read"), (play(*read[0], run_time=0.6),),
+                   caption=say("analogy.library_read_caption"), hold=1.2, pause=True, still="library",
+                   paced=(*(play(*r, run_time=0.6) for r in read[1:]),
+                          play(*(FadeOut(b.value.box.copy(), target_position=answer) for b, f in zip(books, fits) if f > 0),
+                               FadeIn(answer), run_time=1.2)))
         yield Beat(None, (play(FadeOut(VGroup(question, links, *books, board, verdicts, answer)), run_time=0.6),), hold=0)
 
     # ---- the same with the sentence, with its real attention --------------------------------------------
@@ -161,10 +167,18 @@ class AnalogyStage(Stage):
         board = Line([xs[0] - pitch / 2, SHELF_Y - BOOK_H / 2 - 0.05, 0], [xs[-1] + pitch / 2, SHELF_Y - BOOK_H / 2 - 0.05, 0],
                      stroke_color=theme.dim, stroke_width=4)
         shelf = VGroup(*books.values(), marks, board)
-        yield Beat(say("say.analogy.question", token=tok), (play(FadeIn(question, shift=DOWN * 0.2), run_time=0.8),),
-                   caption=say("analogy.question_caption"), hold=0.8)
-        yield Beat(say("say.analogy.books", token=tok), (play(stagger((FadeIn(b, shift=UP * 0.2) for b in books.values()), 0.08),
-                                                              FadeIn(marks), FadeIn(board), run_time=1.4),),
+        # the sentence's words where their books will stand, the focus token framed as the reader; then its question
+        words = VGroup(*(b.word for b in books.values()))
+        reader = SurroundingRectangle(books[i].word, color=theme.Q, buff=0.1)
+        yield Beat(say("say.analogy.question", token=tok),
+                   (play(FadeIn(words), FadeIn(marks), run_time=0.6), play(Create(reader), run_time=0.5)),
+                   caption=say("analogy.question_caption"), hold=0.8,
+                   paced=(play(FadeIn(question, shift=DOWN * 0.2), run_time=0.8),))
+        # every word becomes a book around it (the reader's frame gives way to its book: it is one of them)
+        covers = [VGroup(b.spine, b.key, b.value) for b in books.values()]
+        yield Beat(say("say.analogy.books", token=tok),
+                   (play(FadeOut(reader), stagger((FadeIn(c, shift=UP * 0.2) for c in covers), 0.08), FadeIn(board),
+                         run_time=1.4),),
                    caption=say("analogy.books_caption"), hold=1.0)
         # match: the question against every label, with the focus token's real weights
         a = r.weights[i]
@@ -183,10 +197,13 @@ class AnalogyStage(Stage):
             shares.add(label.move_to([mark.get_x(), spine_bottom - 0.22 - label.height / 2, 0]))
         top = steps.strongest(r, i)
         best = ctx.quote(a[top], Source("weights", (i, top), format="pct"))
+        # the links, then the shares, then the best match framed, as each is said
+        first = SurroundingRectangle(VGroup(books[top].spine, shares[list(books).index(top)]), color=theme.accent, buff=0.06)
         yield Beat(say("say.analogy.match", token=tok, top=ctx.token(top), pct=best),
-                   (play(stagger((FadeIn(line) for line in links), 0.05), run_time=1.0),
-                    play(stagger((FadeIn(s, shift=DOWN * 0.1) for s in shares), 0.05), run_time=0.8)),
-                   caption=say("analogy.match_caption", top=ctx.token(top), pct=best), hold=1.2, still=True, pause=True)
+                   (play(stagger((FadeIn(line) for line in links), 0.05), run_time=1.0),),
+                   caption=say("analogy.match_caption", top=ctx.token(top), pct=best), hold=1.2, still=True, pause=True,
+                   paced=(play(stagger((FadeIn(s, shift=DOWN * 0.1) for s in shares), 0.05), run_time=0.8),
+                          play(Create(first), run_time=0.5)))
         # blend: the summaries, weighted by the shares, into the answer
         dims = self.lay.dims(r.d_v)
         answer = VectorRow(ctx, r.output[i], dims, Source("output", (i,)), ctx.s("analogy.answer", token=tok), color=theme.Z,
@@ -194,11 +211,13 @@ class AnalogyStage(Stage):
         answer.move_to([0, CONTENT_BOTTOM + 0.45, 0])
         read = [x for j, b in books.items() for x in dim_card(b.value, a[j] / a_max, animate=True)]
         vector = vector_quote(ctx, r.output[i], Source("output", (i,)), dims)
+        # the summaries read in measure, then flown into the answer, then its numbers, as each is said
         yield Beat(say("say.analogy.blend", token=tok, vector=vector),
-                   (play(FadeOut(links), FadeOut(question), *read, run_time=0.6),
-                    play(*(FadeOut(b.value[0].copy(), target_position=answer.grid) for b in books.values()), FadeIn(answer),
-                         run_time=1.4)),
-                   caption=say("analogy.blend_caption"), hold=1.4, still="blend")
+                   (play(FadeOut(links), FadeOut(question), FadeOut(first), *read, run_time=0.6),),
+                   caption=say("analogy.blend_caption"), hold=1.4, still="blend",
+                   paced=(play(*(FadeOut(b.value[0].copy(), target_position=answer.grid) for b in books.values()),
+                               FadeIn(answer.label), FadeIn(answer.grid.brackets), run_time=1.2),
+                          play(FadeIn(answer.grid.body), run_time=0.6)))
         # the reveal: the shelf goes up, the tags turn into key and value, and the three mappings come
         rows = VGroup(*(card(ctx, ctx.s(f"analogy.map_{w}"), getattr(theme, w), min(10.0, 2 * half_width()), 0.6)
                         for w in "QKV")).arrange(DOWN, buff=0.3)

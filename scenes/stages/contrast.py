@@ -5,8 +5,9 @@ Then the token whose share moved most, and how far the whole row moved (attncore
 over the tokens the two sentences share). The two sentences have as many tokens (View.resolve
 checks it), so the rows line up place by place; the changed place shows both words.
 
-Under causal attention the focus sees only the tokens up to it: one line says that a word changed
-after it cannot move its row."""
+Under causal attention the focus sees only the tokens up to it: a beat says that a word changed
+after it cannot move its row, shown on the sentence's tokens (those after the focus faded, the
+changed place framed)."""
 
 from __future__ import annotations
 
@@ -20,7 +21,7 @@ from attncore.pick import moved, moved_most, notable
 from attncore.tables import STORY_TOP, elided_runs, plan_by_weight, story_keys
 
 from ..beats import Beat, Stage, play, say
-from ..components import half_width, number_text, stagger, text
+from ..components import TokenRow, half_width, number_text, stagger, text
 from ..context import Source
 from ..layout import CONTENT_BOTTOM, CONTENT_TOP
 
@@ -71,6 +72,30 @@ class ContrastStage(Stage):
     def words(self, result) -> str:
         return " ".join(result.tokens[j] for j in self.changed())
 
+    def causal(self, pair, changed):
+        """The warning under causal attention, shown on the sentence's tokens as it is said: the pair moves up, the
+        tokens come (the focus marked), those after the focus fade (it cannot see them), and the changed place is
+        framed, wherever it falls. Returns what it leaves on screen."""
+        ctx, theme, i = self.ctx, self.ctx.theme, self.ctx.focus
+        tok = ctx.token(i)
+        chips = TokenRow(ctx, max_width=2 * half_width() - 0.4)
+        top = CONTENT_TOP - 0.1 - pair.height / 2 - 0.12  # the pair (and its frame) just under the heading
+        room = top - pair.height / 2 - 0.5 - CONTENT_BOTTOM  # the tokens in what is left, above the caption
+        if chips.height > room:
+            chips.scale_to_fit_height(room)
+        chips.move_to([0, (top - pair.height / 2 - 0.35 + CONTENT_BOTTOM) / 2, 0])
+        later = [chip for k, chip in zip(chips.shown, chips) if k > i]
+        frames = VGroup(*(SurroundingRectangle(chip, color=theme.accent, buff=0.06)
+                          for k, chip in zip(chips.shown, chips) if k in self.changed()))
+        up = [0, top - pair.get_y(), 0]
+        paced = [play(*(c.animate.fade(0.7) for c in later), run_time=0.6)] if later else []
+        paced += [play(Create(frames), run_time=0.6)] if frames else []
+        yield Beat(say("say.contrast.causal", token=tok), (play(pair.animate.shift(up), changed.animate.shift(up),
+                                                                 FadeIn(chips, shift=UP * 0.2), run_time=0.8),),
+                   caption=say("contrast.causal", theme.dim, token=tok), hold=1.4, still="causal",
+                   paced=tuple(paced))
+        return chips, frames
+
     def explain(self, start):
         ctx, theme, r, b = self.ctx, self.ctx.theme, self.ctx.result, self.ctx.contrast
         i, tok = ctx.focus, ctx.token(ctx.focus)
@@ -87,8 +112,9 @@ class ContrastStage(Stage):
                    (play(FadeOut(start), FadeIn(heading), run_time=0.6), play(FadeIn(pair, shift=UP * 0.2), run_time=0.8)),
                    caption=say("contrast.pair", was=was, now=now, token=tok), hold=1.0,
                    paced=(play(Create(changed), run_time=0.5),))
+        leaving = VGroup(pair, changed)
         if r.causal:
-            yield Beat(say("say.contrast.causal", token=tok), caption=say("contrast.causal", theme.dim, token=tok), hold=1.4)
+            leaving.add(*(yield from self.causal(pair, changed)))
         # the two rows, side by side
         slots = self.rows
         shown = [j for j in slots if j is not None]
@@ -137,7 +163,7 @@ class ContrastStage(Stage):
             at[j] = row
         # the left side's links and shares, then the right side's, as each is said (made in turn: left, right)
         yield Beat(say("say.contrast.rows", token=tok, was=was, now=now),
-                   (play(FadeOut(pair), FadeOut(changed), run_time=0.5),
+                   (play(FadeOut(leaving), run_time=0.5),
                     play(FadeIn(sides), FadeIn(focus), FadeIn(labels), run_time=0.6)),
                    caption=say("contrast.rows", token=tok), hold=1.2, still=True,
                    paced=tuple(play(stagger((Create(link) for link in links[side::2]), 0.02), FadeIn(VGroup(*shares[side::2])),
@@ -147,9 +173,11 @@ class ContrastStage(Stage):
         before = ctx.quote(r.weights[i, key], Source("weights", (i, key), format="pct"))
         after = ctx.quote(b.weights[i, key], Source("weights", (i, key), format="pct", of="contrast"))
         frame = SurroundingRectangle(at[key], color=theme.accent, buff=0.1)
-        yield Beat(say("say.contrast.most", key=ctx.token(key), before=before, after=after),
-                   (play(Create(frame), run_time=0.6),),
-                   caption=say("contrast.most", key=ctx.token(key), before=before, after=after), hold=1.4, pause=True)
+        # no share moves as shown (a word changed after the focus, under causal attention): said so
+        most, shares_of = ("contrast.same", dict(before=before)) if before.text == after.text else \
+            ("contrast.most", dict(before=before, after=after))
+        yield Beat(say("say." + most, key=ctx.token(key), **shares_of), (play(Create(frame), run_time=0.6),),
+                   caption=say(most, key=ctx.token(key), **shares_of), hold=1.4, pause=True)
         distance = ctx.quote(moved(r, b, i), Source("moved", format="pct", of="contrast"))
         chosen = ctx.pick is not None and ctx.pick.searched > 1
         spoken = say("say.contrast.moved_most", token=tok, moved=distance, n=ctx.pick.searched) if chosen else \

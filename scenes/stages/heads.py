@@ -1,16 +1,21 @@
 """Heads: every head of the layer as a small heat map (the followed head highlighted), then how the
 heads are joined: their outputs side by side, times W_O. Only when the result is one of several heads
-(a model's layer, or toy multi-head)."""
+(a model's layer, or toy multi-head).
+
+With grouped-query attention (llama, Qwen2: fewer key/value heads than query heads) the maps stand in
+one box per K/V head, around the query heads that read it, and a beat shows what the sharing saves: the
+KV cache's bytes per token, with and without it (attncore.multihead.kv_cache_size)."""
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cached_property
 
 from manim import (
     DOWN,
     LEFT,
+    ORIGIN,
     PI,
     RIGHT,
     UP,
@@ -29,11 +34,13 @@ from manim import (
 )
 
 from attncore import HeadRole, head_role, pct, steps
+from attncore.pick import looks_elsewhere
 from attncore.roles import THRESHOLD, clearest
 
 from ..beats import Beat, Stage, play, say
 from ..components import Picture, VectorRow, arrange_down, half_width, number_text, plan_axis, row_of, stagger, text
 from ..context import Source, vector_quote
+from ..formulas import rich_line
 from ..layout import CONTENT_BOTTOM, CONTENT_TOP, fit_content, font_for
 
 MAP_MAX = 2.8  # the largest heat map side
@@ -44,6 +51,9 @@ TICK_GAP = 0.08  # between a map and its token ticks
 TICK_MAX = 1.0  # a token tick's longest side (a longer token is cut with "…")
 VECTOR_SLOTS = 8  # entries of the concatenation and the output shown at most
 CELL_NUMBERS = 0.62  # a heat map cell at least this wide also shows its percentage
+GROUP_GAP = 0.35  # grouped-query attention: more room between the K/V groups side by side in a row
+GROUP_BUFF = 0.08  # between a K/V group's maps and its box
+BAR_MAX = 5.0  # the KV cache's bars: the longer one (one K/V head per query head)
 
 
 def tick_slots(n: int, stride: int, keep) -> list[int]:
@@ -72,14 +82,30 @@ class Grid:
     turn_wider: float  # a key tick wider than this is turned upright
     name_h: float
     line_h: float
+    group: int = 0  # grouped-query attention: the query heads of a K/V group (0 without)
+    band: float = 0.0  # above each row: its K/V groups' names
+
+    def x(self, c: int) -> float:
+        """Column c's distance from the first, the K/V groups side by side in a row set apart."""
+        return c * self.pitch + (c // self.group * GROUP_GAP if self.group else 0.0)
 
     @property
     def row_h(self) -> float:
-        return self.name_h + BUFF + self.side + BUFF + 2 * self.line_h + 0.06
+        return self.band + self.name_h + BUFF + self.side + BUFF + 2 * self.line_h + 0.06
+
+    @property
+    def reach(self) -> float:
+        """How far a map's labels (as wide as its column) may stand out past its sides."""
+        return max(0.0, (self.pitch - 0.15 - self.side) / 2)
+
+    @property
+    def lead(self) -> float:
+        """Left of the first column: its query ticks, or its labels standing out."""
+        return max(self.ticks_w, self.reach)
 
     @property
     def width(self) -> float:
-        return self.ticks_w + (self.cols - 1) * self.pitch + self.side
+        return self.lead + self.x(self.cols - 1) + self.side + self.reach
 
     @property
     def height(self) -> float:
@@ -113,11 +139,22 @@ class HeadsStage(Stage):
         role = self.roles[h]
         return text(self.ctx, self.ctx.s(f"heads.role.{role.role}", token=role.token or ""), self.ctx.theme.min_font_size)
 
+    @property
+    def group_size(self) -> int:
+        """The query heads sharing a K/V head under grouped-query attention; 0 without it."""
+        m = self.ctx.heads
+        return m.n_heads // m.kv_heads if m.grouped_query else 0
+
+    def group_label(self, g: int) -> Text:
+        return text(self.ctx, self.ctx.s("heads.group", g=g), self.ctx.theme.label_size, self.ctx.theme.K)
+
     def grid(self) -> Grid:
         """The heat maps' layout: as large as the content area allows (in one, two or three rows) with
         every map's name above it, its role and where the focus token looks below it, the query ticks
         left of the first column and the key ticks under the last row (a token wider than its column
-        turned upright, unless it is about as wide as tall, like a Chinese character)."""
+        turned upright, unless it is about as wide as tall, like a Chinese character). With grouped-query
+        attention a row holds whole K/V groups (or a group whole rows), set apart, each row with a band
+        above it for its groups' names."""
         ctx, theme, n = self.ctx, self.ctx.theme, self.ctx.heads.n_heads
         S = len(ctx.visible())
         ticks = [self.tick(ctx.token(i), theme.dim) for i in ctx.visible()]
@@ -126,15 +163,20 @@ class HeadsStage(Stage):
         line_h = max([self.role_label(h).height for h in range(n)] + [tick_h])
         width, height = 2 * half_width(), CONTENT_TOP - CONTENT_BOTTOM - 0.1
         ticks_w = tick_w + TICK_GAP
-        labels_h = name_h + 2 * BUFF + 2 * line_h + 0.06
+        size = self.group_size
+        group_band = self.group_label(0).height + 0.08 + GROUP_BUFF if size else 0.0
+        labels_h = name_h + 2 * BUFF + 2 * line_h + 0.06 + group_band
         wanted = max(self.role_label(h).width for h in range(n)) + 0.75  # a role, its share and a space
 
+        def apart(cols: int) -> float:  # the room between the K/V groups side by side in a row
+            return (math.ceil(cols / size) - 1) * GROUP_GAP if size else 0.0
+
         def side(cols: int, rows: int, band: float) -> float:
-            return min((width - ticks_w - (cols - 1) * GAP) / cols,
+            return min((width - ticks_w - (cols - 1) * GAP - apart(cols)) / cols,
                        (height - rows * labels_h - (rows - 1) * ROW_GAP - band) / rows, MAP_MAX)
 
-        def layout(rows: int) -> Grid:
-            cols = math.ceil(n / rows)
+        def layout(cols: int) -> Grid:
+            rows = math.ceil(n / cols)
             squarish = 1.3 * tick_h  # a tick no wider than this stays upright (a Chinese character)
             turned = max([t.width for t in ticks if t.width > squarish] + [tick_h]) + 2 * TICK_GAP
             upright = side(cols, rows, tick_h + 2 * TICK_GAP)
@@ -142,12 +184,31 @@ class HeadsStage(Stage):
                 s, band, limit = upright, tick_h + 2 * TICK_GAP, math.inf
             else:
                 s, band, limit = side(cols, rows, turned), turned, squarish
-            # the columns spread (up to the width there is) so that the labels under the maps fit beside each other
-            pitch = s + GAP if cols == 1 else min(max(s + GAP, wanted + 0.15), (width - ticks_w - s) / (cols - 1))
-            return Grid(cols, rows, s, pitch, ticks_w, band, limit, name_h, line_h)
+            grid = Grid(cols, rows, s, s + GAP, ticks_w, band, limit, name_h, line_h, size, group_band)
+            if cols == 1 or grid.width >= width:
+                return grid
+            # the columns spread so that the labels under the maps fit beside each other, as far as the width allows
+            # (the first and the last column's labels inside it too)
+            fits = lambda pitch: replace(grid, pitch=pitch).width <= width
+            lo, hi = s + GAP, wanted + 0.15
+            if fits(hi):
+                return replace(grid, pitch=max(lo, hi))
+            for _ in range(30):  # the widest pitch that fits, between lo (fits) and hi (too wide)
+                mid = (lo + hi) / 2
+                lo, hi = (mid, hi) if fits(mid) else (lo, mid)
+            return replace(grid, pitch=lo)
 
-        grids = [layout(rows) for rows in (1, 2, 3) if rows <= n and (rows == 1 or math.ceil(n / rows) < math.ceil(n / (rows - 1)))]
-        return max(grids, key=lambda g: g.side - 1e-6 * g.rows)  # the largest maps (fewer rows on a tie)
+        if size:  # whole K/V groups in a row, or a group in whole rows
+            kv = n // size
+            widths = {*(k * size for k in range(1, kv + 1)), *(size // k for k in range(2, size + 1) if size % k == 0)}
+        else:
+            widths = {math.ceil(n / rows) for rows in (1, 2, 3)}
+        fewest = {}  # rows -> the fewest columns that make them
+        for cols in sorted(widths):
+            fewest.setdefault(math.ceil(n / cols), cols)
+        grids = [layout(cols) for rows, cols in fewest.items() if rows <= 3] or [layout(max(widths))]
+        # the largest maps (fewer rows on a tie) among the layouts whose labels fit beside each other uncut, if any
+        return max(grids, key=lambda g: (g.pitch >= wanted + 0.15 - 1e-9, g.side - 1e-6 * g.rows))
 
     def heat_map(self, h: int, g: Grid) -> Picture:
         """Head h's attention weights as coloured squares (the drawn tokens: rows are queries, columns
@@ -220,14 +281,14 @@ class HeadsStage(Stage):
         rows, the maps of the last row with the key tokens under their columns."""
         g, n = self.grid(), self.ctx.heads.n_heads
         maps = VGroup(*(self.heat_map(h, g) for h in range(n)))
-        left = -g.width / 2 + g.ticks_w
+        left = -g.width / 2 + g.lead
         top = (CONTENT_TOP + CONTENT_BOTTOM) / 2 + g.height / 2
         for h, m in enumerate(maps):
             r, c = divmod(h, g.cols)
-            y = top - r * (g.row_h + ROW_GAP)
-            m.name.move_to([left + c * g.pitch + g.side / 2, y - g.name_h / 2, 0])
+            y = top - r * (g.row_h + ROW_GAP) - g.band
+            m.name.move_to([left + g.x(c) + g.side / 2, y - g.name_h / 2, 0])
             box = VGroup(m.squares, m.numbers, m.focus_row, m.frame)
-            box.shift([left + c * g.pitch - m.squares.get_left()[0], y - g.name_h - BUFF - m.squares.get_top()[1], 0])
+            box.shift([left + g.x(c) - m.squares.get_left()[0], y - g.name_h - BUFF - m.squares.get_top()[1], 0])
             below = m.squares.get_bottom()[1] - BUFF
             if c == 0:
                 m.query_ticks.add(*self.ticks(g, m.squares, query=True))
@@ -237,6 +298,92 @@ class HeadsStage(Stage):
             m.role.move_to([m.squares.get_x(), below - g.line_h / 2, 0])
             m.below.move_to([m.squares.get_x(), below - g.line_h * 1.5 - 0.06, 0])
         return maps
+
+    def groups(self, maps: VGroup) -> list[Picture]:
+        """Grouped-query attention: a box per K/V head around the maps of the query heads that read it
+        (their names, ticks and labels too), named above its top left corner."""
+        theme, m = self.ctx.theme, self.ctx.heads
+        out = []
+        for g in range(m.kv_heads):
+            members = VGroup(*(maps[h] for h in m.group_heads(g)))
+            box = SurroundingRectangle(members, color=theme.K, buff=GROUP_BUFF, stroke_width=2, corner_radius=0.08)
+            label = self.group_label(g).next_to(box, UP, buff=0.06).align_to(box, LEFT).shift(RIGHT * 0.12)
+            out.append(Picture("group", box=box, label=label))
+        return out
+
+    def cache(self) -> Picture:
+        """What grouped-query attention saves: the KV cache's bytes per token of this model (its layers x
+        K/V heads x d_head x 2 (K and V) x the bytes of a number), beside what one K/V head per query head
+        would take, each with a bar as long as its bytes, and how many times smaller the cache is."""
+        ctx, theme = self.ctx, self.ctx.theme
+        kv = ctx.heads.kv_cache
+        q = self.cache_numbers()
+        size = theme.caption_size
+        title = rich_line(ctx, "heads.cache_title", size, theme.text)
+        dtype = rich_line(ctx, "heads.cache_dtype", theme.label_size, theme.dim, max_width=2 * half_width(), dtype=kv.dtype,
+                          value_bytes=q["value_bytes"])
+        rule = rich_line(ctx, "heads.cache_rule", theme.label_size, theme.dim, max_width=2 * half_width())
+        rows = []
+        for label, heads, total, color, bytes_ in (
+                (rich_line(ctx, "heads.cache_gqa", size, theme.text, kv=q["kv"]), q["kv"], q["total"], theme.K, kv.per_token),
+                (rich_line(ctx, "heads.cache_mha", size, theme.text), q["n"], q["full"], theme.dim, kv.per_token_mha)):
+            product = rich_line(ctx, "heads.cache_product", size, theme.text, layers=q["layers"], heads=heads, dh=q["dh"],
+                                value_bytes=q["value_bytes"], total=total)
+            bar = Rectangle(width=BAR_MAX * bytes_ / kv.per_token_mha, height=0.22, stroke_width=0).set_fill(color, 1)
+            rows.append((label, product, bar))
+        lines = VGroup()
+        for label, product, bar in rows:
+            label.move_to(ORIGIN, aligned_edge=RIGHT).shift(LEFT * 0.2)
+            product.move_to(ORIGIN, aligned_edge=LEFT).shift(RIGHT * 0.2)
+            bar.next_to(product, DOWN, buff=0.15, aligned_edge=LEFT)
+            lines.add(VGroup(label, product, bar))
+        lines.arrange(DOWN, buff=0.4)
+        for line in lines:  # the labels' right edges, and the products' left edges, on one line
+            line[0].align_to(lines[0][0], RIGHT)
+            line[1].align_to(lines[0][1], LEFT)
+            line[2].align_to(lines[0][1], LEFT)
+        ratio = rich_line(ctx, "heads.cache_ratio", size, theme.accent, full=q["full"], total=q["total"], ratio=q["ratio"],
+                          n=q["n"], kv=q["kv"])
+        fit_content(VGroup(title, dtype, rule, lines, ratio).arrange(DOWN, buff=0.3))
+        return Picture("cache", title=title, dtype=dtype, rule=rule, gqa=lines[0], mha=lines[1], ratio=ratio)
+
+    def cache_numbers(self) -> dict:
+        """The KV cache's numbers (attncore.multihead.KVCacheSize), quoted with their sources."""
+        kv, ctx = self.ctx.heads.kv_cache, self.ctx
+        quote = lambda name: ctx.quote(getattr(kv, name), Source(f"kv_cache.{name}", of="heads", format="int"))
+        return {"layers": quote("layers"), "n": quote("heads"), "kv": quote("kv_heads"), "dh": quote("d_head"),
+                "value_bytes": quote("value_bytes"), "total": quote("per_token"), "full": quote("per_token_mha"),
+                "ratio": quote("ratio")}
+
+    def group_beats(self, groups: list[Picture]):
+        """Grouped-query attention: the K/V groups boxed and explained."""
+        ctx, r, m = self.ctx, self.ctx.result, self.ctx.heads
+        n = ctx.quote(m.n_heads, Source("n_heads", of="heads", format="int"))
+        kv = ctx.quote(m.kv_heads, Source("kv_heads", of="heads", format="int"))
+        g = m.kv_group(r.head)
+        mates = m.group_heads(g)
+        yield Beat(say("say.heads.groups", n=n, kv=kv, size=self.group_size, head=r.head, group=g, first=mates[0],
+                       last=mates[-1]),
+                   (play(*(Create(p.box) for p in groups), *(FadeIn(p.label, shift=DOWN * 0.05) for p in groups),
+                         run_time=1.0),),
+                   caption=say("heads.groups", n=n, kv=kv), hold=1.6, pause=True, still="groups",
+                   paced=tuple(self.head_by_head([VGroup(p.box, p.label) for p in groups])))
+
+    def cache_beat(self, leaving: VGroup):
+        """Grouped-query attention: the KV cache's bytes per token, with the sharing and without."""
+        q = self.cache_numbers()
+        cache = self.cache()
+        yield Beat(say("say.heads.cache", dtype=self.ctx.heads.kv_cache.dtype, **q),
+                   (play(FadeOut(leaving), run_time=0.6),
+                    play(FadeIn(cache.title, shift=DOWN * 0.1), FadeIn(cache.dtype, shift=DOWN * 0.1),
+                         FadeIn(cache.rule, shift=DOWN * 0.1), run_time=0.8)),
+                   caption=say("heads.cache", ratio=q["ratio"]), hold=2.0, pause=True, still="cache",
+                   paced=(play(FadeIn(cache.gqa[0]), FadeIn(cache.gqa[1]), run_time=0.6),
+                          play(Create(cache.gqa[2]), run_time=0.5),
+                          play(FadeIn(cache.mha[0]), FadeIn(cache.mha[1]), run_time=0.6),
+                          play(Create(cache.mha[2]), run_time=0.8),
+                          play(FadeIn(cache.ratio, shift=UP * 0.05), run_time=0.6)))
+        return cache
 
     def joined(self) -> Picture:
         """The focus token's concatenated head outputs, "× W_O" and the output row, with their shapes."""
@@ -319,12 +466,9 @@ class HeadsStage(Stage):
                    place=ctx.s(f"heads.place.{role.role}", token=role.token or ""))
 
     def other_head(self, top_chosen: int) -> int:
-        """The head that most clearly looks elsewhere: the largest share on another token than the
-        followed head's favourite (any other head when all agree)."""
-        ctx, i = self.ctx, self.ctx.focus
-        others = [r for r in ctx.heads.heads if r.head != ctx.result.head]
-        elsewhere = [r for r in others if steps.strongest(r, i) != top_chosen] or others
-        return max(elsewhere, key=lambda r: r.weights[i, steps.strongest(r, i)]).head
+        """The head that most clearly looks elsewhere (attncore.pick.looks_elsewhere: the largest share on
+        another token than the followed head's favourite, a word before a sink)."""
+        return looks_elsewhere(self.ctx.heads, self.ctx.result.head, self.ctx.focus)
 
     def explain(self, start):
         ctx, theme, r, m = self.ctx, self.ctx.theme, self.ctx.result, self.ctx.heads
@@ -335,8 +479,10 @@ class HeadsStage(Stage):
         dh = ctx.quote(m.d_head, Source("d_head", of="heads", format="int"))
         d = ctx.quote(m.d_model, Source("d_model", of="heads", format="int"))
         # the toy numbers say why there are several heads and how they split d_model; a model's layer says its size
+        kv = ctx.quote(m.kv_heads, Source("kv_heads", of="heads", format="int")) if m.grouped_query else None
         intro = say("say.heads.intro", n=n, dh=dh, d=d, token=tok) if r.layer is None else \
-            say("say.heads.intro_layer", n=n, dh=dh, layer=r.layer, token=tok)
+            say("say.heads.intro_layer", n=n, dh=dh, layer=r.layer, token=tok) if kv is None else \
+            say("say.heads.intro_grouped", n=n, dh=dh, layer=r.layer, token=tok, kv=kv)
         drawn = [VGroup(*(part for key, part in p.parts.items() if key not in ("role", "focus_row"))) for p in maps]
         # while it is said: each head in turn, then the rows (queries), then the focus token's rows outlined
         rows = SurroundingRectangle(maps[0].query_ticks, color=theme.accent, buff=0.08) if len(maps[0].query_ticks) else None
@@ -346,6 +492,9 @@ class HeadsStage(Stage):
                    paced=(*self.head_by_head([VGroup(p.name, p.frame) for p in maps], rows),
                           play(*([FadeOut(rows)] if rows else []), *(FadeIn(p.focus_row) for p in maps),
                                run_time=0.6)))
+        groups = self.groups(maps) if kv is not None else []
+        if groups:
+            yield from self.group_beats(groups)
         best = clearest(self.roles)
         shown = maps[r.head if best is None else best]  # where the places the rule measures are outlined
         named = [maps[best].role[0]] if best is not None else []  # the clearest role's words, in the accent colour
@@ -368,12 +517,15 @@ class HeadsStage(Stage):
                    paced=(play(*(FadeToColor(w, theme.text) for w in named), Create(looks[0]), run_time=0.5),
                           play(Create(rows[0]), run_time=0.5), play(Create(looks[1]), run_time=0.5),
                           play(Create(rows[1]), run_time=0.5)))
+        showing = VGroup(maps, *looks, *rows, *groups)
+        if groups and m.kv_cache is not None:  # what the sharing saves
+            showing = yield from self.cache_beat(showing)
         joined = self.joined()
         vector = vector_quote(ctx, m.output[i], Source("output", (i,), of="heads"), plan_axis(m.d_model, VECTOR_SLOTS))
         line = "say.heads.joined_bias" if m.b_O is not None else "say.heads.joined"
         # side by side, times W_O, the output (and what the model does with it) come in as they are said
         yield Beat(say(line, token=tok, n=n, dh=dh, d=d, vector=vector),
-                   (play(FadeOut(maps), FadeOut(VGroup(*looks, *rows)), run_time=0.6),
+                   (play(FadeOut(showing), run_time=0.6),
                     play(FadeIn(joined.concat, shift=DOWN * 0.1), FadeIn(joined.concat_shape, shift=DOWN * 0.1), run_time=0.8)),
                    caption=say("heads.join"), hold=1.6, pause=True, still="joined",
                    paced=tuple(play(FadeIn(p, shift=DOWN * 0.1), run_time=0.6)

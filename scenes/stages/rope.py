@@ -108,7 +108,7 @@ class RopeStage(Stage):
                    caption=say("rope.bars", ctx.theme.dim), hold=1.0, still="frequencies",
                    paced=(play(Indicate(bars.frame[1], color=theme.accent), run_time=0.8),
                           play(Indicate(bars.frame[2], color=theme.accent), run_time=0.8),
-                          play(ReplacementTransform(columns, marks), run_time=0.8)))
+                          play(FadeOut(columns), FadeIn(marks), run_time=0.8)))  # labels fade in: text never morphs
 
         # three pairs as arrows, turned by position × θ_i at their real angles
         panels = [self.panel(c, i, j, x) for c, x in zip(chosen, self.panel_xs(len(chosen)))]

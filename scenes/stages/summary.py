@@ -75,12 +75,13 @@ class SummaryStage(Stage):
         key_w = (w + 0.15) * VECTOR_SLOTS / len(keys) if len(keys) > VECTOR_SLOTS else None  # as wide as 6 slots
         x_key = "summary.x" if r.layer is None else "summary.x_layer" + ("_prenorm" if r.norm_first else "")
         bias = "" if r.b_Q is None else "_bias"
+        turned = "" if r.rope is None else "_rope"  # the q and k shown are turned by position (RoPE), as the scores use them
         size = font_for(w, h, theme)
         steps = [
             # (name key, shape (rows, cols), field, values, slots, source format, vector label key, colour)
             (x_key, (S, dm), "X", r.X[i], dims(dm), "fmt", "summary.vec", theme.X, "x"),
-            ("summary.q" + bias, (S, dk), "Q", r.Q[i], dims(dk), "fmt", "summary.vec", theme.Q, "q"),
-            ("summary.k" + bias, (S, dk), "K", r.K[i], dims(dk), "fmt", "summary.vec", theme.K, "k"),
+            ("summary.q" + turned + bias, (S, dk), "Q", r.Q[i], dims(dk), "fmt", "summary.vec", theme.Q, "q"),
+            ("summary.k" + turned + bias, (S, dk), "K", r.K[i], dims(dk), "fmt", "summary.vec", theme.K, "k"),
             ("summary.v" + bias, (S, dv), "V", r.V[i], dims(dv), "fmt", "summary.vec", theme.V, "v"),
             ("summary.scores", (S, S), "scaled", r.scaled[i], keys, "fmt", "summary.row", theme.accent, ""),
             ("summary.weights", (S, S), "weights", r.weights[i], keys, "pct", "summary.row", theme.heat_high, ""),
@@ -249,10 +250,12 @@ class SummaryStage(Stage):
         i, tok = ctx.focus, ctx.token(ctx.focus)
         if r.model is not None:  # back to the path: its first row, the layer's input, carries the positions
             path = self.path
-            given = SurroundingRectangle(path[1][0], color=theme.accent, buff=0.08)
-            yield Beat(say("say.summary.order_model", model=r.model),
+            # with RoPE nothing is added to the input: the positions turn q and k (the path's next two rows)
+            turned = "" if r.rope is None else "_rope"
+            given = SurroundingRectangle(path[1][1:3] if turned else path[1][0], color=theme.accent, buff=0.08)
+            yield Beat(say("say.summary.order_model" + turned, model=r.model),
                        (play(FadeOut(on_screen), run_time=0.6), play(FadeIn(path), run_time=0.8)),
-                       caption=say("summary.order_model"), hold=1.0,
+                       caption=say("summary.order_model" + turned), hold=1.0,
                        paced=(play(Create(given), run_time=0.5), play(FadeOut(given), run_time=0.4)))
             return path
         show = lambda picture: (play(FadeOut(on_screen), run_time=0.6), play(FadeIn(picture), run_time=1.0))

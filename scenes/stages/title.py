@@ -30,9 +30,7 @@ READ_PART, READ_MOST = 20, 8  # the sentence underlined a part at a time as it i
 def quantization_line(q) -> tuple[str, dict]:
     """How a GGUF file's formats are said (attncore.quantization.Quantization): the key ("quantized", or
     "quantized_mixed" when its matrices mix widths) and its words, for the title, the handout and the explore page."""
-    params = dict(file_type=q.file_type or "GGUF", bits=q.low, low=q.low, high=q.high, layer=q.layer_text,
-                  types=", ".join(q.types))
-    return ("quantized_mixed" if q.mixed else "quantized"), params
+    return q.words()
 
 
 def down_then_across(start, end, alpha: float):
