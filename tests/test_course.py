@@ -4,6 +4,7 @@ offline site (in headless Chromium), and a real local Dask cluster giving the sa
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 import subprocess
@@ -279,6 +280,24 @@ def test_a_run_again_remakes_only_what_changed_from_the_cached_stages(made, tmp_
     assert "0/0 stages" in result.output or "1/1 stages" in result.output  # from the cache: no stage rendered
     assert tampered.read_bytes() == good and kept.stat().st_mtime_ns == before
     assert poster.read_bytes() == drawn
+
+
+def test_a_lecture_dropped_from_the_file_has_its_unchanged_files_removed(made, tmp_path, monkeypatch):
+    tmp, _, _ = made
+    out = tmp_path / "out"
+    shutil.copytree(tmp / "out", out)
+    monkeypatch.setenv("ATTENTION_EXPLAINER_CACHE", str(tmp / "cache"))
+    dropped = out / "02-the-cat-sat"
+    mine = dropped / "en" / "handout.md"
+    mine.write_text(mine.read_text(encoding="utf-8") + "\nmy own notes\n", encoding="utf-8")  # changed: the user's
+    first = TINY[:TINY.index("[[lecture]]\nsentence = \"The cat sat\"")]
+    result = run("--course", course(tmp_path, first), "--output", out)
+    assert result.exit_code == 0, result.output
+    assert re.search(r"02-the-cat-sat/en: no longer in the course file", result.output)
+    assert sorted(p.relative_to(dropped).as_posix() for p in dropped.rglob("*")) == ["en", "en/handout.md"]
+    recorded = json.loads((out / "course.json").read_text(encoding="utf-8"))["lectures"]
+    assert sorted(recorded) == ["01-i-have-a-cat/en", "01-i-have-a-cat/zh"]
+    assert "The cat sat" not in (out / "index.html").read_text(encoding="utf-8")
 
 
 EXTRAS = """title = "Extras"

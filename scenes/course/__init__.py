@@ -18,9 +18,11 @@ batch into one folder with an offline site (scenes.course.site). docs/course.md 
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
+import shutil
 import sys
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -167,6 +169,24 @@ class Manifest:
         self.save()
         return self.records[item.relative]
 
+    def forget_others(self, root: Path, kept: set[str]) -> list[str]:
+        """Remove what it recorded of lectures no longer in the course (a lecture dropped, or renamed by
+        a new sentence): each file still as recorded (one changed since is the user's, and stays), then
+        the folders left empty. Returns their folders."""
+        gone = sorted(set(self.records) - kept)
+        for relative in gone:
+            folder = root / relative
+            for name, digest in self.records.pop(relative).get("files", {}).items():
+                path = folder / name
+                if digest is not None and sha256_of(path) == digest:
+                    shutil.rmtree(path) if path.is_dir() else path.unlink()
+            for empty in (folder, folder.parent):
+                with contextlib.suppress(OSError):
+                    empty.rmdir()  # only when empty
+        if gone:
+            self.save()
+        return gone
+
     def save(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         write_atomically(self.path, json.dumps({"lectures": self.records}, ensure_ascii=False, indent=1).encode())
@@ -277,6 +297,9 @@ def make_course(course: Course, items: list[Item], root: Path, speakers: dict, s
 
     root.mkdir(parents=True, exist_ok=True)
     manifest = Manifest(root)
+    for relative in manifest.forget_others(root, {item.relative for item in items}):
+        if not settings.quiet:
+            print(f"course: {relative}: no longer in the course file, its files removed", file=sys.stderr)
     todo, tasks, counted, by_label = [], [], [], {}
     for item in items:
         voice = speakers.get(item.language) if item.lecture.fields["voice"] else None
