@@ -35,8 +35,9 @@ import pytest
 ROOT = Path(__file__).parent.parent
 DATA = Path(__file__).parent / "data"
 # install -> its extras, in the order of the tests below (README: Install)
-EXTRAS = {"library": "", "model": "[model]", "video": "[video]", "slides": "[video,slides]", "voice": "[video,voice]"}
-ALL_EXTRAS = "[model,video,slides,voice]"
+EXTRAS = {"library": "", "model": "[model]", "video": "[video]", "slides": "[video,slides]", "voice": "[video,voice]",
+          "cluster": "[video,cluster]"}
+ALL_EXTRAS = "[model,video,slides,voice,cluster]"
 REVEAL = "6.0.1"  # the Makefile's REVEAL_VERSION, the reveal.js manim-slides 5.7.0 links
 SENTENCE = "The animal didn't cross the street because it was too tired"
 
@@ -86,7 +87,7 @@ def wheelhouse(source: Path) -> Path:
     from platformdirs import user_cache_path
 
     key = hashlib.sha256(b"".join((ROOT / n).read_bytes() for n in ("pyproject.toml", "models.txt"))
-                         + sys.version.encode()).hexdigest()[:16]
+                         + sys.version.encode() + ALL_EXTRAS.encode()).hexdigest()[:16]
     parent = user_cache_path("attention-explainer-tests")
     folder = parent / f"wheels-{key}"
     if (folder / "complete").exists():
@@ -284,3 +285,41 @@ def test_the_voice_extra_speaks(installs, source, tmp_path):
     assert said.stdout.strip() == "猫对自己：百分之五十八点八，分数负零点六零，共三百八十四维"
     assert venv.lacks("manim_slides", "safetensors")
     print(f"pip install .[video,voice] took {venv.seconds:.1f} s")
+
+
+CLUSTER_COURSE = """title = "Two"
+stages = ["title"]
+outputs = ["video"]
+[[lecture]]
+sentence = "I have a cat"
+[[lecture]]
+sentence = "The cat sat"
+"""
+# in the venv: a local Dask cluster of two worker processes (the venv's Python), and the course on it
+ON_A_CLUSTER = """import subprocess, sys
+from distributed import LocalCluster
+
+if __name__ == "__main__":
+    with LocalCluster(n_workers=2, processes=True, threads_per_worker=1, dashboard_address=None) as cluster:
+        done = subprocess.run([sys.executable, "-m", "render", "--course", "course.toml", "--output", "out", "--quiet",
+                               "--cluster", cluster.scheduler_address], capture_output=True, text=True)
+    print(done.stderr[-2000:], file=sys.stderr)
+    sys.exit(done.returncode)
+"""
+
+
+@pytest.mark.render
+@for_install("cluster")
+def test_the_cluster_extra_renders_a_course_on_a_local_dask_cluster(installs, tmp_path):
+    """`.[video,cluster]`: `python -m render --course ... --cluster ADDRESS` renders a course's stages on a
+    Dask cluster of the venv's own processes; without the extra, only the video's packages."""
+    venv = installs["cluster"].result()
+    (tmp_path / "course.toml").write_text(CLUSTER_COURSE, encoding="utf-8")
+    (tmp_path / "cluster.py").write_text(ON_A_CLUSTER, encoding="utf-8")
+    run(venv, "cluster.py", cwd=tmp_path, env=render_env(tmp_path))
+    for lecture in ("01-i-have-a-cat", "02-the-cat-sat"):
+        frames, sound, _ = video_streams(tmp_path / "out" / lecture / "en" / "video.mp4")
+        assert len(frames) >= 15 * 3 and frames[0].shape == (480, 854, 3) and sound is None
+    assert "01-i-have-a-cat/en/video.mp4" in (tmp_path / "out" / "index.html").read_text(encoding="utf-8")
+    assert venv.lacks("manim_slides", "safetensors", "pyloudnorm")
+    print(f"pip install .[video,cluster] took {venv.seconds:.1f} s")
