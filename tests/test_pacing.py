@@ -77,13 +77,13 @@ class Timeline:
 
 def timeline_of(playing) -> Timeline:
     """Every play of the scene `playing()` plays (a scenetools run, with a voice's timing) recorded."""
-    timeline, captions, key = Timeline(), set(), [None]
+    timeline, captions, key = Timeline(), {}, [None]
     driver = beats.Driver
     caption_mobject, play, play_beat = driver.caption_mobject, driver.play, driver.play_beat
 
     def record_caption(self, line):
         made = caption_mobject(self, line)
-        captions.add(id(made))
+        captions[id(made)] = made  # kept alive: a freed caption's id could be another mobject's later
         return made
 
     def record_play(self, p):
