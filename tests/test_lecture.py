@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 from reference import attention_loops
+from test_handout_story import md_tables
 
 import attncore
 import render
@@ -209,15 +210,6 @@ def test_slides_without_reveal_js_fail_at_once(tmp_path, monkeypatch):
 
 
 # ---- the handout ------------------------------------------------------------------------------------
-def md_tables(text: str) -> dict[str, list[list[str]]]:
-    """caption -> rows of cells (the header row first) of every table in the Markdown handout."""
-    tables, caption = {}, None
-    for line in text.splitlines():
-        if line.startswith("**") and line.endswith("**"):
-            caption = line.strip("*")
-        elif line.startswith("|") and not line.startswith("|---"):
-            tables.setdefault(caption, []).append([c.strip() for c in line.strip("|").split(" | ")])
-    return tables
 
 
 def test_handout_numbers_are_attncores_and_hand_checkable(tmp_path):
