@@ -41,14 +41,20 @@ def _svg(latex: str, size: float) -> str:
 
 
 def svg_file(latex: str, size: float) -> Path:
-    """The formula as an SVG file in manim's text folder, written whole once (renders at once share it)."""
+    """The formula as an SVG file in manim's text folder, written whole once (renders at once share
+    it); one found damaged is written again. When that folder cannot take it (a full disk, a folder
+    made read-only), it goes to this process's private folder: the render goes on."""
     from manim import config
 
-    svg = _svg(latex, size)
-    path = Path(config.get_dir("text_dir")) / f"math-{hashlib.sha256(f'{VERSION}:{size}:{latex}'.encode()).hexdigest()[:20]}.svg"
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        write_atomically(path, svg.encode("utf-8"))
+    from .production.cache_writes import holds, keep, private_folder
+
+    data = _svg(latex, size).encode("utf-8")
+    name = f"math-{hashlib.sha256(f'{VERSION}:{size}:{latex}'.encode()).hexdigest()[:20]}.svg"
+    for folder in (Path(config.get_dir("text_dir")), private_folder()):
+        path = folder / name
+        if holds(path, data) or keep(path, data):
+            return path
+    write_atomically(path, data)  # the private folder: a failure here is the render's
     return path
 
 

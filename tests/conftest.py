@@ -142,3 +142,14 @@ def tiny(tmp_path_factory):
         return built[kind]
 
     return get
+
+
+@pytest.fixture(autouse=True)
+def _every_test_caches(monkeypatch):
+    """Each test starts as a render does: its caches written, nothing said yet. A test that fills the
+    cache's disk stops caching in its own process only for itself (scenes.production.cache_writes)."""
+    from scenes.production import cache, cache_writes
+
+    monkeypatch.setattr(cache_writes, "_failure", "")
+    monkeypatch.setattr(cache_writes, "_told", False)
+    monkeypatch.setattr(cache, "_UNKEPT", {})

@@ -468,12 +468,14 @@ def test_a_full_disk_under_the_cache_does_not_fail_the_render(tmp_path, monkeypa
     cache holds no record of a stage it could not keep."""
     import errno
 
+    from scenes.production import cache_writes
+
     monkeypatch.setenv(cache.ENVIRONMENT, str(tmp_path / "cache"))
 
     def full(path, data):
         raise OSError(errno.ENOSPC, "No space left on device", str(path))
 
-    monkeypatch.setattr(cache, "write_atomically", full)
+    monkeypatch.setattr(cache_writes, "write_atomically", full)
     made = make_video(attncore.run("cat"), stages=("title",), quality="low", output=tmp_path / "a.mp4",
                                **VIEW)
     assert (tmp_path / "a.mp4").stat().st_size > 10_000 and not made[0].cached

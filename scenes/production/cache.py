@@ -7,6 +7,7 @@ too, per code version."""
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import json
@@ -18,9 +19,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from attncore.files import write_atomically
-
 from ..view import View
+from .cache_writes import caching, could_not_cache, keep, tell
 from .media import Made, Piece
 from .options import ENCODER_OPTIONS
 
@@ -89,8 +89,8 @@ class StageCache:
 
     @classmethod
     def open(cls) -> "StageCache | None":
-        """The user's cache, or None when it is turned off or cannot be written (no error: it only
-        makes re-renders faster)."""
+        """The user's cache, or None when it is turned off or cannot be written (said once, no error:
+        it only makes re-renders faster)."""
         folder = cache_folder()
         if folder is None:
             return None
@@ -99,34 +99,32 @@ class StageCache:
             with tempfile.TemporaryFile(dir=cache.stages):
                 pass
             return cache
-        except OSError:
+        except OSError as e:
+            could_not_cache(folder, e)
             return None
 
     def has(self, key: str) -> bool:
         """Whether a finished stage is recorded under `key` (`get` still checks its pieces)."""
-        return (self.stages / f"{key}.json").is_file()
+        return key in _UNKEPT or (self.stages / f"{key}.json").is_file()
 
     def get(self, key: str, ext: str, into: Path) -> "Made | None":
         """The stage cached under `key`, its pieces copied into the folder `into` (so that no other
         render's pruning or rewriting touches what this one joins); None when it is not there, or
         when a piece's size or hash differs from its record: then the entry is dropped, with one
-        line on stderr, and the stage is rendered again."""
+        line on stderr, and the stage is rendered again. A stage this process could not write to
+        the cache is taken from its own files while they last (`_UNKEPT`)."""
+        if key in _UNKEPT:
+            info, paths = _UNKEPT[key]
+            try:
+                return self._made(info, paths, into)
+            except (OSError, ValueError):
+                del _UNKEPT[key]  # its files are gone: rendered again
         meta = self.stages / f"{key}.json"
         info: dict = {}
         try:
             info = json.loads(meta.read_text(encoding="utf-8"))
-            pieces = []
-            into.mkdir(parents=True, exist_ok=True)
-            for n, piece in enumerate(info["pieces"]):
-                data = (self.stages / f"{key}-{n}{ext}").read_bytes()  # read once: checked, then copied
-                if len(data) != piece["size"] or hashlib.sha256(data).hexdigest() != piece["sha256"]:
-                    raise ValueError("damaged")
-                copy = into / f"piece-{n}{ext}"
-                copy.write_bytes(data)
-                pieces.append(Piece(copy, piece["frames"], piece["notes"], piece["pause"]))
-            now = time.time()
-            for p in (meta, *(self.stages / f"{key}-{n}{ext}" for n in range(len(pieces)))):
-                os.utime(p, (now, now))  # recently used
+            paths = [self.stages / f"{key}-{n}{ext}" for n in range(len(info["pieces"]))]
+            made = self._made(info, paths, into)
         except FileNotFoundError:
             return None
         except (OSError, ValueError, KeyError, TypeError):
@@ -134,41 +132,78 @@ class StageCache:
             stage = info.get("stage", "?") if isinstance(info, dict) else "?"  # the record itself may be the damage
             print(f"cache: a damaged entry for the stage {stage} was dropped; rendering it again", file=sys.stderr)
             return None
+        now = time.time()
+        for p in (meta, *paths):
+            with contextlib.suppress(OSError):  # a read-only cache is still read
+                os.utime(p, (now, now))  # recently used
+        return made
+
+    @staticmethod
+    def _made(info: dict, paths: list[Path], into: Path) -> "Made":
+        """The stage `info` records, its pieces read from `paths`, checked against their sizes and
+        hashes (ValueError when one differs), and copied into `into`."""
+        pieces = []
+        into.mkdir(parents=True, exist_ok=True)
+        for n, (piece, path) in enumerate(zip(info["pieces"], paths, strict=True)):
+            data = path.read_bytes()  # read once: checked, then copied
+            if len(data) != piece["size"] or hashlib.sha256(data).hexdigest() != piece["sha256"]:
+                raise ValueError("damaged")
+            copy = into / f"piece-{n}{path.suffix}"
+            copy.write_bytes(data)
+            pieces.append(Piece(copy, piece["frames"], piece["notes"], piece["pause"]))
         return Made(info["stage"], tuple(pieces), info["frames"], info["subtitles"], 0.0, cached=True,
                     speech=tuple((at, text) for at, text in info["speech"]))
 
     def put(self, key: str, made: "Made") -> "Made":
         """Copy a rendered stage in (its pieces first, each under a temporary name then renamed, then
         the JSON that marks it complete, with each piece's size and hash). A cache that cannot be
-        written (a full disk, a folder gone) is skipped: the render goes on with its own files."""
-        try:
-            records = []
-            for n, piece in enumerate(made.pieces):
-                data = piece.path.read_bytes()
-                write_atomically(self.stages / f"{key}-{n}{piece.path.suffix}", data)
-                records.append({"frames": piece.frames, "notes": piece.notes, "pause": piece.pause,
-                                "size": len(data), "sha256": hashlib.sha256(data).hexdigest()})
-            info = {"stage": made.stage, "frames": made.frames, "subtitles": made.subtitles, "pieces": records,
-                    "speech": made.speech}
-            write_atomically(self.stages / f"{key}.json", json.dumps(info, ensure_ascii=False).encode("utf-8"))
-        except OSError:
+        written (a full disk, a folder made read-only) is said once (`cache_writes`), and the stage
+        is remembered by its own files instead: the render goes on. So is a worker's failure to
+        write its texts, which `made` carries."""
+        tell(made.uncached)
+        records, written = [], caching()
+        for n, piece in enumerate(made.pieces):
+            data = piece.path.read_bytes()
+            written = written and keep(self.stages / f"{key}-{n}{piece.path.suffix}", data)
+            records.append({"frames": piece.frames, "notes": piece.notes, "pause": piece.pause,
+                            "size": len(data), "sha256": hashlib.sha256(data).hexdigest()})
+        info = {"stage": made.stage, "frames": made.frames, "subtitles": made.subtitles, "pieces": records,
+                "speech": made.speech}
+        if not (written and keep(self.stages / f"{key}.json", json.dumps(info, ensure_ascii=False).encode("utf-8"))):
             self.drop(key)
+            _UNKEPT[key] = (info, [piece.path for piece in made.pieces])
         return made
 
     def drop(self, key: str) -> None:
-        """Remove an entry: its record first, so that no render takes its pieces for complete."""
-        for path in sorted(self.stages.glob(f"{key}*"), key=lambda p: p.suffix != ".json"):
-            path.unlink(missing_ok=True)
+        """Remove an entry: its record first, so that no render takes its pieces for complete (what
+        cannot be removed, in a read-only cache, stays)."""
+        with contextlib.suppress(OSError):
+            for path in sorted(self.stages.glob(f"{key}*"), key=lambda p: p.suffix != ".json"):
+                path.unlink(missing_ok=True)
 
     def prune(self) -> None:
-        """Remove the least recently used stages while the folder holds more than the limit."""
-        files = [(p.stat().st_mtime, p.stat().st_size, p) for p in self.stages.iterdir() if p.is_file()]
+        """Remove the least recently used stages while the folder holds more than the limit (a file
+        another render removed first, or a read-only folder, is no error)."""
+        files = []
+        with contextlib.suppress(OSError):
+            for p in self.stages.iterdir():
+                with contextlib.suppress(OSError):
+                    if p.is_file():
+                        st = p.stat()
+                        files.append((st.st_mtime, st.st_size, p))
         total = sum(size for _, size, _ in files)
         for _, size, path in sorted(files, key=lambda f: f[0]):
             if total <= self.limit:
                 break
-            path.unlink(missing_ok=True)
+            with contextlib.suppress(OSError):
+                path.unlink(missing_ok=True)
             total -= size
+
+
+# the stages this process rendered but could not write to the cache: {key: (their record, their
+# pieces' files)}, so that a later output of the same run (a course's lecture) joins them instead of
+# rendering them again, while their files last
+_UNKEPT: dict[str, tuple[dict, list[Path]]] = {}
 
 
 def stage_keys(view: View, suffix: str) -> list[str]:

@@ -30,6 +30,7 @@ from platformdirs import user_cache_path
 
 from attncore.files import write_atomically
 
+from .cache_writes import holds, keep, private_folder
 from .media import Made, join_pieces
 
 logging.getLogger("manim-slides").setLevel(logging.WARNING)  # not a line per written file
@@ -82,21 +83,35 @@ def reveal_dir() -> Path:
     return Path(sys.prefix) / "share" / f"reveal.js-{reveal_version()}"
 
 
-def install_reveal_assets() -> None:
+def install_reveal_assets() -> Path:
     """Copy reveal.js from .venv/share into manim-slides' asset cache, so that its offline
-    conversion inlines them instead of downloading them."""
+    conversion inlines them instead of downloading them. Returns the folder manim-slides should take
+    them from: its cache, or, when that cannot be written (a full disk, a folder made read-only:
+    said once), this process's private folder."""
     source = reveal_dir() / "dist"
     missing = [name for name in REVEAL_ASSETS if not (source / name).is_file()]
     if missing:
         raise FileNotFoundError(f"reveal.js is not installed in {source.parent} (missing {missing[0]}); "
                                 "run `make setup` (it fetches reveal.js from the npm registry), or in another "
                                 "venv the README's three lines (Install); --output NAME.pptx needs none")
-    cache = user_cache_path("manim-slides") / f"revealjs{reveal_version()}"
-    for name in REVEAL_ASSETS:  # renamed into place: a deck made at the same time never reads half a file
-        target = cache / Path(name).name
+    shared = user_cache_path("manim-slides")
+    if _put_assets(shared, source, keep):
+        return shared
+    private = private_folder() / "manim-slides"
+    _put_assets(private, source, write_atomically)  # a failure here is the render's
+    return private
+
+
+def _put_assets(root: Path, source: Path, write) -> bool:
+    """reveal.js's files from `source` in `root`/revealjs<version>, by name as manim-slides looks them
+    up, each written by `write(path, data)` (renamed into place: a deck made at the same time never
+    reads half a file) unless already there; False when `write` returns False."""
+    for name in REVEAL_ASSETS:
+        target = root / f"revealjs{reveal_version()}" / Path(name).name
         data = (source / name).read_bytes()
-        if not target.is_file() or target.read_bytes() != data:
-            write_atomically(target, data)
+        if not holds(target, data) and write(target, data) is False:
+            return False
+    return True
 
 
 def convert(slides: list[Slide], output: Path, title: str, background: str, resolution: tuple[int, int],
@@ -110,7 +125,7 @@ def convert(slides: list[Slide], output: Path, title: str, background: str, reso
                             notes=html.escape(s.notes, quote=False) if html_deck else s.notes.replace("**", ""))
                 for s in slides],  # the HTML template pastes notes unescaped; PowerPoint shows plain text
         resolution=resolution, background_color=background)
-    with _manim_slides_quiet(quiet), _posters_from_last_frames():
+    with _manim_slides_quiet(quiet), _posters_from_last_frames(), _reveal_assets(html_deck):
         if html_deck:
             RevealJS(presentation_configs=[presentation], one_file=True, offline=True, title=title,
                      background_color=background,
@@ -163,6 +178,21 @@ def _manim_slides_quiet(quiet: bool):
         yield
     finally:
         converters.tqdm = bar
+
+
+@contextlib.contextmanager
+def _reveal_assets(html_deck: bool):
+    """manim-slides' asset cache where `install_reveal_assets` put reveal.js (its own, or this process's
+    private folder when that cannot be written)."""
+    if not html_deck:
+        yield
+        return
+    assets, cache_of = install_reveal_assets(), converters.user_cache_path
+    converters.user_cache_path = lambda name: assets
+    try:
+        yield
+    finally:
+        converters.user_cache_path = cache_of
 
 
 @contextlib.contextmanager

@@ -43,11 +43,10 @@ again. When the shared folder is full, texts are laid out in the private folder.
 from __future__ import annotations
 
 import contextlib
+import errno
 import io
-import multiprocessing.util
 import os
 import re
-import shutil
 import tempfile
 import xml.etree.ElementTree as ET
 from fractions import Fraction
@@ -64,6 +63,8 @@ from manim.renderer.cairo_renderer import CairoRenderer
 from manim.scene.scene_file_writer import SceneFileWriter
 from manim.scene.video_segment_encoder import VideoSegmentEncoder
 from manimpango import MarkupUtils
+
+from .cache_writes import caching, could_not_cache, private_folder
 
 
 class HoldEncoder(VideoSegmentEncoder):
@@ -124,57 +125,60 @@ def renderer(skip_animations: bool = False) -> CairoRenderer:
 _LAST_M = re.compile(r'Z M [^A-Za-z]*? "\/>')
 
 
+def _trimmed(content: str) -> str:
+    """PangoUtils.remove_last_M's change: a path's last, empty move removed."""
+    return _LAST_M.sub('Z "/>', content)
+
+
 def _trim(path: str) -> None:
-    """PangoUtils.remove_last_M, written atomically and only when it changes something."""
+    """PangoUtils.remove_last_M on a file this process is writing (not yet renamed into place)."""
     with open(path, encoding="utf-8") as f:
         content = f.read()
-    trimmed = _LAST_M.sub('Z "/>', content)
+    trimmed = _trimmed(content)
     if trimmed != content:
-        part = f"{path}.{os.getpid()}.part"
-        try:
-            with open(part, "w", encoding="utf-8") as f:
-                f.write(trimmed)
-            os.replace(part, path)
-        except OSError:
-            with contextlib.suppress(OSError):
-                os.unlink(part)
-            raise
+        with open(path, "w", encoding="utf-8") as f:
+            f.write(trimmed)
 
 
-def _private() -> Path:
-    """This process's own folder for texts the shared cache cannot take."""
-    folder = Path(tempfile.gettempdir()) / f"attention-texts-{os.getpid()}"
-    if not folder.exists():
-        folder.mkdir()
-        # removed when the process ends, a forked worker too (multiprocessing runs these, not atexit's)
-        multiprocessing.util.Finalize(None, shutil.rmtree, args=(folder,), kwargs={"ignore_errors": True},
-                                      exitpriority=0)
-    return folder
+def _cut_short(path: str) -> OSError:
+    """Why Pango's SVG came out incomplete (Pango says nothing): the disk's own error when 64 KB written
+    beside it fail now (a full disk's ENOSPC), else EIO."""
+    try:
+        with tempfile.TemporaryFile(dir=os.path.dirname(path)) as f:
+            f.write(bytes(65536))
+            f.flush()
+            os.fsync(f.fileno())
+    except OSError as e:
+        return e
+    return OSError(errno.EIO, "a text came out cut short", path)
 
 
 def _atomic(text2svg, name_at: int):
     """`text2svg` writing to a private name, checked complete, trimmed, then renamed to the file name
     it was given (its positional argument `name_at`). When the shared folder cannot take it (a full
-    disk, a folder made read-only), the file goes to a private folder instead: the render goes on."""
+    disk, a folder made read-only), the file goes to this process's private folder instead, and so do
+    the texts after it (cache_writes: said once): the render goes on."""
 
     def make(args, kwargs, path: str) -> None:
         text2svg(*args[:name_at], path, *args[name_at + 1:], **kwargs)
         with open(path, "rb") as f:
             if b"</svg>" not in f.read():
-                raise OSError(f"{path}: Pango wrote an incomplete SVG")
+                raise _cut_short(path)
         _trim(path)
 
     def write(*args, **kwargs):
         final = args[name_at]
-        part = f"{final}.{os.getpid()}.part.svg"
-        try:
-            make(args, kwargs, part)
-            os.replace(part, final)
-            return final
-        except OSError:
-            with contextlib.suppress(OSError):
-                os.unlink(part)
-        path = str(_private() / Path(final).name)
+        if caching():
+            part = f"{final}.{os.getpid()}.part.svg"
+            try:
+                make(args, kwargs, part)
+                os.replace(part, final)
+                return final
+            except OSError as e:
+                with contextlib.suppress(OSError):
+                    os.unlink(part)
+                could_not_cache(Path(final).parent, e)
+        path = str(private_folder() / Path(final).name)
         make(args, kwargs, path)
         return path
 
@@ -189,13 +193,50 @@ class _Markup:
 
 
 class _Pango:
-    remove_last_M = staticmethod(_trim)
+    """The trim is done as the file is written, and again as it is read (`_generate_mobject`): a file
+    in the shared folder is never rewritten."""
+
+    @staticmethod
+    def remove_last_M(path: str) -> None:
+        pass
+
+
+def _remembering(text2svg):
+    """Text._text2svg (or MarkupText's), the colour it was given kept, to lay the text out again."""
+
+    def remembered(self, color):
+        self.__dict__["_svg_color"] = color
+        return text2svg(self, color)
+
+    return remembered
+
+
+def _svg_tree(mobject) -> ET.ElementTree:
+    """The SVG file of `mobject` as a tree; a text's trimmed. A text whose file is damaged (cut short,
+    not UTF-8: a disk fault, a hand edit) is dropped from the shared cache and laid out again in the
+    private folder: a damaged entry never fails the render."""
+
+    def read() -> bytes:
+        with open(mobject.get_file_path(), "rb") as f:
+            return f.read()
+
+    if "_svg_color" not in mobject.__dict__:  # not a text: as manim reads it
+        return ET.parse(io.BytesIO(read()))
+    try:
+        return ET.parse(io.StringIO(_trimmed(read().decode("utf-8"))))
+    except (ET.ParseError, UnicodeDecodeError):
+        from manim import tempconfig
+
+        with contextlib.suppress(OSError):
+            os.unlink(mobject.get_file_path())
+        with tempconfig({"text_dir": str(private_folder())}):
+            mobject.file_name = type(mobject)._text2svg(mobject, mobject.__dict__["_svg_color"])
+    return ET.parse(io.StringIO(_trimmed(read().decode("utf-8"))))
 
 
 def _generate_mobject(self):
     """SVGMobject.generate_mobject, its modified copy parsed from memory instead of a file beside the original."""
-    file_path = self.get_file_path()
-    new_tree = self.modify_xml_tree(ET.parse(file_path))
+    new_tree = self.modify_xml_tree(_svg_tree(self))
     modified = io.BytesIO()  # parsed from memory: no file another render could delete
     new_tree.write(modified)
     modified.seek(0)
@@ -212,6 +253,8 @@ def share_text_cache() -> None:
     if getattr(manimpango.text2svg, "atomic", False):
         return
     SVGMobject.generate_mobject = _generate_mobject
+    for kind in (text_mobject.Text, text_mobject.MarkupText):
+        kind._text2svg = _remembering(kind._text2svg)
     plain = _atomic(manimpango.text2svg, 4)
     plain.atomic = True
     manimpango.text2svg = plain

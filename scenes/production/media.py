@@ -4,12 +4,14 @@ speech moved to where each stage starts."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
+
+from .cache_writes import failure
 
 AUDIO_CODECS = {".mp4": "aac", ".mov": "aac", ".webm": "libopus"}  # a spoken video's sound (a GIF has none)
 
@@ -37,6 +39,9 @@ class Made:
     wall: float
     cached: bool = False
     speech: tuple[tuple[float, str], ...] = ()  # (seconds from the stage's start, spoken text) per cue
+    # the failure to write a cache of the process that made it ("" when none): a pool's worker says
+    # nothing, the main process says it once (scenes.production.cache_writes)
+    uncached: str = field(default_factory=failure)
 
     @property
     def paths(self) -> list[Path]:

@@ -28,8 +28,7 @@ from typing import Iterable
 
 import numpy as np
 
-from attncore.files import write_atomically
-
+from .cache_writes import keep
 from .lifecycle import INTERRUPTS, Interrupted, child_of_this_process, scratch_folder
 
 RATE = 48000  # the track's sample rate (Opus takes only 48 kHz and its divisors)
@@ -197,14 +196,10 @@ def speech_for(texts: Iterable[str], voice: Voice, cache: Path | None) -> Speech
     if missing:
         for text, (samples, rate) in zip(missing, voice.synthesize(missing)):
             clips[text] = prepare(samples, rate)
-            if folder is not None:
-                try:
-                    folder.mkdir(parents=True, exist_ok=True)
-                    buffer = io.BytesIO()
-                    np.save(buffer, clips[text])
-                    write_atomically(kept[text], buffer.getvalue())
-                except OSError:
-                    pass  # a cache that cannot be written only costs time
+            if folder is not None:  # a cache that cannot be written only costs time (said once)
+                buffer = io.BytesIO()
+                np.save(buffer, clips[text])
+                keep(kept[text], buffer.getvalue())
     return Speech(clips, len(missing))
 
 
