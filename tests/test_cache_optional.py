@@ -72,13 +72,13 @@ def refuse_writes_under(root: str, code: int, workers_only: bool = False) -> Non
         tempfile.TemporaryFile = temporary_refused
 
 
-def render(args, cache: Path, code: int | None = None, workers_only: bool = False,
+def render(args, cache: Path, code: int | None = None, workers_only: bool = False, refused: Path | None = None,
            **env) -> subprocess.CompletedProcess:
-    """render.py `args` with its cache in `cache`, every write under it failing with `code` (None: a
-    plain run; `workers_only`: in the pool's workers alone)."""
+    """render.py `args` with its cache in `cache`, every write under it (or under `refused`) failing with
+    `code` (None: a plain run; `workers_only`: in the pool's workers alone)."""
     inject = "" if code is None else (
         f"sys.path.insert(0, {str(Path(__file__).parent)!r}); import test_cache_optional as t; "
-        f"t.refuse_writes_under({str(cache)!r}, {code}, {workers_only}); ")
+        f"t.refuse_writes_under({str(refused or cache)!r}, {code}, {workers_only}); ")
     program = (f"import runpy, sys; {inject}sys.argv = ['render.py', *{[str(a) for a in args]!r}]; "
                f"runpy.run_path({str(RENDER)!r}, run_name='__main__')")
     environment = dict(os.environ, ATTENTION_EXPLAINER_CACHE=str(cache), PYTHONPATH=str(ROOT), **env)
@@ -148,15 +148,20 @@ def test_the_slides(tmp_path, code):
 
 
 @pytest.mark.render
-@pytest.mark.parametrize("code", CODES)
-def test_the_spoken_video(tmp_path, code):
-    """The speech cache cannot keep a clip: the video speaks all the same (the test voice's tones)."""
+@pytest.mark.parametrize("code, only", [pytest.param(errno.ENOSPC, "", id="full"),
+                                        pytest.param(errno.EROFS, "", id="read-only"),
+                                        pytest.param(errno.ENOSPC, "speech", id="full-for-the-speech")])
+def test_the_spoken_video(tmp_path, code, only):
+    """The speech cache cannot keep a clip: the video speaks all the same (the test voice's tones).
+    With `only` the speech's folder fails, the texts are cached: the speech's own write says it."""
     cache = tmp_path / "cache"
     out = tmp_path / "v.mp4"
     done = render(["--stage", "title", "--quality", "low", "--voice", "--output", out], cache, code,
-                  ATTENTION_EXPLAINER_VOICE="fake")
+                  refused=cache / only if only else None, ATTENTION_EXPLAINER_VOICE="fake")
     said_once(done, os.strerror(code))
-    nothing_under(cache)
+    nothing_under(cache / only)
+    if only:
+        assert f"{cache / 'speech'})" in done.stderr and list(cache.glob("texts-*/*.svg"))
     frames, sound = video_frames(out)
     assert frames > 15 and sound
     assert re.search(r"^voice: (\d+) lines, \1 synthesised, 0 from the cache$", done.stderr, re.M), done.stderr

@@ -6,8 +6,9 @@ manim below 0.23); each part names what it relies on.
    Relies on Camera.set_cairo_context_path, SceneFileWriter._create_segment_encoder and
    VideoSegmentEncoder's _validate_frame, _next_pts, _stream, _container and _operation_error.
 2. manim's Pango text cache made safe to share between renders running at once (`share_text_cache`).
-   Relies on manim.mobject.text.text_mobject's module names MarkupUtils and PangoUtils and on
-   SVGMobject.generate_mobject's body (get_file_path, modify_xml_tree, get_mobjects_from).
+   Relies on manim.mobject.text.text_mobject's module names MarkupUtils and PangoUtils, on
+   SVGMobject.generate_mobject's body (get_file_path, modify_xml_tree, get_mobjects_from), and on
+   Text._text2svg and MarkupText._text2svg (the colour they are given, to lay out a damaged text again).
 3. Whether the scene was configured to skip animations (`skipping_animations`): CairoRenderer's
    _original_skipping_status.
 4. Joining videos by remux (`combine`): SceneFileWriter.combine_files called on a stand-in for the
@@ -37,7 +38,10 @@ and SVGMobject parses each file through a copy beside it with one fixed name (`<
 another render may delete first. Here a new file is written under a name of its own, trimmed, then
 renamed into place (a rename is atomic), the trim rewrites nothing when there is nothing to remove,
 and the parsing copy stays in memory: a file under its final name is complete and never changes
-again. When the shared folder is full, texts are laid out in the private folder.
+again (the trim is made as the file is written, and again in memory as it is read). When the shared
+folder cannot take a text (a full disk, a read-only one), it and the texts after it are laid out in
+the process's private folder, said once (scenes.production.cache_writes); a text whose file no longer
+parses (damaged) is laid out again there.
 """
 
 from __future__ import annotations
