@@ -363,4 +363,11 @@ def main_course(course, cluster, folder, settings, dry_run):
 
 if __name__ == "__main__":
     OneLineErrors.whole_process = True
-    main()
+    try:
+        main()
+    except SystemExit as status:
+        if status.code == 130:  # interrupted, its work folders removed: no teardown of the interpreter
+            from scenes.production.lifecycle import end_now
+
+            end_now(130)
+        raise

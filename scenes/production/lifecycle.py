@@ -4,7 +4,10 @@ any moment.
 - Signals. SIGINT (a terminal's Ctrl-C, sent to the whole process group) and SIGTERM (`kill`) end
   a render as one KeyboardInterrupt in the main process; the first one also makes the render deaf
   to the next, so that its clean-up is not itself interrupted. A SIGINT the render was started
-  with ignored (a background job, as POSIX wants) stays ignored.
+  with ignored (a background job, as POSIX wants) stays ignored. A render run as a program is
+  also watched (`_Watchman`): a thread woken by the signal itself, whatever the main thread is
+  doing, ends the process GRACE seconds later if its own clean-up has not (an interrupt swallowed
+  by a library, a wait that never returns, a long call that holds the main thread).
 - Processes. A helper process (a stage's worker, a voice) dies with the render, even one killed
   by SIGKILL: Linux's parent-death signal (`die_with_parent`).
 - Files. Every output is made in a work folder beside its final name (`Staging`) and moved into
@@ -26,6 +29,7 @@ import signal
 import sys
 import tempfile
 import threading
+import time
 from pathlib import Path
 
 INTERRUPTS = (signal.SIGINT, signal.SIGTERM)
@@ -34,21 +38,87 @@ WORK_PREFIX = ".render-"  # a render's work folder in an output's folder
 # so that a sweep there never takes another program's folder for a dead render's
 SCRATCH_PREFIX = "attention-explainer-"
 PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
+GRACE = 1.0  # seconds an interrupted render has to end by its own clean-up before it is ended at once
+FAREWELL = "error: interrupted; nothing was written"
+INTERRUPTED = 130  # the exit status of an interrupted render (128 + SIGINT, as a shell's)
+
+_ending = threading.Lock()  # held while outputs move into place, and by whatever ends the process
+_state = {"interrupted": False, "finished": False, "farewell": FAREWELL}
+_live: dict[Path, bool] = {}  # this process's work folders (True) and the output folders it made (False)
 
 
 class Interrupted(KeyboardInterrupt):
     """SIGINT or SIGTERM: the render ends, nothing is written."""
 
 
+def _ignore(signum, frame) -> None:
+    """Deaf while Python code runs: a handler that does nothing (SIG_IGN would make CPython report a
+    signal a library's thread had already taken as "ignored due to race condition")."""
+
+
 def _deafen() -> None:
-    """Ignore SIGINT and SIGTERM from now on (a pending one is discarded)."""
+    """Ignore SIGINT and SIGTERM from now on."""
     for sig in INTERRUPTS:
-        signal.signal(sig, signal.SIG_IGN)
+        signal.signal(sig, _ignore)
 
 
 def _interrupt(signum, frame):
+    _state["interrupted"] = True  # publish refuses from now on, even if a library swallows the exception
     _deafen()  # the clean-up runs to its end
     raise Interrupted
+
+
+class _Watchman:
+    """A thread that sees SIGINT and SIGTERM as they come, through the wake-up pipe CPython writes
+    every caught signal's number to from whichever thread the kernel chose (signal.set_wakeup_fd):
+    it wakes the main thread (a blocking call there returns, its handler runs), then, GRACE seconds
+    later, ends the process itself unless the render has ended or finished: its work folders
+    removed, the farewell line, exit 130."""
+
+    def __init__(self):
+        self.reader, writer = os.pipe()
+        os.set_blocking(writer, False)
+        self.writer = writer
+        self.previous = signal.set_wakeup_fd(writer, warn_on_full_buffer=False)
+        self.main = threading.main_thread().ident
+        with signals_held():  # the kernel gives the signals to the main thread, not to this one
+            threading.Thread(target=self.watch, name="interrupt-watchman", daemon=True).start()
+
+    def watch(self) -> None:
+        wanted = {int(sig) for sig in INTERRUPTS}
+        while not wanted & set(data := os.read(self.reader, 64)):
+            if not data:  # closed: the render ended
+                return
+        if not _state["finished"]:
+            signal.pthread_kill(self.main, data[0])  # a wait the signal did not break, broken
+            time.sleep(GRACE)
+            end_now(INTERRUPTED, farewell=True)
+
+    def close(self) -> None:
+        signal.set_wakeup_fd(self.previous)
+        os.close(self.writer)
+
+
+def end_now(status: int, farewell: bool = False) -> None:
+    """End the process at once (no teardown of the interpreter, which takes seconds for manim's
+    objects on a busy machine), unless, for the watchman (`farewell`), the render published its
+    outputs meanwhile. The watchman removes the work folders first and says the farewell line."""
+    if not farewell:
+        for stream in (sys.stdout, sys.stderr):
+            with contextlib.suppress(Exception):
+                stream.flush()
+    with _ending:
+        if farewell:
+            if _state["finished"]:
+                return
+            for path, work in reversed(list(_live.items())):  # a work folder whole; an output folder made, if empty
+                if work:
+                    shutil.rmtree(path, ignore_errors=True)
+                else:
+                    with contextlib.suppress(OSError):
+                        path.rmdir()
+            os.write(2, (_state["farewell"] + "\n").encode())
+        os._exit(status)
 
 
 @contextlib.contextmanager
@@ -61,6 +131,8 @@ def interruptible(to_the_end: bool = False):
         yield
         return
     previous = {sig: signal.getsignal(sig) for sig in INTERRUPTS}
+    _state.update(interrupted=False, finished=False)
+    watchman = _Watchman() if to_the_end else None
     for sig, handler in previous.items():
         if handler is not signal.SIG_IGN:
             signal.signal(sig, _interrupt)
@@ -68,14 +140,31 @@ def interruptible(to_the_end: bool = False):
         yield
     finally:
         for sig, handler in previous.items():
-            if not (to_the_end and signal.getsignal(sig) is signal.SIG_IGN):
+            if to_the_end and signal.getsignal(sig) is _ignore:
+                signal.signal(sig, signal.SIG_IGN)
+            else:
                 signal.signal(sig, handler if handler is not None else signal.SIG_DFL)
+        if watchman is not None and not _state["interrupted"]:
+            watchman.close()
+        if not to_the_end:
+            _state["interrupted"] = False  # a library's next call starts afresh
+
+
+@contextlib.contextmanager
+def farewell(line: str):
+    """The line the watchman says when it ends the process inside (a course keeps what it finished)."""
+    before = _state["farewell"]
+    _state["farewell"] = line
+    try:
+        yield
+    finally:
+        _state["farewell"] = before
 
 
 @contextlib.contextmanager
 def signals_held():
     """SIGINT and SIGTERM held back in this thread while inside (delivered on leaving): a process
-    forked inside starts with them held, until it has set up its own handlers (`release_signals`)."""
+    forked inside starts with them held, until it has set up its own handlers (`worker_signals`)."""
     signal.pthread_sigmask(signal.SIG_BLOCK, INTERRUPTS)
     try:
         yield
@@ -83,7 +172,12 @@ def signals_held():
         signal.pthread_sigmask(signal.SIG_UNBLOCK, INTERRUPTS)
 
 
-def release_signals() -> None:
+def worker_signals() -> None:
+    """In a forked worker (started with the signals held): SIGINT ignored (a terminal's Ctrl-C is
+    for the render, which stops its workers), SIGTERM deadly at once, none of the render's watching."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.set_wakeup_fd(-1)
     signal.pthread_sigmask(signal.SIG_UNBLOCK, INTERRUPTS)
 
 
@@ -133,6 +227,7 @@ def _remove(path: Path, fd: int) -> None:
     try:
         shutil.rmtree(path, ignore_errors=True)
     finally:
+        _live.pop(path, None)
         os.close(fd)
 
 
@@ -160,6 +255,7 @@ def work_folder(folder: Path, prefix: str = WORK_PREFIX) -> tuple[Path, int]:
         path = Path(tempfile.mkdtemp(prefix=prefix, dir=folder))
         fd = _lock(path)
         if fd is not None:  # else a sweep took it between its making and our lock: make another
+            _live[path] = True
             return path, fd
 
 
@@ -203,6 +299,7 @@ class Staging:
                 missing.append(parent)
             folder.mkdir(parents=True, exist_ok=True)
             self.made += reversed(missing)
+            _live.update((made, False) for made in reversed(missing))
             self.work[folder] = work_folder(folder)
         return self.work[folder][0]
 
@@ -227,12 +324,13 @@ class Staging:
         interruption (nothing is moved). With `deaf_after` (a command's end) the render is
         finished once they are moved, and SIGINT and SIGTERM are ignored from then on (see
         `interruptible`)."""
-        with signals_held():
-            if interrupt_pending():
+        with signals_held(), _ending:  # the watchman never ends the process half-way through
+            if interrupt_pending() or _state["interrupted"]:
                 raise Interrupted
             for made, final in self.moves:
                 os.replace(made, final)
             if deaf_after:
+                _state["finished"] = True
                 _deafen()
         self.moves = []
 
@@ -240,8 +338,9 @@ class Staging:
         for path, fd in self.work.values():
             _remove(path, fd)
         self.work = {}
-        if failed:
-            for folder in reversed(self.made):  # the deepest first
+        for folder in reversed(self.made):  # the deepest first
+            _live.pop(folder, None)
+            if failed:
                 with contextlib.suppress(OSError):
                     folder.rmdir()
         self.made = []

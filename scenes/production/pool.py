@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import multiprocessing
 import os
-import signal
 import threading
 import time
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
@@ -24,7 +23,7 @@ from .. import STAGE_WEIGHT
 from ..context import Break
 from ..view import View
 from .cache import StageCache, stage_keys
-from .lifecycle import die_with_parent, release_signals, signals_held
+from .lifecycle import die_with_parent, signals_held, worker_signals
 from .media import Made, Piece, frame_rate_of, join_files
 from .options import render_options
 
@@ -94,23 +93,21 @@ class Task:
         return STAGE_WEIGHT.get(self.stage, 1)
 
 
-_worker: dict = {}  # in a pool's process: the jobs and the progress queue
+_worker: dict = {}  # in a pool's process: the jobs and the progress pipe
 
 
-def _start_worker(jobs: tuple[Job, ...], queue, parent: int) -> None:
+def _start_worker(jobs: tuple[Job, ...], progress, parent: int) -> None:
     # the parent stops its workers when it is interrupted: they end at once, and quietly; and they
     # die with it when it is killed (forked with the signals held: none comes before this is set)
     die_with_parent(parent)
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)
-    release_signals()
-    _worker.update(jobs=jobs, queue=queue)
+    worker_signals()
+    _worker.update(jobs=jobs, progress=progress)
 
 
 def _render_in_worker(job: int, stage: str, previous: str | None, folder: str, label: str) -> Made:
-    queue = _worker["queue"]
+    progress = _worker["progress"]
     return render_stage(_worker["jobs"][job], stage, previous, Path(folder),
-                        on_progress=lambda name, seconds: queue.put((label, seconds)))
+                        on_progress=lambda name, seconds: progress.send((label, seconds)))
 
 
 def render_stages(job: Job, stages: tuple[str, ...], folder: Path, *, jobs: int, cache: StageCache | None,
@@ -146,19 +143,23 @@ def render_stages(job: Job, stages: tuple[str, ...], folder: Path, *, jobs: int,
 def run_parallel(tasks: list[Task], folder: Path, jobs: int, on_progress, finished,
                  failed: Callable[[Task, Exception], None] | None = None) -> None:
     """Render `tasks` (of one video or of many) in `jobs` forked processes, the longest stages
-    first, each into `folder`/its name; progress reports come back through a queue. A task that fails
+    first, each into `folder`/its name; progress reports come back through a pipe. A task that fails
     goes to `failed` (the others go on), or, without it, stops every process; so does an interrupt."""
     context = multiprocessing.get_context("fork")  # the workers share what is imported and cached
-    queue = context.SimpleQueue()
+    # the progress reports: a pipe every worker writes to without a lock (each report is one write
+    # of far less than PIPE_BUF bytes, which Linux makes atomic). A queue's lock is shared with the
+    # workers: one stopped while it held the lock left it held, and the parent, interrupted and
+    # already deaf to signals, waited on it for ever (issue 33)
+    reader, writer = context.Pipe(duplex=False)
     shared: dict[int, int] = {}  # each job's place in what the workers are given (by identity: a View holds arrays)
     for task in tasks:
         shared.setdefault(id(task.job), len(shared))
     given = tuple({id(t.job): t.job for t in tasks}.values())
     with signals_held():  # the threads and the forked workers start with SIGINT and SIGTERM held
-        listener = threading.Thread(target=_listen, args=(queue, on_progress), daemon=True)
+        listener = threading.Thread(target=_listen, args=(reader, on_progress), daemon=True)
         listener.start()
         pool = ProcessPoolExecutor(max_workers=min(jobs, len(tasks)), mp_context=context,
-                                   initializer=_start_worker, initargs=(given, queue, os.getpid()))
+                                   initializer=_start_worker, initargs=(given, writer, os.getpid()))
     try:
         with signals_held():  # the first submit forks every worker
             pending = submit_all(tasks, lambda t: pool.submit(_render_in_worker, shared[id(t.job)], t.stage, t.previous,
@@ -172,8 +173,10 @@ def run_parallel(tasks: list[Task], folder: Path, jobs: int, on_progress, finish
         raise
     finally:
         pool.shutdown(wait=True)
-        queue.put(None)
+        writer.send(None)
         listener.join()
+        reader.close()
+        writer.close()
 
 
 def submit_all(tasks: list[Task], submit) -> dict:
@@ -199,7 +202,7 @@ def collect(pending: dict, finished, failed=None) -> None:
             finished(task, made)
 
 
-def _listen(queue, on_progress) -> None:
-    while (message := queue.get()) is not None:
+def _listen(reader, on_progress) -> None:
+    while (message := reader.recv()) is not None:
         if on_progress is not None:
             on_progress(*message)
