@@ -135,14 +135,21 @@ def make_all(view: View, chosen: list[tuple[Output, Path]], staging: Staging, se
     (scenes.production.voice) the video, slides and script speak. Returns the paths written."""
     for output, path in chosen:
         reserve(staging, output, path)
-    if voice is not None:
-        from ..production.run import prepare_speech
+    narration = None
+    if voice is not None:  # the narration is synthesised while the frames render
+        from ..production.run import start_speech
 
-        view = prepare_speech(view, voice, cache=settings.cache, quiet=settings.quiet)
-    making = Making(view, settings, staging)
-    written = []
-    for output, path in chosen:
-        written += output.make(making, path)
+        view, narration = start_speech(view, voice, cache=settings.cache, quiet=settings.quiet, jobs=settings.jobs)
+    try:
+        making = Making(view, settings, staging)
+        written = []
+        for output, path in chosen:
+            written += output.make(making, path)
+        if narration is not None:
+            narration.wait()  # a voice that failed fails the render, whatever the outputs needed of it
+    finally:
+        if narration is not None:
+            narration.close()
     return written
 
 

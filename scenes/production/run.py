@@ -1,5 +1,6 @@
 """The one render path of the video and the slides (`render_parts`), the fast run the stills and
-the script come from (`fast_run`), the speech (`prepare_speech`), and the progress bar."""
+the script come from (`fast_run`), the speech (`start_speech`: made while the frames render), and
+the progress bar."""
 
 from __future__ import annotations
 
@@ -148,14 +149,47 @@ def fast_run(view: View, *, on_still=None):
     return scene
 
 
-def prepare_speech(view: View, voice, *, cache: bool = True, quiet: bool = True) -> View:
-    """`view` speaking: every narration line in its spoken form, from a fast run of the stages (the
-    words do not depend on the timing), synthesised by `voice` (scenes.production.voice) or taken
-    from the cache; each beat then lasts as long as its speech."""
-    from .voice import progress_line, speech_for
+def start_speech(view: View, voice, *, cache: bool = True, quiet: bool = True, jobs: int | None = None):
+    """`view` speaking, with its narration made while its frames render: every narration line in
+    its spoken form, from a fast run of the stages (the words do not depend on the timing),
+    synthesised by `voice` (scenes.production.voice) or taken from the cache, in a thread of its own
+    (voice.Narration), in the order the stages rendered by `jobs` processes will want them; each
+    beat lasts as long as its speech, and a stage waits only for the lines it speaks.
+    Returns (the view, the narration: close() it when the outputs are made)."""
+    from .voice import Narration
 
     scene = fast_run(view.speaking())
-    speech = speech_for([cue.spoken for cue in scene.log.cues], voice, cache_folder() if cache else None)
-    progress_line(speech, quiet)
-    return view.spoken(speech)
+    texts = speaking_order(scene.log.cues, view.stages, jobs or default_jobs())
+    narration = Narration(texts, voice, cache_folder() if cache else None, quiet=quiet)
+    return view.spoken(narration), narration
 
+
+def prepare_speech(view: View, voice, *, cache: bool = True, quiet: bool = True) -> View:
+    """`view` speaking (as `start_speech`), its narration all made before it returns."""
+    from dataclasses import replace
+
+    spoken, narration = start_speech(view, voice, cache=cache, quiet=quiet)
+    try:
+        speech = narration.wait()
+    finally:
+        narration.close()
+    return replace(spoken, timing=narration.timing, speech=speech)
+
+
+def speaking_order(cues, stages: tuple[str, ...], jobs: int) -> list[str]:
+    """The spoken texts of `cues` (a fast run's) in the order the stages' renders will reach them:
+    the stages go to `jobs` processes the heaviest first (scenes.production.pool.submit_all), each
+    taking as long as its video plays; a text is wanted when its stage has played up to its cue."""
+    from .. import STAGE_WEIGHT
+
+    span: dict[str, tuple[float, float]] = {}
+    for cue in cues:
+        first, last = span.get(cue.stage, (cue.start, cue.end))
+        span[cue.stage] = (min(first, cue.start), max(last, cue.end))
+    begins, free = {}, [0.0] * max(1, jobs)
+    for stage in sorted((s for s in stages if s in span), key=lambda s: -STAGE_WEIGHT.get(s, 1)):
+        worker = free.index(min(free))
+        begins[stage] = free[worker] - span[stage][0]  # wall-clock place of the stage's video time 0
+        free[worker] += span[stage][1] - span[stage][0]
+    wanted = sorted((begins.get(c.stage, 0.0) + c.start, i) for i, c in enumerate(cues) if c.spoken)
+    return list(dict.fromkeys(cues[i].spoken for _, i in wanted))

@@ -16,17 +16,22 @@ loud in both languages and no clip starts or stops with a click.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
 import os
 import subprocess
 import sys
+import threading
+import time
 import wave
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable
+from typing import Callable, Iterable, Iterator, Mapping
 
 import numpy as np
+
+from attncore.files import write_atomically
 
 from .cache_writes import keep
 from .lifecycle import INTERRUPTS, Interrupted, child_of_this_process, scratch_folder
@@ -40,6 +45,7 @@ VOICES_ENVIRONMENT = "ATTENTION_EXPLAINER_VOICES"  # the folder holding the voic
 FAKE_ENVIRONMENT = "ATTENTION_EXPLAINER_VOICE"  # "fake": tones instead of the voices
 ROOT = Path(__file__).resolve().parents[2]
 LANGUAGE_NAMES = {"en": "English", "zh": "Mandarin"}
+POLL = 0.05  # seconds between looks for a finished recording
 
 
 class VoiceError(Exception):
@@ -55,23 +61,47 @@ class Voice:
     name: str
     command: tuple[str, ...] = ()
 
-    def synthesize(self, texts: list[str]) -> list[tuple[np.ndarray, int]]:
-        """Each text's speech as (float samples in [-1, 1], sample rate)."""
+    def synthesize(self, texts: list[str], stop: threading.Event | None = None) -> Iterator[tuple[np.ndarray, int]]:
+        """Each text's speech as (float samples in [-1, 1], sample rate), in order, each as soon as
+        the voice has made it (the voice writes one file after another: all but the newest are
+        whole). `stop` set: the voice is ended and Interrupted raised."""
         if not self.command:
-            return [fake_speech(t, self.language) for t in texts]
-        with scratch_folder() as folder:
-            run = subprocess.run([*self.command, folder], input="\n".join(texts) + "\n", capture_output=True,
-                                 text=True, encoding="utf-8", preexec_fn=child_of_this_process())
-            if -run.returncode in INTERRUPTS:  # Ctrl-C reached the voice first: the render's interruption
+            yield from (fake_speech(t, self.language) for t in texts)
+            return
+        with scratch_folder() as folder, open(folder / "voice.log", "w+", encoding="utf-8") as log:
+            # the texts from a file, not a pipe: a stage's worker forked meanwhile would hold the pipe
+            # open, and the voice would wait for the end of its input for ever
+            (folder / "texts.txt").write_text("\n".join(texts) + "\n", encoding="utf-8")
+            with open(folder / "texts.txt", "rb") as given:
+                voice = subprocess.Popen([*self.command, str(folder)], stdin=given, stdout=subprocess.DEVNULL,
+                                         stderr=log, preexec_fn=child_of_this_process())
+            try:
+                done = 0
+                while True:
+                    ended = voice.poll() is not None
+                    files = sorted(folder.glob("*.wav"), key=lambda p: int(p.stem))  # numbered, or piper's times
+                    for path in files[done:len(files) if ended else -1]:
+                        if done < len(texts):
+                            yield read_wav(path.read_bytes())
+                        done += 1
+                    if ended:
+                        break
+                    if stop is not None and stop.is_set():
+                        raise Interrupted
+                    time.sleep(POLL)
+            finally:
+                if voice.poll() is None:
+                    voice.kill()
+                voice.wait()
+            if -voice.returncode in INTERRUPTS:  # Ctrl-C reached the voice first: the render's interruption
                 raise Interrupted
-            if run.returncode != 0:
-                last = (run.stderr.strip().splitlines() or ["no message"])[-1]
+            if voice.returncode != 0:
+                log.seek(0)
+                last = (log.read().strip().splitlines() or ["no message"])[-1]
                 raise VoiceError(f"voice: the {LANGUAGE_NAMES[self.language]} voice failed: {last}")
-            files = sorted(Path(folder).glob("*.wav"), key=lambda p: int(p.stem))  # numbered, or piper's times
-            if len(files) != len(texts):
-                raise VoiceError(f"voice: the {LANGUAGE_NAMES[self.language]} voice made {len(files)} "
+            if done != len(texts):
+                raise VoiceError(f"voice: the {LANGUAGE_NAMES[self.language]} voice made {done} "
                                  f"recordings for {len(texts)} lines")
-            return [read_wav(f.read_bytes()) for f in files]
 
 
 def voices_folder() -> Path:
@@ -185,21 +215,28 @@ class Speech:
         return track
 
 
-def speech_for(texts: Iterable[str], voice: Voice, cache: Path | None) -> Speech:
+def speech_for(texts: Iterable[str], voice: Voice, cache: Path | None,
+               on_clip: Callable[[str, np.ndarray], None] | None = None, stop: threading.Event | None = None) -> Speech:
     """Every distinct text's clip: kept ones read from `cache`/speech, the others synthesised in one
-    run of the voice and kept (written under a temporary name, then renamed: renders at once may
-    share the cache)."""
+    run of the voice, in the order given, and kept (written under a temporary name, then renamed:
+    renders at once may share the cache). `on_clip(text, clip)` hears of each clip as soon as it is
+    there; `stop` ends the voice (Voice.synthesize)."""
     folder = cache / "speech" if cache is not None else None
     kept = {text: folder / f"{speech_key(voice, text)}.npy" if folder else None for text in texts if text}
     clips = {text: read_clip(path) for text, path in kept.items()}
     missing = [text for text, clip in clips.items() if clip is None]
+    for text, clip in clips.items():
+        if clip is not None and on_clip is not None:
+            on_clip(text, clip)
     if missing:
-        for text, (samples, rate) in zip(missing, voice.synthesize(missing)):
+        for text, (samples, rate) in zip(missing, voice.synthesize(missing, stop)):
             clips[text] = prepare(samples, rate)
             if folder is not None:  # a cache that cannot be written only costs time (said once)
                 buffer = io.BytesIO()
                 np.save(buffer, clips[text])
                 keep(kept[text], buffer.getvalue())
+            if on_clip is not None:
+                on_clip(text, clips[text])
     return Speech(clips, len(missing))
 
 
@@ -220,3 +257,113 @@ def progress_line(speech: Speech, quiet: bool) -> None:
         kept = len(speech.clips) - speech.synthesised
         print(f"voice: {len(speech.clips)} lines, {speech.synthesised} synthesised, {kept} from the cache",
               file=sys.stderr, flush=True)
+
+
+class Timing(Mapping):
+    """Seconds each spoken text lasts (a View's `timing`), filled in as the narration is made
+    (`Narration`): looking a text up waits until its clip is there, in this process or in a stage's
+    worker forked from it (each clip's length is a file in `folder`). Its key for the cache of
+    finished stages (`str`) names the voice, the processing and the texts, which decide the lengths."""
+
+    def __init__(self, voice: Voice, texts: Iterable[str], folder: Path | None):
+        self.texts = tuple(dict.fromkeys(texts))
+        self.folder = folder
+        self.known: dict[str, float] = {}
+        digest = hashlib.sha256("\0".join(sorted(self.texts)).encode()).hexdigest()
+        self.name = f"speech {voice.name} {PROCESSING} {digest}"
+
+    def __str__(self) -> str:
+        return self.name
+
+    __repr__ = __str__
+
+    def __iter__(self):
+        return iter(self.texts)
+
+    def __len__(self) -> int:
+        return len(self.texts)
+
+    def __contains__(self, text) -> bool:
+        return text in self.texts or text in self.known
+
+    def __getitem__(self, text: str) -> float:
+        if text not in self.known:
+            if text not in self.texts or self.folder is None:
+                raise KeyError(text)  # not spoken, or the narration failed
+            self.known[text] = self.wait_for(text)
+        return self.known[text]
+
+    def wait_for(self, text: str) -> float:
+        length, failed = self.folder / length_name(text), self.folder / "failed"
+        while True:
+            with contextlib.suppress(FileNotFoundError):
+                return int(length.read_text()) / RATE
+            if failed.exists():
+                raise VoiceError(failed.read_text(encoding="utf-8") or "voice: the narration was not made")
+            time.sleep(POLL)
+
+
+def length_name(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()[:32] + ".samples"
+
+
+class Narration:
+    """The speech of one render, made while its frames render: every text synthesised (or read from
+    the cache) in a thread of its own, in the order the stages will want them, and each clip's length
+    published as soon as it is there (`timing`, a View's timing). It stands as the View's `speech`:
+    the sound track waits for the last clip. `close()` ends the voice if it still runs."""
+
+    def __init__(self, texts: list[str], voice: Voice, cache: Path | None, quiet: bool = True):
+        import pyloudnorm  # noqa: F401  (imported here, not in the thread: a worker forked meanwhile
+        import scipy.ndimage  # noqa: F401   would find a module half imported)
+        import scipy.signal  # noqa: F401
+
+        self.quiet, self.told, self.error, self.speech = quiet, False, None, None
+        self.folders = contextlib.ExitStack()
+        self.timing = Timing(voice, texts, self.folders.enter_context(scratch_folder()))
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self.run, args=(voice, cache), daemon=True, name="narration")
+        self.thread.start()
+
+    def run(self, voice: Voice, cache: Path | None) -> None:
+        folder = self.timing.folder
+        try:
+            self.speech = speech_for(self.timing.texts, voice, cache, stop=self.stop,
+                                     on_clip=lambda text, clip: write_atomically(folder / length_name(text),
+                                                                                 str(clip.size).encode()))
+        except BaseException as e:  # told to the render by wait(), and to the stages by the timing
+            self.error = e
+            message = str(e) if isinstance(e, VoiceError) else f"voice: the narration failed: {type(e).__name__}: {e}"
+            with contextlib.suppress(OSError):
+                write_atomically(folder / "failed", message.encode())
+
+    def wait(self) -> Speech:
+        """Every clip (the voice's error, if it failed); the progress line, once."""
+        self.thread.join()
+        if self.error is not None:
+            raise self.error
+        if not self.told:
+            self.told = True
+            self.timing.known.update(self.speech.durations())
+            progress_line(self.speech, self.quiet)
+        return self.speech
+
+    @property
+    def clips(self) -> dict[str, np.ndarray]:
+        return self.wait().clips
+
+    @property
+    def synthesised(self) -> int:
+        return self.wait().synthesised
+
+    def durations(self) -> Timing:
+        return self.timing
+
+    def track(self, placed: Iterable[tuple[float, str]], seconds: float) -> np.ndarray:
+        return self.wait().track(placed, seconds)
+
+    def close(self) -> None:
+        self.stop.set()
+        self.thread.join()
+        self.timing.folder = None  # what is not known by now never will be
+        self.folders.close()
