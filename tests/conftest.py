@@ -11,7 +11,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).parent))
 
 # The cache of finished stages and Pango's texts: one per test session, never the user's. Nothing
-# is written into the work tree: manim's media folder and hypothesis' examples live here too.
+# is written into the work tree: manim's media folder lives here too (hypothesis' examples: below).
 SESSION = tempfile.mkdtemp(prefix="attention-tests-")
 atexit.register(shutil.rmtree, SESSION, ignore_errors=True)
 os.environ["ATTENTION_EXPLAINER_CACHE"] = os.path.join(SESSION, "cache")
@@ -22,10 +22,15 @@ def _outside_the_work_tree() -> None:
     from hypothesis.configuration import set_hypothesis_home_dir
     from hypothesis.database import DirectoryBasedExampleDatabase
     from manim import config
+    from platformdirs import user_cache_path
 
     config.media_dir = os.path.join(SESSION, "media")
     set_hypothesis_home_dir(os.path.join(SESSION, "hypothesis-home"))
-    settings.register_profile("suite", database=DirectoryBasedExampleDatabase(os.path.join(SESSION, "hypothesis")))
+    # Hypothesis' examples outlive the session (in the user's cache, never the work tree), so that an example
+    # that once failed is tried first in every later run; CI draws the same examples in every run.
+    examples = user_cache_path("attention-explainer-tests") / "hypothesis"
+    settings.register_profile("suite", database=DirectoryBasedExampleDatabase(examples),
+                              derandomize=bool(os.environ.get("CI")))
     settings.load_profile("suite")
 
 

@@ -142,7 +142,20 @@ def assert_picture(path, size=(854, 480)) -> None:
 
     with Image.open(path) as im:
         assert im.format == "PNG" and (size is None or im.size == size), (path, im.size)
-        pixels = np.asarray(im.convert("L")).astype(int)
+        assert_drawn(np.asarray(im.convert("L")), path)
+
+
+def assert_drawn(pixels: np.ndarray, what) -> None:
+    """A grey picture (a still, a video frame) that is not blank: something far from the background
+    (its commonest shade) covers part of it, and not all of it."""
+    pixels = pixels.astype(int)
     background = np.bincount(pixels.ravel()).argmax()
     drawn = (np.abs(pixels - background) > 40).mean()
-    assert 0.0002 < drawn < 0.6, (path, drawn)  # a row of four short labels covers about 0.08%
+    assert 0.0002 < drawn < 0.6, (what, drawn)  # a row of four short labels covers about 0.08%
+
+
+def says(text: str, number: str) -> bool:
+    """Whether `text` quotes `number` as a whole number ("72" in "of 72 heads", not in "0.72" or "172")."""
+    import re
+
+    return re.search(rf"(?<![\d.]){re.escape(number)}(?!\d|[.,]\d)", text) is not None

@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import av
+import numpy as np
 import pytest
 from click.testing import CliRunner
 
@@ -118,14 +119,20 @@ def test_the_api_refuses_in_one_line_and_writes_nothing(tmp_path):
 @pytest.mark.render
 def test_a_notebook_makes_a_video_and_stills(tmp_path):
     r = attncore.run("cat")
+    from scenetools import assert_drawn, assert_picture
+
     [video] = outputs.make("video", r, tmp_path / "cat.mp4", stages=("title",))
     with av.open(str(video)) as container:
         assert container.streams.video[0].codec_context.height == 480
-        assert sum(1 for _ in container.decode(video=0)) > 15
+        frames = [f.to_ndarray(format="gray") for f in container.decode(video=0)]
+    assert len(frames) > 15
+    assert_drawn(frames[-1], "the last frame")  # not one colour: the title's text is on it
+    assert max(np.abs(f.astype(int) - frames[-1]).max() for f in frames) > 100  # and it moves: written in
     stills = outputs.make("stills", r, tmp_path / "stills", stages=("title", "embeddings"))
     assert sorted(p.name for p in stills) == ["1-title-end.png", "1-title-key.png", "2-embeddings-end.png",
                                               "2-embeddings-key.png", "stages.png"]
-    assert all(p.stat().st_size > 1000 for p in stills)
+    for still in stills:
+        assert_picture(still, size=None if still.name == "stages.png" else (854, 480))
     assert not [p for p in tmp_path.rglob(".render-*")]
 
 

@@ -273,11 +273,15 @@ def test_a_run_again_remakes_only_what_changed_from_the_cached_stages(made, tmp_
     poster.unlink()
     kept = out / "01-i-have-a-cat" / "en" / "video.mp4"
     before = kept.stat().st_mtime_ns
+    stages = tmp / "cache" / "stages"
+    entries = {p.name: p.stat().st_ino for p in stages.iterdir()}  # a stage put again is a new file (renamed in)
     result = run("--course", course(tmp_path, TINY), "--output", out)
     assert result.exit_code == 0, result.output
     assert len(re.findall(r"already made, skipped", result.output)) == 3
     assert re.search(r'lecture 2 \("A causal one"\) \[zh\]: made', result.output)
-    assert "0/0 stages" in result.output or "1/1 stages" in result.output  # from the cache: no stage rendered
+    assert "0/0 stages" in result.output or "1/1 stages" in result.output
+    # from the cache: no stage rendered, so no cache entry written again and none added
+    assert {p.name: p.stat().st_ino for p in stages.iterdir()} == entries
     assert tampered.read_bytes() == good and kept.stat().st_mtime_ns == before
     assert poster.read_bytes() == drawn
 

@@ -166,13 +166,19 @@ def test_any_text_is_spoken_without_digits_symbols_or_a_crash(text):
     assert not re.search(r"[A-Za-z0-9]", chinese), chinese
 
 
+ONES = "zero one two three four five six seven eight nine".split()
+
+
 def english_numbers(said: str) -> list[float]:
-    """The numbers spoken in `said`, read back from words (the other direction from the code's)."""
-    ones = "zero one two three four five six seven eight nine".split()
+    """The numbers spoken in `said`, read back from words (the other direction from the code's): each
+    thousand or million closes a group ("twelve thousand, two hundred and eighty-eight" is 12288, never
+    1,200,288), a comma goes on only after one, before a smaller group."""
+    ones = ONES
     teens = "ten eleven twelve thirteen fourteen fifteen sixteen seventeen eighteen nineteen".split()
     tens = "twenty thirty forty fifty sixty seventy eighty ninety".split()
     value = {w: i for i, w in enumerate(ones)} | {w: 10 + i for i, w in enumerate(teens)} | \
         {w: 20 + 10 * i for i, w in enumerate(tens)}
+    scales = {"thousand": 1000, "million": 1000 ** 2, "billion": 1000 ** 3}
     words = re.findall(r"[a-z]+|[,.;:!?]", said.lower().replace("-", " "))  # punctuation ends a number
     found, i = [], 0
     while i < len(words):
@@ -181,23 +187,50 @@ def english_numbers(said: str) -> list[float]:
             continue
         sign = -1 if words[i] == "minus" else 1
         i += words[i] == "minus"
-        whole = 0
-        while i < len(words) and (words[i] in value or words[i] in ("hundred", "thousand", "and")):
-            if words[i] == "and" and not (i + 1 < len(words) and words[i + 1] in value):
-                break
+        total, group, scale = 0, 0, None  # the closed groups, the open one (under 1000), the last scale said
+        first = i
+        while i < len(words):
             w = words[i]
-            whole = whole * 100 if w == "hundred" else whole * 1000 if w == "thousand" else whole + value.get(w, 0)
+            after = words[i + 1] if i + 1 < len(words) else ""
+            if w in value:
+                if i > first and words[i - 1] in value and not (words[i - 1] in tens and 0 < value[w] < 10):
+                    break  # "Q five zero", "E six": two numbers
+                group += value[w]
+            elif w == "hundred" and 0 < group < 10:
+                group *= 100
+            elif w in scales and 0 < group < 1000 and (scale is None or scales[w] < scale):
+                total, group, scale = total + group * scales[w], 0, scales[w]
+            elif w == "and" and after in value:
+                pass
+            elif w == "," and words[i - 1] in scales and after in value:
+                pass  # "twelve thousand, two hundred": one number
+            else:
+                break
             i += 1
-        number = float(whole)
+        number = float(total + group)
         if i < len(words) and words[i] == "point":
             digits = ""
             i += 1
             while i < len(words) and words[i] in ones:
                 digits += str(ones.index(words[i]))
                 i += 1
-            number = float(f"{whole}.{digits}")
+            number = float(f"{total + group}.{digits}")
         found.append(sign * number)
     return found
+
+
+def test_the_english_reference_reads_numbers_as_expected():
+    cases = {"twelve thousand, two hundred and eighty-eight bytes": [12288],
+             "twelve thousand two hundred and eighty-eight": [12288],
+             "eighty-six thousand and sixteen": [86016],
+             "one hundred and fifty-one thousand, nine hundred and thirty-six tokens": [151936],
+             "two hundred and eighty-eight bytes": [288], "one million, two thousand and three": [1002003],
+             "minus zero point six zero, then fifty-eight point eight percent": [-0.6, 58.8],
+             "twenty-four by fourteen by sixty-four": [24, 14, 64], "from nine to ten rows": [9, 10],
+             "one thousand, two": [1002], "heads zero to six, head four": [0, 6, 4], "Q five zero": [5, 0],
+             "sixty-one": [61], "twenty four": [24], "fifteen four": [15, 4]}
+    for said, numbers in cases.items():
+        assert english_numbers(said) == numbers, said
 
 
 def written_numbers(text: str) -> list[float]:
@@ -225,19 +258,26 @@ def chinese_reading(number: str, before: str = "", after: str = "") -> str:
     percent, number = number.endswith("%"), number.rstrip("%")
     whole, _, decimals = number.partition(".")
     n = int(whole)
-    assert n < 10000
+    assert n < 10 ** 12
     if n < 10:
         words = digits[n]
-    else:
+    else:  # by groups of four digits (亿, 万, then units), each group read 千 百 十, 零 for the zeros between
         words, zero = "", False
-        for value, unit in ((1000, "千"), (100, "百"), (10, "十"), (1, "")):
-            d = n // value % 10
-            if d:
-                say = "两" if d == 2 and not words and value >= 100 else "" if (d == 1 and value == 10 and n < 20) else digits[d]
-                words += ("零" if zero and words else "") + say + unit
-                zero = False
-            elif words:
-                zero = True
+        for big, big_unit in ((10 ** 8, "亿"), (10 ** 4, "万"), (1, "")):
+            group = n // big % 10000
+            if not group:
+                zero = zero or bool(words)
+                continue
+            for value, unit in ((1000, "千"), (100, "百"), (10, "十"), (1, "")):
+                d = group // value % 10
+                if d:
+                    say = "两" if d == 2 and not words and (value >= 100 or big > 1) else \
+                        "" if (d == 1 and value == 10 and not words and group < 20) else digits[d]
+                    words += ("零" if zero and words else "") + say + unit
+                    zero = False
+                elif words:
+                    zero = True
+            words += big_unit
     words += ("点" + "".join(digits[int(d)] for d in decimals)) if decimals else ""
     return ("负" if minus else "") + ("百分之" if percent else "") + words
 
@@ -263,6 +303,10 @@ def test_the_chinese_reference_reads_numbers_as_expected():
         ("只来自 ", " 个键/值头"), ("", " 层"), ("第 ", " 层"), ("第 i + ", " 维"), ("十的 ", " 次方"), ("等于 ", "。"))] == [
         "两", "两", "二", "二", "二", "二"]
     assert chinese_reading("12", "", " 个") == "十二" and chinese_reading("2.5", "", " 个") == "二点五"
+    assert [chinese_reading(n) for n in ("12288", "86016", "151936", "49152", "10005", "100000", "20000", "1016",
+                                         "110", "200000000", "1000000", "7")] == [
+        "一万二千二百八十八", "八万六千零一十六", "十五万一千九百三十六", "四万九千一百五十二", "一万零五", "十万", "两万",
+        "一千零一十六", "一百一十", "两亿", "一百万", "七"]
     assert said_whole("零点六零", "分数是零点六零。") == 7 and said_whole("十三", "第十三个") == 3
     for inside in ("负零点六零", "百分之零点六零", "零点六零五", "一零点六零", "十零点六零"):
         assert said_whole("零点六零", inside) is None, inside
@@ -277,9 +321,13 @@ def test_every_english_line_speaks_its_numbers(runs, name):
     _, run = runs(name)
     for cue in run.scene.log.cues:
         assert cue.spoken.isascii() and not re.search(r"[\d%√·×ᵀ=_\[\]^]", cue.spoken), cue.spoken
-        if "⟨" in cue.text:  # a byte piece's hex digits are spelled ("bytes nine C"), not numbers
-            continue
-        assert english_numbers(cue.spoken) == pytest.approx(written_numbers(cue.text)), (cue.text, cue.spoken)
+        text, said = cue.text, cue.spoken
+        for piece in re.findall(r"⟨([0-9A-F ]+)⟩", cue.text):  # a byte piece's hex digits are spelled, in order
+            spelled = "bytes " + ", ".join(" ".join(ONES[int(c)] if c.isdigit() else c for c in byte)
+                                           for byte in piece.split())
+            assert spelled in said, (piece, spelled, said)
+            text, said = text.replace(f"⟨{piece}⟩", "", 1), said.replace(spelled, "", 1)  # not numbers
+        assert english_numbers(said) == pytest.approx(written_numbers(text)), (cue.text, cue.spoken)
 
 
 @pytest.mark.parametrize("name", ["chinese", "m3e"])
