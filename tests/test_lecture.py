@@ -108,10 +108,10 @@ def chromium_dom(page: Path) -> str:
     return subprocess.run([browser, *flags], capture_output=True, text=True, timeout=120, check=True).stdout
 
 
-def expected_slides(sentence: str, language: str, **kwargs):
-    """The slides a deck must have: the cues of a fast run of the whole video, cut at every pause."""
+def expected_slides(sentence: str, language: str, stages=None, **kwargs):
+    """The slides a deck must have: the cues of a fast run of the whole video (or `stages`), cut at every pause."""
     result = attncore.run(sentence, **kwargs)
-    scene = fast_run(View.resolve(result, language=language))
+    scene = fast_run(View.resolve(result, language=language, stages=stages))
     return slides_of(scene.log.cues)
 
 
@@ -138,8 +138,9 @@ def test_a_whole_chinese_deck_opens_in_chromium_with_a_video_and_notes_per_slide
 
 @pytest.mark.render
 def test_an_english_pptx_deck_prints_one_page_per_slide_none_blank(tmp_path):
-    """A 7-token English deck as PowerPoint: every slide's picture is the slide's last frame (what it
-    explains), and LibreOffice prints one page per slide, none blank (make test installs it)."""
+    """A 7-token English deck as PowerPoint, of two stages that do not meet (the title, then the softmax's
+    pauses): every slide's picture is the slide's last frame (what it explains), and LibreOffice prints one
+    page per slide, none blank (make test installs it)."""
     import shutil
     import subprocess
 
@@ -148,13 +149,13 @@ def test_an_english_pptx_deck_prints_one_page_per_slide_none_blank(tmp_path):
     from PIL import Image
     from pptx import Presentation
 
-    sentence = "The cat sat on the warm mat"
+    sentence, stages = "The cat sat on the warm mat", ["title", "softmax"]
     out = tmp_path / "deck.pptx"
-    result = invoke("--slides", "--sentence", sentence, "--output", out, "--quiet")
+    result = invoke("--slides", "--sentence", sentence, *(f"--stage={s}" for s in stages), "--output", out, "--quiet")
     assert result.exit_code == 0, result.output
-    slides = expected_slides(sentence, "en")
+    slides = expected_slides(sentence, "en", stages)
     deck = Presentation(str(out))
-    assert len(deck.slides) == len(slides)
+    assert len(deck.slides) == len(slides) >= 4
     for slide, group in zip(deck.slides, slides):
         movie = next(sh for sh in slide.shapes if type(sh).__name__ == "Movie")
         poster = np.asarray(Image.open(io.BytesIO(movie.poster_frame.blob)).convert("RGB")).astype(int)
@@ -352,15 +353,30 @@ ANALOGY = {
 }
 
 
-@pytest.mark.parametrize("name", list(ANALOGY))
-def test_analogy_quotes_the_focus_tokens_real_weights(name):
-    from scenetools import assert_readable_layout, expected_text, run_scene
+def analogy_of(runs, sentence, kw, language):
+    """(result, run, numbers shown, cues) of the analogy stage of `sentence`: read from the whole video the
+    session's `runs` plays of it (conftest.SENTENCES, its snapshots those of the analogy), else played alone."""
+    from conftest import SENTENCES, VIEWS
+    from scenetools import Run, run_scene
 
-    sentence, kw, language = ANALOGY[name]
-    result = attncore.run(sentence, **kw)
-    run = run_scene(result, ["analogy"], snapshots=True, language=language)
+    name = next((n for n, case in SENTENCES.items() if case == (sentence, kw, language) and n not in VIEWS), None)
+    if name is None:
+        result = attncore.run(sentence, **kw)
+        run = run_scene(result, ["analogy"], snapshots=True, language=language)
+        return result, run, run.scene.log.shown, run.scene.log.cues
+    result, whole = runs(name)
+    log = whole.scene.log
+    assert any(c.stage == "analogy" for c in log.cues)  # the whole video has it
+    return (result, Run(whole.scene, [snap for snap in whole.snapshots if snap.stage == "analogy"], {}, {}),
+            [s for s in log.shown if s.stage == "analogy"], [c for c in log.cues if c.stage == "analogy"])
+
+
+@pytest.mark.parametrize("name", list(ANALOGY))
+def test_analogy_quotes_the_focus_tokens_real_weights(runs, name):
+    from scenetools import assert_readable_layout, expected_text
+
+    result, run, shown, cues = analogy_of(runs, *ANALOGY[name])
     focus = run.scene.ctx.focus
-    shown = run.scene.log.shown
     for s in shown:
         assert s.text == expected_text(result, s.source), s.source
     shares = {s.source.index[1] for s in shown if s.source.field == "weights"}
@@ -370,7 +386,6 @@ def test_analogy_quotes_the_focus_tokens_real_weights(name):
     # every token a book on the shelf up to 9; past that 9, the rest elided ("…")
     assert len(shares) == {"4 tokens": 4, "12 tokens": 9, "chinese": 9, "one token": 1, "pseudo causal": 4}[name]
     assert {s.source.field for s in shown} >= {"weights", "output"}  # the shares, then the blended answer
-    cues = run.scene.log.cues
     assert any(pct(result.weights[focus, top]) in c.text for c in cues) and any(c.pause for c in cues)
     assert_readable_layout(run)
 
@@ -408,21 +423,19 @@ LIBRARY_SENTENCES = {
 
 
 @pytest.mark.parametrize("name", list(LIBRARY_SENTENCES))
-def test_the_analogy_starts_in_the_seeds_library_and_names_key_and_value_last(name):
+def test_the_analogy_starts_in_the_seeds_library_and_names_key_and_value_last(runs, name):
     """Issue 26 point 9: first the seed's own library (a question about the history of AI, books
     labelled AI / history / 1950s and one about cooking that does not fit), told without a number;
     then the sentence, its tokens as books. Every book's tags read label and summary (标签 / 摘要)
     until the last beat names them key and value (键 / 值), on every book."""
-    from scenetools import assert_readable_layout, run_scene
+    from scenetools import assert_readable_layout
 
     from scenes.strings import catalogue
 
     sentence, language = LIBRARY_SENTENCES[name]
     strings = catalogue(language)
-    result = attncore.run(sentence)
-    run = run_scene(result, ["analogy"], snapshots=True, language=language)
+    result, run, shown, cues = analogy_of(runs, sentence, {}, language)
     token = run.scene.ctx.token(run.scene.ctx.focus)
-    cues = run.scene.log.cues
     library = [strings[f"say.analogy.library_{beat}"] for beat in ("question", "books", "match", "read")]
     assert [c.text for c in cues[:4]] == library and cues[3].pause  # a lecturer stops after the story
     assert not any(c.numbers for c in cues[:4])  # a story: no number said
@@ -437,7 +450,7 @@ def test_the_analogy_starts_in_the_seeds_library_and_names_key_and_value_last(na
     seed_words = {squeezed(k) for k in ("analogy.library_question", "analogy.label_ai", "analogy.label_cooking",
                                         "analogy.summary_ai")}
     mapped = squeezed("analogy.map_K")
-    books = len({j for s in run.scene.log.shown if s.source.field == "weights" for j in [s.source.index[1]]})
+    books = len({j for s in shown if s.source.field == "weights" for j in [s.source.index[1]]})
     phase, seen = "library", []
     for snap in run.snapshots:
         texts = [t for t, *_ in snap.texts]

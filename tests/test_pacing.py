@@ -24,7 +24,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import pytest
-from conftest import need_model
+from conftest import FULL, need_model
 from manim import Wait
 from scenetools import run_scene
 
@@ -45,6 +45,8 @@ CASES = {
     # the contrast under causal attention: its warning (a word changed after the focus cannot move its row) is a beat
     "causal contrast": ("I have a cat", dict(heads=2, causal=True), dict(head=1), "I have a dog"),
 }
+
+PACED = [pytest.param(name, marks=() if name == "default" else FULL) for name in CASES]  # the quick loop: the default
 
 
 class Voice(dict):
@@ -128,7 +130,7 @@ def videos():
 
 
 @pytest.mark.parametrize("language", ["en", "zh"])
-@pytest.mark.parametrize("name", list(CASES))
+@pytest.mark.parametrize("name", PACED)
 def test_the_picture_never_stands_still_for_long(videos, name, language):
     timeline = videos(name, language)
     if name == "causal contrast":  # the warning is played, and so checked
@@ -139,7 +141,7 @@ def test_the_picture_never_stands_still_for_long(videos, name, language):
 
 
 @pytest.mark.parametrize("language", ["en", "zh"])
-@pytest.mark.parametrize("name", list(CASES))
+@pytest.mark.parametrize("name", PACED)
 def test_each_tokens_links_stay_long_enough_to_read(videos, name, language):
     timeline = videos(name, language)
     changes = [(start, key) for start, _, change, _, key in timeline.plays if change]
@@ -151,7 +153,7 @@ def test_each_tokens_links_stay_long_enough_to_read(videos, name, language):
 
 
 @pytest.mark.parametrize("language", ["en", "zh"])
-@pytest.mark.parametrize("name", list(CASES))
+@pytest.mark.parametrize("name", PACED)
 def test_each_stage_says_what_it_elides_once_and_briefly(videos, name, language):
     timeline = videos(name, language)
     notes = [c for c in timeline.cues if c.text.startswith("“…”")]

