@@ -218,7 +218,7 @@ def pick_contrast(layers: Mapping[int, MultiHeadResult], others: Mapping[int, Mu
 def every_layer(sentence: str, *, model: str = "minilm", layers: Sequence[int] | None = None) -> dict[int, MultiHeadResult]:
     """Every head of each of `layers` (default all) of a pretrained model, from one forward pass: layer
     L's is what attncore.run(sentence, model=model, layer=L, heads=n) returns."""
-    from .model import attention_input, check_position, encode, forward, layer_heads, load_model
+    from .model import attention_input, check_position, encode, forward, layer_heads, load_model, recorded_of
 
     m = load_model(model)
     layers = list(range(m.n_layers) if layers is None else layers)
@@ -226,7 +226,7 @@ def every_layer(sentence: str, *, model: str = "minilm", layers: Sequence[int] |
         check_position(m, layer, 0)
     tokens, ids = encode(m, sentence)
     xs, _ = forward(m, ids, upto=max(layers))
-    recorded = dict(tokens=tokens, model=m.name, sentence=sentence, causal=m.causal, architecture=m.architecture)
+    recorded = recorded_of(m, tokens, sentence)
     return {layer: layer_heads(m, layer, attention_input(m, layer, xs[layer]), **recorded) for layer in layers}
 
 

@@ -22,7 +22,7 @@ class BERT(Architecture):
     activation = ("hidden_act", "gelu")
     causal = False
     norm_first = False
-    added_tokens = " with [CLS] and [SEP]"
+    special_tokens = ("[CLS]", "[SEP]")
     positions = "embeddings.position_embeddings.weight"
     unsupported = (("position_embedding_type", "absolute"), ("is_decoder", False))
 

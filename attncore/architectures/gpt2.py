@@ -23,7 +23,6 @@ class GPT2(Architecture):
     activation = ("activation_function", "gelu_new")
     causal = True
     norm_first = True
-    added_tokens = ""
     positions = "wpe.weight"
     unsupported = (("scale_attn_weights", True), ("scale_attn_by_inverse_layer_idx", False),
                    ("add_cross_attention", False))
