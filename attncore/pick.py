@@ -258,8 +258,8 @@ def choose(compute: Callable[[str, int | None], MultiHeadResult], sentence: str,
     layers = (every_layer(sentence, model=model, layers=None if layer is None else [layer]) if search_model
               else {layer or 0: compute(sentence, layer)})
     first = layers[min(layers)]
-    if given and not 0 <= head < first.n_heads:
-        raise InputError(f"head: {head} is out of range; there are heads 0 to {first.n_heads - 1} (0-based)")
+    if given:
+        first.check_head(head)
     i = resolve_focus(first.heads[0], focus)
     others = None
     if contrast is not None:

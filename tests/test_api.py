@@ -38,7 +38,7 @@ def test_a_view_is_resolved_once_from_the_options():
     (dict(language="fr"), "lang: unknown language 'fr'"),
     (dict(quality="8k"), "quality: unknown quality '8k'"),
     (dict(focus="dog"), "focus:"),
-    (dict(hide_special=True), "hide-special: only a model's tokens include [CLS] and [SEP]"),
+    (dict(hide_special=True), "hide-special: goes with --model (only a model's tokenizer adds tokens to hide)"),
 ])
 def test_a_view_refuses_what_cannot_be_shown_in_one_line(options, message):
     with pytest.raises(InputError) as refused:

@@ -35,7 +35,8 @@ class GPT2(Architecture):
     def embeddings(self, model, ids: np.ndarray) -> np.ndarray:
         """Word + position embeddings."""
         S = len(ids)
-        return model.weights["wte.weight"][ids].astype(np.float64) + model.weights["wpe.weight"][:S].astype(np.float64)
+        at = self.position_ids(model, S)
+        return model.weights["wte.weight"][ids].astype(np.float64) + model.weights["wpe.weight"][at].astype(np.float64)
 
     def projections(self, model, layer: int) -> dict[str, np.ndarray]:
         p, d = f"h.{layer}.attn", model.d_model
