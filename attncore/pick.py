@@ -279,7 +279,8 @@ def choose(compute: Callable[[str, int | None], MultiHeadResult], sentence: str,
     else:
         pick = pick_focused(layers, i)
         if pick is None and head == "auto":
-            raise InputError(f"head: auto found no word for {first.tokens[i]!r} to attend to besides itself, [CLS]/[SEP], "
+            specials = "".join(f"{t}, " for t in first.heads[0].specials)  # the model's own ([CLS], [SEP] for a BERT)
+            raise InputError(f"head: auto found no word for {first.tokens[i]!r} to attend to besides itself, {specials}"
                              "the first token and punctuation; choose --layer and --head")
     chosen = pick.layer if pick is not None else layer or 0
     if chosen not in layers:  # nothing to choose from: the default, layer 0 head 0
