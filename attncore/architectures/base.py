@@ -51,9 +51,9 @@ class Architecture:
         """How a too-long sentence's error counts the tokens the tokenizer adds: " with [CLS] and [SEP]"."""
         return f" with {' and '.join(self.special_tokens)}" if self.special_tokens else ""
 
-    def mask(self, n_tokens: int) -> np.ndarray | None:
+    def mask(self, model: Model, n_tokens: int) -> np.ndarray | None:
         """Which keys each query may see, (S, S) bool, True = may attend (None: every key): the causal mask
-        for a decoder. A sliding window (Mistral) narrows it here."""
+        for a decoder. A sliding window (Mistral: config.json's sliding_window) narrows it here."""
         return causal_mask(n_tokens) if self.causal else None
 
     def position_ids(self, model: Model, n_tokens: int) -> np.ndarray:

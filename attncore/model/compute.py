@@ -71,7 +71,7 @@ def layer_forward(model: Model, layer: int, x: np.ndarray) -> tuple[np.ndarray, 
         at = model.kind.position_ids(model, S)
         q, k = rotate(q, at, theta), rotate(k, at, theta)
     k, v = np.repeat(k, H // G, axis=0), np.repeat(v, H // G, axis=0)  # head h reads group h // (H / G)
-    weights = softmax(q @ k.transpose(0, 2, 1) / math.sqrt(d), model.kind.mask(S))  # (H, S, S)
+    weights = softmax(q @ k.transpose(0, 2, 1) / math.sqrt(d), model.kind.mask(model, S))  # (H, S, S)
     context = (weights @ v).transpose(1, 0, 2).reshape(S, H * d)  # (S, H d)
     attended = context @ P["W_O"] + P.get("b_O", 0.0)  # (S, d_model)
     return model.kind.after_attention(model, layer, x, attended), weights
@@ -136,7 +136,7 @@ def check_position(model: Model, layer, head) -> tuple[int, int]:
 def recorded_of(m: Model, tokens, sentence: str) -> dict:
     """What every head of `m` records of where it came from and what its architecture says of it: the
     keys each query may see (its mask), the tokens its tokenizer added, whether X is normalised first."""
-    return dict(tokens=tokens, model=m.name, sentence=sentence, mask=m.kind.mask(len(tokens)),
+    return dict(tokens=tokens, model=m.name, sentence=sentence, mask=m.kind.mask(m, len(tokens)),
                 architecture=m.architecture, norm_first=m.kind.norm_first, specials=m.kind.special_tokens)
 
 
