@@ -29,16 +29,15 @@ import attncore
 from attncore import InputError
 from attncore.strings import catalogue
 from attncore.tables import origin
-from scenes import STAGE_NAMES, all_defaults, outputs
+from scenes import STAGE_NAMES, outputs
 from scenes.outputs import OptionError, Settings
 from scenes.production.lifecycle import Staging, interruptible
-from scenes.production.names import name_of, slug
+from scenes.production.names import default_output, origin_name
 from scenes.production.voice import VoiceError
+from scenes.resolve import ALL_WITH_ANALOGY, AUTO, resolve_view, video_stages
 from scenes.strings import LANGUAGES
 from scenes.view import QUALITIES, View
 
-ALL_WITH_ANALOGY = "all-with-analogy"  # --stage: the whole video (which opens with the library analogy): kept as a synonym
-AUTO = "auto"  # --head auto: attncore.pick chooses the head
 # --help's sections: every option is in one (tests/test_render.py)
 GROUPS = {"Input": ("--sentence", "--focus", "--keep", "--weights", "--d-model", "--d-k", "--seed", "--positional", "--causal",
                     "--heads"),
@@ -125,102 +124,6 @@ def output_options(command):
     return command
 
 
-def default_output(sentence: str, stages: tuple[str, ...], origin: str = "") -> Path:
-    """media/<sentence-slug>[-<origin>][-<stages>].mp4; non-ASCII sentences get a short stable code.
-    `origin` names a model's layer and head ("minilm-l5-h11") or a toy head ("heads2-h0")."""
-    slug_ = name_of(sentence)
-    if stages in all_defaults():  # the whole video, whatever the computation shows (heads, RoPE, the KV cache)
-        suffix = "-contrast" if "contrast" in stages else ""
-    else:
-        suffix = "-" + "-".join(stages)
-    return Path("media") / f"{slug_ or 'attention'}{'-' + origin if origin else ''}{suffix}.mp4"
-
-
-def compute(sentence, d_model, d_k, seed, positional, causal, weights, model=None, layer=None, head=None,
-            heads=None) -> attncore.AttentionResult | attncore.MultiHeadResult:
-    """The numbers to explain: one head (AttentionResult), or with a model or `heads` every head of
-    the layer (MultiHeadResult), the video following head `head` (default 0)."""
-    if model is None:
-        for name, given in (("layer", layer), ("head", head if heads is None else None)):
-            if given is not None:
-                raise InputError(f"{name}: goes with --model" + (" or --heads N" if name == "head" else ""))
-    elif heads is None:
-        from attncore.model import load_model
-
-        heads = load_model(model).n_heads  # every head of the layer, for the heads stage
-    numbers = attncore.load(weights) if weights is not None else None
-    if numbers is not None and numbers.tokens is not None and sentence == attncore.DEFAULT_SENTENCE:
-        sentence = None  # no --sentence given: the file's tokens
-    result = attncore.run(sentence, d_model=d_model, d_k=d_k, seed=seed, positional=positional, causal=causal,
-                          weights=numbers, model=model, layer=layer or 0, heads=heads)
-    if heads is not None and not 0 <= (head or 0) < heads:
-        raise InputError(f"head: {head} is out of range; there are heads 0 to {heads - 1} (0-based)")
-    return result
-
-
-def choose_head(sentence, d_model, d_k, seed, positional, causal, weights, model, layer, head, heads, focus, contrast):
-    """(the numbers to explain, the head followed, the --contrast sentence's numbers, why the head was
-    chosen): compute's; or, with --head auto (the default with --model and neither --layer nor --head)
-    or --contrast, attncore.pick's search over every head of every layer (of --layer alone when given)."""
-    if head != AUTO and contrast is None and (model is None or layer is not None or head is not None):
-        return compute(sentence, d_model, d_k, seed, positional, causal, weights, model, layer, head, heads), head or 0, \
-            None, None
-    if model is None and heads is None:
-        raise InputError("contrast: goes with --model or --heads N (it compares the heads of a layer)" if contrast is not None
-                         else "head: auto goes with --model or --heads N (it searches the heads of a layer)")
-    from attncore.pick import choose, contrast_is_blind
-
-    def layer_of(text, at):
-        return compute(text, d_model, d_k, seed, positional, causal, weights, model, at, None, heads)
-
-    choice = choose(layer_of, sentence, model=model, layer=layer, head=head, focus=focus, contrast=contrast)
-    r, pick = choice.computed.heads[choice.head], choice.pick
-    if contrast is not None and r.causal:  # said in the video too (the contrast stage)
-        blind = " (every changed token comes after it: the two rows are the same)" \
-            if contrast_is_blind(r, pick.focus, pick.changed) else ""
-        click.echo(f"warning: causal attention: {r.tokens[pick.focus]!r} sees only itself and the tokens before it, so a "
-                   f"word changed after it cannot move its row{blind}", err=True)
-    return choice.computed, choice.head, choice.contrast, pick
-
-
-def resolve_view(sentence=attncore.DEFAULT_SENTENCE, *, focus=None, keep=(), quality="low", stages=None, d_model=None,
-                 d_k=None, seed=0, positional=False, causal=False, weights=None, language="en", model=None, layer=None,
-                 head=None, heads=None, hide_special=False, contrast=None) -> View:
-    """The View render.py's options resolve to (`stages`: video_stages's), as a course's lecture does too.
-    Raises InputError, one line, for what cannot be honoured."""
-    computed, head, other, pick = choose_head(sentence, d_model, d_k, seed, positional, causal, weights, model, layer,
-                                              head, heads, focus, contrast)
-    return View.resolve(computed, focus=focus, language=language, head=head or 0, hide_special=hide_special,
-                        stages=stages, quality=quality, keep=keep, contrast=other, pick=pick)
-
-
-def lecture_view(language: str, *, stages=(), **options) -> View:
-    """A course's lecture in `language` (scenes.course): its View, as render.py would resolve these options."""
-    if options.get("hide_special") and options.get("model") is None:
-        raise InputError("hide_special: goes with model (only a model's tokenizer adds [CLS] and [SEP])")
-    return resolve_view(language=language, stages=video_stages(tuple(stages), False), **options)
-
-
-def video_stages(stages: tuple[str, ...], overview: bool) -> tuple[str, ...] | None:
-    """--stage's choice in video order; None for the whole video, which View.resolve makes of what is
-    computed (several heads, a --contrast, RoPE, a decoder's next token); --overview is the heads stage."""
-    if overview:
-        return ("heads",)
-    if ALL_WITH_ANALOGY in stages:  # the whole video, as before the analogy opened it by default
-        return None
-    return tuple(s for s in STAGE_NAMES if s in stages) or None
-
-
-def origin_name(view: View, model) -> str:
-    """What the default file name says about where the numbers come from."""
-    if model is not None:
-        from attncore.model import MODELS
-
-        name = model if model in MODELS else slug(view.result.model) or "model"
-        return f"{name}-l{view.result.layer}-h{view.head}"
-    return f"heads{view.computed.n_heads}-h{view.head}" if view.several else ""
-
-
 def summary(view: View, speaker, targets: list[Path]) -> None:
     """--dry-run: what would be explained and written."""
     r = view.result
@@ -234,7 +137,7 @@ def summary(view: View, speaker, targets: list[Path]) -> None:
     click.echo(f"tokens ({r.n_tokens}): {' | '.join(r.tokens)}")
     click.echo(f"X {r.n_tokens}x{r.d_model}, Q/K {r.n_tokens}x{r.d_k}, V {r.n_tokens}x{r.d_v}, scores "
                f"{r.n_tokens}x{r.n_tokens}" + (", positional" if r.positional else "") + (", causal" if r.causal else "")
-               + (", [CLS]/[SEP] hidden" if view.hide_special else ""))
+               + (f", {'/'.join(dict.fromkeys(r.tokens[i] for i in sorted(view.hidden)))} hidden" if view.hide_special else ""))
     click.echo(f"focus: {r.tokens[view.focus]!r} (index {view.focus})")
     if view.contrast is not None:
         click.echo(f"contrast: {' | '.join(view.contrast_result.tokens)}")
@@ -288,7 +191,8 @@ def summary(view: View, speaker, targets: list[Path]) -> None:
 @click.option("--overview", is_flag=True,
               help="Render only the heads stage: every head of the layer as a heat map, to pick a head.")
 @click.option("--hide-special", is_flag=True,
-              help="With --model: leave [CLS] and [SEP] out of the pictures (they still take part in the softmax).")
+              help="With --model: leave the special tokens its tokenizer adds around the sentence out of the pictures "
+                   "(they still take part in the softmax).")
 @click.option("--jobs", type=click.IntRange(1), default=None,
               help="Stages rendered at once, each in its own process. Default: the number of cores.")
 @click.option("--no-cache", is_flag=True,
@@ -314,8 +218,6 @@ def main(sentence, focus, keep, quality, stages, d_model, d_k, seed, positional,
                            dry_run)
     if overview and stages:
         raise click.UsageError("--overview is the heads stage alone; leave out --stage")
-    if hide_special and model is None:
-        raise click.UsageError("--hide-special goes with --model (only a model's tokenizer adds [CLS] and [SEP])")
     if asked.get("output") is not None and asked["output"].is_dir():  # a folder only with --course
         raise click.BadParameter(f"{str(asked['output'])!r} is a folder; name a file", param_hint="'--output'")
     flags = frozenset(name for name, given in (("voice", voice), ("subtitles", subtitles)) if given)
@@ -356,7 +258,7 @@ def main_course(course, cluster, folder, settings, dry_run):
     from scenes.course import run_course
 
     cluster = cluster or os.environ.get("DASK_SCHEDULER_ADDRESS") or None  # Dask's own variable: only a course reads it
-    status = run_course(course, resolve=lecture_view, folder=folder, cluster=cluster, settings=settings, dry_run=dry_run)
+    status = run_course(course, folder=folder, cluster=cluster, settings=settings, dry_run=dry_run)
     if status:
         sys.exit(status)
 

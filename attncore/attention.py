@@ -16,7 +16,6 @@ from pathlib import Path
 
 import numpy as np
 
-from .architectures import ARCHITECTURES
 from .errors import InputError
 from .files import write_atomically
 from .formatting import fmt
@@ -151,6 +150,10 @@ class AttentionResult:
     # one step of generation (attncore.generation.NextStep: the next token and its row against the KV cache); set by
     # attncore.generation.with_next, only when asked for (it runs the whole model and its LM head)
     next: object = None
+    # what a real model's architecture (attncore.architectures) says of this head, recorded as data: X is the layer's
+    # input after its first layer norm (pre-norm: GPT-2, llama); the tokens its tokenizer adds around the sentence
+    norm_first: bool = False
+    specials: tuple[str, ...] = ()
 
     @property
     def source(self) -> str | None:
@@ -170,12 +173,6 @@ class AttentionResult:
         from .tables import result_html
 
         return result_html(self)
-
-    @property
-    def norm_first(self) -> bool:
-        """True for a pre-norm model (GPT-2): X is the layer's input after its first layer norm."""
-        kind = ARCHITECTURES.get(self.architecture)
-        return kind is not None and kind.norm_first
 
     @property
     def n_tokens(self) -> int:
@@ -281,6 +278,7 @@ def self_attention(
     W_V,
     *,
     causal: bool = False,
+    mask=None,
     tokens: list[str] | tuple[str, ...] | None = None,
     embeddings=None,
     positional_encoding=None,
@@ -297,6 +295,8 @@ def self_attention(
     kv_group: int | None = None,
     kv_heads: int | None = None,
     quantization=None,
+    norm_first: bool = False,
+    specials=(),
 ) -> AttentionResult:
     """Single-head scaled dot-product self-attention of the rows of X.
 
@@ -304,7 +304,9 @@ def self_attention(
     recorded (X is their sum); `run` fills them in. `b_Q`, `b_K`, `b_V` are a real model's biases
     (Q = X W_Q + b_Q); `model`, `layer`, `head`, `sentence` and `architecture` say where the numbers
     come from, `kv_group` and `kv_heads` a grouped-query head's key/value head, `quantization` a GGUF
-    file's formats (attncore.quantization).
+    file's formats (attncore.quantization). A real model's architecture gives `mask` (S, S) bool, True =
+    may attend (its causal mask or sliding window; default: the causal mask when `causal`, else none),
+    `norm_first` and `specials` (the tokens its tokenizer adds), recorded as they are.
 
     `rope_theta` turns q and k by their positions (`positions`, default 0 .. S-1) before the scores
     (`rotate`): Q and K are the rotated ones, and `rope` keeps them before.
@@ -340,7 +342,12 @@ def self_attention(
         raise InputError("positions: only rotary positions (rope_theta) take them")
     scores = Q @ K.T  # (S, d_k) x (d_k, S) -> (S, S)
     scaled = scores / math.sqrt(d_k)  # (S, S)
-    mask = causal_mask(S) if causal else None  # (S, S), True where j <= i
+    if mask is None:
+        mask = causal_mask(S) if causal else None  # (S, S), True where j <= i
+    else:
+        mask = _matrix("mask", np.asarray(mask, dtype=float), S, S).astype(bool)
+        if not mask.diagonal().all():
+            raise InputError("mask: every token must be allowed to attend to itself")
     weights = softmax(scaled, mask)  # (S, S), each row sums to 1
     output = weights @ V  # (S, S) x (S, d_v) -> (S, d_v)
     _finite(Q=Q, K=K, V=V, scores=scores, weights=weights, output=output)
@@ -372,6 +379,8 @@ def self_attention(
         kv_heads=kv_heads,
         rope=rope,
         quantization=quantization,
+        norm_first=bool(norm_first),
+        specials=tuple(specials),
     )
 
 

@@ -7,24 +7,18 @@ import unicodedata
 
 from .attention import AttentionResult
 from .errors import InputError
-from .tokens import is_cjk
-
-
-def is_punctuation(token: str) -> bool:
-    """True when every character is punctuation or a symbol (".", "，", "&", "<", an emoji...)."""
-    return all(unicodedata.category(c)[0] in "PSZ" or c in "\ufe0f\u200d" for c in token)
-
-
-SPECIAL_TOKENS = ("[CLS]", "[SEP]")  # what a BERT tokenizer adds around the sentence
+from .tokens import is_byte_piece, is_cjk, is_punctuation, words
 
 
 def special_tokens(result: AttentionResult) -> list[int]:
-    """Indices of the tokens a model's tokenizer added ([CLS], [SEP]); none for the toy numbers."""
-    return [i for i, t in enumerate(result.tokens) if t in SPECIAL_TOKENS] if result.model is not None else []
+    """Indices of the tokens a model's tokenizer added (its architecture's, e.g. BERT's [CLS] and [SEP]:
+    `AttentionResult.specials`); none for the toy numbers."""
+    return [i for i, t in enumerate(result.tokens) if t in result.specials]
 
 
-def default_focus(tokens, causal: bool = False) -> int:
-    """The last token that is neither punctuation nor [CLS]/[SEP] (the last token when all are).
+def default_focus(tokens, causal: bool = False, specials=()) -> int:
+    """The last token that is neither punctuation nor one of `specials` (the tokens a model's tokenizer
+    added: AttentionResult.specials) (the last token when all are).
 
     Under causal attention (`--causal`, a GPT-2) the last token's row has nothing masked, so the
     default is the word token nearest the middle of the sentence (the earlier of two as near; a
@@ -34,15 +28,13 @@ def default_focus(tokens, causal: bool = False) -> int:
     >>> default_focus(["The", "cat", "sat", "on", "the", "mat"], causal=True)
     2
     """
-    words = [i for i, t in enumerate(tokens) if not is_punctuation(t) and t not in SPECIAL_TOKENS]
-    if not words:
+    found = words(tokens, specials)
+    if not found:
         return len(tokens) - 1
     if not causal:
-        return words[-1]
-    from .model import is_byte_piece  # a GPT-2's "⟨E6 88⟩"
-
-    middle = (len(tokens) - 1) / 2
-    return min([i for i in words if not is_byte_piece(tokens[i])] or words, key=lambda i: (abs(i - middle), i))
+        return found[-1]
+    middle = (len(tokens) - 1) / 2  # a whole piece rather than a GPT-2's "⟨E6 88⟩"
+    return min([i for i in found if not is_byte_piece(tokens[i])] or found, key=lambda i: (abs(i - middle), i))
 
 
 def resolve_focus(result: AttentionResult, focus: str | int | None) -> int:
@@ -50,7 +42,7 @@ def resolve_focus(result: AttentionResult, focus: str | int | None) -> int:
     token's text (its last occurrence) or an integer index (0-based, negative counts from the end)."""
     n = result.n_tokens
     if focus is None:
-        return default_focus(result.tokens, causal=result.causal)
+        return default_focus(result.tokens, causal=result.causal, specials=result.specials)
     if isinstance(focus, str):
         if focus in result.tokens:
             return n - 1 - result.tokens[::-1].index(focus)

@@ -102,7 +102,7 @@ def next_step(model, result: AttentionResult, top: int = TOP) -> NextStep:
     S = len(ids)
     xs, _ = forward(model, longer, upto=result.layer)
     X = attention_input(model, result.layer, xs[result.layer])  # (S + 1, d_model)
-    grown = self_attention(X, causal=True, **head_weights(model, result.layer, result.head),
+    grown = self_attention(X, mask=model.kind.mask(model, S + 1), **head_weights(model, result.layer, result.head),
                            **positions_of(model, S + 1))
     return NextStep(tokens=shown, ids=best.copy(), probabilities=probabilities[best], vocabulary=int(logits.size),
                     position=S, q=grown.Q[S], k=grown.K[S], v=grown.V[S], scores=grown.scores[S], scaled=grown.scaled[S],

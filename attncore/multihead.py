@@ -96,6 +96,13 @@ class MultiHeadResult:
     def n_heads(self) -> int:
         return len(self.heads)
 
+    def check_head(self, head) -> int:
+        """`head` when it is one of these heads' numbers; else InputError, one line (the check of --head,
+        written once: scenes.view.View.resolve, attncore.pick, the Python API's contrast)."""
+        if isinstance(head, bool) or not isinstance(head, int) or not 0 <= head < self.n_heads:
+            raise InputError(f"head: {head!r} is out of range; there are heads 0 to {self.n_heads - 1} (0-based)")
+        return head
+
     def kv_group(self, h: int) -> int:
         """The key/value head query head h reads (h itself without grouped-query attention)."""
         group = self.heads[h].kv_group

@@ -218,7 +218,7 @@ def pick_contrast(layers: Mapping[int, MultiHeadResult], others: Mapping[int, Mu
 def every_layer(sentence: str, *, model: str = "minilm", layers: Sequence[int] | None = None) -> dict[int, MultiHeadResult]:
     """Every head of each of `layers` (default all) of a pretrained model, from one forward pass: layer
     L's is what attncore.run(sentence, model=model, layer=L, heads=n) returns."""
-    from .model import attention_input, check_position, encode, forward, layer_heads, load_model
+    from .model import attention_input, check_position, encode, forward, layer_heads, load_model, recorded_of
 
     m = load_model(model)
     layers = list(range(m.n_layers) if layers is None else layers)
@@ -226,7 +226,7 @@ def every_layer(sentence: str, *, model: str = "minilm", layers: Sequence[int] |
         check_position(m, layer, 0)
     tokens, ids = encode(m, sentence)
     xs, _ = forward(m, ids, upto=max(layers))
-    recorded = dict(tokens=tokens, model=m.name, sentence=sentence, causal=m.causal, architecture=m.architecture)
+    recorded = recorded_of(m, tokens, sentence)
     return {layer: layer_heads(m, layer, attention_input(m, layer, xs[layer]), **recorded) for layer in layers}
 
 
@@ -258,8 +258,8 @@ def choose(compute: Callable[[str, int | None], MultiHeadResult], sentence: str,
     layers = (every_layer(sentence, model=model, layers=None if layer is None else [layer]) if search_model
               else {layer or 0: compute(sentence, layer)})
     first = layers[min(layers)]
-    if given and not 0 <= head < first.n_heads:
-        raise InputError(f"head: {head} is out of range; there are heads 0 to {first.n_heads - 1} (0-based)")
+    if given:
+        first.check_head(head)
     i = resolve_focus(first.heads[0], focus)
     others = None
     if contrast is not None:
@@ -279,7 +279,8 @@ def choose(compute: Callable[[str, int | None], MultiHeadResult], sentence: str,
     else:
         pick = pick_focused(layers, i)
         if pick is None and head == "auto":
-            raise InputError(f"head: auto found no word for {first.tokens[i]!r} to attend to besides itself, [CLS]/[SEP], "
+            specials = "".join(f"{t}, " for t in first.heads[0].specials)  # the model's own ([CLS], [SEP] for a BERT)
+            raise InputError(f"head: auto found no word for {first.tokens[i]!r} to attend to besides itself, {specials}"
                              "the first token and punctuation; choose --layer and --head")
     chosen = pick.layer if pick is not None else layer or 0
     if chosen not in layers:  # nothing to choose from: the default, layer 0 head 0

@@ -10,11 +10,11 @@ Pure Python: no manim, so a notebook needs only attncore.
 from __future__ import annotations
 
 import html
-import unicodedata
 from dataclasses import dataclass
 from typing import Callable, Sequence
 
 from .formatting import fmt, pct
+from .tokens import words
 
 Slot = int | None  # an index shown, or None for an elided run ("…", "⋮")
 
@@ -198,14 +198,13 @@ NOTEBOOK_ROWS, NOTEBOOK_KEYS, NOTEBOOK_COLS = 40, 20, 8
 
 
 def notebook_focus(r) -> int:
-    """The token whose weights decide what a notebook's tables elide: the last word, neither [CLS] or
-    [SEP] nor punctuation or symbols only (the last token when none is). It is the video's default
-    focus without a causal mask (attncore.focus.default_focus, which this module cannot import: the
-    notebook view of a result comes here, and attncore.focus imports the result's module; tested to
-    agree); under a causal mask it is kept too, as the last word's row is the one that sees every key."""
-    words = [k for k, t in enumerate(r.tokens)
-             if t not in ("[CLS]", "[SEP]") and not all(unicodedata.category(c)[0] in "PSZ" or c in "\ufe0f\u200d" for c in t)]
-    return words[-1] if words else r.n_tokens - 1
+    """The token whose weights decide what a notebook's tables elide: the last word, neither a token the
+    model's tokenizer added (r.specials) nor punctuation or symbols only (the last token when none is).
+    It is the video's default focus without a causal mask (attncore.focus.default_focus; both read
+    attncore.tokens.words); under a causal mask it is kept too, as the last word's row is the one that
+    sees every key."""
+    found = words(r.tokens, r.specials)
+    return found[-1] if found else r.n_tokens - 1
 
 
 def story_plan(heads: Sequence, focus: int, slots: int) -> list[Slot]:

@@ -99,3 +99,22 @@ def tokenize(sentence: str) -> list[str]:
     if not tokens:
         raise InputError("sentence: is empty; give at least one word, e.g. \"I have a cat\"")
     return tokens
+
+
+def is_punctuation(token: str) -> bool:
+    """True when every character is punctuation or a symbol (".", "，", "&", "<", an emoji...)."""
+    return all(unicodedata.category(c)[0] in "PSZ" or c in "\ufe0f\u200d" for c in token)
+
+
+BYTE_PIECE = regex.compile(r"⟨[0-9A-F]{2}(?: [0-9A-F]{2})*⟩")  # a model's bytes of part of a character (attncore.model)
+
+
+def is_byte_piece(token: str) -> bool:
+    """True for a token that holds bytes of a partial character, shown as `⟨E6 88⟩`."""
+    return BYTE_PIECE.search(token) is not None
+
+
+def words(tokens, specials=()) -> list[int]:
+    """The indices of the word tokens: neither punctuation or symbols only, nor one of `specials` (the
+    tokens a model's tokenizer adds, AttentionResult.specials)."""
+    return [i for i, t in enumerate(tokens) if not is_punctuation(t) and t not in specials]

@@ -120,11 +120,11 @@ def measure(sentence: str, quality: str, jobs: int | None) -> dict:
 
 def encode_floor(frames: int, rate: float, width: int, height: int, options: dict) -> float:
     """Seconds to encode `frames` copies of one frame as the video's writer encodes a held picture
-    (scenes.production.manim_adapter.HoldEncoder: converted to YUV once, encoded `frames` times)."""
+    (scenes.manim_adapter.HoldEncoder: converted to YUV once, encoded `frames` times)."""
     import numpy as np
     from manim._config.video_encoder import VideoEncoderSpec
 
-    from scenes.production.manim_adapter import HoldEncoder
+    from scenes.manim_adapter import HoldEncoder
 
     picture = np.full((height, width, 4), 40, np.uint8)
     picture[height // 4: height // 2, width // 4: width // 2] = 230  # not a flat frame

@@ -6,15 +6,20 @@ from typing import NamedTuple
 
 
 class StageFacts(NamedTuple):
-    """What the rest of the program knows of a stage without importing it (scenes.stages holds its
-    class, of the same name)."""
+    """What the rest of the program knows of a stage without importing it (scenes.stages finds its
+    class, of the same name, in the module named after it: "weighted-sum" -> stages/weighted_sum.py).
+
+    An entry with none of the conditions below joins EVERY default video (render.py with no --stage):
+    every default render, its golden frames (tests/frames), its slide count and its stills change. Each
+    condition keeps the stage out of the default video unless the computation has what it shows;
+    `--stage NAME` asks for any stage by name (View.resolve refuses one whose condition fails)."""
 
     name: str
     # relative render time (benchmarks/render_bench.py): the longest start first, so that parallel
     # jobs end close together
     weight: int
     several_heads: bool = False  # needs every head of a layer (a model's, or toy multi-head)
-    optional: bool = False  # in the video only when asked for (the contrast stage: --contrast)
+    on_request: bool = False  # in the video only when its input is given (the contrast stage: --contrast SENTENCE)
     # its stills are numbered by its place among the numbered stages (1-title-key.png, 2-embeddings-key.png, ...); the
     # analogy, an unnumbered opening like its heading, is not: the numbered names stay those docs and scripts link
     numbered: bool = True
@@ -22,7 +27,7 @@ class StageFacts(NamedTuple):
     generating: bool = False  # generates a next token: in the video only for a decoder model that predicts one
 
 
-# The stages of the video, in order: every fact about them is here.
+# The stages of the video, in order: every fact about them is here, and this is the one declaration of their order.
 STAGE_FACTS = (
     StageFacts("title", 1),
     StageFacts("analogy", 3, numbered=False),  # the library analogy (seed 000): the video's opening
@@ -34,12 +39,12 @@ STAGE_FACTS = (
     StageFacts("weighted-sum", 4),
     StageFacts("heads", 3, several_heads=True),
     StageFacts("kv-cache", 3, numbered=False, generating=True),  # the next token against the KV cache (decoders)
-    StageFacts("contrast", 2, optional=True),
+    StageFacts("contrast", 2, on_request=True),
     StageFacts("summary", 3),
 )
 STAGE_NAMES = tuple(s.name for s in STAGE_FACTS)
 SEVERAL_HEADS = tuple(s.name for s in STAGE_FACTS if s.several_heads)
-OPTIONAL = tuple(s.name for s in STAGE_FACTS if s.optional)
+ON_REQUEST = tuple(s.name for s in STAGE_FACTS if s.on_request)
 ROPE = tuple(s.name for s in STAGE_FACTS if s.rope)
 GENERATING = tuple(s.name for s in STAGE_FACTS if s.generating)
 NUMBERED = tuple(s.name for s in STAGE_FACTS if s.numbered)
@@ -55,7 +60,7 @@ def default_stages(several_heads: bool, contrast: bool = False, rope: bool = Fal
     (`generating`: attncore.generation.can_generate)."""
     asked = {"contrast": contrast}
     return tuple(s for s in STAGE_NAMES
-                 if (several_heads or s not in SEVERAL_HEADS) and (s not in OPTIONAL or asked.get(s, False))
+                 if (several_heads or s not in SEVERAL_HEADS) and (s not in ON_REQUEST or asked.get(s, False))
                  and (rope or s not in ROPE) and (generating or s not in GENERATING))
 
 

@@ -37,8 +37,8 @@ from .context import Ctx, Cue, Shown, quoted_numbers
 from .elision import run_source
 from .formulas import rich_line
 from .layout import Layout, place_caption, place_heading
+from .manim_adapter import skipping_animations
 from .pictures import picture
-from .production.manim_adapter import skipping_animations
 from .strings import reading_time
 
 GAP = 0.4  # seconds of quiet after a beat's speech before the next beat (render.py --voice)

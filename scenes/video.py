@@ -14,11 +14,10 @@ from typing import Callable
 from manim import FadeIn, FadeOut, ManimColor, Scene, Succession
 
 import attncore
-from scenes import SEVERAL_HEADS
+from scenes import SEVERAL_HEADS, STAGE_NAMES, manim_adapter
 from scenes.beats import Driver, Play
 from scenes.context import Break, Ctx
-from scenes.production import manim_adapter
-from scenes.stages import STAGE_NAMES, STAGES, stage_class
+from scenes.stages import STAGES, stage_class
 from scenes.theme import DEFAULT_THEME
 from scenes.view import View
 

@@ -28,7 +28,7 @@ class View:
     computed: AttentionResult | MultiHeadResult  # every head of the layer, or the one head
     head: int  # the followed head (0 with one head)
     focus: int  # the focus token's index
-    hidden: frozenset[int]  # tokens left out of the pictures (a model's [CLS] and [SEP]); still in the softmax
+    hidden: frozenset[int]  # tokens left out of the pictures (the special tokens a model's tokenizer added); still in the softmax
     stages: tuple[str, ...]
     language: str = "en"
     quality: str = "low"
@@ -50,14 +50,14 @@ class View:
                 pick: Pick | None = None) -> "View":
         """The view of `computed`: `focus` a token's text or index (default attncore.default_focus: the last word; a middle one under causal attention), `stages`
         in the order given (default the whole video), `head` the head followed through a
-        MultiHeadResult, `hide_special` leaving a model's [CLS] and [SEP] out of the pictures, `keep`
+        MultiHeadResult, `hide_special` leaving a model's special tokens out of the pictures, `keep`
         tokens (texts or indices, as `focus`) shown in every picture even where others are elided,
         `contrast` a minimal pair's other sentence computed alike (the contrast stage), `pick` why the
         head was chosen (attncore.pick).
         Raises InputError, one line naming the option, for anything that cannot be shown."""
         several = isinstance(computed, MultiHeadResult)
-        if several and (isinstance(head, bool) or not isinstance(head, int) or not 0 <= head < computed.n_heads):
-            raise InputError(f"head: {head!r} is out of range; there are heads 0 to {computed.n_heads - 1} (0-based)")
+        if several:
+            computed.check_head(head)
         if not several and head != 0:
             raise InputError(f"head: {head!r} is out of range; there is one head (0)")
         result = computed.heads[head] if several else computed
@@ -88,9 +88,9 @@ class View:
         if quality not in QUALITIES:
             raise InputError(f"quality: unknown quality {quality!r}; choose from {', '.join(QUALITIES)}")
         hidden = frozenset(special_tokens(result) if hide_special else ())
-        if hide_special and not hidden:
-            raise InputError("hide-special: only a model's tokens include [CLS] and [SEP]; use it with --model"
-                             if result.model is None else f"hide-special: {result.model} adds no [CLS] or [SEP] to hide")
+        if hide_special and not hidden:  # written once: render.py, a course and the Python API come here
+            raise InputError("hide-special: goes with --model (only a model's tokenizer adds tokens to hide)"
+                             if result.model is None else f"hide-special: {result.model} adds no special tokens to hide")
         index = resolve_focus(result, focus)
         if index in hidden:
             raise InputError(f"focus: {result.tokens[index]!r} is hidden by --hide-special; choose another token")

@@ -13,7 +13,7 @@ from click.testing import CliRunner
 import attncore
 import render
 from attncore import InputError
-from scenes import outputs
+from scenes import STAGE_FACTS, outputs
 from scenes.outputs import OUTPUTS, OptionError
 from scenes.view import MAX_TOKENS, View
 
@@ -27,8 +27,9 @@ def test_a_view_is_resolved_once_from_the_options():
     assert View.resolve(attncore.run("I have a cat")).focus == 3  # the last token by default
     with pytest.raises(InputError, match="head: 1 is out of range; there is one head"):
         View.resolve(attncore.run("I have a cat"), head=1)
-    assert View.resolve(attncore.run("I have a cat")).stages == ("title", "analogy", "embeddings", "projection", "scores",
-                                                                  "softmax", "weighted-sum", "summary")
+    plain = tuple(s.name for s in STAGE_FACTS if not (s.several_heads or s.on_request or s.rope or s.generating))
+    assert View.resolve(attncore.run("I have a cat")).stages == plain  # every stage with no condition, in order
+    assert plain[:3] == ("title", "analogy", "embeddings") and "heads" not in plain and "contrast" not in plain
     assert view.timing is None and view.speaking().timing == {}
 
 
@@ -39,7 +40,7 @@ def test_a_view_is_resolved_once_from_the_options():
     (dict(language="fr"), "lang: unknown language 'fr'"),
     (dict(quality="8k"), "quality: unknown quality '8k'"),
     (dict(focus="dog"), "focus:"),
-    (dict(hide_special=True), "hide-special: only a model's tokens include [CLS] and [SEP]"),
+    (dict(hide_special=True), "hide-special: goes with --model (only a model's tokenizer adds tokens to hide)"),
 ])
 def test_a_view_refuses_what_cannot_be_shown_in_one_line(options, message):
     with pytest.raises(InputError) as refused:

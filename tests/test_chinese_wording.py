@@ -197,7 +197,6 @@ causal = true
 def test_the_course_site_reads_as_a_lecturer_would_say_it(tmp_path):
     """The course site's Chinese page (scenes.course.site: every course.* string filled in, with a lecture
     of each kind: one head, toy heads, causal, one that failed) and examples/course.toml's Chinese titles."""
-    import render
     from scenes.course import file, plan
     from scenes.course.site import page_html
 
@@ -207,7 +206,7 @@ def test_the_course_site_reads_as_a_lecturer_would_say_it(tmp_path):
     path = tmp_path / "course.toml"
     path.write_text(COURSE_PAGE, encoding="utf-8")
     course = file.read(path)
-    items = plan(course, render.lecture_view, tmp_path)
+    items = plan(course, tmp_path)
     for n, item in enumerate(items):
         item.made, item.error = ({"seconds": 75.0 if n < 2 else 45.2}, None) if n < 5 else ({}, "RuntimeError: 渲染失败")
     page = page_html(course, items, tmp_path, "zh", ["en", "zh"])

@@ -339,7 +339,7 @@ def test_stills_script_and_numbers_are_made_listed_and_linked(tmp_path, monkeypa
                                   ("index.zh.html", "zh", ("讲稿", "全部数值（JSON）", "关键画面", "共 1 讲"))):
         text = (out / page).read_text(encoding="utf-8")
         assert [u for u in links(out / page) if not u.startswith("index")] == [
-            f"01-i-have-a-cat/{language}/{name}" for name in ("script.md", "numbers.json", "stills/stages.png")]
+            f"01-i-have-a-cat/{language}/{name}" for name in ("script.md", "stills/stages.png", "numbers.json")]
         assert all(t in text for t in texts) and "<video" not in text
         assert "in all" not in text and "总时长" not in text  # no video: no length to add up
 
@@ -446,3 +446,23 @@ def test_a_signal_ends_the_course_with_whole_lectures_and_a_run_again_resumes(tm
     assert again.returncode == 0, again.stderr
     assert len(re.findall("already made, skipped", again.stderr)) == len(recorded)
     assert (out / "index.html").is_file()
+
+
+def test_every_registered_output_is_a_courses_too():
+    """The course takes its outputs from the registry (scenes.outputs.OUTPUTS): a course file may ask for
+    each, its file in a lecture's folder is named by its first suffix, and the site labels its link from
+    every catalogue (a new output without its "course.<name>" string fails here)."""
+    from scenes.course.file import FIELDS, FILES
+    from scenes.course.site import LINKS
+    from scenes.outputs import OUTPUTS
+    from scenes.strings import CATALOGUES
+
+    accepts = FIELDS["outputs"][0]
+    for name, output in OUTPUTS.items():
+        assert accepts([name]), name
+        assert FILES[name] == (name + output.suffixes[0] if output.suffixes else name)
+    assert not accepts(["no-such-output"])
+    assert [name for name, _ in LINKS if name != "video"] == [n for n in reversed(OUTPUTS) if n != "video"]
+    for language, strings in CATALOGUES.items():
+        for _, key in LINKS:
+            assert key in strings, (language, key)

@@ -382,7 +382,7 @@ def test_a_quantized_file_says_so(tiny):
     """A result from a quantized GGUF file records its formats (attncore.quantization), and the title, its
     narration and the handout say that the numbers are that file's; not for an F32 file or a folder."""
     from scenes.context import Ctx
-    from scenes.outputs.handout import intro_blocks
+    from scenes.outputs.blocks import intro_blocks
 
     q8 = attncore.run(SENTENCE, model=str(tiny("llama")["q8_0"]), layer=LAYER, head=1)
     q = q8.quantization

@@ -579,9 +579,11 @@ def test_a_models_products_run_on_one_blas_thread(tiny, monkeypatch):
     def spy(name, real):
         return lambda *a, **k: seen.setdefault(name, set()).update(_blas_threads()) or real(*a, **k)
 
-    monkeypatch.setattr(M, "layer_forward", spy("layer", M.layer_forward))
-    monkeypatch.setattr(M, "self_attention", spy("head", M.self_attention))
-    monkeypatch.setattr(M, "multi_head_attention", spy("heads", M.multi_head_attention))
+    from attncore.model import compute as passes  # the module whose names the forward pass calls
+
+    monkeypatch.setattr(passes, "layer_forward", spy("layer", passes.layer_forward))
+    monkeypatch.setattr(passes, "self_attention", spy("head", passes.self_attention))
+    monkeypatch.setattr(passes, "multi_head_attention", spy("heads", passes.multi_head_attention))
     monkeypatch.setattr(M.Model, "times_rows", spy("lm head", M.Model.times_rows))
     path = str(tiny("qwen2")["q8_0"])
     M.load_model.cache_clear()
@@ -618,7 +620,9 @@ def test_one_blas_thread_changes_no_number(monkeypatch):
         return [*xs, *attentions, M.layer_heads(m, 5, M.attention_input(m, 5, xs[5])).output]
 
     one = layers()
-    monkeypatch.setattr(M, "_blas_threads", lambda: None)  # attncore's limit off
+    from attncore.model import threads
+
+    monkeypatch.setattr(threads, "_blas_threads", lambda: None)  # attncore's limit off
     with threadpool_limits(limits=2, user_api="blas"):
         two = layers()
     for a, b in zip(one, two, strict=True):

@@ -16,6 +16,7 @@ from click.testing import CliRunner
 
 import attncore
 from attncore import InputError, fmt, tokenize
+from scenes import default_stages
 
 ROOT = Path(__file__).parent.parent
 
@@ -52,7 +53,7 @@ def test_only_invisible_characters_is_empty():
 # Sentences rendered (animations skipped): each token's text visible and inside the frame at the end
 # of each stage. Arabic (which crashed) goes through every stage; the others through the stages
 # that draw tokens in all their ways (chips, row labels, grid columns, the links, the recap).
-EVERY = ("title", "analogy", "embeddings", "projection", "scores", "softmax", "weighted-sum", "summary")
+EVERY = default_stages(False)  # the single-head default video, from scenes.STAGE_FACTS
 TOKEN_STAGES = ("title", "softmax", "summary")  # chips, row labels, grid columns, the links, the recap
 LABELS = ("title", "summary")
 RENDERED = {

@@ -24,17 +24,18 @@ def modules() -> dict[str, Path]:
     return found
 
 
-def imported(name: str, path: Path, known: dict[str, Path]) -> set[str]:
-    """The modules of ours that running `name` may import: at its top and inside its functions; a
-    module outside a package imports the package too (its __init__ runs first)."""
+def imported(name: str, path: Path, known: dict[str, Path], typing: bool = True) -> set[str]:
+    """The modules of ours that `name` imports: at its top, inside its functions and, with `typing`, for
+    the type checker alone (under `if TYPE_CHECKING:`: such an import never runs, but it is an arrow of the
+    design all the same); a module outside a package imports the package too (its __init__ runs first)."""
     package = name if path.name == "__init__.py" else name.rpartition(".")[0]
     targets = set()
     tree = ast.parse(path.read_text(encoding="utf-8"))
     typing_only = {id(n) for block in ast.walk(tree) if isinstance(block, ast.If)
                    and ast.unparse(block.test) in ("TYPE_CHECKING", "typing.TYPE_CHECKING")
-                   for n in ast.walk(block)}  # imports for the type checker alone never run
+                   for n in ast.walk(block)}
     for node in ast.walk(tree):
-        if id(node) in typing_only:
+        if id(node) in typing_only and not typing:
             continue
         if isinstance(node, ast.Import):
             targets |= {alias.name for alias in node.names}
@@ -58,9 +59,14 @@ def imported(name: str, path: Path, known: dict[str, Path]) -> set[str]:
     return edges - {name}
 
 
+def graph_of(known: dict[str, Path]) -> dict[str, set[str]]:
+    return {name: imported(name, path, known) for name, path in known.items()}
+
+
 def test_the_import_graph_has_no_cycle():
+    """No circle of imports, not even through an import for the type checker alone."""
     known = modules()
-    graph = {name: imported(name, path, known) for name, path in known.items()}
+    graph = graph_of(known)
     assert graph["scenes.outputs"] >= {"scenes.outputs.video", "scenes.outputs.base"}  # the walk sees imports
     assert "scenes.video" in graph["scenes.production.pool"]  # function-level ones too
     state: dict[str, int] = {}  # 1: on the path, 2: done
@@ -87,16 +93,90 @@ def test_a_cycle_is_found_when_there_is_one(tmp_path):
     (tmp_path / "c.py").write_text("from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    import a\n")
     known = {"a": tmp_path / "a.py", "b": tmp_path / "b.py", "c": tmp_path / "c.py"}
     assert imported("a", known["a"], known) == {"b"} and imported("b", known["b"], known) == {"a"}
-    assert imported("c", known["c"], known) == set()
+    assert imported("c", known["c"], known, typing=False) == set()
+    assert imported("c", known["c"], known) == {"a"}  # the type checker's import is an arrow too
+
+
+# The floors of the house, from the ground up: a module imports only modules of its own floor or below
+# (the first prefix that matches places a module; render.py stands above them all and nothing imports it).
+FLOORS = (
+    ("attncore",),  # computes: numpy, no manim
+    ("scenes",),  # the explainer: the View, the stages, their beats and pictures, the manim adapter
+    ("scenes.production",),  # how the outputs are made: renders, cache, pool, media, voice, lifecycle
+    ("scenes.outputs",),  # what a render writes: the registry of outputs
+    ("scenes.course",),  # a course: many lectures as one batch
+)
+
+
+def floor(name: str) -> int:
+    matches = [(len(prefix), i) for i, floors in enumerate(FLOORS) for prefix in floors
+               if name == prefix or name.startswith(prefix + ".")]
+    return max(matches)[1]
+
+
+def test_every_arrow_points_down():
+    """attncore imports nothing of scenes; the explainer nothing of the production, the outputs or the
+    course; the production nothing of the outputs or the course; the outputs nothing of the course."""
+    known = modules()
+    up = sorted((name, target) for name, targets in graph_of(known).items() for target in targets
+                if floor(target) > floor(name))
+    assert not up, "arrows that run back up: " + ", ".join(f"{a} -> {b}" for a, b in up)
+    assert floor("scenes.manim_adapter") == 1 and floor("scenes.production.pool") == 2  # the floors are read
+
+
+def module_map() -> str:
+    """The module map of docs/architecture.md: the first code block after its heading."""
+    text = (ROOT / "docs" / "architecture.md").read_text(encoding="utf-8")
+    return text.split("## The module map", 1)[1].split("```", 2)[1]
+
+
+def sections(block: str) -> dict[str, str]:
+    """Each folder of the map ("scenes/", "scenes/stages/") -> the lines under it (its entry's included)."""
+    found: dict[str, str] = {}
+    stack: list[tuple[int, str]] = []
+    for line in block.splitlines():
+        indent = len(line) - len(line.lstrip())
+        if not line.strip():
+            continue
+        first = line.split()[0]
+        if indent <= 12 and not first.startswith("#"):  # an entry (deeper lines continue the one above)
+            while stack and stack[-1][0] >= indent:
+                stack.pop()
+            if first.endswith("/"):
+                stack.append((indent, (stack[-1][1] if stack else "") + first))
+        for _, folder in stack:
+            found[folder] = found.get(folder, "") + line + "\n"
+    return found
+
+
+def test_every_module_is_in_the_module_map():
+    """Each module under attncore/ and scenes/ is named in docs/architecture.md's module map, under its
+    folder (a package's __init__.py by its folder's entry)."""
+    mapped = sections(module_map())
+    missing = []
+    for path in modules().values():
+        relative = path.relative_to(ROOT)
+        folder = relative.parent.as_posix() + "/"
+        if folder not in mapped or (path.name != "__init__.py" and not re.search(
+                rf"(?<![\w/]){re.escape(path.name)}\b", mapped[folder])):
+            missing.append(relative.as_posix())
+    assert not missing, "not in docs/architecture.md's module map: " + ", ".join(missing)
+
+
+def test_the_map_reader_finds_a_missing_module():
+    block = "pkg/\n  a.py  one\n  sub/  b.py c.py\n                     d.py named in a description\n"
+    mapped = sections(block)
+    assert mapped["pkg/sub/"].split() == ["sub/", "b.py", "c.py", "d.py", "named", "in", "a", "description"]
+    assert "a.py" in mapped["pkg/"] and "a.py" not in mapped["pkg/sub/"]
 
 
 def test_manims_private_api_is_used_in_one_adapter():
     """A private attribute of a manim (or pool) object, or a patched manim name, only in
-    scenes/production/manim_adapter.py."""
+    scenes/manim_adapter.py."""
     private = re.compile(r"\.(_original_skipping_status|_processes|_concat_manifest_bytes|_create_segment_encoder|"
                          r"_validate_frame|_next_pts|_operation_error)\b|combine_files|text_mobject\.\w+ =")
     users = sorted(str(p.relative_to(ROOT)) for p in modules().values() if private.search(p.read_text(encoding="utf-8")))
-    assert users == ["scenes/production/manim_adapter.py"]
+    assert users == ["scenes/manim_adapter.py"]
 
 
 def test_attncore_compares_architecture_names_at_most_three_times():
@@ -139,7 +219,9 @@ def test_the_registries_name_one_module_each():
         module = output.make.__module__
         assert module.startswith("scenes.outputs.") and output.name == name
     assert len({o.make.__module__ for o in OUTPUTS.values()}) == len(OUTPUTS)
-    assert set(OUTPUTS) == {"numbers", "handout", "explore", "stills", "script", "slides", "video"}
+    registering = {p.stem for p in (ROOT / "scenes" / "outputs").glob("*.py") if "\nOUTPUT = " in p.read_text("utf-8")}
+    assert {o.make.__module__.rpartition(".")[2] for o in OUTPUTS.values()} == registering  # each module that
+    # declares an OUTPUT is registered (the registry's names are nowhere else written down)
     offered = {opt for p in render.main.params for opt in p.opts}
     assert {o.option for o in OUTPUTS.values()} <= offered  # render.py's options come from the registry
     assert {"bert", "gpt2"} <= set(ARCHITECTURES)

@@ -88,7 +88,7 @@ def test_a_model_head_is_elided_keeping_true_labels_and_bias():
 
 
 def test_the_plain_repr_is_short_and_the_handout_shares_the_table_code():
-    from scenes.outputs import handout
+    from scenes.outputs import blocks as handout  # the blocks the handout and the page share
 
     r = attncore.run("I have a cat", causal=True)
     assert repr(r) == "AttentionResult(tokens=('I', 'have', 'a', 'cat'), d_model=4, d_k=4, d_v=4, causal)"
@@ -219,4 +219,4 @@ def test_a_model_notebook_skips_sep_for_its_focus():
 
     need_model("minilm")
     r = attncore.run("The animal didn't cross the street because it was too tired .", model="minilm")
-    assert r.tokens[tables.notebook_focus(r)] == "tired" == r.tokens[attncore.default_focus(r.tokens)]
+    assert r.tokens[tables.notebook_focus(r)] == "tired" == r.tokens[attncore.default_focus(r.tokens, specials=r.specials)]

@@ -310,7 +310,7 @@ def test_a_held_frame_converted_once_encodes_as_manims_encoder_does(tmp_path):
     from manim._config.video_encoder import VideoEncoderSpec
     from manim.scene.video_segment_encoder import VideoSegmentEncoder
 
-    from scenes.production.manim_adapter import HoldEncoder
+    from scenes.manim_adapter import HoldEncoder
     from scenes.production.options import ENCODER_OPTIONS
 
     spec = VideoEncoderSpec("mp4", "libx264", "yuv420p", 320, 180, Fraction(15), tuple(ENCODER_OPTIONS.items()))
@@ -489,7 +489,7 @@ def test_a_text_the_shared_cache_cannot_take_is_laid_out_in_a_private_folder(tmp
 
     from manim import Text, tempconfig
 
-    from scenes.production import manim_adapter
+    from scenes import manim_adapter
 
     manim_adapter.share_text_cache()  # as scenes.video does
     shared = tmp_path / "texts"
@@ -534,7 +534,7 @@ def test_paths_traced_once_draw_the_pixels_manim_draws():
     same pixels as manim's own Camera each time."""
     from manim import Camera, Square, Text
 
-    from scenes.production.manim_adapter import PathCachingCamera
+    from scenes.manim_adapter import PathCachingCamera
 
     shapes = [Text("q · k = 6.15", font="Noto Sans"), Square(1.5).shift([2, 1, 0])]
     ours, theirs = PathCachingCamera(pixel_width=640, pixel_height=360), Camera(pixel_width=640, pixel_height=360)

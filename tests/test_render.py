@@ -63,7 +63,7 @@ def assert_one_line_error(result, starts: str):
         (["--overview"], "stage: 'heads' shows several heads"),
         (["--stage", "heads"], "stage: 'heads' shows several heads"),
         (["--overview", "--heads", "2", "--stage", "title"], "--overview is the heads stage alone"),
-        (["--hide-special"], "--hide-special goes with --model"),
+        (["--hide-special"], "hide-special: goes with --model (only a model's tokenizer adds tokens to hide)"),
         (["--model", "minilm", "--layer", "6"], "layer: 6 is out of range; all-MiniLM-L6-v2 has layers 0 to 5"),
         (["--model", "minilm", "--head", "12"], "head: 12 is out of range"),
         (["--model", "minilm", "--d-model", "8"], "d_model: applies to the toy numbers"),
@@ -99,7 +99,7 @@ TINY_GPT2 = str(Path(__file__).parent / "data" / "tiny-gpt2")
     [
         (["--model", "no-such-model"], "model: 'no-such-model' is not a packaged model (minilm, m3e-small, smollm2-135m, qwen2.5-coder-0.5b), a folder, "
                                        "or a model in the Hugging Face cache"),
-        (["--model", TINY_GPT2, "--hide-special"], "hide-special: tiny-gpt2 adds no [CLS] or [SEP] to hide"),
+        (["--model", TINY_GPT2, "--hide-special"], "hide-special: tiny-gpt2 adds no special tokens to hide"),
         (["--model", TINY_GPT2, "--layer", "2"], "layer: 2 is out of range; tiny-gpt2 has layers 0 to 1"),
         (["--model", TINY_GPT2, "--positional"], "positional: applies to the toy numbers"),
         (["--model", TINY_GPT2, "--d-k", "2"], "d_k: applies to the toy numbers"),

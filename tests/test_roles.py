@@ -13,18 +13,21 @@ from scenetools import assert_readable_layout, expected_text, run_scene
 
 import attncore
 from attncore import head_role, pct
+from attncore.architectures import ARCHITECTURES
 from attncore.roles import THRESHOLD, candidates, clearest
 from scenes.strings import catalogue
 
 
 def made(weights, tokens=None, causal=False, model=None):
-    """An AttentionResult carrying hand-made weights (only the weights, mask, tokens and model are read)."""
+    """An AttentionResult carrying hand-made weights (only the weights, mask, tokens, model and the special
+    tokens its architecture adds are read)."""
     W = np.array(weights, dtype=float)
     S = len(W)
     tokens = tokens or [f"t{i}" for i in range(S)]
     base = attncore.run(" ".join(f"w{i}" for i in range(S)))
     mask = np.tril(np.ones((S, S), dtype=bool)) if causal else None
-    return replace(base, tokens=tuple(tokens), weights=W, mask=mask, model=model)
+    specials = ARCHITECTURES[model].special_tokens if model else ()
+    return replace(base, tokens=tuple(tokens), weights=W, mask=mask, model=model, specials=specials)
 
 
 def loops(r):

@@ -9,7 +9,8 @@ from .bert import BERT
 from .gpt2 import GPT2
 from .llama import Llama
 from .qwen2 import Qwen2
+from .roberta import RoBERTa
 
-ARCHITECTURES: dict[str, Architecture] = {a.name: a for a in (BERT(), GPT2(), Llama(), Qwen2())}
+ARCHITECTURES: dict[str, Architecture] = {a.name: a for a in (BERT(), RoBERTa(), GPT2(), Llama(), Qwen2())}
 
 __all__ = ["ARCHITECTURES", "Architecture"]

@@ -1,6 +1,8 @@
-"""What a model architecture tells attncore: how its checkpoint names and sizes things, and how a
-sentence runs through it up to the head shown. attncore.model does the rest (finding and reading
-the files, tokens, attention itself) the same way for every architecture.
+"""What a model architecture tells attncore: how its checkpoint names and sizes things, the tokens
+its tokenizer adds, which keys a query may see (its mask), the positions of the tokens, how many
+tokens it takes, and how a sentence runs through it up to the head shown. attncore.model does the
+rest (finding and reading the files, tokens, attention itself) the same way for every architecture,
+and records what differs on every result as data (`AttentionResult.specials`, `.norm_first`, `.mask`).
 
 Decoders of today add three things an architecture states here: grouped-query attention (`kv_heads`:
 fewer key/value heads than query heads, head h reading group h // (heads / kv_heads)), rotary
@@ -9,15 +11,17 @@ names (`gguf_keys`, `gguf_names`, `from_gguf`) besides a Hugging Face folder's."
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import Any
 
 import numpy as np
 
+from ..attention import causal_mask
 from ..errors import InputError
 from ..layers import activation, layer_norm
 
-if TYPE_CHECKING:
-    from ..model import Model
+# attncore.model.Model, the loaded model the steps read: named, not imported (attncore.model imports this package)
+Model = Any
+MAX_POSITIONS_KEYS = ("max_position_embeddings", "n_positions")  # config.json's keys of the longest input
 
 
 class Architecture:
@@ -31,7 +35,9 @@ class Architecture:
     activation: tuple[str, str]  # config.json's key of the feed-forward activation, and its default
     causal: bool  # a decoder: each token attends only to itself and those before it
     norm_first: bool  # pre-norm: what W_Q multiplies is the layer's input after its first layer norm
-    added_tokens: str  # how a too-long sentence's error counts the tokens the tokenizer adds ("" for none)
+    # the tokens its tokenizer adds around a sentence, as shown: left out of the default focus, of --head auto's count
+    # and of the pictures with --hide-special, and named by the title's narration and the messages
+    special_tokens: tuple[str, ...] = ()
     positions: str  # the parameter with a row per position the model takes ("" when positions are rotary)
     unsupported: tuple[tuple[str, object], ...] = ()  # config settings (key, the only value supported)
     kv_heads: str | None = None  # config.json's key of the number of key/value heads (None: one per query head)
@@ -39,6 +45,27 @@ class Architecture:
     # GGUF: metadata "{arch}.<suffix>" -> config key; None when this architecture is not read from GGUF files
     gguf_keys: dict[str, str] | None = None
     gguf_arch: str = ""  # general.architecture of its GGUF files
+
+    @property
+    def added_tokens(self) -> str:
+        """How a too-long sentence's error counts the tokens the tokenizer adds: " with [CLS] and [SEP]"."""
+        return f" with {' and '.join(self.special_tokens)}" if self.special_tokens else ""
+
+    def mask(self, model: Model, n_tokens: int) -> np.ndarray | None:
+        """Which keys each query may see, (S, S) bool, True = may attend (None: every key): the causal mask
+        for a decoder. A sliding window (Mistral: config.json's sliding_window) narrows it here."""
+        return causal_mask(n_tokens) if self.causal else None
+
+    def position_ids(self, model: Model, n_tokens: int) -> np.ndarray:
+        """Each token's position: the row of the learned position embeddings it reads, or the angle RoPE
+        turns it by (0, 1, 2, ...; RoBERTa counts from its padding id + 1)."""
+        return np.arange(n_tokens)
+
+    def token_limit(self, config: dict, weights) -> int | None:
+        """The longest input the model takes, its tokens added included (None: not stated): config.json's
+        max_position_embeddings, else the rows of its position embeddings."""
+        stated = next((config[k] for k in MAX_POSITIONS_KEYS if k in config), None)
+        return stated or (len(weights[self.positions]) if self.positions else None)
 
     def validate(self, config: dict, where: str) -> None:
         """Refuse settings the forward pass does not implement (InputError naming `where`)."""

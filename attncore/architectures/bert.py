@@ -22,7 +22,7 @@ class BERT(Architecture):
     activation = ("hidden_act", "gelu")
     causal = False
     norm_first = False
-    added_tokens = " with [CLS] and [SEP]"
+    special_tokens = ("[CLS]", "[SEP]")
     positions = "embeddings.position_embeddings.weight"
     unsupported = (("position_embedding_type", "absolute"), ("is_decoder", False))
 
@@ -45,7 +45,7 @@ class BERT(Architecture):
         """Word + position + token-type embeddings, layer-normalised."""
         S = len(ids)
         x = (model.weights["embeddings.word_embeddings.weight"][ids].astype(np.float64)
-             + model.w("embeddings.position_embeddings.weight")[:S])
+             + model.w("embeddings.position_embeddings.weight")[self.position_ids(model, S)])
         if "embeddings.token_type_embeddings.weight" in model.weights:
             x = x + model.w("embeddings.token_type_embeddings.weight")[0]
         return self.norm(model, "embeddings.LayerNorm", x)

@@ -23,7 +23,6 @@ class GPT2(Architecture):
     activation = ("activation_function", "gelu_new")
     causal = True
     norm_first = True
-    added_tokens = ""
     positions = "wpe.weight"
     unsupported = (("scale_attn_weights", True), ("scale_attn_by_inverse_layer_idx", False),
                    ("add_cross_attention", False))
@@ -36,7 +35,8 @@ class GPT2(Architecture):
     def embeddings(self, model, ids: np.ndarray) -> np.ndarray:
         """Word + position embeddings."""
         S = len(ids)
-        return model.weights["wte.weight"][ids].astype(np.float64) + model.weights["wpe.weight"][:S].astype(np.float64)
+        at = self.position_ids(model, S)
+        return model.weights["wte.weight"][ids].astype(np.float64) + model.weights["wpe.weight"][at].astype(np.float64)
 
     def projections(self, model, layer: int) -> dict[str, np.ndarray]:
         p, d = f"h.{layer}.attn", model.d_model

@@ -47,7 +47,6 @@ class Llama(Architecture):
     activation = ("hidden_act", "silu")
     causal = True
     norm_first = True
-    added_tokens = ""
     positions = ""
     default_theta = 10000.0  # transformers' LlamaConfig
     attention_biases = False  # Q/K/V biases always there (Qwen2); llama has them only with attention_bias

@@ -28,12 +28,13 @@ from pathlib import Path
 from attncore import InputError
 
 from .. import STAGE_NAMES
+from ..outputs import OUTPUTS
 from ..strings import LANGUAGES
 from ..view import QUALITIES
 
-# what a lecture's outputs are called in the file, and the file each is in a lecture's folder
-FILES = {"video": "video.mp4", "slides": "slides.html", "explore": "explore.html", "handout": "handout.md",
-         "script": "script.md", "numbers": "numbers.json", "stills": "stills"}
+# what a lecture's outputs are called in the file (the registry's names: a new output is a course's too), and the file
+# each is in a lecture's folder: its name and its first suffix ("video.mp4"; a folder: "stills")
+FILES = {o.name: o.name + (o.suffixes[0] if o.suffixes else "") for o in OUTPUTS.values()}
 SUBTITLES = "subtitles"  # an output of the file: the video's .srt (and the site's .vtt) beside it
 
 

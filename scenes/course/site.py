@@ -11,6 +11,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 from ..context import fill
+from ..outputs import OUTPUTS
 from ..strings import catalogue
 from .file import in_language
 
@@ -21,8 +22,9 @@ h2{margin:.2rem 0 .6rem;font-size:1.25rem}video{width:100%;max-width:48rem;backg
 ul.links{list-style:none;padding:0;display:flex;flex-wrap:wrap;gap:.4rem 1.2rem}.failed{color:#a00}
 p{margin:.3rem 0}"""
 
-LINKS = (("slides", "course.slides"), ("explore", "course.explore"), ("handout", "course.handout"),
-         ("script", "course.script"), ("numbers", "course.numbers"), ("stills", "course.stills"))
+# a lecture's links besides its video, each labelled by the catalogue's "course.<output>": every output of the registry
+# but the video, the richest first (the registry's order reversed: the slides beside the video, the numbers last)
+LINKS = tuple((name, f"course.{name}") for name in reversed(OUTPUTS) if name != "video")
 
 
 def languages_of(items) -> list[str]:

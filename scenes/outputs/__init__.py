@@ -20,9 +20,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from attncore import InputError, MultiHeadResult, resolve_focus
+from attncore import InputError
 
 from ..production.lifecycle import Staging
+from ..resolve import with_contrast
 from ..view import View
 from . import explore, handout, numbers, script, slides, stills, video
 from .base import Making, OptionError, Output, Settings
@@ -151,29 +152,6 @@ def make_all(view: View, chosen: list[tuple[Output, Path]], staging: Staging, se
         if narration is not None:
             narration.close()
     return written
-
-
-def with_contrast(computed, contrast, focus, head: int | None):
-    """(the contrast sentence's computation, the head followed, why): as render.py's --contrast.
-    `contrast` is a sentence, computed as `computed` was (attncore.alike.run_alike), or its result
-    already computed alike. With every head of a layer, the head followed is the one whose focus row
-    moves most between the two (attncore.pick.pick_contrast), or `head` itself when given, measured."""
-    if contrast is None:
-        return None, head or 0, None
-    if isinstance(contrast, str):
-        from attncore.alike import run_alike
-
-        contrast = run_alike(computed, contrast)
-    if not (isinstance(computed, MultiHeadResult) and isinstance(contrast, MultiHeadResult)):
-        return contrast, head or 0, None  # one head: nothing to choose (View.resolve checks the pair)
-    from attncore.pick import pick_contrast
-
-    if isinstance(head, bool) or not (head is None or isinstance(head, int) and 0 <= head < computed.n_heads):
-        raise InputError(f"head: {head!r} is out of range; there are heads 0 to {computed.n_heads - 1} (0-based)")
-    layer = computed.heads[0].layer or 0
-    pick = pick_contrast({layer: computed}, {layer: contrast}, resolve_focus(computed.heads[0], focus),
-                         only=None if head is None else [(layer, head)])
-    return contrast, pick.head, pick
 
 
 def make(name: str, computed, path, *, focus=None, stages=None, language: str = "en", head: int | None = None,

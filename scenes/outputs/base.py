@@ -42,9 +42,10 @@ class Making:
 
 @dataclass(frozen=True)
 class Output:
-    """One kind of output (see the module's docstring)."""
+    """One kind of output, registered in scenes.outputs.OUTPUTS. Each field, with an example, is in
+    docs/architecture.md ("How to add an output")."""
 
-    name: str
+    name: str  # the registry's key; a course file's name for it; its file's name in a lecture's folder (name + suffix)
     option: str  # the option of render.py that asks for it
     suffixes: tuple[str, ...]  # the file names it writes; the first is the default (none: a folder)
     make: Callable[[Making, Path], list[Path]]

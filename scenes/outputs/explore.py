@@ -31,7 +31,7 @@ from ..layout import Layout
 from ..theme import DEFAULT_THEME
 from ..view import View
 from .base import Making, Output
-from .handout import (
+from .blocks import (
     FONTS,
     STYLE,
     block_html,

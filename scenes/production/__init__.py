@@ -5,7 +5,8 @@
 - options.py: manim's configuration; cache.py: the cache of finished stages; cache_writes.py: every
   cache's entries written, and the one line when a cache cannot be written; pool.py: each stage
   rendered on its own, in forked processes; media.py: pieces, joins, sound, GIF, subtitles;
-- manim_adapter.py: every use of manim's private API; voice.py: the offline voices;
-  lifecycle.py: signals, work folders, publishing every output at once.
+  batch.py: many videos' stages as one batch; names.py: file and folder names, render.py's default file;
+- voice.py: the offline voices; lifecycle.py: signals, work folders, publishing every output at once.
+Every use of manim's private API is scenes/manim_adapter.py's, below both the explainer and this package.
 """
 

@@ -173,7 +173,7 @@ def gif(video: Path, output: Path, frame_rate, colours: int = 64) -> None:
 def join_files(files: list[str], output: Path, *, width: int, height: int, frame_rate) -> None:
     """Videos one after another in `output` (.mp4, .webm or .mov), by manim's own join: a remux.
     (A GIF is made by `join`, from such a join, with `gif`.)"""
-    from .manim_adapter import combine
+    from ..manim_adapter import combine
 
     combine(files, output, width=width, height=height, frame_rate=frame_rate, segment=segment_suffix(output.suffix))
 

@@ -8,6 +8,9 @@ from __future__ import annotations
 import hashlib
 import re
 import unicodedata
+from pathlib import Path
+
+from .. import all_defaults
 
 
 def slug(text: str) -> str:
@@ -40,3 +43,24 @@ def name_of(text: str, limit: int = 40) -> str:
     "cat-7bef4f59"."""
     name = readable(text, limit)
     return name if name is not None else "-".join(filter(None, (slug(text)[:limit], code(text))))
+
+
+def default_output(sentence: str, stages: tuple[str, ...], origin: str = "") -> Path:
+    """media/<sentence-slug>[-<origin>][-<stages>].mp4; non-ASCII sentences get a short stable code.
+    `origin` names a model's layer and head ("minilm-l5-h11") or a toy head ("heads2-h0")."""
+    slug_ = name_of(sentence)
+    if stages in all_defaults():  # the whole video, whatever the computation shows (heads, RoPE, the KV cache)
+        suffix = "-contrast" if "contrast" in stages else ""
+    else:
+        suffix = "-" + "-".join(stages)
+    return Path("media") / f"{slug_ or 'attention'}{'-' + origin if origin else ''}{suffix}.mp4"
+
+
+def origin_name(view, model) -> str:
+    """What the default file name says about where the numbers come from."""
+    if model is not None:
+        from attncore.model import MODELS  # reading the packaged models' names imports no model
+
+        name = model if model in MODELS else slug(view.result.model) or "model"
+        return f"{name}-l{view.result.layer}-h{view.head}"
+    return f"heads{view.computed.n_heads}-h{view.head}" if view.several else ""

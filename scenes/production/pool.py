@@ -166,7 +166,7 @@ def run_parallel(tasks: list[Task], folder: Path, jobs: int, on_progress, finish
                                                               str(folder / t.name), t.label))
         collect(pending, finished, failed)
     except BaseException:
-        from .manim_adapter import stop_workers
+        from ..manim_adapter import stop_workers
 
         stop_workers(pool)  # no waiting for stages nobody will see
         pool.shutdown(wait=False, cancel_futures=True)

@@ -1,37 +1,28 @@
-"""The stages of the video, in order: one module each. `STAGES` is the video; consecutive stages
-must agree on the picture between them (checked here, when the package is imported)."""
+"""The stages of the video, in order: one module each, named after its stage. `STAGES` is the video,
+found from scenes.STAGE_FACTS (the one declaration of the order); consecutive stages must agree on
+the picture between them (checked here, when the package is imported)."""
 
 from __future__ import annotations
 
-from .. import STAGE_NAMES
-from ..beats import Stage
-from .analogy import AnalogyStage
-from .contrast import ContrastStage
-from .embeddings import EmbeddingsStage
-from .heads import HeadsStage
-from .kv_cache import KVCacheStage
-from .projection import ProjectionStage
-from .rope import RopeStage
-from .scores import ScoresStage
-from .softmax import SoftmaxStage
-from .summary import SummaryStage
-from .title import TitleStage
-from .weighted_sum import WeightedSumStage
+import importlib
 
-STAGES: tuple[type[Stage], ...] = (
-    TitleStage,
-    AnalogyStage,
-    EmbeddingsStage,
-    ProjectionStage,
-    RopeStage,
-    ScoresStage,
-    SoftmaxStage,
-    WeightedSumStage,
-    HeadsStage,
-    KVCacheStage,
-    ContrastStage,
-    SummaryStage,
-)
+from .. import STAGE_FACTS
+from ..beats import Stage
+
+
+def stage_of(name: str) -> type[Stage]:
+    """The class of stage `name`: the Stage subclass of that name in its module, named after it
+    (`weighted-sum` -> scenes/stages/weighted_sum.py)."""
+    module = importlib.import_module(f".{name.replace('-', '_')}", __name__)
+    found = [c for c in vars(module).values() if isinstance(c, type) and issubclass(c, Stage) and getattr(c, "name", None) == name]
+    if len(found) != 1:
+        raise ImportError(f"scenes/stages/{module.__name__.rpartition('.')[2]}.py defines {len(found)} stages "
+                          f"named {name!r}; it must define one")
+    return found[0]
+
+
+# The video, in STAGE_FACTS's order (scenes/__init__.py declares it, once): adding a stage is its module and its entry
+STAGES: tuple[type[Stage], ...] = tuple(stage_of(facts.name) for facts in STAGE_FACTS)
 
 
 def check_order(stages) -> None:
@@ -43,8 +34,8 @@ def check_order(stages) -> None:
 
 
 check_order(STAGES)
-assert tuple(s.name for s in STAGES) == STAGE_NAMES
+BY_NAME = {s.name: s for s in STAGES}
 
 
 def stage_class(name: str) -> type[Stage]:
-    return STAGES[STAGE_NAMES.index(name)]
+    return BY_NAME[name]

@@ -154,7 +154,8 @@ class TitleStage(Stage):
             key, params = "title.model", dict(model=r.model, layer=r.layer, head=r.head)
             hidden = sorted({r.tokens[i] for i in ctx.hidden})
             spoken = "say.title.model_hidden" if hidden else "say.title.model_decoder" if r.causal else "say.title.model"
-            line = say(spoken, tokens=" ".join(hidden), **params)
+            ends = dict(start=r.specials[0], end=r.specials[-1]) if r.specials else dict(start="", end="")  # the model's own
+            line = say(spoken, tokens=" ".join(hidden), **ends, **params)
         elif ctx.heads is not None:
             key, params = "title.heads", dict(head=r.head, n=ctx.heads.n_heads)
             line = say("say.title.heads", **params)

@@ -25,7 +25,7 @@ STRINGS = {
     "say.title.stand_in": "No installed font can draw {points}, so the video shows the code point instead of an empty box.",
     "title.model": "{model} · layer {layer} · head {head}  (counted from 0)",
     "title.heads": "head {head} of {n} (counted from 0)",
-    "say.title.model": "The numbers are real: the pretrained model {model}, layer {layer}, head {head}, counting from 0. Its tokenizer splits words into pieces and adds [CLS] at the start and [SEP] at the end.",
+    "say.title.model": "The numbers are real: the pretrained model {model}, layer {layer}, head {head}, counting from 0. Its tokenizer splits words into pieces and adds {start} at the start and {end} at the end.",
     "say.title.model_decoder": "The numbers are real: the pretrained model {model}, layer {layer}, head {head}, counting from 0. It is a decoder: its tokenizer adds no special tokens, and each token attends only to itself and the tokens before it.",
     "title.bytes": "{example}: bytes of a character split across tokens",
     "say.title.bytes": "{model} splits text into bytes, and a character outside English, such as a Chinese one, takes two or three bytes. A token holding only part of a character is shown as its bytes, like {example}.",

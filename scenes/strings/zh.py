@@ -22,7 +22,7 @@ STRINGS = {
     "say.title.stand_in": "已安装的字体都无法显示 {points}，所以视频用码位来代替空白方框。",
     "title.model": "{model}，第 {layer} 层，{head} 号头（从 0 开始编号）",
     "title.heads": "{head} 号头，共 {n} 个头（从 0 开始编号）",
-    "say.title.model": "这些数字都是真实的，来自预训练模型 {model} 第 {layer} 层的 {head} 号头，编号从 0 开始。它的分词器按词表把文本切分成词元，并在开头加上 [CLS]、结尾加上 [SEP]。",
+    "say.title.model": "这些数字都是真实的，来自预训练模型 {model} 第 {layer} 层的 {head} 号头，编号从 0 开始。它的分词器按词表把文本切分成词元，并在开头加上 {start}、结尾加上 {end}。",
     "say.title.model_decoder": "这些数字都是真实的，来自预训练模型 {model} 第 {layer} 层的 {head} 号头，编号从 0 开始。它是一个解码器：分词器不添加特殊词元，每个词元只能关注自己和前面的词元。",
     "title.bytes": "{example}：一个字的字节被拆到了不同的词元里",
     "say.title.bytes": "{model} 按字节分词，一个常用汉字在 UTF-8 中占三个字节，可能被拆到不同的词元里。只含一个字的部分字节的词元，就用它的字节表示，比如 {example}。",

@@ -1,5 +1,6 @@
 """Every use of manim's private API (and of one private attribute of concurrent.futures), in one
-place: a manim upgrade is checked here and nowhere else. Written for manim 0.22 (pyproject pins
+place: a manim upgrade is checked here and nowhere else. It imports nothing of ours, so the explainer
+(scenes.beats, scenes.video) and the production (scenes.production) both import it downwards. Written for manim 0.22 (pyproject pins
 manim below 0.23); each part names what it relies on.
 
 1. Drawing and video writing made faster (`renderer`): paths traced once, a held picture converted once.
