@@ -47,6 +47,7 @@ def serve(host: str = "127.0.0.1", port: int = DEFAULT_PORT, models: tuple[str, 
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
         sock.bind((host, port))
+        sock.listen(2048)  # from here a browser may connect: its request waits until the server runs
     except OSError as e:
         sock.close()
         raise InputError(f"port: cannot listen on {host}:{port} ({e.strerror or e})") from None

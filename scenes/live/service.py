@@ -22,6 +22,7 @@ import numpy as np
 import attncore
 from attncore import AttentionResult, InputError, MultiHeadResult, fmt, head_role, pct, resolve_focus, softmax
 from attncore.generation import can_generate, grown_head
+from attncore.pick import check_pair
 
 from ..context import Ctx
 from ..outputs import with_contrast
@@ -236,6 +237,7 @@ class Service:
         if ask.contrast is not None:
             b = self.computed(ask, ask.contrast)
             try:
+                check_pair(first.tokens, (b.heads[0] if isinstance(b, MultiHeadResult) else b).tokens, focus)  # as View.resolve
                 other, head, _ = with_contrast(computed, b, focus, ask.head)
             except InputError as e:
                 raise LiveError(str(e)) from None
@@ -304,7 +306,7 @@ class Service:
         likely tokens (0: the whole vocabulary), renormalized; its ten most likely tokens."""
         m, ids, logits = self.next_logits(ask, ask.sentence)
         p = reshaped(logits, temperature, top_k)
-        best = np.argsort(-p, kind="stable")[:TOP]
+        best = [i for i in np.argsort(-p, kind="stable")[:TOP] if p[i] > 0]  # top-k below 10: k tokens
         return {"tokens": [shown_token(m, int(i)) for i in best], "ids": [int(i) for i in best],
                 "p": [pct(float(p[i])) for i in best], "width": [round(float(p[i]), 4) for i in best],
                 "vocabulary": int(logits.size), "considered": int(top_k or logits.size)}
