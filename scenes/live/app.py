@@ -160,8 +160,9 @@ def create_app(models: dict[str, str], *, limits: Limits = Limits(), render_remo
     templates = Jinja2Templates(directory=str(HERE / "templates"))
     waiting = [0]
 
-    async def computed(request: Request, function):
-        """`function`'s answer, computed by the worker for this client, or its refusal."""
+    async def computed(request: Request, function, later: int = 0):
+        """`function`'s answer, computed by the worker for this client, or its refusal; `later` puts
+        it behind the pictures (a decoder's whole forward pass and LM head)."""
         local = is_local(request)
         address = request.client.host if request.client else "?"
         if not (local and limits.trust_local):
@@ -173,7 +174,7 @@ def create_app(models: dict[str, str], *, limits: Limits = Limits(), render_remo
             raise LiveError("busy: too many requests waiting; try again in a moment", 503)
         waiting[0] += 1
         try:
-            return await asyncio.wrap_future(worker.submit(0 if local else 1, function))
+            return await asyncio.wrap_future(worker.submit((0 if local else 1) + later, function))
         finally:
             waiting[0] -= 1
             if not (local and limits.trust_local):
@@ -214,12 +215,12 @@ def create_app(models: dict[str, str], *, limits: Limits = Limits(), render_remo
     async def next_token(request: Request):
         ask = parse(request.query_params, models)
         temperature, top_k, _ = reshaping(request)
-        return JSONResponse(await computed(request, lambda: service.predict(ask, temperature, top_k)))
+        return JSONResponse(await computed(request, lambda: service.predict(ask, temperature, top_k), 2))
 
     async def generate(request: Request):
         ask = parse(request.query_params, models)
         temperature, top_k, seed = reshaping(request)
-        return JSONResponse(await computed(request, lambda: service.generate(ask, temperature, top_k, seed)))
+        return JSONResponse(await computed(request, lambda: service.generate(ask, temperature, top_k, seed), 2))
 
     routes = [Route("/", answering(page)), Route("/favicon.ico", lambda request: Response(status_code=204)),
               Route("/explore.css", explore_css), Route("/links.js", links_js),

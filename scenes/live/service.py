@@ -37,6 +37,10 @@ MAX_CHARS = 300  # a sentence longer than this is refused before it is tokenized
 TOP = 10  # the next tokens shown
 MAX_TEMPERATURE = 5.0
 LANGUAGES = tuple(k for k in CATALOGUES if k != "pseudo")
+# a GGUF model's dequantized weights kept while the page runs (float32): all of Qwen2.5-0.5B's layers fit
+# (about 1.4 GB), so a new sentence dequantizes nothing again; below that, a pass through more layers than
+# fit would evict each layer before the next sentence needs it and dequantize everything every time
+GGUF_KEPT = 2 * 2 ** 30
 
 
 class LiveError(InputError):
@@ -118,7 +122,7 @@ def _sentence(name: str, value: str | None, required: bool = True) -> str | None
 def parse(query: Mapping[str, str], models: Mapping[str, str]) -> Ask:
     """The request's fields (a query string's) as an Ask. Raises LiveError, one line naming the field."""
     known = {"model", "sentence", "layer", "head", "focus", "lang", "causal", "positional", "contrast",
-             "temperature", "top_k", "seed", "greedy", "output"}
+             "temperature", "top_k", "seed", "greedy", "output", "stages"}
     unknown = sorted(set(query) - known)
     if unknown:
         raise LiveError(f"{unknown[0][:40]}: not a field the page knows; it knows {', '.join(sorted(known))}")
@@ -178,7 +182,10 @@ class Service:
 
         with self.load_lock:
             if name not in self.loaded:
-                self.loaded[name] = load_model(self.models[name])
+                m = self.loaded[name] = load_model(self.models[name])
+                cache = getattr(m.weights, "cache", None)  # a GGUF file's dequantized tensors (attncore.gguf_file)
+                if cache is not None:
+                    cache.budget = max(cache.budget, GGUF_KEPT)
             return self.loaded[name]
 
     def n_layers(self, ask: Ask) -> int:

@@ -91,19 +91,22 @@ def view_of(result: AttentionResult, focus: int, language: str, hidden: frozense
 
 
 def heat_png(result: AttentionResult, shown: list[int]) -> str:
-    """A head's weights (visible rows and columns) as a small PNG, the video's heat colours, masked
-    cells in the masked colour: a data URI."""
+    """A head's weights (visible rows and columns) as a small PNG, the video's heat colours
+    (theme.heat, computed for the whole grid at once), masked cells in the masked colour: a data URI."""
+    import numpy as np
     from manim import ManimColor
     from PIL import Image
 
     theme = DEFAULT_THEME
-    image = Image.new("RGB", (len(shown), len(shown)))
-    masked = ManimColor(theme.masked).to_rgb()
-    for y, i in enumerate(shown):
-        allowed = steps.allowed(result, i)
-        for x, k in enumerate(shown):
-            rgb = theme.heat(float(result.weights[i, k])).to_rgb() if allowed[k] else masked
-            image.putpixel((x, y), tuple(round(255 * c) for c in rgb))
+    stops = np.array([ManimColor(c).to_rgb() for c in theme.heat_stops])  # (n, 3)
+    w = result.weights[np.ix_(shown, shown)]
+    t = np.clip(w, 0.0, 1.0) ** theme.heat_power * (len(stops) - 1)
+    k = np.minimum(t.astype(int), len(stops) - 2)
+    alpha = (t - k)[..., None]
+    rgb = stops[k] * (1 - alpha) + stops[k + 1] * alpha  # as manim's interpolate_color
+    allowed = np.array([steps.allowed(result, i)[shown] for i in shown])
+    rgb[~allowed] = ManimColor(theme.masked).to_rgb()
+    image = Image.fromarray(np.round(255 * rgb).astype(np.uint8), "RGB")
     buffer = io.BytesIO()
     image.save(buffer, format="PNG")
     return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode()

@@ -542,4 +542,5 @@ STRINGS = {
     "live.failed": "failed: {error}",
     "live.cancelled": "cancelled",
     "live.download": "Download",
+    "live.generate.hint": "Open to see what the decoder predicts next: it runs every layer and the LM head, so it takes longer than the pictures.",
 }

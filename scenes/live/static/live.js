@@ -56,7 +56,8 @@
       if (n !== asked) return;
       draw(data);
       showError("");
-      if (data.decoder) predict(); else $("generate").hidden = true;
+      $("generate").hidden = !data.decoder;
+      if (data.decoder && $("generating").open) predict();  // the whole model and its LM head: only when asked
       requestAnimationFrame(() => { live.drawn = n; live.done = performance.now(); live.data = data; });
     } catch (e) {
       if (e.name === "AbortError" || n !== asked) return;
@@ -137,12 +138,11 @@
     try {
       const p = await ask("/api/next", reshaping());
       if (n !== asked) return;
-      $("generate").hidden = false;
       $("next-caption").textContent = say("live.next", {n: p.tokens.length, vocab: p.vocabulary.toLocaleString("en")});
       $("next").replaceChildren(...p.tokens.map((t, i) => {
         const row = document.createElement("div"); row.className = "bar";
         const name = document.createElement("span"); name.className = "name"; name.textContent = t;
-        const bar = document.createElement("span"); bar.className = "fill"; bar.style.width = `${Math.max(0.5, 100 * p.width[i])}%`;
+        const bar = document.createElement("span"); bar.className = "fill"; bar.style.width = `${Math.max(0.5, 100 * p.width[i] / p.width[0])}%`;  // the likeliest fills the row
         const value = document.createElement("span"); value.className = "p"; value.textContent = p.p[i];
         row.append(name, bar, value);
         return row;
@@ -161,11 +161,15 @@
       state.focus = null;
       $("grown").hidden = false;
       $("grown-caption").textContent = say("live.new_row", {token: g.token, position: g.position, rows: g.rows});
-      const head = document.createElement("tr"), weights = document.createElement("tr");
-      for (const text of ["", ...g.row.map(r => r[0])]) { const th = document.createElement("th"); th.textContent = text; head.append(th); }
-      const label = document.createElement("td"); label.textContent = say("live.row_weight"); weights.append(label);
-      for (const r of g.row) { const td = document.createElement("td"); td.textContent = r[1]; weights.append(td); }
-      $("grown-row").replaceChildren(head, weights);
+      const line = (cells, tag) => {
+        const tr = document.createElement("tr");
+        for (const text of cells) { const c = document.createElement(tag); c.textContent = text; tr.append(c); }
+        return tr;
+      };
+      $("grown-row").replaceChildren(line(["", ...g.row.map(r => r[0])], "th"),
+                                     line(["q · k", ...g.row.map(r => r[2])], "td"),
+                                     line(["÷ √d_k", ...g.row.map(r => r[3])], "td"),
+                                     line([say("live.row_weight"), ...g.row.map(r => r[1])], "td"));
       $("cache").textContent = say("live.cache", {rows: g.rows, per_token: g.per_token.toLocaleString("en"),
                                                   bytes: g.cache_bytes.toLocaleString("en")});
       live.generated = g;
@@ -202,9 +206,10 @@
   $("temperature").addEventListener("input", e => { $("temperature-value").value = Number(e.target.value).toFixed(1); predict(); });
   for (const k of ["top-k", "greedy"]) $(k).addEventListener("change", predict);
   $("generate-button").addEventListener("click", generate);
+  $("generating").addEventListener("toggle", () => { if ($("generating").open) predict(); });
   for (const a of document.querySelectorAll(".languages a")) {  // the page in another language, on the same view
     a.addEventListener("click", e => { e.preventDefault(); location.href = `?lang=${a.dataset.lang}${location.hash}`; });
   }
-  if (window.liveJobs) window.liveJobs({state, query, say, $});
+  if (start.render) window.liveJobs({query, say, $});
   refresh();
 })();
