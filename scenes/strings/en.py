@@ -543,4 +543,5 @@ STRINGS = {
     "live.cancelled": "cancelled",
     "live.download": "Download",
     "live.generate.hint": "Open to see what the decoder predicts next: it runs every layer and the LM head, so it takes longer than the pictures.",
+    "live.auto_head": "{head} (auto)",
 }

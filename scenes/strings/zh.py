@@ -526,4 +526,5 @@ STRINGS = {
     "live.cancelled": "已取消",
     "live.download": "下载",
     "live.generate.hint": "展开后可看到解码器预测的下一个词元：这要跑完所有层和语言模型头，比上面的图慢一些。",
+    "live.auto_head": "{head}（自动）",
 }

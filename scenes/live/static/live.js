@@ -115,7 +115,7 @@
     const v = d.view;
     $("focus").textContent = v.t;
     $("focus-index").textContent = v.i;
-    $("head-name").textContent = d.heads[d.head].name + (d.auto ? ` (${say("live.auto")})` : "");
+    $("head-name").textContent = d.auto ? say("live.auto_head", {head: d.heads[d.head].name}) : d.heads[d.head].name;
     $("focus-tokens").replaceChildren(...d.tokens.map(t => { const th = document.createElement("th"); th.textContent = t; return th; }));
     $("focus-weights").innerHTML = v.w;
     $("worked").innerHTML = v.k;
