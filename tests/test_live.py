@@ -1,0 +1,381 @@
+"""The live classroom page (`render.py --live`, scenes.live): started as a lecturer starts it (a process of
+its own on a free port, its address the first line it prints, Ctrl-C ending it with exit 0 and no
+traceback), asked over HTTP as the page asks, and driven in Debian's Chromium by Playwright (marked
+`browser`): every percentage shown equals the explicit-loop reference (or attncore's own for the
+models), in English and Chinese; the minimal pair; a decoder's next tokens and two generated tokens
+against transformers' logits for the same GGUF file; a rendered video's first frame; bad input as a 4xx
+with one line; a bounded flood from 127.0.0.1 and a client that leaves mid-answer."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from pathlib import Path
+
+import numpy as np
+import pytest
+from reference import worked
+
+import attncore
+from attncore import pct
+
+ROOT = Path(__file__).parent.parent
+CHROMIUM = shutil.which("chromium")
+browser_only = pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed (make test installs it)")
+SMOLLM = Path(os.environ.get("ATTENTION_EXPLAINER_MODELS", ROOT / "models")) / "SmolLM2-135M-Instruct.Q4_1.gguf"
+
+
+class Server:
+    def __init__(self, *args: str):
+        self.process = subprocess.Popen([sys.executable, str(ROOT / "render.py"), "--live", "--port", "0", *args],
+                                        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT)
+        self.first = self.process.stdout.readline().strip()
+        assert self.first.startswith("http://127.0.0.1:") and self.first.endswith("/"), self.first
+        self.url = self.first
+
+    def get(self, path: str, method: str = "GET", timeout: float = 120, **query) -> tuple[int, dict]:
+        url = self.url + path.lstrip("/") + ("?" + urllib.parse.urlencode(query) if query else "")
+        try:
+            with urllib.request.urlopen(urllib.request.Request(url, method=method), timeout=timeout) as r:
+                return r.status, json.loads(r.read())
+        except urllib.error.HTTPError as e:
+            return e.code, json.loads(e.read())
+
+    def stop(self) -> tuple[int, str, str]:
+        self.process.send_signal(signal.SIGINT)
+        out, err = self.process.communicate(timeout=60)
+        return self.process.returncode, out, err
+
+
+@pytest.fixture(scope="module")
+def server():
+    s = Server()
+    yield s
+    if s.process.poll() is None:
+        s.stop()
+
+
+def test_ctrl_c_ends_it_cleanly():
+    """The first line is the address; Ctrl-C ends it with exit 0, "stopped", no traceback; the port is free again."""
+    s = Server()
+    status, body = s.get("api/view", sentence="I have a cat")
+    assert status == 200 and body["tokens"] == ["I", "have", "a", "cat"]
+    code, out, err = s.stop()
+    assert code == 0, err
+    assert out.strip().endswith("stopped") and "Traceback" not in err + out
+    port = int(s.url.rsplit(":", 1)[1].strip("/"))
+    with socket.socket() as again:
+        again.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        again.bind(("127.0.0.1", port))
+
+
+def test_the_toy_view_holds_the_reference_numbers(server):
+    """The seed's sentence with the toy numbers: the followed row, each link and the worked softmax, as
+    the explicit loops give them, formatted as on screen; causal masks the later tokens' links."""
+    for causal in (False, True):
+        status, body = server.get("api/view", sentence="I have a cat", focus=1, causal=int(causal))
+        assert status == 200, body
+        r = attncore.run("I have a cat", causal=causal)
+        row = [pct(w) for w in worked(r, "softmax_row", 1).weights]
+        assert body["view"]["w"] == "".join(f"<td>{p}</td>" for p in row)
+        assert [a[:2] for a in body["view"]["a"]] == [[k, row[k]] for k in range(4) if not causal or k <= 1]
+        assert all(p in body["view"]["k"] for p in row)
+
+
+def test_a_model_layer_head_and_focus_are_attncores(server):
+    sentence = "The animal didn't cross the street because it was too tired"
+    status, body = server.get("api/view", model="minilm", sentence=sentence, layer=2, head=7, focus=10)
+    assert status == 200, body
+    r = attncore.run(sentence, model="minilm", layer=2, head=7)
+    assert body["tokens"] == list(r.tokens) and body["tokens"][10] == "it"
+    assert body["view"]["w"] == "".join(f"<td>{pct(w)}</td>" for w in r.weights[10])
+    assert len(body["heads"]) == 12 and body["layers"] == 6
+    status, auto = server.get("api/view", model="minilm", sentence=sentence, layer=2, head="auto", focus=10)
+    assert status == 200 and auto["auto"] is True and 0 <= auto["head"] < 12
+
+
+@pytest.mark.parametrize("query, status, words", [
+    ({"sentence": ""}, 400, "sentence: is empty"),
+    ({"sentence": "   "}, 400, "sentence: is empty"),
+    ({"sentence": "x" * 301}, 413, "at most 300"),
+    ({"sentence": " ".join(["cat"] * 41)}, 413, "at most 40"),
+    ({"sentence": "I have a cat", "model": "gpt-5"}, 404, "not one of this page's models"),
+    ({"sentence": "I have a cat", "model": "/work/main/models/SmolLM2-135M-Instruct.Q4_1.gguf"}, 404, "not one of"),
+    ({"sentence": "I have a cat", "model": "../../etc/passwd"}, 404, "not one of"),
+    ({"sentence": "I have a cat", "model": "minilm", "head": "12"}, 400, "head: 12 is out of range"),
+    ({"sentence": "I have a cat", "model": "minilm", "layer": "6"}, 400, "layer: 6 is out of range"),
+    ({"sentence": "I have a cat", "head": "/etc/passwd"}, 400, "head: expected a whole number"),
+    ({"sentence": "I have a cat", "layer": "~/x"}, 400, "layer: expected a whole number"),
+    ({"sentence": "I have a cat", "focus": "C:\\x"}, 400, "focus: expected a whole number"),
+    ({"sentence": "I have a cat", "focus": "9"}, 400, "focus: 9 is out of range"),
+    ({"sentence": "I have a cat", "lang": "../en"}, 400, "lang:"),
+    ({"sentence": "I have a cat", "weights": "/etc/passwd"}, 400, "weights: not a field"),
+    ({"sentence": "I have a cat", "model": "minilm", "causal": "1"}, 400, "causal: applies to the toy"),
+    ({"sentence": "I have a cat", "contrast": "I have a dog too"}, 400, "contrast"),
+])
+def test_bad_input_is_a_4xx_with_one_line_and_the_server_still_answers(server, query, status, words):
+    got, body = server.get("api/view", **query)
+    assert got == status, body
+    assert words in body["error"] and "\n" not in body["error"] and "Traceback" not in body["error"]
+    assert server.get("api/view", sentence="I have a cat")[0] == 200
+
+
+def test_a_path_as_the_sentence_is_only_text(server):
+    """A sentence is tokenized, never opened: "/etc/passwd" is shown as its tokens."""
+    status, body = server.get("api/view", sentence="/etc/passwd")
+    assert status == 200 and "".join(body["tokens"]) == "/etc/passwd"
+
+
+def test_the_rate_limit_and_the_waiting_limit_per_client():
+    from scenes.live.app import Clients, Limits
+    from scenes.live.service import LiveError
+
+    clients = Clients(Limits(rate=1.0, burst=2, waiting=5))
+    clients.admit("10.0.0.2")
+    clients.done("10.0.0.2")
+    clients.admit("10.0.0.2")
+    clients.done("10.0.0.2")
+    with pytest.raises(LiveError, match="too many requests") as refused:
+        clients.admit("10.0.0.2")
+    assert refused.value.status == 429
+    clients.admit("10.0.0.3")  # another computer is not held back
+    waiting = Clients(Limits(rate=100, burst=100, waiting=2))
+    waiting.admit("10.0.0.4")
+    waiting.admit("10.0.0.4")
+    with pytest.raises(LiveError, match="waiting"):
+        waiting.admit("10.0.0.4")
+    waiting.done("10.0.0.4")
+    waiting.admit("10.0.0.4")
+
+
+def test_a_flood_of_fifty_clients_slows_but_never_breaks_it(server):
+    """50 clients at once, 4 sentences each (bounded: 200 requests, 240 s), against 127.0.0.1 only; every
+    answer is the sentence's own numbers or a clear refusal, and afterwards the cache still gives each
+    sentence its own numbers. Also a client that asks for a slow answer and leaves at once."""
+    answers, errors = [], []
+
+    def client(n: int):
+        for m in range(4):
+            sentence = f"cat {n} sat on mat {m}"
+            try:
+                status, body = server.get("api/view", sentence=sentence, timeout=240)
+                answers.append((sentence, status, body))
+            except Exception as e:  # noqa: BLE001 - a dropped connection is the failure counted here
+                errors.append(repr(e))
+
+    leaving = socket.create_connection(("127.0.0.1", int(server.url.rsplit(":", 1)[1].strip("/"))))
+    leaving.sendall(b"GET /api/view?model=minilm&layer=5&sentence=a%20slow%20question HTTP/1.1\r\nHost: x\r\n\r\n")
+    leaving.close()
+    threads = [threading.Thread(target=client, args=(n,)) for n in range(50)]
+    started = time.monotonic()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=max(1, 240 - (time.monotonic() - started)))
+    assert not errors and len(answers) == 200
+    for sentence, status, body in answers:
+        assert status == 200 or (status in (429, 503) and body["error"]), body
+        if status == 200:
+            assert body["sentence"] == sentence and body["tokens"] == attncore.tokenize(sentence)
+            assert body["view"]["w"] == "".join(f"<td>{pct(w)}</td>" for w in attncore.run(sentence).weights[-1])
+    status, body = server.get("api/view", sentence="cat 7 sat on mat 2", focus=0)
+    assert status == 200 and body["view"]["w"] == "".join(
+        f"<td>{pct(w)}</td>" for w in attncore.run("cat 7 sat on mat 2").weights[0])
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not SMOLLM.is_file(), reason="SmolLM2's GGUF is not fetched (make setup)")
+def test_next_tokens_and_two_generated_tokens_match_transformers_logits(server):
+    """SmolLM2: the top 10 next tokens at temperature 1 equal softmax of transformers' logits for the
+    same GGUF file (to 0.1 percentage point); two tokens generated with a seed are the tokens the page's
+    rule (numpy's Generator seeded with (seed, length), on those probabilities) draws; greedy is the argmax;
+    top-k 3 leaves three tokens whose shares add to 100%."""
+    torch = pytest.importorskip("torch")
+    transformers = pytest.importorskip("transformers")
+    tok = transformers.AutoTokenizer.from_pretrained(str(SMOLLM.parent), gguf_file=SMOLLM.name)
+    lm = transformers.AutoModelForCausalLM.from_pretrained(str(SMOLLM.parent), gguf_file=SMOLLM.name,
+                                                           torch_dtype=torch.float32)
+
+    def probabilities(text: str, temperature: float = 1.0) -> tuple[list[int], np.ndarray]:
+        ids = tok(text, add_special_tokens=False)["input_ids"]
+        with torch.no_grad():
+            logits = lm(torch.tensor([ids])).logits[0, -1].double().numpy()
+        e = np.exp((logits - logits.max()) / temperature)
+        return ids, e / e.sum()
+
+    sentence, seed = "The cat sat on the", 7
+    status, body = server.get("api/next", model="smollm2-135m", sentence=sentence)
+    assert status == 200, body
+    _, p = probabilities(sentence)
+    assert body["ids"] == list(np.argsort(-p)[:10])
+    assert all(abs(float(s.rstrip("%")) - 100 * p[i]) < 0.1 for s, i in zip(body["p"], body["ids"]))
+    text = sentence
+    for _ in range(2):
+        ids, p = probabilities(text, 0.8)
+        want = int(np.random.default_rng([seed, len(ids)]).choice(p.size, p=p))
+        status, g = server.get("api/generate", "POST", model="smollm2-135m", sentence=text, temperature=0.8, seed=seed)
+        assert status == 200, g
+        assert g["id"] == want and g["rows"] == len(ids) + 1 and g["cache_bytes"] == g["per_token"] * g["rows"]
+        assert g["sentence"] == tok.decode(ids + [want])
+        text = g["sentence"]
+    status, g = server.get("api/generate", "POST", model="smollm2-135m", sentence=text, greedy=1)
+    assert g["id"] == int(np.argmax(probabilities(text)[1]))
+    status, k = server.get("api/next", model="smollm2-135m", sentence=text, top_k=3)
+    assert len(k["tokens"]) == 3 and abs(sum(float(s.rstrip("%")) for s in k["p"]) - 100) < 0.2
+
+
+@pytest.mark.render
+def test_a_video_is_made_from_what_is_on_screen_and_its_first_frame_decodes(server):
+    """The toy's one-stage video, low quality, asked over HTTP as the page asks; waits its turn, shows its
+    progress, and is served by its job's id and name; a second job asked at once is cancelled."""
+    import av
+
+    status, job = server.get("api/make", "POST", sentence="I have a cat", output="video", stages="softmax")
+    assert status == 200, job
+    status, other = server.get("api/make", "POST", sentence="I have a dog", output="video", stages="softmax")
+    assert status == 200 and other["id"] != job["id"]
+    status, cancelled = server.get(f"api/jobs/{other['id']}/cancel", "POST")
+    assert status == 200 and cancelled["state"] == "cancelled"
+    deadline = time.monotonic() + 600
+    while time.monotonic() < deadline:
+        jobs = {j["id"]: j for j in server.get("api/jobs")[1]}
+        if jobs[job["id"]]["state"] not in ("waiting", "running"):
+            break
+        time.sleep(1)
+    done = jobs[job["id"]]
+    assert done["state"] == "done", done
+    assert jobs[other["id"]]["state"] == "cancelled"
+    url = server.url + done["files"][0]["url"].lstrip("/")
+    with urllib.request.urlopen(url, timeout=60) as r:
+        data = r.read()
+    path = Path(os.environ.get("TMPDIR", "/tmp")) / f"live-{os.getpid()}.mp4"
+    path.write_bytes(data)
+    try:
+        with av.open(str(path)) as container:
+            frame = next(container.decode(video=0))
+            assert frame.width > 0 and frame.to_ndarray().any()
+    finally:
+        path.unlink()
+    status, body = server.get("media/1/../../etc/passwd")
+    assert status == 404
+
+
+# ---- in Chromium ------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if CHROMIUM is None:
+        pytest.skip("chromium is not installed (make test installs it)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--headless", "--disable-gpu"])
+        yield b
+        b.close()
+
+
+def drawn(page, after: int) -> int:
+    page.wait_for_function(f"window.__live && window.__live.drawn > {after} && window.__live.drawn === window.__live.asked",
+                           timeout=120_000)
+    return page.evaluate("window.__live.drawn")
+
+
+def open_live(browser, server, fragment: str = "", lang: str = "en"):
+    page = browser.new_page(viewport={"width": 1100, "height": 900})
+    page.errors, page.requests = [], []
+    page.on("pageerror", lambda e: page.errors.append(str(e)))
+    page.on("request", lambda r: page.requests.append(r.url))
+    page.goto(f"{server.url}?lang={lang}{fragment}")
+    drawn(page, 0)
+    return page
+
+
+def row_shown(page) -> list[str]:
+    return [e.text_content() for e in page.query_selector_all("#focus-weights td")]
+
+
+@browser_only
+@pytest.mark.browser
+def test_type_pick_and_click_in_chromium(browser, server):
+    """The page opens on the seed's example (toy numbers); typing a sentence, picking minilm, a layer
+    and a head, and clicking a token show attncore's percentages; every request stays on the server."""
+    page = open_live(browser, server)
+    r = attncore.run("I have a cat")
+    assert page.text_content("#focus") == "cat" and row_shown(page) == [pct(w) for w in r.weights[3]]
+    n = page.evaluate("window.__live.drawn")
+    page.select_option("#model", "minilm")
+    n = drawn(page, n)
+    sentence = "The trophy did not fit in the suitcase because it was too big"
+    page.fill("#sentence", sentence)
+    n = drawn(page, n)
+    page.select_option("#layer", "4")
+    n = drawn(page, n)
+    page.select_option("#head", "9")
+    n = drawn(page, n)
+    page.click("#tokens button[data-k='10']")
+    drawn(page, n)
+    want = attncore.run(sentence, model="minilm", layer=4, head=9)
+    assert page.text_content("#focus") == want.tokens[10] == "it"
+    assert row_shown(page) == [pct(w) for w in want.weights[10]]
+    arcs = {int(e.get_attribute("data-k")): e.text_content() for e in page.query_selector_all("#links text.label")}
+    assert arcs == {k: pct(w) for k, w in enumerate(want.weights[10])}
+    assert len(page.query_selector_all("#heads img")) == 12
+    assert not page.errors and all(u.startswith(server.url) or u.startswith("data:") for u in page.requests)
+    page.close()
+
+
+@browser_only
+@pytest.mark.browser
+def test_chinese_page_with_m3e_small(browser, server):
+    page = open_live(browser, server, "#model=m3e-small&sentence=" + urllib.parse.quote("猫坐在垫子上，因为它累了")
+                     + "&layer=1&head=3", lang="zh")
+    want = attncore.run("猫坐在垫子上，因为它累了", model="m3e-small", layer=1, head=3)
+    focus = want.tokens.index("它")
+    n = page.evaluate("window.__live.drawn")
+    page.click(f"#tokens button[data-k='{focus}']")
+    drawn(page, n)
+    assert page.text_content("h1") == "自注意力，现场演示" and page.get_attribute("html", "lang") == "zh-Hans"
+    assert page.text_content("#focus") == "它" and row_shown(page) == [pct(w) for w in want.weights[focus]]
+    assert "从 0 开始" in page.text_content("#focus-index")
+    page.fill("#sentence", "")
+    page.wait_for_selector("#message:not([hidden])")
+    assert "无法显示" in page.text_content("#message") and "sentence: is empty" in page.text_content("#message")
+    page.close()
+
+
+@browser_only
+@pytest.mark.browser
+def test_the_minimal_pair_side_by_side(browser, server):
+    """Both rows' shares as attncore's, and the frame on the token whose share moved most (explicit loop)."""
+    a = "The animal didn't cross the street because it was too tired"
+    b = "The animal didn't cross the street because it was too wide"
+    page = open_live(browser, server, "#model=minilm&layer=3&head=5&focus=10&sentence=" + urllib.parse.quote(a))
+    n = page.evaluate("window.__live.drawn")
+    page.fill("#contrast", b)
+    drawn(page, n)
+    ra = attncore.run(a, model="minilm", layer=3, head=5)
+    rb = attncore.run(b, model="minilm", layer=3, head=5)
+    for side, r in (("a", ra), ("b", rb)):
+        shares = {int(e.get_attribute("data-k")): e.text_content()
+                  for e in page.query_selector_all(f"#pair text.share[data-side='{side}']")}
+        assert shares == {k: pct(r.weights[10, k]) for k in range(r.n_tokens)}
+    shared = [k for k in range(ra.n_tokens) if ra.tokens[k] == rb.tokens[k]]
+    content = [k for k in shared if k not in (0, 10) and ra.tokens[k] not in ("[CLS]", "[SEP]")
+               and any(c.isalnum() for c in ra.tokens[k])]  # as --contrast: a word, not the focus or a sink
+    most = max(content, key=lambda k: abs(ra.weights[10, k] - rb.weights[10, k]))
+    frame = float(page.get_attribute("#pair rect.moved", "y"))
+    label = page.query_selector(f"#pair text.token[data-k='{most}']")
+    assert abs(float(label.get_attribute("y")) - frame - 26 / 2 - 2) < 4  # the frame is around that token's row
+    assert ra.tokens[most] in page.text_content("#pair-lines")
+    page.close()
