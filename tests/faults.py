@@ -1,10 +1,12 @@
 """Fault injection: real renders sent SIGINT (to their process group, as a terminal's Ctrl-C),
 SIGTERM (to the main process, as `kill`) or SIGKILL (as the OOM killer or a CI timeout) at random
-moments, all on one shared cache. For each: the exit, what was left in the output folder, whether
-any process of the render outlived it, and whether the next render in that folder, on that cache,
-gave the same bytes as a clean render.
+moments, or at what the render is doing (MARKERS: loading a model, forking its pool, writing its
+first frames...), all on one shared cache, with the machine busy if asked (`busy`: CPU-bound
+processes beside the render and its own pool). For each: the exit, how long after the signal the
+render ended, what was left in the output folder, whether any process of the render outlived it,
+and whether the next render in that folder, on that cache, gave the same bytes as a clean render.
 
-    .venv/bin/python tests/faults.py --trials 30 [--seed 1] [--voice]   # prints a table and a summary
+    .venv/bin/python tests/faults.py --trials 30 [--seed 1] [--voice] [--busy 2]   # a table and a summary
 
 tests/test_hostile.py runs a few moments of it in the suite; this script runs as many as asked.
 """
@@ -12,6 +14,7 @@ tests/test_hostile.py runs a few moments of it in the suite; this script runs as
 from __future__ import annotations
 
 import argparse
+import contextlib
 import hashlib
 import math
 import os
@@ -44,11 +47,60 @@ SENTENCES = {
     "it": ["--sentence", "The cat sat on the mat because it was tired", "--focus", "it", "--causal"],
 }
 SIGNALS = {"SIGINT": (signal.SIGINT, "group"), "SIGTERM": (signal.SIGTERM, "main"), "SIGKILL": (signal.SIGKILL, "main")}
+ENDS_WITHIN = 2.0  # seconds from SIGINT or SIGTERM to the render's exit, however busy the machine
+MODEL = ["--model", "smollm2-135m", "--layer", "0", "--head", "0"]  # a decoder's GGUF file, loaded in the main process
 
 
-def command(output: str, sentence: str, folder: Path) -> list[str]:
+def _model_mapped(pid: int, folder: Path, log: Path) -> bool:
+    try:
+        return ".gguf" in Path(f"/proc/{pid}/maps").read_text()
+    except OSError:
+        return False
+
+
+def _forked(pid: int, folder: Path, log: Path) -> bool:
+    try:
+        return bool(Path(f"/proc/{pid}/task/{pid}/children").read_text().split())
+    except OSError:
+        return False
+
+
+# What a render is doing, seen from outside (its memory, its processes, its files, its log), for a
+# signal at that very moment: each a test of (pid, output folder, log) -> bool, in the order they come
+MARKERS = {
+    "model": _model_mapped,  # a model's file mapped: its weights being read
+    "staging": lambda pid, folder, log: any(folder.glob("**/.render-*")),  # the numbers computed, a work folder made
+    "fork": _forked,  # the pool's first worker forked (the others may still be forking, signals held)
+    "frames": lambda pid, folder, log: any(folder.glob(".render-*/**/partial_movie_files/**/*.*")),  # first frames
+    "stage": lambda pid, folder, log: log.exists() and "stages, " in log.read_text(errors="replace"),  # one done
+}
+
+
+@contextlib.contextmanager
+def busy(burners: int = 2):
+    """The machine busy: `burners` CPU-bound processes beside whatever runs inside, ended afterwards."""
+    started = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(burners)]
+    try:
+        yield
+    finally:
+        for proc in started:
+            proc.kill()
+            proc.wait()
+
+
+def wait_for(marker: str, proc: subprocess.Popen, folder: Path, log: Path, timeout: float = 120) -> bool:
+    """Wait until the render reaches `marker`; False when it ended (or timed out) first."""
+    deadline = time.monotonic() + timeout
+    while not MARKERS[marker](proc.pid, folder, log):
+        if proc.poll() is not None or time.monotonic() > deadline:
+            return False
+        time.sleep(0.003)
+    return True
+
+
+def command(output: str, sentence: str, folder: Path, extra: tuple[str, ...] = ()) -> list[str]:
     return [sys.executable, str(ROOT / "render.py"), *SENTENCES[sentence],
-            *(a.replace("{dir}", str(folder)) for a in OUTPUTS[output])]
+            *(a.replace("{dir}", str(folder)) for a in OUTPUTS[output]), *extra]
 
 
 def environment(cache: Path | None, voice: str = "fake") -> dict[str, str]:
@@ -137,12 +189,13 @@ class Reference:
     sentence: str
     files: dict[str, str]
     seconds: float
+    extra: tuple[str, ...] = ()  # more options (a model)
 
 
-def reference(output: str, sentence: str, work: Path, voice: str = "fake") -> Reference:
+def reference(output: str, sentence: str, work: Path, voice: str = "fake", extra: tuple[str, ...] = ()) -> Reference:
     folder = Path(tempfile.mkdtemp(prefix=f"clean-{output}-{sentence}-", dir=work))
     cache = Path(tempfile.mkdtemp(prefix="clean-cache-", dir=work))  # a clean render: a cache of its own
-    proc = start(command(output, sentence, folder), environment(cache, voice), work / f"clean-{folder.name}.log")
+    proc = start(command(output, sentence, folder, extra), environment(cache, voice), work / f"clean-{folder.name}.log")
     started = wait_started(proc)
     code = proc.wait(timeout=900)
     seconds = time.monotonic() - started
@@ -151,7 +204,7 @@ def reference(output: str, sentence: str, work: Path, voice: str = "fake") -> Re
     made = files(folder)
     shutil.rmtree(folder)
     shutil.rmtree(cache)
-    return Reference(output, sentence, made, seconds)
+    return Reference(output, sentence, made, seconds, extra)
 
 
 @dataclass
@@ -159,8 +212,11 @@ class Trial:
     output: str
     sentence: str
     signal: str
-    moment: float  # seconds after the render's own code started
+    moment: float  # seconds after the render's own code started, or after `marker`
+    marker: str | None = None  # MARKERS: the moment counts from it (the signal is not sent when it never came)
+    reached: bool = True  # the marker came before the render ended
     exit: int | None = None
+    ended: float = 0.0  # seconds from the signal to the main process's exit
     last_line: str = ""
     traceback: bool = False
     made: dict[str, str] = field(default_factory=dict, repr=False)  # the folder's files after it ended -> SHA-256
@@ -192,6 +248,8 @@ class Trial:
         else:
             if self.exit != 130:
                 found.append(f"exit {self.exit}, not 130")
+            if self.ended > ENDS_WITHIN:
+                found.append(f"ended {self.ended:.2f} s after the signal")
             if self.last_line != INTERRUPTED:
                 found.append(f"last line {self.last_line!r}")
             if self.left:
@@ -212,20 +270,26 @@ class Trial:
 
 
 def run_trial(ref: Reference, sig: str, moment: float, work: Path, cache: Path | None, again: bool,
-              voice: str = "fake") -> Trial:
+              voice: str = "fake", marker: str | None = None) -> Trial:
     """One render of `ref`'s output and sentence, sent `sig` `moment` seconds after its code
-    started, on `cache` (None: off); with `again` the next render in the same folder is checked too."""
-    trial = Trial(ref.output, ref.sentence, sig, moment)
+    started (after it reached `marker`, when given), on `cache` (None: off); with `again` the next
+    render in the same folder is checked too."""
+    trial = Trial(ref.output, ref.sentence, sig, moment, marker)
     folder = Path(tempfile.mkdtemp(prefix=f"trial-{ref.output}-", dir=work))
     log = work / f"{folder.name}.log"
     env = environment(cache, voice)
-    proc = start(command(ref.output, ref.sentence, folder), env, log)
+    args = command(ref.output, ref.sentence, folder, ref.extra)
+    proc = start(args, env, log)
     started = wait_started(proc)
+    if marker is not None:
+        trial.reached = wait_for(marker, proc, folder, log)
+        started = time.monotonic()
     if math.isinf(moment):  # after the render ended, however long a loaded machine made it
         proc.wait(timeout=300)
     else:
         time.sleep(max(0.0, started + moment - time.monotonic()))
     number, target = SIGNALS[sig]
+    sent = time.monotonic()
     try:
         if target == "group":
             os.killpg(proc.pid, number)
@@ -234,6 +298,7 @@ def run_trial(ref: Reference, sig: str, moment: float, work: Path, cache: Path |
     except ProcessLookupError:
         pass
     trial.exit = proc.wait(timeout=300)
+    trial.ended = time.monotonic() - sent
     trial.outlived, trial.lingered = survivors(proc.pid)
     for pid in trial.outlived:  # never leave them behind ourselves
         os.kill(pid, signal.SIGKILL)
@@ -246,7 +311,7 @@ def run_trial(ref: Reference, sig: str, moment: float, work: Path, cache: Path |
                            and ref.files.get(name) != digest)
     if again:
         began = time.monotonic()
-        done = subprocess.run(command(ref.output, ref.sentence, folder), env=env, cwd=folder,
+        done = subprocess.run(args, env=env, cwd=folder,
                               capture_output=True, timeout=900)
         trial.next_seconds = time.monotonic() - began
         trial.next_exit = done.returncode
@@ -269,6 +334,7 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--outputs", default="video,slides,stills,notes,voice")
     parser.add_argument("--voice", action="store_true", help="the voice output with the real voices (make voice)")
+    parser.add_argument("--busy", type=int, default=0, help="CPU-bound processes beside the renders")
     args = parser.parse_args()
     rng = random.Random(args.seed)
     voice = "real" if args.voice else "fake"
@@ -284,24 +350,28 @@ def main() -> int:
     # stages are kept, so the moments follow the last complete render of that output and sentence
     pace = {key: ref.seconds for key, ref in refs.items()}
     failures, trials = 0, []
-    print(f"{'output':7} {'sentence':8} {'signal':7} {'moment':>6} {'exit':>5} {'left':>4} {'outlived':>8} "
-          f"{'gone s':>6} {'next':>4} {'same':>5}  problems")
-    for output, sentence, sig in plan:
-        ref = refs[output, sentence]
-        moment = rng.uniform(0, pace[output, sentence] * 1.05)
-        trial = run_trial(ref, sig, moment, work, cache, again=True, voice=voice if output == "voice" else "fake")
-        pace[output, sentence] = trial.next_seconds
-        problems = trial.problems(ref)
-        failures += bool(problems)
-        trials.append(trial)
-        print(f"{output:7} {sentence:8} {sig:7} {moment:6.2f} {trial.exit:>5} {len(trial.left):>4} "
-              f"{len(trial.outlived):>8} {trial.lingered:6.2f} {trial.next_exit:>4} {str(trial.next_same):>5}  "
-              f"{'; '.join(problems) or 'ok'}", flush=True)
+    print(f"{'output':7} {'sentence':8} {'signal':7} {'marker':7} {'moment':>6} {'exit':>5} {'ended':>5} {'left':>4} "
+          f"{'outlived':>8} {'gone s':>6} {'next':>4} {'same':>5}  problems")
+    with busy(args.busy):
+        for output, sentence, sig in plan:
+            ref = refs[output, sentence]
+            marker = rng.choice([None, None, "staging", "fork", "frames", "stage"])  # half at random moments
+            moment = rng.uniform(0, 0.5) if marker else rng.uniform(0, pace[output, sentence] * 1.05)
+            trial = run_trial(ref, sig, moment, work, cache, again=True, voice=voice if output == "voice" else "fake",
+                              marker=marker)
+            pace[output, sentence] = trial.next_seconds
+            problems = trial.problems(ref)
+            failures += bool(problems)
+            trials.append(trial)
+            print(f"{output:7} {sentence:8} {sig:7} {marker or '-':7} {moment:6.2f} {trial.exit:>5} {trial.ended:5.2f} "
+                  f"{len(trial.left):>4} {len(trial.outlived):>8} {trial.lingered:6.2f} {trial.next_exit:>4} "
+                  f"{str(trial.next_same):>5}  {'; '.join(problems) or 'ok'}", flush=True)
     ended = {"interrupted (130)": sum(t.exit == 130 for t in trials), "killed": sum(t.exit == -9 for t in trials),
              "finished before the signal (0)": sum(t.finished for t in trials)}
     print(f"\n{len(plan) - failures} of {len(plan)} trials kept every promise: "
           + ", ".join(f"{n} {what}" for what, n in ended.items())
-          + f"; the last process of a render was gone {max(t.lingered for t in trials):.2f} s after it at most;"
+          + f"; an interrupted render ended {max((t.ended for t in trials if t.exit == 130), default=0):.2f} s after"
+          f" the signal at most; the last process of a render was gone {max(t.lingered for t in trials):.2f} s after it at most;"
           f" {sum(bool(t.outlived) for t in trials)} outlived it. Clean renders took "
           + ", ".join(f"{o}/{s} {r.seconds:.1f} s" for (o, s), r in sorted(refs.items())))
     shutil.rmtree(work, ignore_errors=True)

@@ -418,33 +418,81 @@ def test_an_absent_scheduler_is_one_line(tmp_path):
     assert error_lines(result) == [error_lines(result)[0]] and "--cluster: no Dask scheduler answers at" in result.output
 
 
-def test_a_signal_ends_the_course_with_whole_lectures_and_a_run_again_resumes(tmp_path):
-    """SIGTERM once the first lecture is made: exit 130, every file there is a whole lecture's (recorded in
-    course.json), no work folder left; run again, that lecture is skipped and the course finishes."""
-    import json
+# two lectures whose stages render in one pool of two, the longest first: the second lecture's softmax
+# (weight 5) on one worker, the first lecture's title (weight 1) then the second's on the other. The
+# first lecture is made while the second's softmax still renders: a signal then lands mid-course
+SIGNALLED = """title = "Signalled"
+languages = ["en"]
+outputs = ["video", "subtitles", "handout"]
+[[lecture]]
+sentence = "I have a cat"
+stages = ["title"]
+[[lecture]]
+sentence = "The cat sat"
+stages = ["title", "softmax"]
+"""
+
+
+def interrupted_course(tmp_path, sig):
+    """The SIGNALLED course sent `sig` as soon as its first lecture is made (its own process group):
+    (the command, its environment, the exit status, the rest of its stderr, the processes of it left 2 s later)."""
     import os
     import signal
 
+    import faults
+
     env = dict(os.environ, ATTENTION_EXPLAINER_CACHE=str(tmp_path / "cache"))
-    path = course(tmp_path, TINY.replace('languages = ["en", "zh"]', 'languages = ["en"]'))
-    command = [sys.executable, str(ROOT / "render.py"), "--course", str(path), "--output", str(tmp_path / "out"),
-               "--jobs", "2"]
-    process = subprocess.Popen(command, env=env, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True)
+    command = [sys.executable, str(ROOT / "render.py"), "--course", str(course(tmp_path, SIGNALLED)), "--output",
+               str(tmp_path / "out"), "--jobs", "2"]
+    process = subprocess.Popen(command, env=env, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True,
+                               start_new_session=True, preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     for line in process.stderr:
         if ": made (" in line:
-            process.send_signal(signal.SIGTERM)
+            assert "1/2 lectures" in line and "I have a cat" in line, line
+            process.send_signal(sig)
             break
     rest = process.stderr.read()
-    assert process.wait(timeout=120) == 130, rest
-    assert "interrupted; the lectures finished so far are kept" in rest
-    out = tmp_path / "out"
+    status = process.wait(timeout=120)
+    alive, _ = faults.survivors(process.pid)
+    return command, env, status, rest, alive
+
+
+def recorded_and_whole(out: Path) -> dict:
+    """course.json's lectures; every file in a lecture's folder is one of theirs, as recorded; no work
+    folder, no half-written course.json."""
     recorded = json.loads((out / "course.json").read_text(encoding="utf-8"))["lectures"]
-    files = {p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file()} - {"course.json"}
+    files = {p.relative_to(out).as_posix() for p in out.glob("[0-9]*/**/*") if p.is_file()}
     assert files == {f"{folder}/{name}" for folder, record in recorded.items() for name in record["files"]}
-    assert len(recorded) in (1, 2) and not [p for p in out.rglob(".render-*")]
+    assert not [p for p in out.rglob(".*")]
+    return recorded
+
+
+@pytest.mark.parametrize("sig", ["SIGTERM", "SIGKILL"])
+def test_a_signal_or_a_kill_ends_the_course_with_whole_lectures_and_a_run_again_resumes(tmp_path, sig):
+    """SIGTERM (or SIGKILL, as the OOM killer) once the first lecture is made, while the second still
+    renders: exit 130 and the line (or death by SIGKILL), no process of it left, every file there the
+    first lecture's, whole and recorded in course.json, no work folder; run again, the first lecture is
+    skipped untouched, the second made, and the course finishes."""
+    import signal
+
+    number = getattr(signal, sig)
+    command, env, status, rest, alive = interrupted_course(tmp_path, number)
+    assert alive == []
+    if number == signal.SIGKILL:
+        assert status == -signal.SIGKILL, rest  # the kill landed mid-course
+    else:
+        assert status == 130, rest
+        assert "interrupted; the lectures finished so far are kept" in rest
+    out = tmp_path / "out"
+    recorded = recorded_and_whole(out)
+    assert list(recorded) == ["01-i-have-a-cat/en"]
+    first = {p: p.stat().st_mtime_ns for p in (out / "01-i-have-a-cat").rglob("*") if p.is_file()}
     again = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
     assert again.returncode == 0, again.stderr
-    assert len(re.findall("already made, skipped", again.stderr)) == len(recorded)
+    assert len(re.findall("already made, skipped", again.stderr)) == 1
+    assert re.search(r'lecture 2 \("The cat sat"\) \[en\]: made', again.stderr), again.stderr
+    assert {p: p.stat().st_mtime_ns for p in first} == first  # reused, not made again
+    assert sorted(recorded_and_whole(out)) == ["01-i-have-a-cat/en", "02-the-cat-sat/en"]
     assert (out / "index.html").is_file()
 
 
