@@ -5,7 +5,7 @@ encoder alone. Not a test: run it by hand (the full run takes about ten minutes)
     .venv/bin/python benchmarks/render_bench.py --quality low --json
     .venv/bin/python benchmarks/render_bench.py --jobs 1            # one stage at a time
 
-For each sentence (the default, and a 12-token one) and quality, in a fresh process each: a cold
+For each sentence (the default, a 12-token and a 16-token one) and quality, in a fresh process each: a cold
 render (an empty cache of finished stages and texts), then the same render again (an unchanged
 re-render, served from the cache), each with wall seconds, frames, frames per second and the
 real-time factor (wall / video duration) in total and per stage (the seconds its process spent on
@@ -30,6 +30,7 @@ from pathlib import Path
 SENTENCES = {
     "default (4 tokens)": "I have a cat",
     "12 tokens": "The supercalifragilisticexpialidocious fox jumps over the lazy dog because it was bored",
+    "16 tokens": "The cat that the dog chased across the busy street yesterday finally came home to sleep",
 }
 QUALITIES = ("low", "high")
 
@@ -150,6 +151,11 @@ def table(results: list[dict]) -> str:
         for s in r["runs"][0]["stages"]:
             rt = f"{s['rt']:7.2f}" if s["rt"] is not None else "      -"
             lines.append(f"  {s['stage']:<14}{s['wall']:8.1f}{s['frames']:8d}{s['fps']:8.1f}{rt}")
+    default = {r["quality"]: r["runs"][0]["wall"] for r in results if r["sentence"] == SENTENCES["default (4 tokens)"]}
+    for r in results:
+        if r["sentence"] != SENTENCES["default (4 tokens)"] and r["quality"] in default:
+            lines.append(f"\n{r['tokens']} tokens at {r['quality']}: cold wall {r['runs'][0]['wall'] / default[r['quality']]:.2f}x "
+                         "the default sentence's")
     return "\n".join(lines)
 
 

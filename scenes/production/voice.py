@@ -46,6 +46,7 @@ FAKE_ENVIRONMENT = "ATTENTION_EXPLAINER_VOICE"  # "fake": tones instead of the v
 ROOT = Path(__file__).resolve().parents[2]
 LANGUAGE_NAMES = {"en": "English", "zh": "Mandarin"}
 POLL = 0.05  # seconds between looks for a finished recording
+INTERRUPTED = "interrupted"  # what a narration stopped by a signal tells the stages waiting for it
 
 
 class VoiceError(Exception):
@@ -81,6 +82,8 @@ class Voice:
                     ended = voice.poll() is not None
                     files = sorted(folder.glob("*.wav"), key=lambda p: int(p.stem))  # numbered, or piper's times
                     for path in files[done:len(files) if ended else -1]:
+                        if stop is not None and stop.is_set():
+                            raise Interrupted
                         if done < len(texts):
                             yield read_wav(path.read_bytes())
                         done += 1
@@ -299,7 +302,10 @@ class Timing(Mapping):
             with contextlib.suppress(FileNotFoundError):
                 return int(length.read_text()) / RATE
             if failed.exists():
-                raise VoiceError(failed.read_text(encoding="utf-8") or "voice: the narration was not made")
+                message = failed.read_text(encoding="utf-8")
+                if message == INTERRUPTED:
+                    raise Interrupted
+                raise VoiceError(message or "voice: the narration was not made")
             time.sleep(POLL)
 
 
@@ -333,7 +339,8 @@ class Narration:
                                                                                  str(clip.size).encode()))
         except BaseException as e:  # told to the render by wait(), and to the stages by the timing
             self.error = e
-            message = str(e) if isinstance(e, VoiceError) else f"voice: the narration failed: {type(e).__name__}: {e}"
+            message = (str(e) if isinstance(e, VoiceError) else INTERRUPTED if isinstance(e, KeyboardInterrupt)
+                       else f"voice: the narration failed: {type(e).__name__}: {e}")
             with contextlib.suppress(OSError):
                 write_atomically(folder / "failed", message.encode())
 
