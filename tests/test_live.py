@@ -158,6 +158,64 @@ def test_the_rate_limit_and_the_waiting_limit_per_client():
     waiting.admit("10.0.0.4")
 
 
+def asgi(app, path: str, client: str, method: str = "GET", query: dict | None = None) -> tuple[int, dict]:
+    """One request straight into the app (no socket), as if from the address `client`."""
+    import asyncio
+
+    scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": method, "scheme": "http",
+             "path": path, "raw_path": path.encode(), "query_string": urllib.parse.urlencode(query or {}).encode(),
+             "headers": [(b"host", b"x")], "client": (client, 5555), "server": ("127.0.0.1", 80), "root_path": ""}
+    sent = []
+
+    async def receive():
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message):
+        sent.append(message)
+
+    asyncio.run(app(scope, receive, send))
+    status = next(m["status"] for m in sent if m["type"] == "http.response.start")
+    return status, json.loads(b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body"))
+
+
+def test_another_computer_is_rate_limited_and_may_not_render_unless_allowed():
+    """From 10.0.0.7: the 21st request at once is a 429 with its reason, this computer's are not limited;
+    a render is a 403 unless --remote-render."""
+    from scenes.live.app import Limits, create_app
+    from scenes.live.jobs import Jobs
+
+    jobs = Jobs()
+    try:
+        app = create_app({"toy": "toy"}, limits=Limits(rate=0.01, burst=20), jobs=jobs)
+        answers = [asgi(app, "/api/view", "10.0.0.7", query={"sentence": "I have a cat"})[0] for _ in range(21)]
+        assert answers[:20] == [200] * 20 and answers[20] == 429
+        status, body = asgi(app, "/api/view", "10.0.0.7", query={"sentence": "I have a cat"})
+        assert status == 429 and "too many requests" in body["error"]
+        assert all(asgi(app, "/api/view", "127.0.0.1", query={"sentence": "I have a cat"})[0] == 200 for _ in range(25))
+        status, body = asgi(app, "/api/make", "10.0.0.7", "POST", {"sentence": "I have a cat"})
+        assert status == 403 and "switched off" in body["error"]
+        allowed = create_app({"toy": "toy"}, render_remote=True, jobs=jobs)
+        status, job = asgi(allowed, "/api/make", "10.0.0.8", "POST", {"sentence": "I have a cat", "stages": "title"})
+        assert status == 200 and job["state"] == "waiting"
+        assert jobs.cancel(job["id"]).state in ("cancelled", "done")
+    finally:
+        jobs.close()
+
+
+def test_the_lecturers_requests_go_ahead_of_the_rooms():
+    """The worker computes this computer's requests (priority 0) before the room's (1) already waiting."""
+    from scenes.live.app import Worker
+
+    worker, order, gate = Worker(), [], threading.Event()
+    first = worker.submit(1, gate.wait)  # holds the worker while the others queue
+    room = [worker.submit(1, lambda n=n: order.append(f"room {n}")) for n in range(5)]
+    lecturer = worker.submit(0, lambda: order.append("lecturer"))
+    gate.set()
+    for f in (first, lecturer, *room):
+        f.result(timeout=30)
+    assert order == ["lecturer"] + [f"room {n}" for n in range(5)]
+
+
 def test_a_flood_of_fifty_clients_slows_but_never_breaks_it(server):
     """50 clients at once, 4 sentences each (bounded: 200 requests, 240 s), against 127.0.0.1 only; every
     answer is the sentence's own numbers or a clear refusal, and afterwards the cache still gives each
@@ -240,6 +298,10 @@ def test_a_video_is_made_from_what_is_on_screen_and_its_first_frame_decodes(serv
     progress, and is served by its job's id and name; a second job asked at once is cancelled."""
     import av
 
+    port = int(server.url.rsplit(":", 1)[1].strip("/"))
+    with socket.create_connection(("127.0.0.1", port)) as leaving:  # asks for a render and leaves at once
+        leaving.sendall(b"POST /api/make?sentence=I%20have%20a%20bird&stages=title HTTP/1.1\r\nHost: x\r\n"
+                        b"Content-Length: 0\r\n\r\n")
     status, job = server.get("api/make", "POST", sentence="I have a cat", output="video", stages="softmax")
     assert status == 200, job
     status, other = server.get("api/make", "POST", sentence="I have a dog", output="video", stages="softmax")
@@ -255,6 +317,8 @@ def test_a_video_is_made_from_what_is_on_screen_and_its_first_frame_decodes(serv
     done = jobs[job["id"]]
     assert done["state"] == "done", done
     assert jobs[other["id"]]["state"] == "cancelled"
+    left = [j for j in jobs.values() if j["sentence"] == "I have a bird"]  # its client gone, made all the same
+    assert len(left) <= 1 and all(j["state"] in ("waiting", "running", "done") for j in left)
     url = server.url + done["files"][0]["url"].lstrip("/")
     with urllib.request.urlopen(url, timeout=60) as r:
         data = r.read()

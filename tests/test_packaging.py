@@ -38,8 +38,8 @@ ROOT = Path(__file__).parent.parent
 DATA = Path(__file__).parent / "data"
 # install -> its extras, in the order of the tests below (README: Install)
 EXTRAS = {"library": "", "model": "[model]", "video": "[video]", "slides": "[video,slides]", "voice": "[video,voice]",
-          "cluster": "[video,cluster]"}
-ALL_EXTRAS = "[model,video,slides,voice,cluster]"
+          "cluster": "[video,cluster]", "live": "[live]"}
+ALL_EXTRAS = "[model,video,slides,voice,cluster,live]"
 REVEAL = "6.0.1"  # the Makefile's REVEAL_VERSION, the reveal.js manim-slides 5.7.0 links
 SENTENCE = "The animal didn't cross the street because it was too tired"
 
@@ -331,6 +331,45 @@ def test_the_cluster_extra_renders_a_course_on_a_local_dask_cluster(installs, tm
     assert "01-i-have-a-cat/en/video.mp4" in (tmp_path / "out" / "index.html").read_text(encoding="utf-8")
     assert venv.lacks("manim_slides", "safetensors", "pyloudnorm")
     print(f"pip install .[video,cluster] took {venv.seconds:.1f} s")
+
+
+# in the venv, from another folder: the live page started, its page, a script (package data) and the toy's numbers
+LIVE = """import json, signal, subprocess, sys, urllib.request
+
+server = subprocess.Popen([sys.executable, "-m", "render", "--live", "--port", "0"], stdout=subprocess.PIPE,
+                          stderr=subprocess.PIPE, text=True)
+url = server.stdout.readline().strip()
+page = urllib.request.urlopen(url, timeout=120).read().decode()
+script = urllib.request.urlopen(url + "static/live.js", timeout=60).read().decode()
+links = urllib.request.urlopen(url + "links.js", timeout=60).read().decode()
+view = json.loads(urllib.request.urlopen(url + "api/view?sentence=I+have+a+cat", timeout=120).read())
+server.send_signal(signal.SIGINT)
+out, err = server.communicate(timeout=60)
+print(json.dumps({"url": url, "page": page, "script": script, "links": links, "view": view, "code": server.returncode,
+                  "err": err}))
+"""
+
+
+@for_install("live")
+def test_the_live_extra_serves_the_page(installs, tmp_path):
+    """`.[live]` alone: `python -m render --live` serves the page with its templates and scripts (package
+    data of a non-editable install) and the toy's numbers, and stops on Ctrl-C with exit 0."""
+    venv = installs["live"].result()
+    (tmp_path / "live.py").write_text(LIVE, encoding="utf-8")
+    got = json.loads(run(venv, "live.py", cwd=tmp_path).stdout)
+    assert got["url"].startswith("http://127.0.0.1:") and got["code"] == 0 and "Traceback" not in got["err"]
+    assert 'id="sentence"' in got["page"] and "drawAttentionLinks" in got["script"] + got["links"]
+    assert got["view"]["tokens"] == ["I", "have", "a", "cat"]
+    w = attncore_weights_row()
+    assert got["view"]["view"]["w"] == "".join(f"<td>{p}</td>" for p in w)
+    print(f"pip install .[live] took {venv.seconds:.1f} s")
+
+
+def attncore_weights_row() -> list[str]:
+    """The seed's "cat" row, from this checkout's attncore (the venv's must agree)."""
+    import attncore
+
+    return [attncore.pct(x) for x in attncore.run("I have a cat").weights[3]]
 
 
 if __name__ == "__main__":
