@@ -1,5 +1,7 @@
 import atexit
+import inspect
 import os
+import re
 import shutil
 import sys
 import tempfile
@@ -102,11 +104,18 @@ def group_of(item) -> str:
     return SHARED["runs"] if "runs" in getattr(item, "fixturenames", ()) else SHARED.get(name, name)
 
 
+def sentences_played(item) -> set[str]:
+    """The sentences of SENTENCES a test asks `runs` for: its `name` parameter, and the names its code quotes."""
+    if "runs" not in getattr(item, "fixturenames", ()):
+        return set()
+    spec = getattr(item, "callspec", None)
+    quoted = set(re.findall(r"""runs\(["']([^"']+)["']""", inspect.getsource(item.function)))
+    return (quoted | {spec.params.get("name")} if spec is not None else quoted) & SENTENCES.keys()
+
+
 def pytest_collection_modifyitems(config, items):
     for item in items:
-        spec = getattr(item, "callspec", None)
-        if "runs" in getattr(item, "fixturenames", ()) and spec is not None and \
-                spec.params.get("name", "default") not in QUICK_RUNS:
+        if sentences_played(item) - QUICK_RUNS:
             item.add_marker(FULL)
     if config.pluginmanager.hasplugin("xdist"):
         for item in items:
