@@ -176,7 +176,7 @@ def summary(view: View, speaker, targets: list[Path]) -> None:
 @click.option("--model", default=None, metavar="NAME|DIR",
               help="A pretrained model's real attention instead of the toy numbers: minilm (all-MiniLM-L6-v2, "
                    "English), m3e-small (Chinese), the decoders smollm2-135m (English) and qwen2.5-coder-0.5b "
-                   "(Chinese too), 4-bit GGUF files; a folder with a BERT, GPT-2, llama or Qwen2 checkpoint, a GGUF "
+                   "(Chinese too), 4-bit GGUF files; a folder with a BERT, RoBERTa, GPT-2, llama or Qwen2 checkpoint, a GGUF "
                    "file, or a model's name in the local Hugging Face cache (never downloaded).")
 @click.option("--layer", type=int, default=None, help="With --model: the layer, counted from 0 (default 0).")
 @click.option("--head", type=HeadChoice(), default=None,
