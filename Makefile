@@ -94,7 +94,7 @@ demo: setup
 stills: setup $(QWEN)
 	$(PY) render.py --stills docs/stills --quality medium
 	$(PY) render.py --stills docs/stills/zh --quality medium --lang zh --sentence "我有一只猫"
-	$(PY) render.py --stills docs/stills/model --quality medium --model minilm --layer 5 --head 11 --focus it \
+	$(PY) render.py --stills docs/stills/model --quality medium --model minilm --layer 3 --head 1 --focus it \
 	  --sentence "The animal didn't cross the street because it was too tired"
 	$(PY) render.py --stills docs/stills/m3e --quality medium --model m3e-small --layer 0 --head 4 --focus 它 \
 	  --hide-special --lang zh --sentence "我有一只猫，它很可爱。"

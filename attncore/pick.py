@@ -7,7 +7,11 @@ Two rules (render.py's --head auto and --contrast):
   token: a token the focus may attend to that is not the focus itself, not a sink (a model's [CLS]
   or [SEP], or the first token: heads park the attention they do not use there), not punctuation,
   and at least two tokens away from the focus (a head that looks at its neighbour does so for any
-  word; the neighbours count only when the sentence has no farther content token).
+  word; the neighbours count only when the sentence has no farther content token). Heads where that
+  weight is the focus token's own come first: the other rows give the same token at most half as
+  much on average (`attncore.roles.focus_look`, special); a head where every token looks at that
+  token says nothing about the focus (MiniLM L5 H11 gives "animal" 64.7% from "it" and 39.5% from
+  the other tokens on average). Only when no head is special does the largest weight alone decide.
 - contrast (`pick_contrast`): a minimal pair, two sentences of as many tokens that differ in a word
   or two, the focus the same token at the same place in both. The head whose focus row moves most:
   the total variation distance of the two rows over the tokens the sentences share (same text, same
@@ -37,6 +41,7 @@ from .errors import InputError
 from .focus import is_punctuation, resolve_focus, special_tokens
 from .formatting import pct
 from .multihead import MultiHeadResult
+from .roles import focus_look
 from .steps import allowed
 
 FOCUSED, CONTRAST = "focused", "contrast"
@@ -59,13 +64,16 @@ class Pick:
     after: float | None = None  # contrast: weights[focus, key] in the contrast sentence
     moved: float | None = None  # contrast: ½ Σ over the shared tokens |a − b|
     changed: tuple[int, ...] = ()  # contrast: the places whose token differs
+    others: float | None = None  # focused: the other rows' mean weight on `key` (roles.focus_look)
+    special: bool = True  # focused: the other rows give `key` at most half of `share` (roles.FocusLook.special)
 
     def describe(self, tokens: Sequence[str], other: Sequence[str] | None = None) -> str:
         """One line, e.g. "layer 3, head 1: chosen because “it” gives 64.0% to “animal” (of 72 heads)"."""
         where = f"layer {self.layer}, head {self.head}"
         i, k = tokens[self.focus], tokens[self.key]
         if self.rule == FOCUSED:
-            return f"{where}: chosen because “{i}” gives {pct(self.share)} to “{k}” (of {self.searched} heads)"
+            others = "" if self.others is None else f", the other tokens {pct(self.others)} on average"
+            return f"{where}: chosen because “{i}” gives {pct(self.share)} to “{k}”{others} (of {self.searched} heads)"
         was = " ".join(tokens[j] for j in self.changed)
         now = " ".join(other[j] for j in self.changed) if other is not None else "?"
         why = f"chosen because its “{i}” row moves most of {self.searched} heads" if self.searched > 1 else \
@@ -130,17 +138,22 @@ def _heads(layers: Mapping[int, MultiHeadResult], only=None):
 
 def pick_focused(layers: Mapping[int, MultiHeadResult], focus: int) -> Pick | None:
     """The head (of `layers`: layer -> every head of it) whose focus row puts the largest weight on one
-    candidate key; None when the focus has no candidate key. Ties: the lowest layer, then head."""
+    candidate key, the heads where that weight is special to the focus row first (roles.focus_look);
+    None when the focus has no candidate key. Ties: the lowest layer, then head."""
     best, searched = None, 0
     for layer, h, result in _heads(layers):
         searched += 1
         found = concentration(result, focus)
-        if found is not None and (best is None or found[1] > best[3]):
-            best = (layer, h, found[0], found[1])
+        if found is None:
+            continue
+        look = focus_look(result, focus, found[0])
+        if best is None or (look.special, look.share) > (best[2].special, best[2].share):
+            best = (layer, h, look)
     if best is None:
         return None
-    layer, h, key, share = best
-    return Pick(FOCUSED, layer, h, focus, key, share, searched, tuple(sorted(layers)))
+    layer, h, look = best
+    return Pick(FOCUSED, layer, h, focus, look.key, look.share, searched, tuple(sorted(layers)), others=look.others,
+                special=look.special)
 
 
 def shared_places(a: Sequence[str], b: Sequence[str]) -> list[int]:

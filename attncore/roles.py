@@ -19,6 +19,12 @@ The rule, on the (S, S) weights (row i: query token i; every row sums to 1):
 
 Every share is a mean of weights, so it reads as a percentage: "previous token 99.1%" is the
 average weight a token gives the token just before it.
+
+What the followed row does (`focus_look`), beside the whole matrix: the key the focus token gives
+most, that weight, and the mean weight the other counted rows (those that may attend to that key) give
+the same key. The focus row is special (`FocusLook.special`) when the others give that key at most
+half as much (SPECIAL): MiniLM L3 H1, "it" -> "animal" 64.0% against 8.9%, is; L5 H11, 64.7% against
+39.5%, is not: there every token looks at "animal", so the row says nothing about "it".
 """
 
 from __future__ import annotations
@@ -34,6 +40,7 @@ from .steps import allowed
 THRESHOLD = 0.5  # a head is named after a place when, on average, it gives that place at least half its attention
 OFFSETS = {"previous": -1, "self": 0, "next": 1, "previous2": -2, "next2": 2}  # role -> key position minus query position
 POSITIONAL = (*OFFSETS, "first", "sink")  # the roles that name a fixed place; "focused" and "broad" do not
+SPECIAL = 0.5  # the focus row is special when the other rows give its key at most this fraction of its weight
 
 
 @dataclass(frozen=True)
@@ -93,3 +100,32 @@ def clearest(roles) -> int | None:
     when no role names a place."""
     placed = [(role.share, -h) for h, role in enumerate(roles) if role.role in POSITIONAL]
     return -max(placed)[1] if placed else None
+
+
+@dataclass(frozen=True)
+class FocusLook:
+    """What the followed row does against the rest of the matrix: the focus token gives `share` to
+    `key`; the other rows that may attend to `key` give it `others` on average (None when there are
+    none: one token, or a key only the focus may see)."""
+
+    focus: int
+    key: int
+    share: float
+    others: float | None
+
+    @property
+    def special(self) -> bool:
+        """True when the row's choice is the focus token's own: the other rows give the key at most
+        SPECIAL times as much (always, with no other row to compare)."""
+        return self.others is None or self.others <= SPECIAL * self.share
+
+
+def focus_look(r: AttentionResult, focus: int, key: int | None = None) -> FocusLook:
+    """The focus row's weight on `key` (default: the key it gives most, the first on a tie) against
+    the mean over the other counted rows (`counted_rows`) that may attend to that key."""
+    row = r.weights[focus]
+    key = int(np.argmax(row)) if key is None else key
+    may = _allowed(r)
+    others = [i for i in counted_rows(r) if i != focus and may[i, key]]
+    mean = float(np.mean(r.weights[others, key])) if others else None
+    return FocusLook(focus, key, float(row[key]), mean)

@@ -238,18 +238,21 @@ class Grid(VGroup):
                     continue
                 src = at(i, j)
                 override = cell_text(i, j) if cell_text else None
+                behind = fill(i, j) if fill is not None else None  # a filled cell's text contrasts with its fill
                 if override is not None:
                     masked = Source(src.field, src.index, src.step, "masked")
-                    t = number_text(ctx, override, masked, font_size, theme.dim)
+                    tint = theme.dim if behind is None else theme.readable_on(behind, theme.dim)
+                    t = number_text(ctx, override, masked, font_size, tint)
                 else:
                     tint = theme.value_color(values[i, j], vmax) if colorize else theme.text
+                    tint = tint if behind is None else theme.readable_on(behind, tint)
                     t = number_text(ctx, FORMATS[src.format](values[i, j]), src, font_size, tint)
                 if t.width > cell_w * 0.92:
                     t.scale_to_fit_width(cell_w * 0.92)
                 self.cells[i, j] = t.move_to(center)
                 if fill is not None:
                     rect = Rectangle(width=cell_w * 0.96, height=cell_h * 0.92, stroke_width=0)
-                    rect.set_fill(fill(i, j), opacity=1).move_to(center)
+                    rect.set_fill(behind, opacity=1).move_to(center)
                     self.fills[i, j] = rect
                     fills.add(rect)
         self.body.add(*self.cells.values(), self.marks)

@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Callable
 
-from manim import DOWN, LEFT, RIGHT, UP, VGroup
+from manim import DL, DOWN, LEFT, RIGHT, UP, UR, Line, VGroup
 
 from attncore import pct, steps
 
@@ -156,6 +156,15 @@ def masked_text(ctx: Ctx):
     return (lambda i, j: None if r.mask[i, j] else "−∞") if r.causal else None
 
 
+def hatched(rect, color) -> VGroup:
+    """Three parallel diagonals across `rect` (lower left to upper right): a masked cell's hatching."""
+    (x0, y0, _), (x1, y1, _) = rect.get_corner(DL), rect.get_corner(UR)
+    xm, ym = (x0 + x1) / 2, (y0 + y1) / 2
+    ends = [((x0, ym), (xm, y1)), ((x0, y0), (x1, y1)), ((xm, y0), (x1, ym))]
+    return VGroup(*(Line([a[0], a[1], 0], [b[0], b[1], 0], stroke_color=color, stroke_width=1.5, stroke_opacity=0.8)
+                    for a, b in ends))
+
+
 def masked_fill(ctx: Ctx):
     r, theme = ctx.result, ctx.theme
     return (lambda i, j: theme.heat_low if r.mask[i, j] else theme.masked) if r.causal else None
@@ -172,7 +181,13 @@ def scaled_grid(ctx: Ctx) -> Grid:
 def weights(ctx: Ctx) -> Picture:
     """The percentages on a heat-coloured grid, with each row's total in a column beside it."""
     r, theme, lay = ctx.result, ctx.theme, Layout(ctx)
-    grid = square_grid(ctx, "weights", fmt="pct", colorize=False, fill=lambda i, j: theme.heat(r.weights[i, j]))
+    # a masked cell (causal: a later key) is grey and hatched, never a 0% cell's colour: its 0% is the mask's, not chosen
+    masked = (lambda i, j: r.causal and not r.mask[i, j])
+    grid = square_grid(ctx, "weights", fmt="pct", colorize=False,
+                       fill=lambda i, j: theme.masked if masked(i, j) else theme.heat(r.weights[i, j]))
+    hatch = VGroup(*(hatched(rect, theme.dim) for (i, j), rect in grid.fills.items() if masked(i, j)))
+    if len(hatch):
+        grid.insert(grid.submobjects.index(grid.body), hatch)  # over the fills, under the numbers
     w, h = lay.grid_cell
     sums = VGroup()
     totals = steps.row_sums(r)

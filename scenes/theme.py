@@ -15,6 +15,21 @@ def _fullwidth(c: str) -> bool:
     return unicodedata.east_asian_width(c) in "WF"
 
 
+AA = 4.5  # WCAG 2 level AA: the least contrast ratio for normal-size text
+
+
+def luminance(color) -> float:
+    """WCAG 2's relative luminance of a colour (0 black, 1 white)."""
+    channels = [c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4 for c in ManimColor(color).to_rgb()]
+    return 0.2126 * channels[0] + 0.7152 * channels[1] + 0.0722 * channels[2]
+
+
+def contrast(a, b) -> float:
+    """WCAG 2's contrast ratio of two colours, from 1 (the same) to 21 (black on white)."""
+    la, lb = sorted((luminance(a), luminance(b)), reverse=True)
+    return (la + 0.05) / (lb + 0.05)
+
+
 @dataclass(frozen=True)
 class Theme:
     background: str = "#111418"
@@ -69,6 +84,17 @@ class Theme:
         t = float(np.clip(w, 0.0, 1.0)) ** self.heat_power * (len(self.heat_stops) - 1)
         k = min(int(t), len(self.heat_stops) - 2)
         return interpolate_color(ManimColor(self.heat_stops[k]), ManimColor(self.heat_stops[k + 1]), t - k)
+
+    def readable_on(self, fill, preferred=None):
+        """A text colour for a cell filled with `fill`: `preferred` (default the text colour) when it
+        meets WCAG AA (4.5:1) against the fill, else the text or the background colour, whichever
+        meets it first (a heat map's pale cells get dark digits), or pure white or black where neither
+        does (a mid-red cell)."""
+        preferred = preferred if preferred is not None else self.text
+        for c in (preferred, self.text, self.background, "#FFFFFF", "#000000"):
+            if contrast(c, fill) >= AA:
+                return c
+        return max((self.text, self.background, "#FFFFFF", "#000000"), key=lambda c: contrast(c, fill))
 
     def matrix_color(self, name: str) -> str:
         return getattr(self, name, self.text) if isinstance(name, str) else self.text

@@ -140,6 +140,12 @@ def worked(result, name, *args):
         value = 0.0
         for j in keys:
             value += weights[j]
+    elif name == "focus_look":  # attncore.roles.focus_look: row i's weight on key k, the other rows' mean on k
+        i, k = args
+        rows = [worked(result, "softmax_row", q).weights for q in range(S)]
+        choice = [q for q in range(S) if len(allowed(q)) > 1] or list(range(S))
+        others = [rows[q][k] for q in choice if q != i and k in allowed(q)]
+        value = SimpleNamespace(key=k, share=rows[i][k], others=sum(others) / len(others) if others else None)
     elif name == "head_role":  # attncore.roles.head_role, restated by loops over the weights
         rows = [worked(result, "softmax_row", i).weights for i in range(S)]
         mask = None if result.mask is None else result.mask.tolist()

@@ -14,7 +14,7 @@ from __future__ import annotations
 from functools import cached_property
 
 import numpy as np
-from manim import DOWN, UP, Create, FadeIn, FadeOut, Line, ReplacementTransform, SurroundingRectangle, VGroup
+from manim import DOWN, UP, Create, FadeIn, FadeOut, Line, SurroundingRectangle, VGroup
 
 from attncore import pct, steps
 from attncore.pick import moved, moved_most, notable
@@ -37,6 +37,15 @@ class ContrastStage(Stage):
     starts_from = "z"
     ends_on = "z"
     heading_key = "contrast.heading"
+
+    def heading_line(self):
+        """The heading names the head compared: a model's layer and head, or one of several toy heads."""
+        r = self.ctx.result
+        if r.layer is not None:
+            return say("contrast.heading_layer", layer=r.layer, head=r.head)
+        if self.ctx.heads is not None:
+            return say("contrast.heading_head", head=r.head)
+        return say("contrast.heading")
 
     @cached_property
     def rows(self) -> list[int | None]:
@@ -183,7 +192,8 @@ class ContrastStage(Stage):
         spoken = say("say.contrast.moved_most", token=tok, moved=distance, n=ctx.pick.searched) if chosen else \
             say("say.contrast.moved", token=tok, moved=distance)
         whole = SurroundingRectangle(shares, color=theme.accent, buff=0.12)  # every shared token's change counts
+        # the token that moved most stays framed while the whole row's change is shown
         yield Beat(spoken, caption=say("contrast.moved", moved=distance), hold=1.6, still="moved", pause=True,
-                   paced=(play(ReplacementTransform(frame, whole), run_time=0.6), play(FadeOut(whole), run_time=0.4)))
-        yield from self.end(heading, sides, focus, labels, shares, links, reveal=True)
+                   paced=(play(Create(whole), run_time=0.6), play(FadeOut(whole), run_time=0.4)))
+        yield from self.end(heading, sides, focus, labels, shares, links, frame, reveal=True)
 

@@ -35,13 +35,14 @@ from manim import (
 
 from attncore import HeadRole, head_role, pct, steps
 from attncore.pick import looks_elsewhere
-from attncore.roles import THRESHOLD, clearest
+from attncore.roles import THRESHOLD, clearest, focus_look
 
 from ..beats import Beat, Stage, play, say
 from ..components import Picture, VectorRow, arrange_down, half_width, number_text, plan_axis, row_of, stagger, text
 from ..context import Source, vector_quote
 from ..formulas import rich_line
 from ..layout import CONTENT_BOTTOM, CONTENT_TOP, fit_content, font_for
+from ..pictures import hatched
 
 MAP_MAX = 2.8  # the largest heat map side
 GAP = 0.35  # least space between heat maps side by side
@@ -54,6 +55,7 @@ CELL_NUMBERS = 0.62  # a heat map cell at least this wide also shows its percent
 GROUP_GAP = 0.35  # grouped-query attention: more room between the K/V groups side by side in a row
 GROUP_BUFF = 0.08  # between a K/V group's maps and its box
 BAR_MAX = 5.0  # the KV cache's bars: the longer one (one K/V head per query head)
+LEGEND_W = 1.5  # the heat maps' colour bar
 
 
 def tick_slots(n: int, stride: int, keep) -> list[int]:
@@ -135,9 +137,25 @@ class HeadsStage(Stage):
     def tick(self, token: str, color) -> Text:
         return text(self.ctx, token, self.ctx.theme.min_font_size, color, max_width=TICK_MAX)
 
+    def role_words(self, h: int) -> str:
+        """Head h's role as its map's label says it: an average over its rows ("avg. broad"), a special
+        token the video hides named only as a special token."""
+        ctx, role = self.ctx, self.roles[h]
+        hidden = role.role == "sink" and role.token in {ctx.result.tokens[j] for j in ctx.hidden}
+        return ctx.s("heads.avg", role=ctx.s("heads.role.sink_hidden" if hidden else f"heads.role.{role.role}",
+                                             token=role.token or ""))
+
+    def top_words(self, h: int) -> str:
+        """Where the focus token looks most in head h, as its map's second label says it: "it → animal";
+        a hidden special token is named only as a special token."""
+        ctx, i = self.ctx, self.ctx.focus
+        top = steps.strongest(ctx.heads.heads[h], i)
+        if top in ctx.hidden:
+            return ctx.s("heads.row_top_hidden", token=ctx.token(i))
+        return ctx.s("heads.row_top", token=ctx.token(i), top=ctx.token(top))
+
     def role_label(self, h: int) -> Text:
-        role = self.roles[h]
-        return text(self.ctx, self.ctx.s(f"heads.role.{role.role}", token=role.token or ""), self.ctx.theme.min_font_size)
+        return text(self.ctx, self.role_words(h), self.ctx.theme.min_font_size)
 
     @property
     def group_size(self) -> int:
@@ -210,6 +228,18 @@ class HeadsStage(Stage):
         # the largest maps (fewer rows on a tie) among the layouts whose labels fit beside each other uncut, if any
         return max(grids, key=lambda g: (g.pitch >= wanted + 0.15 - 1e-9, g.side - 1e-6 * g.rows))
 
+    def legend(self, heading) -> VGroup:
+        """The heat maps' colour bar, 0% to 100% (Theme.heat), in the top right corner beside the heading."""
+        theme, size = self.ctx.theme, self.ctx.theme.min_font_size
+        steps_ = 40
+        bar = VGroup(*(Rectangle(width=LEGEND_W / steps_, height=0.16, stroke_width=0)
+                       .set_fill(theme.heat((k + 0.5) / steps_), 1) for k in range(steps_))).arrange(RIGHT, buff=0)
+        ends = [text(self.ctx, label, size, theme.dim) for label in ("0%", "50%", "100%")]
+        for label, x in zip(ends, (0.0, 0.5, 1.0)):
+            label.next_to(bar, DOWN, buff=0.06).set_x(bar.get_left()[0] + x * LEGEND_W)
+        legend = VGroup(bar, *ends)
+        return legend.move_to([half_width() - legend.width / 2, heading.get_y(), 0])
+
     def heat_map(self, h: int, g: Grid) -> Picture:
         """Head h's attention weights as coloured squares (the drawn tokens: rows are queries, columns
         keys), the focus token's row outlined, the head's name above; below, what the head does
@@ -219,14 +249,18 @@ class HeadsStage(Stage):
         shown = ctx.visible()
         side = g.side
         cell = side / len(shown)
-        squares, numbers = VGroup(), VGroup()
+        squares, numbers, hatch = VGroup(), VGroup(), VGroup()
         for a, q in enumerate(shown):
             for b, k in enumerate(shown):
-                sq = Square(cell, stroke_width=0).set_fill(theme.heat(r.weights[q, k]), 1)
+                masked = r.causal and not r.mask[q, k]  # grey and hatched, never a 0% cell's colour
+                heat = theme.masked if masked else theme.heat(r.weights[q, k])
+                sq = Square(cell, stroke_width=0).set_fill(heat, 1)
                 squares.add(sq.move_to([b * cell, -a * cell, 0]))
-                if cell >= CELL_NUMBERS:  # few tokens: the percentages fit in the cells
+                if masked:
+                    hatch.add(hatched(sq, theme.dim))
+                if cell >= CELL_NUMBERS:  # few tokens: the percentages fit in the cells, readable on their own fill
                     t = number_text(ctx, pct(r.weights[q, k]), Source("weights", (q, k), format="pct", of=h),
-                                    theme.min_font_size, theme.text)
+                                    theme.min_font_size, theme.readable_on(heat))
                     numbers.add(t.scale(min(1.0, cell * 0.9 / t.width)).move_to(sq))
         chosen = h == ctx.result.head
         frame = Rectangle(width=side + 0.06, height=side + 0.06, stroke_color=theme.accent if chosen else theme.dim,
@@ -241,14 +275,13 @@ class HeadsStage(Stage):
         role = self.roles[h]
         share = number_text(ctx, pct(role.share), Source("share", step=("head_role",), format="pct", of=h), size,
                             theme.heat_high)
-        words = text(ctx, ctx.s(f"heads.role.{role.role}", token=role.token or ""), size, theme.text,
-                     max_width=room - share.width - 0.1)
+        words = text(ctx, self.role_words(h), size, theme.text, max_width=room - share.width - 0.1)
         top = steps.strongest(r, i)
         top_share = number_text(ctx, pct(r.weights[i, top]), Source("weights", (i, top), format="pct", of=h), size,
                                 theme.accent)
-        where = text(ctx, ctx.s("heads.top", top=r.tokens[top]), size, theme.accent,
+        where = text(ctx, self.top_words(h), size, theme.accent,
                      max_width=room - top_share.width - 0.1)
-        return Picture("map", squares=squares, numbers=numbers, focus_row=focus_row, frame=frame, name=name,
+        return Picture("map", squares=squares, hatch=hatch, numbers=numbers, focus_row=focus_row, frame=frame, name=name,
                        role=row_of(words, share, buff=0.1), below=row_of(where, top_share, buff=0.1),
                        query_ticks=VGroup(), key_ticks=VGroup())
 
@@ -287,7 +320,7 @@ class HeadsStage(Stage):
             r, c = divmod(h, g.cols)
             y = top - r * (g.row_h + ROW_GAP) - g.band
             m.name.move_to([left + g.x(c) + g.side / 2, y - g.name_h / 2, 0])
-            box = VGroup(m.squares, m.numbers, m.focus_row, m.frame)
+            box = VGroup(m.squares, m.hatch, m.numbers, m.focus_row, m.frame)
             box.shift([left + g.x(c) - m.squares.get_left()[0], y - g.name_h - BUFF - m.squares.get_top()[1], 0])
             below = m.squares.get_bottom()[1] - BUFF
             if c == 0:
@@ -462,8 +495,13 @@ class HeadsStage(Stage):
             return say("say.heads.roles_none", threshold=threshold)
         role = self.roles[best]
         share = ctx.quote(role.share, Source("share", step=("head_role",), format="pct", of=best))
+        hidden = role.role == "sink" and role.token in {ctx.result.tokens[j] for j in ctx.hidden}
         return say("say.heads.roles", threshold=threshold, head=best, pct=share,
-                   place=ctx.s(f"heads.place.{role.role}", token=role.token or ""))
+                   place=ctx.s("heads.place.sink_hidden" if hidden else f"heads.place.{role.role}", token=role.token or ""))
+
+    def named(self, j: int) -> str:
+        """Token j as the narration and captions name it: a special token the video hides only as such."""
+        return self.ctx.s("heads.special") if j in self.ctx.hidden else self.ctx.token(j)
 
     def other_head(self, top_chosen: int) -> int:
         """The head that most clearly looks elsewhere (attncore.pick.looks_elsewhere: the largest share on
@@ -484,10 +522,14 @@ class HeadsStage(Stage):
             say("say.heads.intro_layer", n=n, dh=dh, layer=r.layer, token=tok) if kv is None else \
             say("say.heads.intro_grouped", n=n, dh=dh, layer=r.layer, token=tok, kv=kv)
         drawn = [VGroup(*(part for key, part in p.parts.items() if key not in ("role", "focus_row"))) for p in maps]
+        legend = self.legend(heading)
+        if legend.get_left()[0] < heading.get_right()[0] + 0.2:  # no room beside the heading: none (the cells show numbers)
+            legend = VGroup()
         # while it is said: each head in turn, then the rows (queries), then the focus token's rows outlined
         rows = SurroundingRectangle(maps[0].query_ticks, color=theme.accent, buff=0.08) if len(maps[0].query_ticks) else None
         yield Beat(intro, (play(FadeOut(start), FadeIn(heading), run_time=0.6),
-                           play(stagger((FadeIn(p, shift=UP * 0.1) for p in drawn), 0.08), run_time=1.6)),
+                           play(stagger((FadeIn(p, shift=UP * 0.1) for p in drawn), 0.08), *([FadeIn(legend)] if len(legend) else []),
+                                run_time=1.6)),
                    caption=say("heads.caption", token=tok, d=d, n=n, dh=dh), hold=1.0,
                    paced=(*self.head_by_head([VGroup(p.name, p.frame) for p in maps], rows),
                           play(*([FadeOut(rows)] if rows else []), *(FadeIn(p.focus_row) for p in maps),
@@ -499,7 +541,7 @@ class HeadsStage(Stage):
         shown = maps[r.head if best is None else best]  # where the places the rule measures are outlined
         named = [maps[best].role[0]] if best is not None else []  # the clearest role's words, in the accent colour
         yield Beat(self.roles_line(), (play(stagger([FadeIn(p.role, shift=UP * 0.05) for p in maps], 0.05), run_time=1.0),),
-                   caption=say("heads.roles"), hold=1.2, pause=True,
+                   caption=say("heads.roles", token=tok), hold=1.2, pause=True,
                    paced=(*self.places(shown), *(play(FadeToColor(w, theme.accent), run_time=0.5) for w in named)))
         top = steps.strongest(r, i)
         other = self.other_head(top)
@@ -507,17 +549,25 @@ class HeadsStage(Stage):
         otop = steps.strongest(o, i)
         quote = lambda res, j: ctx.quote(res.weights[i, j], Source("weights", (i, j), format="pct", of=res.head))
         line = "say.heads.chosen" if otop != top else "say.heads.chosen_same"  # every head's favourite is the same
+        # is the followed row's choice its own, or does every token look there (attncore.roles.focus_look)?
+        look = focus_look(r, i, top)
+        others = None if look.others is None else \
+            ctx.quote(look.others, Source("others", step=("focus_look", i, top), format="pct"))
+        special = look.special or others is None
+        caption = say("heads.chosen" if others is None else "heads.chosen_special" if special else "heads.chosen_shared",
+                      head=r.head, token=tok, top=self.named(top), pct=quote(r, top), others=others)
+        line += "" if others is None else "_special" if special else "_shared"
         # where the focus token looks in the followed head and its row there, then in the other head (the role's
         # box gone)
         looks = [Underline(maps[h].below, color=theme.accent, buff=0.04) for h in (r.head, other)]  # its role is just above
         rows = [SurroundingRectangle(maps[h].focus_row, color=theme.accent, buff=0.04) for h in (r.head, other)]
-        yield Beat(say(line, head=r.head, token=tok, top=ctx.token(top), pct=quote(r, top),
-                       other=other, otop=ctx.token(otop), opct=quote(o, otop)),
-                   caption=say("heads.chosen", head=r.head), hold=1.6, still=True, pause=True,
+        yield Beat(say(line, head=r.head, token=tok, top=self.named(top), pct=quote(r, top), others=others,
+                       other=other, otop=self.named(otop), opct=quote(o, otop)),
+                   caption=caption, hold=1.6, still=True, pause=True,
                    paced=(play(*(FadeToColor(w, theme.text) for w in named), Create(looks[0]), run_time=0.5),
                           play(Create(rows[0]), run_time=0.5), play(Create(looks[1]), run_time=0.5),
                           play(Create(rows[1]), run_time=0.5)))
-        showing = VGroup(maps, *looks, *rows, *groups)
+        showing = VGroup(maps, legend, *looks, *rows, *groups)
         if groups and m.kv_cache is not None:  # what the sharing saves
             showing = yield from self.cache_beat(showing)
         joined = self.joined()

@@ -171,7 +171,10 @@ class SoftmaxStage(Stage):
             for m in gone:
                 marks.remove(m)
             marks.add(counted, less)
-            yield Beat(say("say.softmax.hidden", tokens=hidden), caption=say("softmax.hidden", theme.dim, tokens=hidden),
+            keys = tuple(sorted(ctx.hidden))
+            part = ctx.quote(steps.run_weight(r, i, keys), Source("", step=("run_weight", i, keys), format="pct"))
+            words = dict(tokens=hidden, token=ctx.token(i), share=part)
+            yield Beat(say("say.softmax.hidden", **words), caption=say("softmax.hidden", theme.dim, **words),
                        hold=1.2, paced=(play(*(FadeOut(m) for m in gone), Create(counted), run_time=0.5),
                                         play(Create(less), run_time=0.5)))
         links = yield from self.arcs(VGroup(whole, marks))

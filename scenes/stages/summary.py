@@ -29,6 +29,7 @@ from manim import (
 
 from attncore import join_tokens, lessons, steps
 
+from ..arithmetic import adds_up
 from ..beats import CLEAR, Beat, Stage, play, say
 from ..components import Grid, Picture, VectorRow, half_width, number_text, plan_axis, stagger, text
 from ..context import FORMATS, Source, vector_quote
@@ -45,7 +46,7 @@ LESSON_SLOTS = 10  # tokens shown at most in a lesson's row of weights (as many 
 LIMIT_ROWS = 7  # rows shown at most in the toy's limits
 SAID_ROWS = 5  # rows whose shares the toy's limits say at most
 LESSON_LABEL_W = 4.4  # the widest label of a lesson's vector
-REAL_HEAD = ("summary.command_1", "summary.command_2")  # the command for a real head (MiniLM; m3e in Chinese)
+REAL_HEAD = ("summary.command_1", "summary.command_2")  # a real head's sentence and what it shows (MiniLM; m3e in Chinese)
 
 
 def gaps(indices) -> list:
@@ -193,6 +194,12 @@ class SummaryStage(Stage):
         sentence.next_to(VGroup(names, row), UP, buff=0.2)
         return VGroup(sentence, names, row)
 
+    @staticmethod
+    def residual_adds_up(res, dims) -> bool:
+        """True when every entry shown of x + a is the sum of the x and a shown above it (scenes.arithmetic)."""
+        show = FORMATS["fmt"]
+        return all(adds_up([show(res.x[j]), show(res.attended[j])], show(res.total[j])) for j in dims if j is not None)
+
     def what_z_is_for(self, on_screen):
         """z against x (the toy's one head), or added back to the layer's input (the residual: a
         model's layer, the toy heads'); then what follows it."""
@@ -219,10 +226,13 @@ class SummaryStage(Stage):
                     (ctx.s("summary.attended" + ("_bias" if m.b_O is not None else ""), n=m.n_heads), res.attended, dims,
                      src("attended"), theme.accent),
                     (x_label, res.x, dims, src("x"), theme.X),
-                    (ctx.s("summary.residual_total"), res.total, dims, src("total"), theme.Z)]
+                    (ctx.s("summary.residual_total" if self.residual_adds_up(res, dims) else "summary.residual_total_approx"),
+                     res.total, dims, src("total"), theme.Z)]
             picture = self.panel("summary.residual_title", self.vectors(rows))
             first = {k: ctx.quote(getattr(res, f)[0], src(f).at(0)) for k, f in (("x", "x"), ("a", "attended"), ("s", "total"))}
-            line, caption = say("say.summary.residual", token=tok, **first), say("summary.residual")
+            adds = adds_up([first["x"].text, first["a"].text], first["s"].text)  # said as shown, or "about"
+            line = say("say.summary.residual" if adds else "say.summary.residual_approx", token=tok, **first)
+            caption = say("summary.residual")
             then = (("say.summary.next" + pre, "summary.after" + pre) if r.model is not None
                     else ("say.summary.next_toy", "summary.after_toy"))
         # the first numbers the narration adds up (x to z; x + a = x + a), framed as it says them

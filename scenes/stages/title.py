@@ -142,8 +142,13 @@ class TitleStage(Stage):
         else:
             words = dict(token=ctx.token(i), key=ctx.token(pick.key), n=n)
             share = ctx.quote(r.weights[i, pick.key], Source("weights", (i, pick.key), format="pct"))
-            shown = ctx.s("title.chosen", pct=ctx.number(share.text, share.source), **words)  # recorded as drawn
-            line = say("say.title.chosen", pct=share, **words)
+            # with the other rows' mean on the same key (attncore.roles.focus_look): is the choice the focus's own?
+            key = "chosen" if pick.others is None else "chosen_special" if pick.special else "chosen_shared"
+            others = None if pick.others is None else \
+                ctx.quote(pick.others, Source("others", step=("focus_look", i, pick.key), format="pct"))
+            drawn = {} if others is None else {"others": ctx.number(others.text, others.source)}
+            shown = ctx.s("title." + key, pct=ctx.number(share.text, share.source), **drawn, **words)  # recorded as drawn
+            line = say("say.title." + key, pct=share, others=others, **words)
         return text(ctx, shown, ctx.theme.label_size, ctx.theme.text, max_width=2 * half_width() - 0.4), line
 
     def origin(self):

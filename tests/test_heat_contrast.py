@@ -1,0 +1,76 @@
+"""Issue 36, point 4: a heat map that a projector cannot wash out. Every number printed in a heat-map
+cell meets WCAG AA (4.5:1) against its own cell, on every cell of every heat map the scene tests
+render (the softmax stage's weights, each head's map); masked cells are grey and hatched, never a
+0% cell's colour. The contrast ratio is restated here from WCAG 2's definition."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from manim import Line, ManimColor
+
+from scenes.pictures import weights
+from scenes.stages.heads import HeadsStage
+from scenes.theme import DEFAULT_THEME
+
+
+def wcag(a, b) -> float:
+    """WCAG 2's contrast ratio of two colours, restated: relative luminance of sRGB, (L1 + .05) / (L2 + .05)."""
+    def lum(c):
+        rgb = [x / 12.92 if x <= 0.03928 else ((x + 0.055) / 1.055) ** 2.4
+               for x in np.asarray(ManimColor(c).to_rgb(), dtype=float)]
+        return 0.2126 * rgb[0] + 0.7152 * rgb[1] + 0.0722 * rgb[2]
+    hi, lo = sorted((lum(a), lum(b)), reverse=True)
+    return (hi + 0.05) / (lo + 0.05)
+
+
+def test_every_weight_reads_on_its_own_colour():
+    theme = DEFAULT_THEME
+    for w in np.linspace(0.0, 1.0, 1001):
+        fill = theme.heat(w)
+        assert wcag(theme.readable_on(fill), fill) >= 4.5, w
+    assert wcag(theme.readable_on(theme.masked), theme.masked) >= 4.5
+
+
+def test_the_old_white_digits_failed_on_the_pale_cells():  # what the rule fixes: the issue's 98.2% cell
+    theme = DEFAULT_THEME
+    assert wcag(theme.heat(0.982), theme.heat(0.982)) == 1.0
+    assert wcag(theme.text, theme.heat(0.982)) < 4.5
+
+
+def cells_of_grid(grid):
+    """(text colour, fill colour) of every filled cell of a Grid."""
+    return [(grid.cells[k].get_color(), grid.fills[k].get_fill_color()) for k in grid.cells if k in grid.fills]
+
+
+@pytest.mark.parametrize("name", ["default", "other", "chinese", "m3e", "toy heads"])
+def test_every_cell_of_the_weights_map_meets_aa(runs, name):
+    _, run = runs(name, silent=True)
+    ctx = run.scene.ctx
+    grid = weights(ctx).grid
+    pairs = cells_of_grid(grid)
+    assert len(pairs) == len(grid.cells)
+    low = [(t.to_hex(), f.to_hex(), round(wcag(t, f), 2)) for t, f in pairs if wcag(t, f) < 4.5]
+    assert not low
+    r = ctx.result
+    if r.causal:  # masked cells: the masked grey with three hatching lines each, not the heat of 0%
+        masked = [(i, j) for (i, j) in grid.fills if not r.mask[i, j]]
+        assert masked
+        for k in masked:
+            assert grid.fills[k].get_fill_color().to_hex().lower() == DEFAULT_THEME.masked.lower()
+        hatch = [m for m in grid.get_family() if isinstance(m, Line)]
+        assert len(hatch) == 3 * len(masked)
+
+
+@pytest.mark.parametrize("name", ["toy heads", "m3e"])
+def test_every_number_in_a_heads_map_meets_aa(runs, name):
+    _, run = runs(name, silent=True)
+    stage = HeadsStage(run.scene.ctx)
+    checked = 0
+    for m in stage.maps():
+        for t in m.numbers:
+            square = min(m.squares, key=lambda s: np.linalg.norm(s.get_center() - t.get_center()))
+            assert wcag(t.get_color(), square.get_fill_color()) >= 4.5, t.text
+            checked += 1
+    if name == "toy heads":
+        assert checked  # four tokens: every cell shows its percentage
