@@ -36,6 +36,7 @@ from ..view import View
 from .file import FILES, SUBTITLES, Course, CourseError, Lecture, in_language, read
 
 MANIFEST = "course.json"
+INTERRUPTED = "error: interrupted; the lectures finished so far are kept; run the same command again to resume"
 SEGMENT = ".mp4"  # the container of the stages: the video and the slides are both cut from them
 POSTER = "poster.png"  # beside the video: the site's <video poster>, what shows until it plays
 # the poster's moment: the first of these whose stage the lecture has (else its first stage's key
@@ -276,11 +277,13 @@ def run_course(path: Path, *, resolve, folder: Path | None = None, cluster: str 
     if dry_run:
         show_plan(items, root, speakers)
         return 0
+    from ..production.lifecycle import farewell
+
     try:
-        return make_course(course, items, root, speakers, settings, cluster)
+        with farewell(INTERRUPTED):  # the watchman's line too, should it have to end the course itself
+            return make_course(course, items, root, speakers, settings, cluster)
     except KeyboardInterrupt:
-        click.echo("error: interrupted; the lectures finished so far are kept; run the same command again to resume",
-                   err=True)
+        click.echo(INTERRUPTED, err=True)
         return 130
 
 
