@@ -282,6 +282,48 @@ def test_kill_9_leaves_no_process_no_partial_file_and_the_next_render_sweeps(cle
         assert trial.next_exit == 0 and trial.next_same and trial.next_swept
 
 
+SWALLOWED = """
+import sys, time
+from pathlib import Path
+from scenes.production.lifecycle import Staging, interruptible
+
+with interruptible(to_the_end=True), Staging() as staging:
+    staging.place(Path(sys.argv[1]) / "v.mp4").write_bytes(b"half")
+    try:
+        print("ready", flush=True)
+        time.sleep(60)
+    except KeyboardInterrupt:  # a library that swallows the interrupt
+        pass
+    try:
+        staging.publish()
+    except KeyboardInterrupt:
+        print("refused", flush=True)
+    while True:  # and a clean-up that never ends (a lock a dead worker held)
+        time.sleep(1)
+"""
+
+
+def test_a_render_whose_interrupt_is_swallowed_or_whose_clean_up_hangs_still_ends(tmp_path):
+    """The watchman (scenes.production.lifecycle): an interrupt a library swallowed, then a wait that
+    never returns: the render refuses to publish, and ends GRACE seconds after the signal anyway, exit
+    130, the line, its work folder removed."""
+    from scenes.production.lifecycle import FAREWELL, GRACE
+
+    proc = subprocess.Popen([sys.executable, "-c", SWALLOWED, str(tmp_path)], cwd=ROOT, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, env=dict(os.environ, PYTHONPATH=str(ROOT)))
+    assert proc.stdout.readline() == "ready\n"
+    assert [p.name[:8] for p in tmp_path.iterdir()] == [".render-"]
+    sent = time.monotonic()
+    proc.send_signal(signal.SIGTERM)
+    try:
+        out, err = proc.communicate(timeout=30)
+    finally:
+        proc.kill()  # deaf and waiting for ever, without the watchman
+    took = time.monotonic() - sent
+    assert proc.returncode == 130 and out == "refused\n" and err.strip() == FAREWELL, (proc.returncode, out, err)
+    assert GRACE <= took < GRACE + 1.0 and list(tmp_path.iterdir()) == []
+
+
 @pytest.mark.render
 def test_a_live_renders_work_folder_is_never_swept(clean_renders):
     """A render in the same folder as a running one removes only dead renders' work folders: the

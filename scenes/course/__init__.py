@@ -28,6 +28,8 @@ from .file import Course, CourseError, Lecture, read
 from .lectures import Item, course_folder, plan, voices
 from .record import MANIFEST
 
+INTERRUPTED = "error: interrupted; the lectures finished so far are kept; run the same command again to resume"
+
 
 def run_course(path: Path, *, folder: Path | None = None, cluster: str | None = None, settings=None,
                dry_run: bool = False) -> int:
@@ -50,11 +52,13 @@ def run_course(path: Path, *, folder: Path | None = None, cluster: str | None = 
     if dry_run:
         show_plan(items, root, speakers)
         return 0
+    from ..production.lifecycle import farewell
+
     try:
-        return make_course(course, items, root, speakers, settings, cluster)
+        with farewell(INTERRUPTED):  # the watchman's line too, should it have to end the course itself
+            return make_course(course, items, root, speakers, settings, cluster)
     except KeyboardInterrupt:
-        click.echo("error: interrupted; the lectures finished so far are kept; run the same command again to resume",
-                   err=True)
+        click.echo(INTERRUPTED, err=True)
         return 130
 
 
