@@ -85,3 +85,31 @@ def test_the_stages_texts_come_in_the_order_their_renders_want_them():
     # a text said in two stages comes when it is first wanted
     cues.append(cue(light, 10, 11, "v2"))
     assert speaking_order(cues, stages, jobs=1).count("v2") == 1
+
+
+FAILING = r'''
+import sys, wave
+from pathlib import Path
+folder = Path(sys.argv[1])
+sys.stdin.read()
+with wave.open(str(folder / "0.wav"), "wb") as w:  # one line said, then the voice breaks
+    w.setnchannels(1); w.setsampwidth(2); w.setframerate(16000)
+    w.writeframes(b"\x00\x10" * 8000)
+sys.exit("stub voice: out of memory")
+'''
+
+
+@pytest.mark.render
+def test_a_voice_that_fails_while_the_stages_render_fails_the_render(tmp_path, monkeypatch):
+    """The stages, in their own processes, wait for lines the voice will never say: they hear of its
+    failure and the render ends with the voice's one line, nothing written."""
+    from scenes.production.voice import VoiceError
+
+    program = tmp_path / "failing_voice.py"
+    program.write_text(FAILING, encoding="utf-8")
+    stub = Voice("en", f"failing-{tmp_path.name}", (sys.executable, str(program)))
+    monkeypatch.setattr(voice_module, "voice_for", lambda language: stub)
+    out = tmp_path / "v.mp4"
+    with pytest.raises(VoiceError, match="^voice: the English voice failed: stub voice: out of memory$"):
+        make("video", attncore.run(), out, stages=("title", "embeddings"), voice=True, jobs=2, cache=False)
+    assert not out.exists()
