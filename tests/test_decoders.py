@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from model_reference import TRAINING_TEXT
+from model_reference import TRAINING_TEXT, assert_float32_close, attention_scale
 
 import attncore
 from attncore import model as M
@@ -219,8 +219,23 @@ def transformers_run(source: Path, ids: list[int]) -> dict:
     return seen
 
 
-def close(got, want, what: str) -> None:
-    np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5, err_msg=what)
+def close(got, want, what: str, scale=None) -> None:
+    """`got` equals transformers' float32 `want` within what float32 promises (model_reference.ULPS roundings)
+    of `scale`: by default each row's largest |want| (a copy, a layer's input, a norm's output); a sum's own
+    terms' size where cancellation can leave it smaller (model_reference.assert_float32_close). A fixed
+    tolerance failed on another CPU."""
+    want = np.asarray(want, dtype=float)
+    if scale is None:
+        scale = np.abs(want).max(axis=-1, keepdims=True) if want.ndim else abs(want)
+    assert_float32_close(got, want, scale, what)
+
+
+def projection_scale(r, which: str) -> np.ndarray:
+    """The size a float32 projection row X W (+ b) of head `r` is good to: max_c Σ_t |x_t w_tc| + |b_c| per
+    token (before RoPE, which mixes a row's pairs)."""
+    W, b = getattr(r, f"W_{which}"), getattr(r, f"b_{which}")
+    terms = np.abs(r.X) @ np.abs(W) + (0 if b is None else np.abs(b))
+    return terms.max(axis=1, keepdims=True)
 
 
 # ---- against transformers -------------------------------------------------------------------------
@@ -264,14 +279,16 @@ def test_every_head_equals_transformers(tiny, kind, source):
                     assert got is None, where
                 else:
                     close(got, b[(h if n == "q" else g) * d:((h if n == "q" else g) + 1) * d], f"{where} b_{n}")
-            close(r.Q, w["q"][h], f"{where} Q after RoPE")
-            close(r.K, w["k"][g], f"{where} K after RoPE")
-            close(r.V, w["v"][g], f"{where} V")
+            close(r.Q, w["q"][h], f"{where} Q after RoPE", projection_scale(r, "Q"))
+            close(r.K, w["k"][g], f"{where} K after RoPE", projection_scale(r, "K"))
+            close(r.V, w["v"][g], f"{where} V", projection_scale(r, "V"))
             scaled = w["q"][h] @ w["k"][g].T * w["scaling"]
             allowed = np.tril(np.ones_like(scaled, dtype=bool))
-            close(np.where(allowed, r.scaled, 0), np.where(allowed, scaled, 0), f"{where} scaled scores")
-            close(r.weights, w["weights"][h], f"{where} weights")
-            close(r.weights, w["attentions"][h], f"{where} output_attentions")
+            sizes = projection_scale(r, "Q") @ projection_scale(r, "K").T * w["scaling"] * d  # Σ_c |q_c k_c| at most
+            close(np.where(allowed, r.scaled, 0), np.where(allowed, scaled, 0), f"{where} scaled scores", sizes)
+            close(r.weights, w["weights"][h], f"{where} weights", attention_scale([r], w["weights"][h][None])[0])
+            close(r.weights, w["attentions"][h], f"{where} output_attentions",
+                  attention_scale([r], w["attentions"][h][None])[0])
             single = attncore.run(SENTENCE, model=str(path), layer=layer, head=h)
             np.testing.assert_array_equal(single.weights, r.weights)
             np.testing.assert_array_equal(single.Q, r.Q)
@@ -529,6 +546,15 @@ def test_unsupported_settings_of_a_folder_are_refused(tiny, tmp_path):
 
 # ---- the packaged models' figures (slow: the real files) ------------------------------------------
 
+def assert_shown_as(weight: float, figure: str) -> None:
+    """`weight` is the percentage `figure` within its rounding (±0.05 points) and float32's reach past it: a
+    weight from a quantized file a rounding's width from the figure's edge may print either side of it on
+    another CPU, and is still the figure measured."""
+    assert float(weight) * 100 == pytest.approx(float(figure.rstrip("%")), abs=0.05 + 1e-4), (float(weight), figure)
+    if abs(abs(float(weight) * 1000 % 1) - 0.5) > 1e-3:  # not on the edge: exactly as printed
+        assert attncore.pct(weight) == figure
+
+
 def _need(path: Path) -> str:
     if not path.is_file():
         pytest.skip(f"{path.name} is not in models/ (make models fetches it)")
@@ -542,11 +568,11 @@ def test_qwen_finds_the_cat_and_the_animal():
     path = _need(QWEN)
     r = attncore.run(CAT, model=path, layer=5, head=4)
     assert r.tokens == ("我", "有一", "只", "猫", "，", "它", "很", "可爱", "。")
-    assert attncore.pct(r.weights[r.tokens.index("它"), r.tokens.index("猫")]) == "91.1%"
+    assert_shown_as(r.weights[r.tokens.index("它"), r.tokens.index("猫")], "91.1%")
     assert (r.kv_group, r.kv_heads, r.rope.theta, r.architecture) == (0, 2, 1e6, "qwen2")
     r = attncore.run(ANIMAL, model=path, layer=5, head=5)
     assert len(r.tokens) == 12 and r.kv_group == 0
-    assert attncore.pct(r.weights[r.tokens.index("it"), r.tokens.index("animal")]) == "94.1%"
+    assert_shown_as(r.weights[r.tokens.index("it"), r.tokens.index("animal")], "94.1%")
     assert M.load_model(path).quantization == "Q4_K_M"
 
 
@@ -556,7 +582,7 @@ def test_smollm2_finds_the_animal():
     animal 75.0%, as transformers 5.24 gives on this file."""
     path = _need(SMOLLM2)
     r = attncore.run(ANIMAL, model=path, layer=13, head=8)
-    assert attncore.pct(r.weights[r.tokens.index("it"), r.tokens.index("animal")]) == "75.0%"
+    assert_shown_as(r.weights[r.tokens.index("it"), r.tokens.index("animal")], "75.0%")
     assert (r.kv_group, r.kv_heads, r.architecture) == (2, 3, "llama")
 
 
@@ -603,8 +629,9 @@ def test_a_models_products_run_on_one_blas_thread(tiny, monkeypatch):
 @pytest.mark.slow
 def test_one_blas_thread_changes_no_number(monkeypatch):
     """Qwen's layers 0-5 and layer 5's heads, run on one BLAS thread (attncore's limit) and on two (the
-    limit off): every array the same bit for bit (a product's sums are split by rows and columns between
-    threads, never along the sum)."""
+    limit off): every array the same within 64 roundings of its row's largest entry (a product's sums are split
+    by rows and columns between threads, so it is the same bit for bit here; but OpenBLAS promises no more
+    than rounding on another CPU's kernels)."""
     from dataclasses import replace
 
     from threadpoolctl import threadpool_limits
@@ -625,8 +652,10 @@ def test_one_blas_thread_changes_no_number(monkeypatch):
     monkeypatch.setattr(threads, "_blas_threads", lambda: None)  # attncore's limit off
     with threadpool_limits(limits=2, user_api="blas"):
         two = layers()
-    for a, b in zip(one, two, strict=True):
-        assert a.dtype == b.dtype and a.tobytes() == b.tobytes()
+    for n, (a, b) in enumerate(zip(one, two, strict=True)):  # OpenBLAS does not promise the same bits on more threads
+        assert a.dtype == b.dtype and a.shape == b.shape
+        scale = np.abs(a).max(axis=-1, keepdims=True) if a.ndim else np.abs(a)
+        assert (np.abs(a.astype(float) - b) <= 64 * np.finfo(a.dtype).eps * scale).all(), f"array {n}"
 
 
 @live

@@ -60,6 +60,9 @@ def decode_audio(path: Path) -> tuple[np.ndarray, int]:
 
 ENGLISH = [
     ("58.8%", "fifty-eight point eight percent"),
+    ("12288 bytes a token", "twelve thousand, two hundred and eighty-eight bytes a token"),  # Qwen's KV cache
+    ("= 86016 bytes", "equals eighty-six thousand and sixteen bytes"),
+    ("151936 tokens", "one hundred and fifty-one thousand, nine hundred and thirty-six tokens"),
     ("−0.60", "minus zero point six zero"),
     ("is -1.25", "is minus one point two five"),
     ("√4 = 2.00", "the square root of four equals two point zero zero"),
@@ -90,6 +93,9 @@ ENGLISH = [
 ]
 CHINESE = [
     ("58.8%", "百分之五十八点八"),
+    ("12288 字节", "一万二千二百八十八字节"),  # Qwen's KV cache, its vocabulary
+    ("= 86016 字节", "等于八万六千零一十六字节"),
+    ("151936 个词元", "十五万一千九百三十六个词元"),
     ("−0.60", "负零点六零"),
     ("√4 = 2.00", "根号四等于二点零零"),
     ("Q·Kᵀ", "丘乘以开的转置"),
