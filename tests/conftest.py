@@ -92,8 +92,8 @@ QUICK_RUNS = {"default", "chinese"}
 FULL = pytest.mark.full
 # `make test` runs two workers (pytest-xdist, --dist loadgroup): tests that share what is made once per process (the
 # runs, the recorder's recordings, a module's fixtures) go to the same worker as one group; the groups are handed out
-# longest first (seconds each alone, measured; the rest are short), so that neither worker is left with a long one at
-# the end.
+# longest first (about the seconds each took alone, issue 34's figures; the rest are short), so that neither worker is
+# left with a long one at the end.
 SHARED = {"runs": "runs", "test_overlap": "recorded", "test_layout_size": "recorded"}
 SECONDS = {"runs": 450, "test_hostile": 220, "test_lecture": 200, "recorded": 200, "test_pacing": 170,
            "test_packaging": 130, "test_production": 110, "test_voice": 60}
@@ -173,8 +173,8 @@ def pytest_runtest_makereport(item, call):
 @pytest.fixture(scope="session")
 def tiny(tmp_path_factory):
     """The tiny random llama and qwen2 models of tests/test_decoders.py, built once per test session on
-    first use (the files are only read): get("llama") or get("qwen2") gives test_decoders.build's dict (the folder, the F32 and Q8_0 GGUF files,
-    the state dict, the config)."""
+    first use (the files are only read): get("llama") or get("qwen2") gives test_decoders.build's dict (the
+    folder, the F32 and Q8_0 GGUF files, the state dict, the config)."""
     from test_decoders import LIVE, build
 
     if not LIVE:

@@ -340,7 +340,7 @@ def watched(request, sentence, kw, language, view) -> Watched:
     if key not in _watched:
         view = dict(view)
         computed = attncore.run(sentence, **kw)
-        out = Watched(tokens=computed.n_tokens)
+        out = Watched(tokens=(computed.heads[0] if hasattr(computed, "heads") else computed).n_tokens)
         for stages in view.pop("parts", [None]):  # None: the video's own stages (View.resolve)
             part = watch(computed, stages, language, **view)
             out.moments += part.moments
