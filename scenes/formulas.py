@@ -46,7 +46,7 @@ def svg_file(latex: str, size: float) -> Path:
     made read-only), it goes to this process's private folder: the render goes on."""
     from manim import config
 
-    from .production.cache_writes import holds, keep, private_folder
+    from .cache_writes import holds, keep, private_folder
 
     data = _svg(latex, size).encode("utf-8")
     name = f"math-{hashlib.sha256(f'{VERSION}:{size}:{latex}'.encode()).hexdigest()[:20]}.svg"

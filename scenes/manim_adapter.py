@@ -41,7 +41,7 @@ renamed into place (a rename is atomic), the trim rewrites nothing when there is
 and the parsing copy stays in memory: a file under its final name is complete and never changes
 again (the trim is made as the file is written, and again in memory as it is read). When the shared
 folder cannot take a text (a full disk, a read-only one), it and the texts after it are laid out in
-the process's private folder, said once (scenes.production.cache_writes); a text whose file no longer
+the process's private folder, said once (scenes.cache_writes); a text whose file no longer
 parses (damaged) is laid out again there.
 """
 

@@ -192,8 +192,9 @@ def tiny(tmp_path_factory):
 @pytest.fixture(autouse=True)
 def _every_test_caches(monkeypatch):
     """Each test starts as a render does: its caches written, nothing said yet. A test that fills the
-    cache's disk stops caching in its own process only for itself (scenes.production.cache_writes)."""
-    from scenes.production import cache, cache_writes
+    cache's disk stops caching in its own process only for itself (scenes.cache_writes)."""
+    from scenes import cache_writes
+    from scenes.production import cache
 
     monkeypatch.setattr(cache_writes, "_failure", "")
     monkeypatch.setattr(cache_writes, "_told", False)

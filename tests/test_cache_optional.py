@@ -39,7 +39,8 @@ def refuse_writes_under(root: str, code: int, workers_only: bool = False) -> Non
     import multiprocessing
     import tempfile
 
-    from scenes.production import cache_writes, deck
+    from scenes import cache_writes
+    from scenes.production import deck
 
     def refused(path) -> bool:
         in_worker = multiprocessing.parent_process() is not None

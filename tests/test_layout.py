@@ -105,6 +105,7 @@ FLOORS = (
     ("scenes.production",),  # how the outputs are made: renders, cache, pool, media, voice, lifecycle
     ("scenes.outputs",),  # what a render writes: the registry of outputs
     ("scenes.course",),  # a course: many lectures as one batch
+    ("scenes.live",),  # the live classroom page: the outputs and the course below it, served
 )
 
 

@@ -468,7 +468,7 @@ def test_a_full_disk_under_the_cache_does_not_fail_the_render(tmp_path, monkeypa
     cache holds no record of a stage it could not keep."""
     import errno
 
-    from scenes.production import cache_writes
+    from scenes import cache_writes
 
     monkeypatch.setenv(cache.ENVIRONMENT, str(tmp_path / "cache"))
 

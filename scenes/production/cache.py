@@ -19,8 +19,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from ..cache_writes import caching, could_not_cache, keep, tell
 from ..view import View
-from .cache_writes import caching, could_not_cache, keep, tell
 from .media import Made, Piece
 from .options import ENCODER_OPTIONS
 

@@ -30,7 +30,7 @@ from platformdirs import user_cache_path
 
 from attncore.files import write_atomically
 
-from .cache_writes import holds, keep, private_folder
+from ..cache_writes import holds, keep, private_folder
 from .media import Made, join_pieces
 
 logging.getLogger("manim-slides").setLevel(logging.WARNING)  # not a line per written file

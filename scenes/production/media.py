@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .cache_writes import failure
+from ..cache_writes import failure
 
 AUDIO_CODECS = {".mp4": "aac", ".mov": "aac", ".webm": "libopus"}  # a spoken video's sound (a GIF has none)
 
@@ -40,7 +40,7 @@ class Made:
     cached: bool = False
     speech: tuple[tuple[float, str], ...] = ()  # (seconds from the stage's start, spoken text) per cue
     # the failure to write a cache of the process that made it ("" when none): a pool's worker says
-    # nothing, the main process says it once (scenes.production.cache_writes)
+    # nothing, the main process says it once (scenes.cache_writes)
     uncached: str = field(default_factory=failure)
 
     @property

@@ -33,7 +33,7 @@ import numpy as np
 
 from attncore.files import write_atomically
 
-from .cache_writes import keep
+from ..cache_writes import keep
 from .lifecycle import INTERRUPTS, Interrupted, child_of_this_process, scratch_folder
 
 RATE = 48000  # the track's sample rate (Opus takes only 48 kHz and its divisors)
