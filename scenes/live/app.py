@@ -32,8 +32,8 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 
+from ..outputs.blocks import FONTS, STYLE
 from ..outputs.explore import EXPLORE_STYLE
-from ..outputs.handout import FONTS, STYLE
 from ..strings import catalogue
 from .service import LANGUAGES, MAX_CHARS, TOY, LiveError, Service, number, parse
 

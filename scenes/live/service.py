@@ -25,9 +25,9 @@ from attncore.generation import can_generate, grown_head
 from attncore.pick import check_pair
 
 from ..context import Ctx
-from ..outputs import with_contrast
+from ..outputs.blocks import block_html, contrast_lines, intro_blocks, role_words
 from ..outputs.explore import contrast_svg, heat_png, view_of
-from ..outputs.handout import block_html, contrast_lines, intro_blocks, role_words
+from ..resolve import with_contrast
 from ..strings import CATALOGUES
 from ..view import MAX_TOKENS
 
