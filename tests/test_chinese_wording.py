@@ -30,6 +30,13 @@ CALQUES = {
     "切成子词": "wrong for a tokenizer that splits Chinese by character",
     "它被切分": "ambiguous when the followed token is 它 (这句话被切分成)",
     "节拍": "a calque of “beat” (逐段)",
+    "跟随": "a calque of “follow” for the head or token the lecture looks at (一直在看的)",
+    "打乱成": "the sentence is reversed (or its first word moved), not shuffled (把词序改成)",
+    "前第二个": "odd (前面第二个)",
+    "可以量出来": "odd (从权重里能看出)",
+    "它能看到": "the pronoun 它 reads as the token 它 when that is the focus (所有能看到的)",
+    "与总和同号": "stiff (和总和的符号相同)",
+    "想象你在": "the point of view then switches to 一位读者 (想象一座图书馆)",
     "・": "a full-width (katakana) middle dot: formulas use ·",
     "･": "a half-width katakana middle dot: formulas use ·",
 }
@@ -147,7 +154,7 @@ def test_the_model_script_names_the_head_and_the_tokenizer_in_chinese(m3e_script
     assert "这句话被切分成 13 个词元。我们跟着当前词元“它”走完每一步。" in text
     shifted = [c for c in cues if c.stage == "softmax" and "减去最大值" in c.text]
     assert shifted and all(c.caption == "每个 e 的幂 ÷ 总和 = 它的占比" for c in shifted)
-    assert "在我们跟随的 4 号头里" in text
+    assert "在我们一直在看的 4 号头里" in text
 
 
 def terms_table() -> list[list[str]]:
