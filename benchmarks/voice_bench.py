@@ -5,6 +5,7 @@ each language. Not a test: run it by hand (a few minutes a language; the voices:
     .venv/bin/python benchmarks/voice_bench.py                  # English and Chinese, 480p15
     .venv/bin/python benchmarks/voice_bench.py --lang en --runs 3
     .venv/bin/python benchmarks/voice_bench.py --quality high --json
+    .venv/bin/python benchmarks/voice_bench.py --lang en --stage title --stage softmax   # a quick look
 
 Each run prints wall seconds of the silent and the spoken render, their ratio (the goal: at most 1.5,
 the narration being synthesised while the frames render), and the spoken video's length against the
@@ -28,7 +29,7 @@ ROOT = Path(__file__).resolve().parent.parent
 SENTENCES = {"en": "I have a cat", "zh": "我有一只猫"}
 
 
-def render(language: str, quality: str, voice: bool) -> tuple[float, float]:
+def render(language: str, quality: str, voice: bool, stages: tuple[str, ...] = ()) -> tuple[float, float]:
     """(wall seconds, video seconds) of one cold render."""
     import av
 
@@ -37,7 +38,8 @@ def render(language: str, quality: str, voice: bool) -> tuple[float, float]:
         env = {**os.environ, "ATTENTION_EXPLAINER_CACHE": str(Path(tmp) / "cache"), "PYTHONPATH": str(ROOT)}
         env.pop("ATTENTION_EXPLAINER_VOICE", None)  # the real voices, never the test tones
         command = [sys.executable, str(ROOT / "render.py"), "--sentence", SENTENCES[language], "--lang", language,
-                   "--quality", quality, "--quiet", "--output", str(out), *(["--voice"] if voice else [])]
+                   "--quality", quality, "--quiet", "--output", str(out), *(["--voice"] if voice else []),
+                   *(a for stage in stages for a in ("--stage", stage))]
         start = time.perf_counter()
         done = subprocess.run(command, env=env, capture_output=True, text=True)
         wall = time.perf_counter() - start
@@ -48,11 +50,11 @@ def render(language: str, quality: str, voice: bool) -> tuple[float, float]:
             return wall, float(stream.frames / stream.average_rate)
 
 
-def measure(language: str, quality: str, runs: int) -> dict:
+def measure(language: str, quality: str, runs: int, stages: tuple[str, ...] = ()) -> dict:
     silent, spoken = [], []
     for _ in range(runs):  # alternated, so that a machine's drift touches both alike
-        silent.append(render(language, quality, voice=False))
-        spoken.append(render(language, quality, voice=True))
+        silent.append(render(language, quality, False, stages))
+        spoken.append(render(language, quality, True, stages))
     wall = {name: statistics.median(w for w, _ in runs_) for name, runs_ in (("silent", silent), ("spoken", spoken))}
     return {"language": language, "quality": quality, "runs": runs,
             "silent_wall": wall["silent"], "spoken_wall": wall["spoken"], "ratio": wall["spoken"] / wall["silent"],
@@ -65,9 +67,10 @@ def main() -> None:
     parser.add_argument("--lang", action="append", choices=tuple(SENTENCES), help="default: en and zh")
     parser.add_argument("--quality", default="low", choices=("low", "medium", "high", "4k"))
     parser.add_argument("--runs", type=int, default=1, help="pairs of renders; medians are given")
+    parser.add_argument("--stage", action="append", default=[], help="only these stages (default: the whole video)")
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
     args = parser.parse_args()
-    results = [measure(language, args.quality, args.runs) for language in args.lang or SENTENCES]
+    results = [measure(language, args.quality, args.runs, tuple(args.stage)) for language in args.lang or SENTENCES]
     if args.json:
         print(json.dumps(results, indent=1))
         return
