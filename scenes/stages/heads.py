@@ -184,7 +184,8 @@ class HeadsStage(Stage):
         size = self.group_size
         group_band = self.group_label(0).height + 0.08 + GROUP_BUFF if size else 0.0
         labels_h = name_h + 2 * BUFF + 2 * line_h + 0.06 + group_band
-        wanted = max(self.role_label(h).width for h in range(n)) + 0.75  # a role, its share and a space
+        where = [text(ctx, self.top_words(h), theme.min_font_size).width for h in range(n)]  # the followed row's key
+        wanted = max(max(self.role_label(h).width for h in range(n)), *where) + 0.75  # a label, its share and a space
 
         def apart(cols: int) -> float:  # the room between the K/V groups side by side in a row
             return (math.ceil(cols / size) - 1) * GROUP_GAP if size else 0.0

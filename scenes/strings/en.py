@@ -155,9 +155,9 @@ STRINGS = {
     "heads.heading_layer": "6. All {n} heads of layer {layer}",
     "heads.name": "head {head}",
     "heads.top": "“{top}”",
-    "heads.avg": "avg. {role}",
-    "heads.row_top": "{token} → {top}",
-    "heads.row_top_hidden": "{token} → special token",
+    "heads.avg": "{role}",  # what the rows do on average: the caption says so (a prefix here made 12 maps too small)
+    "heads.row_top": "“{top}”",  # in the accent colour, as the followed token: the caption says whose row it is
+    "heads.row_top_hidden": "special",
     "heads.special": "a special token",
     "heads.caption": "Rows are queries, “{token}” outlined · d_head = d_model / heads = {d} / {n} = {dh}",
     "heads.chosen": "Head {head}: “{token}” gives {pct} to “{top}”",
@@ -180,7 +180,7 @@ STRINGS = {
     "heads.role.next2": "2 tokens ahead",
     "heads.role.first": "first token",
     "heads.role.sink": "{token} sink",
-    "heads.role.sink_hidden": "special token",
+    "heads.role.sink_hidden": "special",
     "heads.role.focused": "focused",
     "heads.role.broad": "broad",
     "heads.place.previous": "the token before it",
