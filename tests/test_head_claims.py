@@ -106,8 +106,8 @@ def test_hidden_special_tokens_are_never_on_screen(runs, name):
 
 @pytest.mark.parametrize("name", ["model", "m3e"])
 def test_every_heads_second_label_is_its_followed_row(runs, name):
-    """Under each map: "token → its strongest key" (a hidden special token only as such), never a
-    role that reads as the row's own."""
+    """Under each map, in the focus token's colour: its strongest key in the followed row (a hidden
+    special token only as such)."""
     _, run = runs(name)
     ctx = run.scene.ctx
     i = ctx.focus
@@ -116,7 +116,7 @@ def test_every_heads_second_label_is_its_followed_row(runs, name):
     for h, r in enumerate(ctx.heads.heads):
         k = top_loops(r.weights[i].tolist())
         hidden = k in ctx.hidden
-        want = strings["heads.row_top_hidden" if hidden else "heads.row_top"].format(token=r.tokens[i], top=r.tokens[k])
+        want = strings["heads.row_top_hidden" if hidden else "heads.top"].format(top=r.tokens[k])
         want = want.replace(" ", "")  # as manim keeps a Text's words
         assert want in drawn or any(t.endswith("…") and want.startswith(t[:-1]) for t in drawn), (h, want)
         assert pct(r.weights[i][k]) in drawn

@@ -182,8 +182,7 @@ def test_heads_stage_labels_every_head_with_the_loops_share_and_ticks_the_tokens
     for h, p in enumerate(maps):
         want = loops(m.heads[h])
         words, share = p.role
-        role = strings[f"heads.role.{want.role}"].format(token=want.token or "")
-        assert words.original_text == strings["heads.avg"].format(role=role)  # what its rows do on average
+        assert words.original_text == strings[f"heads.role.{want.role}"].format(token=want.token or "")
         assert share.text == pct(want.share)
     first_column = [p for h, p in enumerate(maps) if len(p.query_ticks)]
     bottom_row = [p for p in maps if len(p.key_ticks)]

@@ -138,21 +138,20 @@ class HeadsStage(Stage):
         return text(self.ctx, token, self.ctx.theme.min_font_size, color, max_width=TICK_MAX)
 
     def role_words(self, h: int) -> str:
-        """Head h's role as its map's label says it: an average over its rows ("avg. broad"), a special
-        token the video hides named only as a special token."""
+        """Head h's role as its map's label says it (what its rows do on average: the caption says so), a
+        special token the video hides named only as a special token."""
         ctx, role = self.ctx, self.roles[h]
         hidden = role.role == "sink" and role.token in {ctx.result.tokens[j] for j in ctx.hidden}
-        return ctx.s("heads.avg", role=ctx.s("heads.role.sink_hidden" if hidden else f"heads.role.{role.role}",
-                                             token=role.token or ""))
+        return ctx.s("heads.role.sink_hidden" if hidden else f"heads.role.{role.role}", token=role.token or "")
 
     def top_words(self, h: int) -> str:
-        """Where the focus token looks most in head h, as its map's second label says it: "it → animal";
-        a hidden special token is named only as a special token."""
+        """Where the focus token looks most in head h, as its map's second label says it (“animal”, in the
+        focus token's colour); a hidden special token is named only as a special token."""
         ctx, i = self.ctx, self.ctx.focus
         top = steps.strongest(ctx.heads.heads[h], i)
         if top in ctx.hidden:
             return ctx.s("heads.row_top_hidden", token=ctx.token(i))
-        return ctx.s("heads.row_top", token=ctx.token(i), top=ctx.token(top))
+        return ctx.s("heads.top", top=ctx.token(top))
 
     def role_label(self, h: int) -> Text:
         return text(self.ctx, self.role_words(h), self.ctx.theme.min_font_size)

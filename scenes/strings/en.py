@@ -155,8 +155,6 @@ STRINGS = {
     "heads.heading_layer": "6. All {n} heads of layer {layer}",
     "heads.name": "head {head}",
     "heads.top": "“{top}”",
-    "heads.avg": "{role}",  # what the rows do on average: the caption says so (a prefix here made 12 maps too small)
-    "heads.row_top": "“{top}”",  # in the accent colour, as the followed token: the caption says whose row it is
     "heads.row_top_hidden": "special",
     "heads.special": "a special token",
     "heads.caption": "Rows are queries, “{token}” outlined · d_head = d_model / heads = {d} / {n} = {dh}",

@@ -147,8 +147,6 @@ STRINGS = {
     "heads.heading_layer": "6. 第 {layer} 层的全部 {n} 个头",
     "heads.name": "{head} 号头",
     "heads.top": "“{top}”",
-    "heads.avg": "{role}",
-    "heads.row_top": "“{top}”",
     "heads.row_top_hidden": "特殊词元",
     "heads.special": "特殊词元",
     "heads.caption": "行是查询，框出的是“{token}” · d_head = d_model / 头数 = {d} / {n} = {dh}",
