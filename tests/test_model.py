@@ -354,7 +354,7 @@ def test_broken_folders_are_refused_naming_what_is_missing(tmp_path):
     folder = _copy(tmp_path / "4")
     config = json.loads((folder / "config.json").read_text())
     (folder / "config.json").write_text(json.dumps({**config, "model_type": "mamba"}))
-    with pytest.raises(attncore.InputError, match=r"^model: model_type 'mamba' in .* is not supported; supported: bert, gpt2, llama, qwen2$"):
+    with pytest.raises(attncore.InputError, match=r"^model: model_type 'mamba' in .* is not supported; supported: bert, roberta, gpt2, llama, qwen2$"):
         attncore.run("cat", model=str(folder))
     (folder / "config.json").write_text(json.dumps({**config, "num_hidden_layers": 3}))  # a layer the weights lack
     with pytest.raises(attncore.InputError, match=r"^model: the weights in .* lack encoder.layer.2.attention.self.query.weight and 15 more$"):
