@@ -79,11 +79,10 @@ class Jobs:
             job = self.jobs.get(job_id)
             if job is None:
                 raise LiveError(f"job: no render {job_id}", 404)
-            if job.state == "waiting":
+            if job.state in ("waiting", "running"):  # a running job not yet started never starts (_run checks)
                 job.state = "cancelled"
-            elif job.state == "running" and job.process is not None:
-                job.state = "cancelled"
-                job.process.terminate()
+                if job.process is not None:
+                    job.process.terminate()
             return job
 
     def listing(self) -> list[dict]:
@@ -110,6 +109,7 @@ class Jobs:
                     "source": job.source}
             with self.lock:
                 if job.state == "cancelled":
+                    shutil.rmtree(folder, ignore_errors=True)
                     continue
                 job.process = subprocess.Popen([sys.executable, "-m", "scenes.live.jobs"], stdin=subprocess.PIPE,
                                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,

@@ -204,7 +204,7 @@ def page(view: View) -> str:
         else:
             buttons = "".join(button(n) for n in range(len(heads)))
         out += [f'<h2 class="controls">{e(s("explore.heads"))}</h2>', f'<div class="heads controls" id="heads">{buttons}</div>',
-                f'<p class="controls hint">{e(s("heads.roles"))}</p>']
+                f'<p class="controls hint">{e(s("explore.roles"))}</p>']
         if m.grouped_query:
             hctx = Ctx(chosen, i, language=language, hidden=hidden, keep=keep, heads=m)
             out += [html_of(b) for b in (sharing_block(hctx), *kv_cache_blocks(hctx))]

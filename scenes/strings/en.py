@@ -372,6 +372,7 @@ STRINGS = {
     "explore.choose": "Choose a token to follow: its weights, its links and every worked step below follow it.",
     "explore.link": "The address keeps the view (#focus=K&head=H, counted from 0): copy it to open the page on this token.",
     "explore.heads": "The heads of this layer, each token's weights as a heat map (rows are queries): choose one",
+    "explore.roles": "Under each map: what the head does, and its average weight on that place",
     "explore.current": "Following",
     "explore.index": "(token {index}, counted from 0)",
     "explore.weights": "Its attention weights: its row of A, as percentages.",

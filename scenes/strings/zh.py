@@ -355,6 +355,7 @@ STRINGS = {
     "explore.choose": "选择要看的词元：它的权重、连线和下面每一步计算都随之更新。",
     "explore.link": "地址记录当前视图（#focus=K&head=H，从 0 开始计数）：复制它，就能直接打开这个词元的视图。",
     "explore.heads": "这一层的各个头：每个头的注意力权重热图（行是查询），点击选择",
+    "explore.roles": "每张图下方：这个头在做什么，以及它给那个位置的平均权重",
     "explore.current": "当前词元",
     "explore.index": "（序号 {index}，从 0 开始）",
     "explore.weights": "它的注意力权重：A 的一行，以百分比表示。",
