@@ -442,7 +442,7 @@ def test_a_quantized_file_says_so(tiny):
     assert q8.to_dict()["quantization"]["file_type"] == "Q8_0"
     for source in ("f32", "folder"):
         assert attncore.run(SENTENCE, model=str(tiny("llama")[source]), layer=LAYER, head=1).quantization is None
-    for language, words in (("en", "GGUF file, Q8_0 quantized: 8-bit weights"), ("zh", "GGUF 文件，Q8_0 量化：权重 8 位")):
+    for language, words in (("en", "8-bit weights (Q8_0)"), ("zh", "权重 8 位（Q8_0 量化）")):
         run = run_scene(q8, ["title"], language=language, snapshots=True)
         assert any(words.replace(" ", "") in t for snap in run.snapshots for t, *_ in snap.texts), language  # (Text drops spaces)
         assert any("Q8_0" in c.text for c in run.scene.log.cues), language

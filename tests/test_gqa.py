@@ -129,6 +129,12 @@ def shown_text(result, source, heads) -> str:
     if source.step[:1] == ("head_role",):
         h = heads.heads[source.of]
         return pct(getattr(head_role_loops(h.weights.tolist(), h.mask.tolist(), h.tokens, True), source.field))
+    if source.step[:1] == ("focus_look",):  # the other rows' mean on key k, by loops over attncore's (RoPE) weights
+        i, k = source.step[1:]
+        w, mask = result.weights.tolist(), result.mask.tolist()
+        counted = [q for q in range(len(w)) if sum(mask[q]) > 1] or list(range(len(w)))
+        others = [w[q][k] for q in counted if q != i and mask[q][k]]
+        return pct({"share": w[i][k], "others": sum(others) / len(others)}[source.field])
     return expected_text(result, source, heads)
 
 

@@ -320,7 +320,10 @@ def test_handout_of_a_model_head_shows_its_bias(tmp_path):
                      heads=12).heads[11]
     i = r.tokens.index("it")
     assert f"+ {fmt(r.b_Q[0])} (b_Q[0]) = {fmt(r.Q[i, 0])}" in text
-    assert "The numbers come from all-MiniLM-L6-v2 · layer 5 · head 11" in text and "[CLS] [SEP] not drawn" in text
+    hidden = [j for j, t in enumerate(r.tokens) if t in ("[CLS]", "[SEP]")]
+    share = pct(sum(float(r.weights[i, j]) for j in hidden))  # the hidden specials' share, by a loop
+    assert "The numbers come from all-MiniLM-L6-v2 · layer 5 · head 11" in text
+    assert f"special tokens not drawn: {share} of “it”'s attention" in text and "[CLS] [SEP]" not in text
     assert "| [CLS] |" not in text  # hidden from the tables as from the screen
 
 

@@ -364,7 +364,8 @@ def test_the_focused_title_quotes_the_share():
     p = choice.pick
     [cue] = [c for c in run.scene.log.cues if "Why this head?" in c.text]
     assert attncore.pct(p.share) in cue.text and "8 heads" in cue.text
-    assert [n.source.index for n in cue.numbers] == [(p.focus, p.key)]
+    sources = [n.source for n in cue.numbers]  # the share, then (when said) the other rows' mean on that key
+    assert sources[0].index == (p.focus, p.key) and all(s.step[:1] == ("focus_look",) for s in sources[1:])
 
 
 # ---- bad use: one line each ----------------------------------------------------------------------

@@ -152,7 +152,7 @@ def worked_blocks(ctx: Ctx) -> list:
     if None in cols:  # what each "…" of the row holds
         blocks.append(("p", s("handout.elided_runs", token=tok, runs=runs_line(ctx, i, lay.runs(cols)))))
     if hidden:
-        blocks.append(("p", s("softmax.hidden", tokens=" ".join(sorted({r.tokens[k] for k in hidden})))))
+        blocks.append(("p", s("softmax.hidden", token=tok, share=pct(steps.run_weight(r, i, tuple(sorted(hidden)))))))
     top = steps.strongest(r, i)
     key = "softmax.top_self" if top == i else "softmax.top"
     blocks.append(("p", s(key, token=tok, top=token(top), pct=pct(r.weights[i, top]))))
