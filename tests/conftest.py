@@ -31,8 +31,10 @@ def _outside_the_work_tree() -> None:
     # Hypothesis' examples outlive the session (in the user's cache, never the work tree), so that an example
     # that once failed is tried first in every later run; CI draws the same examples in every run.
     examples = user_cache_path("attention-explainer-tests") / "hypothesis"
-    settings.register_profile("suite", database=DirectoryBasedExampleDatabase(examples),
-                              derandomize=bool(os.environ.get("CI")))
+    if os.environ.get("CI"):  # derandomized: the same examples every run (Hypothesis keeps no database then)
+        settings.register_profile("suite", derandomize=True, database=None)
+    else:
+        settings.register_profile("suite", database=DirectoryBasedExampleDatabase(examples))
     settings.load_profile("suite")
 
 
