@@ -155,10 +155,12 @@ def build(kind: str, folder: Path) -> dict:
             else:
                 p.normal_(0.0, 0.15)
     folder.mkdir(parents=True, exist_ok=True)
-    net.save_pretrained(folder / "hf")
-    tok.save(str(folder / "hf" / "tokenizer.json"))
+    # each kind's folder a name of its own: a result names its model by the folder's name (attncore.model.loaded
+    # finds it again by that name), and the suite builds both kinds once per session
+    net.save_pretrained(folder / f"tiny-{kind}")
+    tok.save(str(folder / f"tiny-{kind}" / "tokenizer.json"))
     state = {k: v.numpy().copy() for k, v in net.state_dict().items()}
-    out = {"folder": folder / "hf", "state": state, "config": CONFIGS[kind], "tok": tok}
+    out = {"folder": folder / f"tiny-{kind}", "state": state, "config": CONFIGS[kind], "tok": tok}
     out["f32"] = write_gguf(folder / f"tiny-{kind}-f32.gguf", kind, state, CONFIGS[kind], tok)
     out["q8_0"] = write_gguf(folder / f"tiny-{kind}-q8_0.gguf", kind, state, CONFIGS[kind], tok,
                              gguf.GGMLQuantizationType.Q8_0)

@@ -345,7 +345,9 @@ def test_a_live_renders_work_folder_is_never_swept(clean_renders):
     other = subprocess.run([sys.executable, str(ROOT / "render.py"), "--handout", str(folder / "h.md")], env=env,
                            capture_output=True, text=True, timeout=120)
     assert other.returncode == 0, other.stderr
-    assert not dead.exists() and live[0].is_dir()  # swept the dead, kept the live
+    # swept the dead, kept the live (unless that render has already finished and published: on a busy machine
+    # the handout above can take longer than the whole video; a live folder swept would fail the render below)
+    assert not dead.exists() and (live[0].is_dir() or proc.poll() is not None)
     assert proc.wait(timeout=300) == 0, (work / "live.log").read_text()
     outputs = {k: v for k, v in faults.files(folder).items() if k != "h.md"}
     assert outputs == refs["video"].files and faults.hidden(folder) == []

@@ -185,7 +185,7 @@ def test_catalogues_have_the_same_keys_and_placeholders():
     assert same <= {"softmax.scale", "softmax.exp", "softmax.exp_shifted", "scores.result", "summary.shape",
                     "summary.formula", "title.sentence", "softmax.x", "heads.top", "explore.weight", "explore.v_row",
                     "explore.z_row", "contrast.swap", "kv.score_head", "rope.table_s", "kv.candidate", "rope.pair_label",
-                    "rope.turned_name", "live.language.en", "live.language.zh"}, same  # a language named in its own words
+                    "rope.turned_name", "live.language.en", "live.language.zh", "heads.legend"}, same  # a language named in its own words
     assert set(en["title.tokens"]) == {"one", "other"} and set(zh["title.tokens"]) == {"other"}
 
 
@@ -340,9 +340,12 @@ def test_model_video_hides_cls_sep_but_says_they_count(runs):
     drawn = {s.source.index[1] for s in run.scene.log.shown if s.source.field == "weights" and s.source.of is None
              and len(s.source.index) == 2}
     assert drawn and not drawn & ctx.hidden
-    assert any("[CLS][SEP]notdrawn" in t for t in texts)  # the caption (Text.text drops spaces)
+    i = result.tokens.index("it")
+    share = attncore.pct(sum(float(result.weights[i, j]) for j in ctx.hidden))  # the hidden specials' share, by a loop
+    assert any(f"specialtokensnotdrawn:{share}of“it”'sattention" in t for t in texts)  # Text.text drops spaces
     words = " ".join(c.text for c in run.scene.log.cues)
-    assert "[CLS] [SEP] are not drawn, but they still take part in the softmax" in words
+    assert "The special tokens are not drawn, but they still take part in the softmax" in words
+    assert f"they hold {share} of the attention of “it”" in words
     assert "“it” gives 64.7% of its attention to “animal”" in words
     sums = [s.text for s in run.scene.log.shown if s.source.step == ("row_sums",)]
     assert sums and set(sums) == {"100.0%"}

@@ -234,7 +234,7 @@ class HeadsStage(Stage):
         steps_ = 40
         bar = VGroup(*(Rectangle(width=LEGEND_W / steps_, height=0.16, stroke_width=0)
                        .set_fill(theme.heat((k + 0.5) / steps_), 1) for k in range(steps_))).arrange(RIGHT, buff=0)
-        ends = [text(self.ctx, label, size, theme.dim) for label in ("0%", "50%", "100%")]
+        ends = [text(self.ctx, label, size, theme.dim) for label in (self.ctx.s("heads.legend", pct=p) for p in ("0%", "50%", "100%"))]
         for label, x in zip(ends, (0.0, 0.5, 1.0)):
             label.next_to(bar, DOWN, buff=0.06).set_x(bar.get_left()[0] + x * LEGEND_W)
         legend = VGroup(bar, *ends)

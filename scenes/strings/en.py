@@ -138,7 +138,7 @@ STRINGS = {
     "say.softmax.unscaled_self": "Why divide by √d_k? Without it, “{token}” would give itself {unscaled} of its attention instead of {pct}.",
     "softmax.spread": "this row's max − min: {raw} before ÷ √d_k, {scaled} after",
     "say.softmax.spread": "Before scaling, this row's scores span {raw}; after, {scaled}. Wider gaps push softmax toward all or nothing, where it saturates and learns slowly.",
-    "say.softmax.hidden": "{tokens} are not drawn, but they still take part in the softmax: they hold {share} of the attention of “{token}”, and the sum column counts them, so the shares shown add up to less than 100%.",
+    "say.softmax.hidden": "The special tokens are not drawn, but they still take part in the softmax: they hold {share} of the attention of “{token}”, so the shares shown add up to less than 100%.",
     # weighted sum
     "weighted.heading": "5. Weighted sum of the values",
     "weighted.heading_shown": "5. Weighted sum of the values: Z = A·V",
@@ -171,6 +171,7 @@ STRINGS = {
     "heads.join": "The heads' outputs side by side, mixed by the output matrix W_O",
     # what each head measurably does (attncore.roles; the rule in docs/models.md): a label under each heat map
     "heads.roles": "Under each map: its rows on average, then where “{token}” looks",
+    "heads.legend": "{pct}",  # the colour bar's ends and middle
     "heads.role.previous": "previous token",
     "heads.role.self": "self",
     "heads.role.next": "next token",

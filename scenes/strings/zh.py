@@ -130,7 +130,7 @@ STRINGS = {
     "say.softmax.unscaled_self": "为什么要除以 √d_k？如果不缩放，“{token}”会把 {unscaled} 的注意力给自己，而不是 {pct}。",
     "softmax.spread": "这一行的最大值 − 最小值：缩放前 {raw}，缩放后 {scaled}",
     "say.softmax.spread": "缩放前，这一行分数的跨度是 {raw}，缩放后是 {scaled}。差距越大，softmax 越趋向全有或全无，越饱和，越难学习。",
-    "say.softmax.hidden": "{tokens} 没有画出来，但它们仍然参与 softmax：它们占了“{token}”注意力的 {share}，总和里也算上了它们，所以显示出来的占比加起来不到 100%。",
+    "say.softmax.hidden": "特殊词元没有画出来，但仍然参与 softmax：它们占“{token}”注意力的 {share}，所以显示出来的占比加起来不到 100%。",
     # weighted sum
     "weighted.heading": "5. 对值向量加权求和",
     "weighted.heading_shown": "5. 对值向量加权求和：Z = A·V",
@@ -163,6 +163,7 @@ STRINGS = {
     "heads.join": "把各个头的输出并排拼接，再用输出矩阵 W_O 混合",
     # 从权重里能看出的每个头的作用（attncore.roles；规则见 docs/models.md）：每张热图下方的标签
     "heads.roles": "每张图下方：先是各行的平均情况，再是“{token}”看向哪里",
+    "heads.legend": "{pct}",  # the colour bar's ends and middle
     "heads.role.previous": "前一个词元",
     "heads.role.self": "自身",
     "heads.role.next": "后一个词元",
@@ -185,7 +186,7 @@ STRINGS = {
     "say.heads.roles_none": "每张图下方写着从权重里能看出的这个头的作用：对所有行取平均，看它给前一个词元、词元自身、后一个词元和第一个词元各多少权重；最大的一项达到 {threshold}，就用它给这个头命名。这里没有一个头达到：如果每行最强的键平均仍能拿到 {threshold}，这个头就是集中的，否则是分散的。",
     "say.heads.chosen_same": "在我们一直在看的 {head} 号头里，“{token}”把 {pct} 的注意力给了“{top}”。这里每个头都最关注“{top}”：在 {other} 号头里，“{token}”给了它 {opct}。但各个头的每一行并不相同；用训练好的权重，各个头会学到不同的分工。",
     "say.heads.chosen_same_special": "在我们一直在看的 {head} 号头里，“{token}”把 {pct} 的注意力给了“{top}”。这里每个头都最关注“{top}”：在 {other} 号头里，“{token}”给了它 {opct}。但各个头的每一行并不相同；用训练好的权重，各个头会学到不同的分工。其他词元平均只给“{top}” {others}：看向“{top}”是“{token}”自己的选择，不是每个词元都这样。",
-    "say.heads.chosen_same_shared": "在我们一直在看的 {head} 号头里，“{token}”把 {pct} 的注意力给了“{top}”。这里每个头都最关注“{top}”：在 {other} 号头里，“{token}”给了它 {opct}。但各个头的每一行并不相同；用训练好的权重，各个头会学到不同的分工。但其他词元平均也给“{top}” {others}，超过它的一半：在这个头里，看向“{top}”并不是“{token}”特有的。",
+    "say.heads.chosen_same_shared": "在我们一直在看的 {head} 号头里，“{token}”把 {pct} 给了“{top}”，在 {other} 号头里给了 {opct}：每个头都最关注“{top}”，只是各行不同；用训练好的权重，各个头会分工不同。不过其他词元平均也给“{top}” {others}，超过一半，所以看向“{top}”并不是“{token}”特有的。",
     "say.heads.intro": "这只是 {n} 个头中的一个。为什么要多个头？一个头只能给每个词元算出一种加权混合；{n} 个头各有自己的 W_Q、W_K 和 W_V，一个词元就能同时关注 {n} 种不同的东西。这些头平分模型的维度：d_head = d_model / 头数 = {d} / {n} = {dh}，所以每个头的查询、键和值各有 {dh} 个数。这里是每个头的注意力权重：行是查询，框出的是“{token}”这一行。",
     "say.heads.intro_layer": "这只是一个头。第 {layer} 层有 {n} 个头，每个 {dh} 维，各有自己的 W_Q、W_K 和 W_V。这里是每个头的注意力权重：行是查询，框出的是“{token}”这一行。",
     "say.heads.chosen": "在我们一直在看的 {head} 号头里，“{token}”把 {pct} 的注意力给了“{top}”。其他头关注的地方不同：在 {other} 号头里，“{token}”把 {opct} 给了“{otop}”。",
