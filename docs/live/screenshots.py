@@ -6,39 +6,30 @@ on a free port, Debian's headless Chromium driven by Playwright.
 
 from __future__ import annotations
 
-import subprocess
 import sys
 import urllib.parse
 from pathlib import Path
 
 ROOT = Path(__file__).parent.parent.parent
+sys.path.insert(0, str(ROOT / "benchmarks"))
+from live_bench import live_chromium  # noqa: E402  (the server and the browser, as the benchmark starts them)
+
 VIEWS = {"en": ("minilm", "The animal didn't cross the street because it was too tired", 3, 10),
          "zh": ("m3e-small", "猫没有过马路，因为它太累了", 1, 10)}
 
 
 def main() -> None:
-    from playwright.sync_api import sync_playwright
-
-    server = subprocess.Popen([sys.executable, str(ROOT / "render.py"), "--live", "--port", "0"], stdout=subprocess.PIPE,
-                              text=True, cwd=ROOT)
-    url = server.stdout.readline().strip()
-    try:
-        with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=["--no-sandbox", "--headless"])
-            for language, (model, sentence, layer, focus) in VIEWS.items():
-                page = browser.new_page(viewport={"width": 1200, "height": 1500})
-                fragment = urllib.parse.urlencode({"model": model, "sentence": sentence, "layer": layer, "focus": focus})
-                page.goto(f"{url}?lang={language}#{fragment}")
-                page.wait_for_function("window.__live && window.__live.drawn > 0 && window.__live.data", timeout=120_000)
-                page.wait_for_timeout(300)
-                out = Path(__file__).parent / f"live-{language}.png"
-                page.screenshot(path=str(out))
-                print(out)
-                page.close()
-            browser.close()
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
+    with live_chromium() as (url, browser):
+        for language, (model, sentence, layer, focus) in VIEWS.items():
+            page = browser.new_page(viewport={"width": 1200, "height": 1500})
+            fragment = urllib.parse.urlencode({"model": model, "sentence": sentence, "layer": layer, "focus": focus})
+            page.goto(f"{url}?lang={language}#{fragment}")
+            page.wait_for_function("window.__live && window.__live.drawn > 0 && window.__live.data", timeout=120_000)
+            page.wait_for_timeout(300)
+            out = Path(__file__).parent / f"live-{language}.png"
+            page.screenshot(path=str(out))
+            print(out)
+            page.close()
 
 
 if __name__ == "__main__":
