@@ -113,3 +113,39 @@ def test_a_voice_that_fails_while_the_stages_render_fails_the_render(tmp_path, m
     with pytest.raises(VoiceError, match="^voice: the English voice failed: stub voice: out of memory$"):
         make("video", attncore.run(), out, stages=("title", "embeddings"), voice=True, jobs=2, cache=False)
     assert not out.exists()
+
+
+QUICK = r'''
+import sys, wave
+from pathlib import Path
+folder = Path(sys.argv[1])
+for n, line in enumerate(sys.stdin.read().splitlines()):
+    with wave.open(str(folder / f"{n}.wav"), "wb") as w:
+        w.setnchannels(1); w.setsampwidth(2); w.setframerate(16000)
+        w.writeframes(b"\x00\x10" * 4000)
+'''
+
+
+@pytest.mark.render
+@pytest.mark.timeout(240)
+def test_a_voice_starting_while_the_stages_workers_fork_still_ends(tmp_path, monkeypatch):
+    """The voice's program starts (in the narration's thread) while the stages' pool forks its workers
+    (in the main thread). A worker forked after the voice's Popen had made its pipe (which tells Popen
+    whether the program started) and before Popen closed its end kept that pipe open, so Popen, and the
+    render, waited for ever (CI: 71 minutes). Here Popen waits 2 s with its pipe made, and the pool
+    forks 1 s after the render starts: the render must still end."""
+    import subprocess
+    import time
+
+    program = tmp_path / "quick_voice.py"
+    program.write_text(QUICK, encoding="utf-8")
+    stub = Voice("en", f"quick-{tmp_path.name}", (sys.executable, str(program)))
+    monkeypatch.setattr(voice_module, "voice_for", lambda language: stub)
+    starting = subprocess._fork_exec  # called once the pipe is made: CPython 3.11's Popen._execute_child
+    monkeypatch.setattr(subprocess, "_fork_exec", lambda *args: (time.sleep(2), starting(*args))[1])
+    forking = pool.run_parallel
+    monkeypatch.setattr(pool, "run_parallel", lambda *args, **kwargs: (time.sleep(1), forking(*args, **kwargs))[1])
+    out = tmp_path / "v.mp4"
+    written = make("video", attncore.run(), out, stages=("title", "embeddings", "softmax"), voice=True, jobs=2,
+                   cache=False)
+    assert written == [out] and out.stat().st_size > 0

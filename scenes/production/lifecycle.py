@@ -43,6 +43,10 @@ FAREWELL = "error: interrupted; nothing was written"
 INTERRUPTED = 130  # the exit status of an interrupted render (128 + SIGINT, as a shell's)
 
 _ending = threading.Lock()  # held while outputs move into place, and by whatever ends the process
+# held while this process forks workers that do not exec, and while a thread of it starts a program:
+# a worker forked while another thread's subprocess.Popen waited for its program to start kept that
+# Popen's pipe open, so the Popen waited for ever (the voice, started while the stages' pool forked)
+forks = threading.Lock()
 _state = {"interrupted": False, "finished": False, "farewell": FAREWELL}
 _live: dict[Path, bool] = {}  # this process's work folders (True) and the output folders it made (False)
 

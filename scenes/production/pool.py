@@ -23,7 +23,7 @@ from .. import STAGE_WEIGHT
 from ..context import Break
 from ..view import View
 from .cache import StageCache, stage_keys
-from .lifecycle import die_with_parent, signals_held, worker_signals
+from .lifecycle import die_with_parent, forks, signals_held, worker_signals
 from .media import Made, Piece, frame_rate_of, join_files
 from .options import render_options
 
@@ -161,7 +161,7 @@ def run_parallel(tasks: list[Task], folder: Path, jobs: int, on_progress, finish
         pool = ProcessPoolExecutor(max_workers=min(jobs, len(tasks)), mp_context=context,
                                    initializer=_start_worker, initargs=(given, writer, os.getpid()))
     try:
-        with signals_held():  # the first submit forks every worker
+        with signals_held(), forks:  # the first submit forks every worker
             pending = submit_all(tasks, lambda t: pool.submit(_render_in_worker, shared[id(t.job)], t.stage, t.previous,
                                                               str(folder / t.name), t.label))
         collect(pending, finished, failed)
