@@ -221,9 +221,9 @@ def main(sentence, focus, keep, quality, stages, d_model, d_k, seed, positional,
          course=None, cluster=None, live=False, port=8737, host="127.0.0.1", remote_render=False, **asked):
     """Render a video explaining self-attention on SENTENCE with its real numbers."""
     if live:
-        from scenes.live import serve
-
-        return serve(host, port, (model,) if model else (), remote_render)
+        return main_live(host, port, model, remote_render, quality, dict(
+            sentence=sentence, model=model, lang=language, layer=layer, head=head, contrast=contrast, causal=causal,
+            positional=positional, stages=video_stages(stages, overview=False)))
     if course is not None or cluster is not None:
         return main_course(course, cluster, asked.get("output"), Settings(quiet=quiet, jobs=jobs, cache=not no_cache),
                            dry_run)
@@ -252,6 +252,28 @@ def main(sentence, focus, keep, quality, stages, d_model, d_k, seed, positional,
         staging.publish(deaf_after=True)  # every output at once: until here an interruption leaves none
     for path in written:
         click.echo(str(path))
+
+
+# what --live goes with: where it listens, and what the page opens on (the sentence, model, language, layer, head,
+# pair, the toy's switches; the videos' quality and stages); anything else is refused (docs/live.md)
+LIVE_OPTIONS = ("live", "port", "host", "remote_render", "sentence", "model", "language", "layer", "head", "contrast",
+                "causal", "positional", "quality", "stages")
+
+
+def main_live(host, port, model, remote_render, quality, given):
+    """--live: the page (scenes.live.serve), opening on the options given on the command line."""
+    ctx = click.get_current_context()
+    typed = {p.name for p in ctx.command.params
+             if ctx.get_parameter_source(p.name) is click.core.ParameterSource.COMMANDLINE}
+    refused = [p for p in ctx.command.params if p.name in typed and p.name not in LIVE_OPTIONS]
+    if refused:
+        raise click.UsageError(f"--live does not take {refused[0].opts[-1]}: the page chooses the rest (docs/live.md); "
+                               "leave it out")
+    from scenes.live import serve
+
+    names = {"language": "lang"}
+    given = {names.get(k, k): v for k, v in given.items() if k in typed or (k == "lang" and "language" in typed)}
+    serve(host, port, (model,) if model else (), remote_render, quality=quality, given=given)
 
 
 COURSE_OPTIONS = ("course", "cluster", "output", "quiet", "jobs", "no_cache", "dry_run")  # what --course goes with

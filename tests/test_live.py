@@ -443,3 +443,215 @@ def test_the_minimal_pair_side_by_side(browser, server):
     assert abs(float(label.get_attribute("y")) - frame - 26 / 2 - 2) < 4  # the frame is around that token's row
     assert ra.tokens[most] in page.text_content("#pair-lines")
     page.close()
+
+
+def shares(page) -> tuple[list[str], list[float]]:
+    """The next tokens shown: their names and their percentages, as the page shows them."""
+    rows = page.query_selector_all("#next .bar")
+    return ([r.query_selector(".name").text_content() for r in rows],
+            [float(r.query_selector(".p").text_content().rstrip("%")) for r in rows])
+
+
+@browser_only
+@pytest.mark.browser
+def test_generate_in_chromium_against_transformers_logits(browser, tiny):
+    """A tiny random llama (tests/conftest.py's), started with --model: the Generate controls driven in the
+    page. The ten next tokens shown, at temperature 1, then 0.5, then top-k 3, are softmax(logits / T) of
+    transformers' own forward pass on the folder (to 0.1 percentage point, names where readable); two tokens
+    generated with seed 7 at temperature 0.8 are the ones numpy's Generator seeded with (7, the number of
+    tokens) draws from those probabilities, appended to the sentence box; "always the most likely" appends the
+    argmax; the KV cache's size is rows × 3 layers × 2 K/V heads × 16 × 2 × 2 bytes (the tiny config)."""
+    torch = pytest.importorskip("torch")
+    transformers = pytest.importorskip("transformers")
+    built = tiny("llama")
+    tok = built["tok"]
+    lm = transformers.AutoModelForCausalLM.from_pretrained(str(built["folder"]), torch_dtype=torch.float32).eval()
+
+    def reference(text: str, temperature: float = 1.0, top_k: int = 0) -> tuple[list[int], np.ndarray]:
+        ids = tok.encode(text.strip()).ids  # the page sends the box's text; the server strips it
+        with torch.no_grad():
+            logits = lm(torch.tensor([ids])).logits[0, -1].double().numpy()
+        scaled = logits / temperature
+        if top_k:
+            scaled[np.argsort(-logits, kind="stable")[top_k:]] = -np.inf
+        e = np.exp(scaled - scaled.max())
+        return ids, e / e.sum()
+
+    def readable(i: int) -> str | None:
+        text = tok.decode([i]).strip()
+        return text if text and text.isascii() and text.isprintable() else None
+
+    def check_shown(page, p: np.ndarray) -> None:
+        names, shown = shares(page)
+        order = np.argsort(-p, kind="stable")
+        assert len(shown) == min(10, int((p > 0).sum()))
+        for j, (name, share) in enumerate(zip(names, shown)):
+            assert abs(share - 100 * p[order[j]]) < 0.1, (j, share, p[order[j]])
+            alike = [i for i in range(p.size) if abs(p[i] - p[order[j]]) < 1e-5]  # a near tie may come in either order
+            if all(readable(i) for i in alike):
+                assert name in {readable(i) for i in alike}, (name, alike)
+
+    def predicted(page, after: int) -> int:
+        page.wait_for_function(f"window.__live.predicted > {after}", timeout=120_000)
+        page.wait_for_timeout(300)  # a later answer (the last control moved) replaces an earlier one
+        page.wait_for_function("!document.body.classList.contains('busy')")
+        return page.evaluate("window.__live.predicted")
+
+    server = Server("--model", str(built["folder"]))
+    try:
+        sentence = "the cat sat on the"
+        page = open_live(browser, server, "#model=tiny-llama&sentence=" + urllib.parse.quote(sentence))
+        assert page.is_visible("#generate")
+        page.click("#generating summary")
+        n = predicted(page, 0)
+        check_shown(page, reference(sentence)[1])
+        page.fill("#temperature", "0.5")
+        n = predicted(page, n)
+        assert page.text_content("#temperature-value") == "0.5"
+        check_shown(page, reference(sentence, 0.5)[1])
+        page.fill("#top-k", "3")
+        n = predicted(page, n)
+        check_shown(page, reference(sentence, 0.5, 3)[1])
+        assert abs(sum(shares(page)[1]) - 100) < 0.2
+        page.fill("#top-k", "0")
+        page.fill("#temperature", "0.8")
+        page.fill("#seed", "7")
+        n = predicted(page, n)
+        check_shown(page, reference(sentence, 0.8)[1])
+        text = sentence
+        for made in range(2):
+            ids, p = reference(text, 0.8)
+            want = int(np.random.default_rng([7, len(ids)]).choice(p.size, p=p))
+            page.click("#generate-button")
+            page.wait_for_function(f"window.__live.generated > {made}", timeout=120_000)
+            text = tok.decode(ids + [want])
+            assert page.input_value("#sentence") == text.replace("\n", "")
+            assert f"{len(ids) + 1} " in page.text_content("#grown-caption")
+            assert f"{(len(ids) + 1) * 3 * 2 * 16 * 2 * 2:,}" in page.text_content("#cache")
+            assert len(page.query_selector_all("#grown-row tr:first-child th")) == len(ids) + 2  # a label, the keys
+        page.check("#greedy")
+        page.click("#generate-button")
+        page.wait_for_function("window.__live.generated > 2", timeout=120_000)
+        ids, p = reference(text)
+        assert page.input_value("#sentence") == tok.decode(ids + [int(np.argmax(p))]).replace("\n", "")
+        assert not page.errors
+        page.close()
+    finally:
+        server.stop()
+
+
+# ---- "Make the video": its quality, its stages, its progress ------------------------------------------------
+
+TOY_VIDEO = ["title", "analogy", "embeddings", "projection", "scores", "softmax", "weighted-sum", "summary"]  # by hand
+
+
+def cancelled(server, job: dict) -> None:
+    status, body = server.get(f"api/jobs/{job['id']}/cancel", "POST")
+    assert status == 200 and body["state"] in ("cancelled", "done", "failed"), body
+
+
+@pytest.mark.parametrize("query, words", [
+    ({"quality": "ultra"}, "quality: 'ultra' is not one of low, medium, high, 4k"),
+    ({"stages": "bogus"}, "stages: 'bogus' is not a stage"),
+    ({"stages": "../title"}, "is not a stage"),
+    ({"stages": "heads"}, "stages: 'heads' is not a stage of this view's video; its stages are title, analogy"),
+    ({"stages": "kv-cache"}, "is not a stage of this view's video"),
+    ({"stages": ""}, "stages: none chosen"),
+    ({"output": "pdf"}, "output: 'pdf' is not one of"),
+])
+def test_make_refuses_an_unknown_quality_or_stage(server, query, words):
+    status, body = server.get("api/make", "POST", sentence="I have a cat", **query)
+    assert status == 400 and words in body["error"] and "\n" not in body["error"], body
+
+
+def test_make_knows_its_total_from_the_start_with_the_quality_and_stages_asked(server):
+    """The job's answer and its first listing give stages done of total before anything is rendered: the two
+    stages asked (in video order), the toy's whole video (8 stages) and MiniLM's (9: every head too) when
+    none are named, 1 for the handout (one step); the quality asked is the one kept."""
+    status, job = server.get("api/make", "POST", sentence="I have a cat", stages="softmax,title", quality="medium")
+    try:
+        assert status == 200, job
+        assert (job["done"], job["total"], job["stages"], job["quality"]) == (0, 2, ["title", "softmax"], "medium")
+        listed = next(j for j in server.get("api/jobs")[1] if j["id"] == job["id"])
+        assert listed["total"] == 2 and listed["done"] in (0, 1, 2)
+    finally:
+        cancelled(server, job)
+    for query, total in (({}, len(TOY_VIDEO)), ({"model": "minilm"}, len(TOY_VIDEO) + 1),
+                         ({"output": "handout"}, 1)):
+        status, job = server.get("api/make", "POST", sentence="I have a cat", **query)
+        cancelled(server, job)
+        assert status == 200 and job["total"] == total and job["quality"] == "low" and job["stages"] == [], job
+
+
+@browser_only
+@pytest.mark.browser
+def test_make_the_video_controls_in_chromium(browser, server):
+    """The stage picker offers the view's whole video (all ticked), the quality render.py's four; two stages
+    ticked at medium are what the job gets, its bar shows done of 2 from its first report, and its cancel
+    button cancels it; the handout hides the stage picker."""
+    page = open_live(browser, server)
+    boxes = page.query_selector_all("#stage-boxes input")
+    assert [b.get_attribute("value") for b in boxes] == TOY_VIDEO and all(b.is_checked() for b in boxes)
+    assert [o.get_attribute("value") for o in page.query_selector_all("#make-quality option")] == [
+        "low", "medium", "high", "4k"] and page.input_value("#make-quality") == "low"
+    for b in boxes:
+        if b.get_attribute("value") not in ("title", "softmax"):
+            b.uncheck()
+    page.select_option("#make-quality", "medium")
+    before = {j["id"] for j in server.get("api/jobs")[1]}
+    page.click("#make-button")
+    page.wait_for_selector("#jobs li progress")
+    item = page.query_selector("#jobs li:last-child")
+    assert item.query_selector("progress").get_attribute("max") == "2"
+    assert item.query_selector(".count").text_content().endswith("/2")
+    job = next(j for j in server.get("api/jobs")[1] if j["id"] not in before)
+    assert job["quality"] == "medium" and job["stages"] == ["title", "softmax"]
+    item.query_selector("button").click()
+    page.wait_for_function(f"document.querySelector('#jobs li[data-id=\"{job['id']}\"] .state').textContent === 'cancelled'")
+    page.select_option("#make-output", "handout")
+    assert not page.is_visible("#make-stages")
+    page.select_option("#make-output", "video")
+    assert page.is_visible("#make-stages")
+    assert not page.errors
+    page.close()
+
+
+# ---- render.py --live with other options ---------------------------------------------------------------------
+
+@pytest.mark.parametrize("args, code, words", [
+    (["--voice"], 2, "error: --live does not take --voice"),
+    (["--output", "x.mp4"], 2, "error: --live does not take --output"),
+    (["--focus", "cat"], 2, "error: --live does not take --focus"),
+    (["--sentence", ""], 1, "error: --sentence: is empty"),
+    (["--sentence", "x" * 301], 1, "error: --sentence: 301 characters; the page takes at most 300"),
+    (["--model", "minilm", "--causal"], 1, "error: --causal: applies to the toy numbers"),
+    (["--layer", "-1"], 1, "error: --layer: -1 is out of range"),
+])
+def test_live_refuses_the_options_it_does_not_take(args, code, words):
+    done = subprocess.run([sys.executable, str(ROOT / "render.py"), "--live", "--port", "0", *args], capture_output=True,
+                          text=True, cwd=ROOT, timeout=120)
+    assert done.returncode == code and done.stderr.strip().startswith(words), done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1 and not done.stdout
+
+
+@browser_only
+@pytest.mark.browser
+def test_live_opens_on_the_options_given(browser):
+    """--sentence, --model, --lang, --layer, --head, --contrast, --quality and --stage are where the page opens."""
+    a, b = "The cat sat on the mat because it was tired", "The dog sat on the mat because it was tired"
+    s = Server("--model", "minilm", "--sentence", a, "--contrast", b, "--lang", "zh", "--layer", "2", "--head", "3",
+               "--quality", "medium", "--stage", "softmax", "--stage", "title")
+    try:
+        page = open_live(browser, s, lang="")
+        assert page.get_attribute("html", "lang") == "zh-Hans" and page.input_value("#sentence") == a
+        assert page.input_value("#contrast") == b and page.input_value("#model") == "minilm" and page.is_visible("#pair svg")
+        assert page.input_value("#layer") == "2" and page.input_value("#head") == "3"
+        focus = page.evaluate("window.__live.data.focus")
+        assert row_shown(page) == [pct(w) for w in attncore.run(a, model="minilm", layer=2, head=3).weights[focus]]
+        assert page.input_value("#make-quality") == "medium"
+        assert [e.get_attribute("value") for e in page.query_selector_all("#stage-boxes input:checked")] == [
+            "title", "softmax"]
+        assert not page.errors
+        page.close()
+    finally:
+        s.stop()

@@ -27,11 +27,38 @@ def _raise_interrupt(signum, frame):
     raise KeyboardInterrupt
 
 
+def opening(found: dict[str, str], given: dict) -> dict:
+    """What the page opens on, from render.py --live's options `given` (the page's fields: model (as
+    given: a name, folder or file), sentence, layer, head, lang, causal, positional, contrast, stages),
+    checked as a request's fields are (scenes.live.service.parse). Raises InputError, one line naming
+    the option, for a value the page would refuse."""
+    import attncore
+    from attncore import InputError
+
+    from .service import parse
+
+    query = {k: str(int(v) if isinstance(v, bool) else v) for k, v in given.items() if v is not None and k != "stages"}
+    if "model" in query:  # shown by its name on the page (service.offered)
+        query["model"] = next(shown for shown, source in found.items() if source == given["model"])
+    try:
+        ask = parse({"sentence": query.pop("sentence", attncore.DEFAULT_SENTENCE), **query}, found)
+    except InputError as e:
+        raise InputError(f"--{e}") from None
+    state = {k: getattr(ask, k) for k in ("model", "layer", "causal", "positional")}
+    state["head"] = "auto" if ask.head is None else str(ask.head)
+    if "sentence" in given:
+        state["sentence"] = ask.sentence
+    if ask.contrast is not None:
+        state["contrast"] = ask.contrast
+    return {**state, "lang": ask.language, "stages": list(given["stages"]) if given.get("stages") else None}
+
+
 def serve(host: str = "127.0.0.1", port: int = DEFAULT_PORT, models: tuple[str, ...] = (), render_remote: bool = False,
-          out=None) -> None:
+          out=None, quality: str = "low", given: dict | None = None) -> None:
     """Serve the page until Ctrl-C (or SIGTERM): its address is the first line written to `out`
-    (stdout), and no browser is opened. Raises InputError (one line) for a model that cannot be found
-    or a port that cannot be taken."""
+    (stdout), and no browser is opened. `quality`: the videos' quality unless the page chooses another;
+    `given`: what the page opens on (`opening`). Raises InputError (one line) for a model that cannot be
+    found, a port that cannot be taken, or a starting value the page would refuse."""
     import uvicorn
 
     from attncore import InputError
@@ -42,6 +69,7 @@ def serve(host: str = "127.0.0.1", port: int = DEFAULT_PORT, models: tuple[str, 
 
     out = out or sys.stdout
     found = offered(tuple(models))
+    start = opening(found, given or {})
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -58,8 +86,8 @@ def serve(host: str = "127.0.0.1", port: int = DEFAULT_PORT, models: tuple[str, 
         out.write(f"also on this computer's network addresses, port {port} (--host {host})\n")
     out.write(f"models: {', '.join(found)}; Ctrl-C stops\n")
     out.flush()
-    jobs = Jobs()
-    app = create_app(found, render_remote=render_remote, jobs=jobs)
+    jobs = Jobs(quality)
+    app = create_app(found, render_remote=render_remote, jobs=jobs, opening=start)
     server = uvicorn.Server(uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off",
                                            timeout_graceful_shutdown=2))
     previous = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}

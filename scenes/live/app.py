@@ -35,6 +35,8 @@ from starlette.templating import Jinja2Templates
 from ..outputs.blocks import FONTS, STYLE
 from ..outputs.explore import EXPLORE_STYLE
 from ..strings import catalogue
+from ..view import QUALITIES
+from .jobs import RENDERED
 from .service import LANGUAGES, MAX_CHARS, TOY, LiveError, Service, number, parse
 
 HERE = Path(__file__).parent
@@ -153,9 +155,11 @@ def words(language: str) -> dict[str, str]:
 
 
 def create_app(models: dict[str, str], *, limits: Limits = Limits(), render_remote: bool = False,
-               jobs=None) -> Starlette:
+               jobs=None, opening: dict | None = None) -> Starlette:
     """The app for the models `models` (scenes.live.service.offered). `render_remote`: other computers
-    may ask for videos too. `jobs` (scenes.live.jobs.Jobs): the render queue, None for none."""
+    may ask for videos too. `jobs` (scenes.live.jobs.Jobs): the render queue, None for none. `opening`:
+    what the page opens on (scenes.live.opening: render.py --live's --sentence, --model, --lang, ...)."""
+    opening = opening or {}
     service, worker, clients = Service(models), Worker(), Clients(limits)
     templates = Jinja2Templates(directory=str(HERE / "templates"))
     waiting = [0]
@@ -181,15 +185,20 @@ def create_app(models: dict[str, str], *, limits: Limits = Limits(), render_remo
                 clients.done(address)
 
     async def page(request: Request):
-        language = request.query_params.get("lang", "en")
+        language = request.query_params.get("lang") or opening.get("lang", "en")
         if language not in LANGUAGES:
             language = "en"
         w = words(language)
+        state = {k: v for k, v in opening.items() if k not in ("lang", "stages")}
+        if request.query_params.get("sentence"):
+            state["sentence"] = request.query_params["sentence"][:MAX_CHARS]
         start = {"models": list(models), "lang": language, "maxChars": MAX_CHARS, "toy": TOY,
-                 "render": jobs is not None and (render_remote or is_local(request)),
-                 "sentence": request.query_params.get("sentence", "")[:MAX_CHARS]}
+                 "render": jobs is not None and (render_remote or is_local(request)), "state": state,
+                 "quality": jobs.quality if jobs is not None else "low", "stages": opening.get("stages"),
+                 "rendered": RENDERED}
         return templates.TemplateResponse(request, "live.html", {
             "w": w, "lang": language, "languages": LANGUAGES, "models": list(models), "max_chars": MAX_CHARS,
+            "qualities": QUALITIES,
             "start": json.dumps(start, ensure_ascii=False).replace("</", "<\\/"),
             "words": json.dumps(w, ensure_ascii=False).replace("</", "<\\/")})
 

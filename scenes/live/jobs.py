@@ -28,6 +28,7 @@ from starlette.responses import FileResponse, JSONResponse
 from .service import TOY, Ask, LiveError, parse
 
 OUTPUTS = {"video": "lecture.mp4", "slides": "lecture.html", "handout": "lecture.md", "explore": "lecture.html"}
+RENDERED = ("video", "slides")  # made of rendered stages (a stage picker and a bar of stages); the others in one step
 MAX_JOBS = 20  # waiting at once; beyond, "busy"
 PROGRESS = re.compile(r"rendering: (\d+)/(\d+) stages")
 
@@ -39,16 +40,17 @@ class Job:
     ask: Ask
     stages: tuple[str, ...] | None
     source: str = TOY  # what attncore.model.load_model takes for ask.model (a name the lecturer started with)
+    quality: str = "low"
+    total: int = 1  # stages to render (known when asked: the page's bar shows done of total from the start), 1 for a one-step output
     state: str = "waiting"  # waiting, running, done, failed, cancelled
     done: int = 0
-    total: int = 0
     error: str = ""
     files: list[str] = field(default_factory=list)
     process: subprocess.Popen | None = None
 
     def to_dict(self, position: int) -> dict:
         return {"id": self.id, "output": self.output, "state": self.state, "done": self.done, "total": self.total,
-                "position": position, "error": self.error, "sentence": self.ask.sentence,
+                "quality": self.quality, "stages": list(self.stages or ()), "position": position, "error": self.error, "sentence": self.ask.sentence,
                 "files": [{"name": f, "url": f"/media/{self.id}/{f}"} for f in self.files]}
 
 
@@ -56,7 +58,7 @@ class Jobs:
     """The queue, its runner thread and the jobs' folders (removed by `close`)."""
 
     def __init__(self, quality: str = "low"):
-        self.quality = quality
+        self.quality = quality  # a request's default (render.py --live --quality)
         self.folder = Path(tempfile.mkdtemp(prefix="attention-live-"))
         self.jobs: dict[int, Job] = {}
         self.ids = itertools.count(1)
@@ -65,11 +67,12 @@ class Jobs:
         self.runner = threading.Thread(target=self._run, name="live-jobs", daemon=True)
         self.runner.start()
 
-    def add(self, output: str, ask: Ask, stages: tuple[str, ...] | None, source: str = TOY) -> Job:
+    def add(self, output: str, ask: Ask, stages: tuple[str, ...] | None, source: str = TOY, quality: str = "low",
+            total: int = 1) -> Job:
         with self.lock:
             if sum(j.state in ("waiting", "running") for j in self.jobs.values()) >= MAX_JOBS:
                 raise LiveError(f"busy: {MAX_JOBS} renders are waiting already; try again later", 503)
-            job = Job(next(self.ids), output, ask, stages, source)
+            job = Job(next(self.ids), output, ask, stages, source, quality, total)
             self.jobs[job.id] = job
             self.lock.notify_all()
             return job
@@ -105,7 +108,7 @@ class Jobs:
             folder = self.folder / str(job.id)
             folder.mkdir()
             spec = {"ask": job.ask.__dict__, "output": job.output, "path": str(folder / OUTPUTS[job.output]),
-                    "stages": job.stages, "quality": self.quality,
+                    "stages": job.stages, "quality": job.quality,
                     "source": job.source}
             with self.lock:
                 if job.state == "cancelled":
@@ -147,6 +150,8 @@ class Jobs:
     def routes(self, service, models, computed, may_render):
         """(path, endpoint, methods) for the app: ask for a render, list, cancel, fetch a result."""
         from scenes import STAGE_NAMES
+        from scenes.resolve import video_stages
+        from scenes.view import QUALITIES
 
         async def make(request: Request):
             if not may_render(request):
@@ -156,13 +161,24 @@ class Jobs:
             output = q.get("output") or "video"
             if output not in OUTPUTS:
                 raise LiveError(f"output: {output[:40]!r} is not one of {', '.join(OUTPUTS)}")
-            stages = tuple(s for s in (q.get("stages") or "").split(",") if s) or None
-            unknown = [s for s in stages or () if s not in STAGE_NAMES]
+            quality = q.get("quality") or self.quality
+            if quality not in QUALITIES:
+                raise LiveError(f"quality: {quality[:40]!r} is not one of {', '.join(QUALITIES)}")
+            asked = tuple(s for s in (q.get("stages") or "").split(",") if s)
+            unknown = [s for s in asked if s not in STAGE_NAMES]
             if unknown:
                 raise LiveError(f"stages: {unknown[0][:40]!r} is not a stage ({', '.join(STAGE_NAMES)})")
+            if "stages" in q and not asked:
+                raise LiveError("stages: none chosen; choose at least one stage of the video")
             shown = await computed(request, lambda: service.view(ask))  # refused here, not in the worker
+            stages = video_stages(asked, overview=False)  # in video order; None (none given): the view's whole video
+            wrong = [s for s in stages or () if s not in shown["stages"]]
+            if wrong:
+                raise LiveError(f"stages: {wrong[0]!r} is not a stage of this view's video; its stages are "
+                                f"{', '.join(shown['stages'])}")
+            total = len(stages or shown["stages"]) if output in RENDERED else 1
             fixed = Ask(**{**ask.__dict__, "head": shown["head"], "focus": shown["focus"]})
-            return JSONResponse(self.add(output, fixed, stages, models[ask.model]).to_dict(0))
+            return JSONResponse(self.add(output, fixed, stages, models[ask.model], quality, total).to_dict(0))
 
         async def listing(request: Request):
             return JSONResponse(self.listing())

@@ -24,6 +24,7 @@ from attncore import AttentionResult, InputError, MultiHeadResult, fmt, head_rol
 from attncore.generation import can_generate, grown_head
 from attncore.pick import check_pair
 
+from .. import default_stages
 from ..context import Ctx
 from ..outputs.blocks import block_html, contrast_lines, intro_blocks, role_words
 from ..outputs.explore import contrast_svg, heat_png, view_of
@@ -122,7 +123,7 @@ def _sentence(name: str, value: str | None, required: bool = True) -> str | None
 def parse(query: Mapping[str, str], models: Mapping[str, str]) -> Ask:
     """The request's fields (a query string's) as an Ask. Raises LiveError, one line naming the field."""
     known = {"model", "sentence", "layer", "head", "focus", "lang", "causal", "positional", "contrast",
-             "temperature", "top_k", "seed", "greedy", "output", "stages"}
+             "temperature", "top_k", "seed", "greedy", "output", "stages", "quality"}
     unknown = sorted(set(query) - known)
     if unknown:
         raise LiveError(f"{unknown[0][:40]}: not a field the page knows; it knows {', '.join(sorted(known))}")
@@ -268,6 +269,8 @@ class Service:
             "sizes": s("handout.sizes", d_model=r.d_model, d_k=r.d_k, d_v=r.d_v, scale=fmt(r.scale)),
             "view": view_of(r, focus, ask.language, frozenset()),
             "decoder": can_generate(r),
+            "stages": list(default_stages(several and len(heads) > 1, contrast=other is not None, rope=r.rope is not None,
+                                          generating=can_generate(r))),  # the whole video of this view, as View.resolve
             "contrast": None,
         }
         if other is not None:

@@ -554,6 +554,8 @@ STRINGS = {
     "live.make.slides": "the slides",
     "live.make.handout": "the handout",
     "live.make.explore": "the page to explore",
+    "live.quality": "Quality",
+    "live.stages": "The video’s stages",
     "live.make": "Make it from what is on screen",
     "live.cancel": "Cancel",
     "live.waiting": "waiting",

@@ -537,6 +537,8 @@ STRINGS = {
     "live.make.slides": "幻灯片",
     "live.make.handout": "讲义",
     "live.make.explore": "可探索的网页",
+    "live.quality": "画质",
+    "live.stages": "视频的各个阶段",
     "live.make": "用屏幕上的内容制作",
     "live.cancel": "取消",
     "live.waiting": "排队中",

@@ -1,8 +1,32 @@
 // "Make it from what is on screen": asks the server to make the video (or slides, handout, page) of the
 // current view, then lists every render (from any tab, in the order asked) with its progress, a cancel
 // button, and the result to play or download. The list is polled while something is waiting or running.
-window.liveJobs = ({query, say, $}) => {
+// The quality and the video's stages are chosen beside the button: the stages offered are the view's whole
+// video (the server's "stages", from the stages' registration), all ticked unless render.py --live --stage said.
+window.liveJobs = ({query, say, $, start}) => {
   let polling = null;
+  const unticked = new Set();  // stages the lecturer unticked, kept while the view changes
+  $("make-quality").value = start.quality;
+
+  function stages(names) {
+    if (start.stages) {  // render.py --live --stage: those ticked at first
+      for (const s of names) if (!start.stages.includes(s)) unticked.add(s);
+      start.stages = null;
+    }
+    const have = [...$("stage-boxes").querySelectorAll("input")].map(b => b.value).join();
+    if (have === names.join()) return;
+    $("stage-boxes").replaceChildren(...names.map(name => {
+      const label = document.createElement("label");
+      const box = document.createElement("input");
+      box.type = "checkbox"; box.value = name; box.checked = !unticked.has(name);
+      box.addEventListener("change", () => { if (box.checked) unticked.delete(name); else unticked.add(name); });
+      const code = document.createElement("code"); code.textContent = name;
+      label.append(box, " ", code);
+      return label;
+    }));
+  }
+
+  function showStages() { $("make-stages").hidden = !start.rendered.includes($("make-output").value); }
 
   function row(job) {
     const li = document.createElement("li");
@@ -16,11 +40,13 @@ window.liveJobs = ({query, say, $}) => {
     li.append(what, state);
     if (job.state === "running" || job.state === "waiting") {
       const bar = document.createElement("progress");
-      bar.max = job.total || 1; bar.value = job.done;
+      bar.max = job.total; bar.value = job.done;  // the total is known from the first report
+      const count = document.createElement("span");
+      count.className = "count"; count.textContent = `${job.done}/${job.total}`;
       const cancel = document.createElement("button");
       cancel.type = "button"; cancel.textContent = say("live.cancel");
       cancel.addEventListener("click", async () => { await fetch(`/api/jobs/${job.id}/cancel`, {method: "POST"}); poll(); });
-      li.append(" ", bar, " ", cancel);
+      li.append(" ", bar, " ", count, " ", cancel);
     }
     for (const f of job.files) {
       if (f.name.endsWith(".mp4")) {
@@ -45,12 +71,19 @@ window.liveJobs = ({query, say, $}) => {
   }
 
   $("make-button").addEventListener("click", async () => {
-    const response = await fetch(`/api/make?${query({output: $("make-output").value})}`, {method: "POST"});
+    const output = $("make-output").value, extra = {output, quality: $("make-quality").value};
+    if (start.rendered.includes(output)) {
+      extra.stages = [...$("stage-boxes").querySelectorAll("input:checked")].map(b => b.value).join(",");
+    }
+    const response = await fetch(`/api/make?${query(extra)}`, {method: "POST"});
     const body = await response.json().catch(() => ({}));
     if (!response.ok) {
       const m = $("message"); m.hidden = false; m.textContent = say("live.error", {error: body.error || response.status});
     }
     poll();
   });
+  $("make-output").addEventListener("change", showStages);
+  showStages();
   poll();
+  return {stages};
 };

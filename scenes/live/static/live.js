@@ -7,10 +7,12 @@
   const $ = id => document.getElementById(id);
   const DEBOUNCE = 150;  // ms after the last keystroke
   const say = (key, params = {}) => (words[key] || key).replace(/\{(\w+)\}/g, (_, k) => params[k] ?? "");
-  const state = {model: start.models[0], sentence: start.sentence || "I have a cat", layer: 0, head: "auto",
-                 focus: null, causal: false, positional: false, contrast: ""};
+  const state = {model: start.models[0], sentence: "I have a cat", layer: 0, head: "auto",
+                 focus: null, causal: false, positional: false, contrast: "", ...start.state};  // render.py --live's options
   // what the benchmark reads: when the last input came, when its request left, when its pictures were drawn
-  const live = window.__live = {asked: 0, drawn: 0, input: 0, sent: 0, done: 0, data: null, next: null};
+  // and how many next-token distributions and generated tokens are shown (the tests wait on them)
+  const live = window.__live = {asked: 0, drawn: 0, input: 0, sent: 0, done: 0, data: null, next: null,
+                                predicted: 0, generated: 0};
   let timer = null, pending = null, asked = 0;
 
   const fromHash = () => {
@@ -125,6 +127,7 @@
     $("pair-lines").innerHTML = d.contrast ? d.contrast.lines : "";
     for (const e of document.querySelectorAll(".toy")) e.hidden = d.model !== start.toy;
     $("make").hidden = !start.render;
+    if (jobs) jobs.stages(d.stages);
   }
 
   // ---- generating (decoders) ----------------------------------------------------------------------
@@ -148,6 +151,7 @@
         return row;
       }));
       live.next = p;
+      live.predicted++;
     } catch (e) {
       if (e.name !== "AbortError") showError(e.message);
     }
@@ -172,8 +176,8 @@
                                      line([say("live.row_weight"), ...g.row.map(r => r[1])], "td"));
       $("cache").textContent = say("live.cache", {rows: g.rows, per_token: g.per_token.toLocaleString("en"),
                                                   bytes: g.cache_bytes.toLocaleString("en")});
-      live.generated = g;
       await refresh();
+      live.generated++;
     } catch (e) {
       if (e.name !== "AbortError") showError(e.message);
     }
@@ -204,12 +208,13 @@
     if (b) { live.input = performance.now(); state.head = b.dataset.h; refresh(); }
   });
   $("temperature").addEventListener("input", e => { $("temperature-value").value = Number(e.target.value).toFixed(1); predict(); });
-  for (const k of ["top-k", "greedy"]) $(k).addEventListener("change", predict);
+  $("top-k").addEventListener("input", predict);
+  $("greedy").addEventListener("change", predict);
   $("generate-button").addEventListener("click", generate);
   $("generating").addEventListener("toggle", () => { if ($("generating").open) predict(); });
   for (const a of document.querySelectorAll(".languages a")) {  // the page in another language, on the same view
     a.addEventListener("click", e => { e.preventDefault(); location.href = `?lang=${a.dataset.lang}${location.hash}`; });
   }
-  if (start.render) window.liveJobs({query, say, $});
+  const jobs = start.render ? window.liveJobs({query, say, $, start}) : null;
   refresh();
 })();
