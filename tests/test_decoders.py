@@ -628,6 +628,24 @@ def test_a_models_products_run_on_one_blas_thread(tiny, monkeypatch):
     assert seen == {"layer": {1}, "head": {1}, "heads": {1}, "lm head": {1}}
 
 
+@live
+@pytest.mark.parametrize("block", [1, 7, 64, 256, 10_000])
+def test_a_linear_converted_in_blocks_is_the_whole_product(tiny, block):
+    """Model.times (the feed-forward's x W^T, W converted to float64 a block of rows at a time, for speed:
+    benchmarks/live_bench.py) equals x @ W.T with the whole W converted first, for every block size (the
+    last block short, one block, more rows than W has): each output is the same dot product, so the same
+    within a rounding of the largest term (here the same bit for bit)."""
+    m = M.load_model(str(tiny("qwen2")["q8_0"]))
+    for name in ("layers.1.mlp.gate_proj.weight", "layers.1.mlp.down_proj.weight"):  # (96, 64) and (64, 96)
+        w = np.asarray(m.weights[name], dtype=np.float64)
+        x = np.random.default_rng(3).standard_normal((5, w.shape[1]))
+        want = x @ w.T
+        got = m.times(name, x, block=block)
+        assert got.dtype == np.float64 and got.shape == want.shape
+        np.testing.assert_allclose(got, want, rtol=0, atol=4 * np.finfo(float).eps * np.abs(x).max() * np.abs(w).max()
+                                   * w.shape[1])
+
+
 @pytest.mark.slow
 def test_one_blas_thread_changes_no_number(monkeypatch):
     """Qwen's layers 0-5 and layer 5's heads, run on one BLAS thread (attncore's limit) and on two (the

@@ -154,6 +154,6 @@ def unpermute(weights: np.ndarray, n_heads: int) -> np.ndarray:
 
 def linear(model, prefix: str, x: np.ndarray) -> np.ndarray:
     """x W^T (+ b) with torch's Linear W stored as (out, in); the bias only when the model has one."""
-    out = x @ model.w(f"{prefix}.weight").T  # (S, in) x (in, out)
+    out = model.times(f"{prefix}.weight", x)  # (S, in) x (in, out)
     bias = f"{prefix}.bias"
     return out + model.w(bias) if bias in model.weights else out
