@@ -526,7 +526,10 @@ def test_generate_in_chromium_against_transformers_logits(browser, tiny):
             page.wait_for_function(f"window.__live.generated > {made}", timeout=120_000)
             text = tok.decode(ids + [want])
             assert page.input_value("#sentence") == text.replace("\n", "")
-            assert f"{len(ids) + 1} " in page.text_content("#grown-caption")
+            caption = page.text_content("#grown-caption")
+            assert f"position {len(ids)} " in caption and f"{len(ids) + 1} keys" in caption
+            if readable(want):  # the token drawn, by name
+                assert f"“{readable(want)}”" in caption, caption
             assert f"{(len(ids) + 1) * 3 * 2 * 16 * 2 * 2:,}" in page.text_content("#cache")
             assert len(page.query_selector_all("#grown-row tr:first-child th")) == len(ids) + 2  # a label, the keys
         page.check("#greedy")
