@@ -28,6 +28,7 @@ from reference import worked
 
 import attncore
 from attncore import pct
+from scenes.production.lifecycle import child_of_this_process
 
 ROOT = Path(__file__).parent.parent
 CHROMIUM = shutil.which("chromium")
@@ -38,7 +39,8 @@ SMOLLM = Path(os.environ.get("ATTENTION_EXPLAINER_MODELS", ROOT / "models")) / "
 class Server:
     def __init__(self, *args: str):
         self.process = subprocess.Popen([sys.executable, str(ROOT / "render.py"), "--live", "--port", "0", *args],
-                                        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT)
+                                        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT,
+                                        preexec_fn=child_of_this_process())  # gone with pytest, however it ends
         self.first = self.process.stdout.readline().strip()
         assert self.first.startswith("http://127.0.0.1:") and self.first.endswith("/"), self.first
         self.url = self.first
@@ -658,3 +660,40 @@ def test_live_opens_on_the_options_given(browser):
         page.close()
     finally:
         s.stop()
+
+
+@pytest.mark.browser
+def test_a_video_made_from_the_page_plays_in_chromium(browser, server):
+    """"Make the video" for one stage: its player on the page loads the video and plays it, and a frame
+    past the title's fade-in (drawn into a canvas by the page) is a picture, not one colour (the first
+    frame is the background alone)."""
+    page = open_live(browser, server)
+    for b in page.query_selector_all("#stage-boxes input"):
+        if b.get_attribute("value") != "title":
+            b.uncheck()
+    before = {j["id"] for j in server.get("api/jobs")[1]}
+    page.click("#make-button")
+    page.wait_for_selector("#jobs li progress")
+    job = next(j for j in server.get("api/jobs")[1] if j["id"] not in before)
+    page.wait_for_selector(f'#jobs li[data-id="{job["id"]}"] video', timeout=600_000)
+    colours = page.evaluate(f"""async () => {{
+        const video = document.querySelector('#jobs li[data-id="{job["id"]}"] video');
+        video.muted = true;
+        await video.play();
+        while (video.currentTime <= 0 || video.readyState < 2) await new Promise(r => setTimeout(r, 50));
+        video.pause();
+        const seeked = new Promise(r => video.addEventListener("seeked", r, {{once: true}}));
+        video.currentTime = video.duration * 0.6;
+        await seeked;
+        const canvas = document.createElement("canvas");
+        canvas.width = video.videoWidth; canvas.height = video.videoHeight;
+        const context = canvas.getContext("2d");
+        context.drawImage(video, 0, 0);
+        const pixels = context.getImageData(0, 0, canvas.width, canvas.height).data;
+        const seen = new Set();
+        for (let i = 0; i < pixels.length; i += 4 * 97) seen.add(pixels[i] >> 4 << 8 | pixels[i + 1] >> 4 << 4 | pixels[i + 2] >> 4);
+        return [canvas.width, seen.size];
+    }}""")
+    assert colours[0] == 854 and colours[1] >= 3, colours  # 480p: the title's text on the background
+    assert not page.errors
+    page.close()
