@@ -154,6 +154,9 @@ class AttentionResult:
     # input after its first layer norm (pre-norm: GPT-2, llama); the tokens its tokenizer adds around the sentence
     norm_first: bool = False
     specials: tuple[str, ...] = ()
+    # where a real model was read from (attncore.model.Model.origin): how the result finds its model again
+    # (attncore.model.loaded); never shown, nor exported (a result read back from JSON finds it by its name)
+    model_origin: str | None = None
 
     @property
     def source(self) -> str | None:
@@ -297,6 +300,7 @@ def self_attention(
     quantization=None,
     norm_first: bool = False,
     specials=(),
+    model_origin: str | None = None,
 ) -> AttentionResult:
     """Single-head scaled dot-product self-attention of the rows of X.
 
@@ -381,6 +385,7 @@ def self_attention(
         quantization=quantization,
         norm_first=bool(norm_first),
         specials=tuple(specials),
+        model_origin=model_origin,
     )
 
 
