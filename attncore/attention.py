@@ -154,9 +154,7 @@ class AttentionResult:
     # input after its first layer norm (pre-norm: GPT-2, llama); the tokens its tokenizer adds around the sentence
     norm_first: bool = False
     specials: tuple[str, ...] = ()
-    # where a real model was read from (attncore.model.Model.origin): how the result finds its model again
-    # (attncore.model.loaded); never shown, nor exported (a result read back from JSON finds it by its name)
-    model_origin: str | None = None
+    model_origin: str | None = None  # the folder or file a model was read from: how the result finds it again
 
     @property
     def source(self) -> str | None:
