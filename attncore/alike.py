@@ -30,12 +30,12 @@ def run_alike(computed: AttentionResult | MultiHeadResult, sentence: str) -> Att
         raise InputError("contrast: expected a sentence (text), or a result computed as the sentence's was")
     if first.model is not None:
         from . import run
-        from .model import LOADED, MODELS, loaded
+        from .model import load_name, loaded
 
-        if loaded(first.model) is None:
+        if loaded(first) is None:
             raise InputError(f"contrast: the model {first.model!r} of the result is not found again; compute the "
                              "contrast sentence with attncore.run and pass its result")
-        name = LOADED.get(first.model) or next((k for k, p in MODELS.items() if p.title == first.model), first.model)
+        name = load_name(first)
         if several:
             return run(sentence, model=name, layer=first.layer, heads=computed.n_heads)
         return run(sentence, model=name, layer=first.layer, head=first.head or 0)

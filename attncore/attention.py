@@ -154,6 +154,7 @@ class AttentionResult:
     # input after its first layer norm (pre-norm: GPT-2, llama); the tokens its tokenizer adds around the sentence
     norm_first: bool = False
     specials: tuple[str, ...] = ()
+    model_origin: str | None = None  # the folder or file a model was read from: how the result finds it again
 
     @property
     def source(self) -> str | None:
@@ -297,6 +298,7 @@ def self_attention(
     quantization=None,
     norm_first: bool = False,
     specials=(),
+    model_origin: str | None = None,
 ) -> AttentionResult:
     """Single-head scaled dot-product self-attention of the rows of X.
 
@@ -381,6 +383,7 @@ def self_attention(
         quantization=quantization,
         norm_first=bool(norm_first),
         specials=tuple(specials),
+        model_origin=model_origin,
     )
 
 

@@ -126,7 +126,7 @@ def with_next(computed: AttentionResult | MultiHeadResult, head: int = 0) -> Att
     if not can_generate(result):
         raise InputError("stage: 'kv-cache' generates a next token, which needs a decoder model that predicts one "
                          "(--model smollm2-135m, qwen2.5-coder-0.5b or a GPT-2 folder)")
-    model = loaded(result.model)
+    model = loaded(result)
     if model is None:
         raise InputError(f"kv-cache: cannot find the model {result.model!r} again to predict the next token")
     grown = replace(result, next=next_step(model, result))

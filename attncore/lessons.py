@@ -113,7 +113,7 @@ def layer_stream(heads: MultiHeadResult) -> np.ndarray | None:
         return np.array(first.X)
     from . import model as M
 
-    m = M.loaded(first.model)
+    m = M.loaded(first)
     if m is None or first.sentence is None:
         return None
     _, ids = M.encode(m, first.sentence)

@@ -18,10 +18,11 @@ from manim import DOWN, BackgroundRectangle, CubicBezier, SurroundingRectangle, 
 
 from attncore import pct, steps
 
-from .components import Picture, half_width, number_text, text
+from .components import Picture
 from .context import Ctx, Source
 from .elision import run_count, run_label
 from .layout import CONTENT_BOTTOM, CONTENT_TOP, Layout
+from .texts import half_width, number_text, text
 
 LOOP_H = 0.45  # the height of a token's loop to itself
 FIRST_H = 1.2  # the height of the arch between neighbours

@@ -32,7 +32,7 @@ from manim import (
 
 from attncore import steps
 
-from .components import Picture, half_width
+from .components import Picture
 from .context import Ctx, Cue, Shown, quoted_numbers
 from .elision import run_source
 from .formulas import rich_line
@@ -40,6 +40,7 @@ from .layout import Layout, place_caption, place_heading
 from .manim_adapter import skipping_animations
 from .pictures import picture
 from .strings import reading_time
+from .texts import half_width
 
 GAP = 0.4  # seconds of quiet after a beat's speech before the next beat (render.py --voice)
 PACE = 1.2  # the least wait before each of a beat's paced plays (a short narration does not rush them)

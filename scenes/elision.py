@@ -11,8 +11,8 @@ from manim import DOWN, VGroup
 
 from attncore import pct, steps
 
-from .components import number_text, text
 from .context import Ctx, Source
+from .texts import number_text, text
 
 
 def run_source(i: int, keys: tuple[int, ...]) -> Source:

@@ -19,9 +19,9 @@ from manim import SVGMobject, VGroup
 
 from attncore.files import write_atomically
 
-from .components import _layout, _make, text
 from .context import Ctx, Num, Source, _text
 from .strings import catalogue, plural_form
+from .texts import _layout, _make, text
 
 # manim units per SVG unit, so that a formula at `size` stands as tall as Text at font_size `size`
 # (measured: "QxdH" is 0.311 units tall as Noto Sans at 24, 21.07 SVG units as ziamath's size 24)

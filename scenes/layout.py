@@ -22,8 +22,9 @@ from manim import DOWN, UP
 
 from attncore.tables import elided_runs, plan_by_weight, story_keys
 
-from .components import half_width, plan_axis
+from .components import plan_axis
 from .context import Ctx
+from .texts import half_width
 
 ROW_SLOTS, ROW_MOST = 12, 13  # token rows shown (the rest elided), and at most when the story needs more
 COL_SLOTS, COL_MOST = 10, 12  # token columns in the S x S grids (12 at the narrowest cells, 0.84, fit)

@@ -19,10 +19,11 @@ from manim import DL, DOWN, LEFT, RIGHT, UP, UR, Line, VGroup
 
 from attncore import pct, steps
 
-from .components import Grid, Picture, half_width, number_text, text
+from .components import Grid, Picture
 from .context import Ctx, Log, Source
 from .formulas import rich, rich_line
 from .layout import BRACKETS_W, LABEL_W, QKV_GAP, Layout, top_for
+from .texts import half_width, number_text, text
 
 MEANING = {"Q": "projection.query", "K": "projection.key", "V": "projection.value"}
 SIDE_GAP = 0.6  # between a lone matrix and the shape or equation at its right

@@ -67,7 +67,12 @@ MEASURE_ZH = re.compile(r"\s*(?:个|层|对|次(?!方)|行|列|种|维(?!向量|
 NOT_COUNTING_ZH = re.compile(r"(?:第[\sA-Za-z0-9+−-]*|之|[A-Za-z0-9_.])$")
 LEADING_TWO_ZH = re.compile(r"^二(?=[百千万亿])")
 QUOTED = re.compile(r"“([^”]*)”")
-SPECIAL = re.compile(r"\[([A-Z]{2,5})\]")  # [CLS], [SEP]
+# a tokenizer's special token as its architecture writes it (attncore.architectures: special_tokens): BERT's
+# [CLS] and [SEP], RoBERTa's <s> and </s>, GPT-2's and Qwen's <|endoftext|>, <|im_start|>
+SPECIAL = re.compile(r"\[([A-Z]{2,9})\]|<(/?)([A-Za-z]{1,9})>|<\|([A-Za-z_]+)\|>")
+# the words of a special token's name said as words, not spelled (and a closing token's slash)
+SPECIAL_WORDS = {"en": {"endoftext": "end of text", "start": "start", "end": "end", "slash": "slash"},
+                 "zh": {"endoftext": "文本结束", "start": "开始", "end": "结束", "slash": "斜杠"}}
 BYTES = re.compile(r"⟨([0-9A-F]{2}(?: [0-9A-F]{2})*)⟩")  # a byte-level piece shown as its bytes
 
 
@@ -83,7 +88,7 @@ def speak(text: str, language: str) -> str:
     """`text` with numbers, symbols and quoted tokens as words (see the module's docstring)."""
     text = unicodedata.normalize("NFC", text)
     text = QUOTED.sub(lambda m: " " + speak_token(m.group(1), language) + " ", text)
-    text = SPECIAL.sub(lambda m: " " + spell(m.group(1), language) + " ", text)
+    text = SPECIAL.sub(lambda m: " " + special_words(m, language) + " ", text)
     text = BYTES.sub(lambda m: " " + byte_words(m.group(1), language) + " ", text)
     text = re.sub(r"√\s*", ROOT[language], text)
     text = SCIENTIFIC.sub(lambda m: TEN_TO[language].format(m=m.group(1), sign=MINUS[language] if m.group(2) else "",
@@ -128,8 +133,8 @@ def speak_token(token: str, language: str) -> str:
     """A token's text as the voice can say it: a WordPiece's "##" dropped, punctuation by name, a
     script the voice cannot read transliterated (English) or spelled (Chinese)."""
     token = token.removeprefix("##").strip() or token
-    if SPECIAL.fullmatch(token):
-        return spell(token[1:-1], language)
+    if special := SPECIAL.fullmatch(token):
+        return special_words(special, language)
     if BYTES.fullmatch(token):
         return byte_words(token[1:-1], language)
     if all(not ch.isalnum() for ch in token):  # punctuation, a space: by name
@@ -152,6 +157,16 @@ def plain_english(text: str) -> str:
 def byte_words(hexes: str, language: str) -> str:
     lead = "bytes " if language == "en" else "字节 "
     return lead + ", ".join(spell(h, language) for h in hexes.split())
+
+
+def special_words(m: re.Match, language: str) -> str:
+    """A special token (a SPECIAL match) as the voice says it, whatever its architecture: the name inside
+    its marks spelled ("[CLS]": C L S, "<s>": S), a closing token's slash said ("</s>": slash S), a name
+    made of words by its words ("<|endoftext|>": end of text, "<|im_start|>": I M start)."""
+    square, slash, angle, bars = m.groups()
+    words = SPECIAL_WORDS[language]
+    said = [words.get(part.lower()) or spell(part, language) for part in (square or angle or bars).split("_") if part]
+    return " ".join(([words["slash"]] if slash else []) + said)
 
 
 def spell(letters: str, language: str) -> str:

@@ -14,7 +14,7 @@ from attncore import AttentionResult, InputError, MultiHeadResult, resolve_focus
 from attncore.generation import can_generate, with_next
 from attncore.pick import Pick, check_pair
 
-from . import SEVERAL_HEADS, STAGE_NAMES, default_stages
+from . import GENERATING, ROPE, SEVERAL_HEADS, STAGE_NAMES, default_stages
 from .strings import CATALOGUES
 
 MAX_TOKENS = 40  # longer sentences are refused: past this even the elided grids say little
@@ -69,15 +69,17 @@ class View:
         unknown = [s for s in stages if s not in STAGE_NAMES]
         if unknown:
             raise InputError(f"stage: unknown stage {unknown[0]!r}; choose from {', '.join(STAGE_NAMES)}")
-        if several and computed.n_heads < 2 and any(s in SEVERAL_HEADS for s in stages):
-            raise InputError("stage: 'heads' compares several heads; --heads 1 has one")
-        if not several and any(s in SEVERAL_HEADS for s in stages):
-            raise InputError("stage: 'heads' shows several heads; use --heads N (toy numbers) or --model")
-        if "rope" in stages and result.rope is None:
-            raise InputError("stage: 'rope' shows rotary positions (RoPE), which this head does not have; use a llama or "
-                             "Qwen2 model (--model smollm2-135m, qwen2.5-coder-0.5b)")
-        if "kv-cache" in stages and not generating:
-            raise InputError("stage: 'kv-cache' generates a next token, which needs a decoder model that predicts one "
+        # each condition of STAGE_FACTS checked once, for every stage that has it, named in the message
+        flagged = lambda names: next((s for s in stages if s in names), None)
+        if (name := flagged(SEVERAL_HEADS)) and several and computed.n_heads < 2:
+            raise InputError(f"stage: {name!r} compares several heads; --heads 1 has one")
+        if (name := flagged(SEVERAL_HEADS)) and not several:
+            raise InputError(f"stage: {name!r} shows several heads; use --heads N (toy numbers) or --model")
+        if (name := flagged(ROPE)) and result.rope is None:
+            raise InputError(f"stage: {name!r} shows rotary positions (RoPE), which this head does not have; use a llama "
+                             "or Qwen2 model (--model smollm2-135m, qwen2.5-coder-0.5b)")
+        if (name := flagged(GENERATING)) and not generating:
+            raise InputError(f"stage: {name!r} generates a next token, which needs a decoder model that predicts one "
                              "(--model smollm2-135m, qwen2.5-coder-0.5b or a GPT-2 folder)")
         if "contrast" in stages and contrast is None:
             raise InputError("stage: 'contrast' compares two sentences; give the second with --contrast SENTENCE")
@@ -97,7 +99,7 @@ class View:
         kept = frozenset(keep_token(result, token, hidden) for token in keep)
         if contrast is not None:
             check_pair(result.tokens, contrast.tokens, index)
-        if "kv-cache" in stages and result.next is None:  # the next token, computed once, last: the whole model, its LM head
+        if flagged(GENERATING) and result.next is None:  # the next token, computed once, last: the whole model, its LM head
             computed = with_next(computed, head if several else 0)
         return cls(computed, head if several else 0, index, hidden, stages, language, quality, keep=kept,
                    contrast=contrast, pick=pick)

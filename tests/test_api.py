@@ -57,6 +57,21 @@ def test_one_head_has_no_heads_stage_and_long_sentences_are_refused():
     assert View.resolve(attncore.run(" ".join(f"w{n}" for n in range(MAX_TOKENS)))).result.n_tokens == MAX_TOKENS
 
 
+@pytest.mark.parametrize("flag, message", [
+    ("SEVERAL_HEADS", "stage: 'summary' shows several heads"),
+    ("ROPE", "stage: 'summary' shows rotary positions"),
+    ("GENERATING", "stage: 'summary' generates a next token"),
+])
+def test_a_stages_condition_is_checked_by_its_flag_and_names_it(monkeypatch, flag, message):
+    """A new stage with a condition of STAGE_FACTS (several_heads, rope, generating) is refused by View.resolve
+    without a check of its own, named in the line: here summary, given each flag in turn."""
+    import scenes.view
+
+    monkeypatch.setattr(scenes.view, flag, (*getattr(scenes.view, flag), "summary"))
+    with pytest.raises(InputError, match=message):
+        View.resolve(attncore.run("I have a cat"), stages=("embeddings", "summary"))
+
+
 def chosen(*asked, flags=()):
     return [(o.name, p) for o, p in outputs.choose(list(asked), frozenset(flags))]
 

@@ -115,9 +115,9 @@ def no_font_has_the_shaking_face(monkeypatch):
 
 def test_a_glyph_no_font_has_shows_its_code_point(no_font_has_the_shaking_face):
     from scenes import glyphs
-    from scenes.components import text
     from scenes.context import Ctx
     from scenes.glyphs import missing, stand_in
+    from scenes.texts import text
 
     drawable = glyphs.drawable
 
@@ -138,8 +138,8 @@ def test_the_video_says_why_a_code_point_stands_in(no_font_has_the_shaking_face)
 
 
 def test_right_to_left_text_is_drawn_in_its_own_direction():
-    from scenes.components import text
     from scenes.context import Ctx
+    from scenes.texts import text
 
     ctx = Ctx(attncore.run(), 3)
     word = text(ctx, "שלום")  # four letters, the first (ש) drawn rightmost

@@ -228,3 +228,49 @@ def test_the_registries_name_one_module_each():
     assert {"bert", "gpt2"} <= set(ARCHITECTURES)
     for name, architecture in ARCHITECTURES.items():
         assert type(architecture).__module__.startswith("attncore.architectures.")
+
+
+# Each module one job (issue 35): the lengths past which a module is doing several
+MODULE_LINES, STAGE_LINES, EXPLAIN_LINES = 400, 250, 60
+CATALOGUES = ("scenes.strings.", "attncore.strings.")  # a language's every string: long by nature
+
+
+def explain_lengths(source: str) -> dict[str, int]:
+    """Each class's `explain` method in `source` -> its length in lines (decorators and docstring in)."""
+    return {cls.name: fn.end_lineno - min([fn.lineno, *(d.lineno for d in fn.decorator_list)]) + 1
+            for cls in ast.walk(ast.parse(source)) if isinstance(cls, ast.ClassDef)
+            for fn in cls.body if isinstance(fn, ast.FunctionDef) and fn.name == "explain"}
+
+
+def test_explain_lengths_are_measured():
+    source = "class A:\n    def explain(self, start):\n        x = 1\n\n        yield x\n\n    def other(self):\n        pass\n"
+    assert explain_lengths(source) == {"A": 4}
+    assert explain_lengths("def explain():\n    pass\n") == {}  # a function outside a class is no stage's
+
+
+def test_modules_stages_and_explains_stay_short():
+    """No module over about 400 lines outside the catalogues, no stage's module over about 250, no stage's
+    `explain` over about 60: a longer one holds several jobs (its pictures go to scenes/parts/, its beats
+    to generators of their own)."""
+    long = []
+    for name, path in modules().items():
+        source = path.read_text(encoding="utf-8")
+        limit = STAGE_LINES if name.startswith("scenes.stages.") else MODULE_LINES
+        if not name.startswith(CATALOGUES) and len(source.splitlines()) > limit:
+            long.append(f"{name}: {len(source.splitlines())} lines (at most {limit})")
+        if name.startswith("scenes.stages."):
+            long += [f"{name}.{cls}.explain: {n} lines (at most {EXPLAIN_LINES})"
+                     for cls, n in explain_lengths(source).items() if n > EXPLAIN_LINES]
+    assert not long, "too long: " + "; ".join(long)
+    assert explain_lengths((ROOT / "scenes" / "stages" / "heads.py").read_text(encoding="utf-8"))  # the walk finds them
+
+
+def test_a_part_imports_no_stage():
+    """scenes/parts/ holds the stages' pictures: a stage mixes a part in, never the other way round (nor does
+    anything else reach into a stage's module but the stages' registry)."""
+    known = modules()
+    graph = graph_of(known)
+    into_stages = sorted((name, target) for name, targets in graph.items() for target in targets
+                         if target.startswith("scenes.stages.") and not name.startswith("scenes.stages"))
+    assert not into_stages, into_stages
+    assert any(t.startswith("scenes.parts.") for t in graph["scenes.stages.heads"])

@@ -17,8 +17,8 @@ from recorder import DIGIT_PX_PER_POINT, RECORDED, watched
 from scenetools import FAST
 
 import attncore
-from scenes.components import half_width
 from scenes.formulas import Formula
+from scenes.texts import half_width
 
 MIN_DIGIT_PX = 9.5  # as tests/test_overlap.py: digits at least this tall at 480p
 SPAN = 0.70  # a 4-token stage ends on a picture at least this share of the usable width across

@@ -154,9 +154,30 @@ def test_the_residual_of_a_real_layer_by_explicit_loops(kind, sentence):
         np.testing.assert_allclose(res.total, [p + q for p, q in zip(x[i], a[i])], rtol=1e-9, atol=1e-9)
 
 
+def test_two_folders_of_one_name_are_two_models(tmp_path):
+    """A result finds its own model again, never another folder's of the same name (loaded once each, in either
+    order): the memo is keyed on the folder the model was read from, not on its name."""
+    import shutil
+
+    from attncore.alike import run_alike
+
+    folders = {kind: tmp_path / kind / "tiny" for kind in ("gpt2", "bert")}  # one name, two parents
+    for kind, folder in folders.items():
+        shutil.copytree(TINY[f"tiny-{kind}"], folder)
+    results = {kind: attncore.run("the cat sat", model=str(folder), layer=1, head=0) for kind, folder in folders.items()}
+    assert {r.model for r in results.values()} == {"tiny"}  # the same name on screen
+    for kind, result in results.items():
+        found = attncore.model.loaded(result)
+        assert found is attncore.model.load_model(str(folders[kind])) and found.architecture == kind
+        again = run_alike(result, "the dog sat")  # --contrast's sentence, computed by the result's own model
+        assert again.architecture == kind and again.model_origin == str(folders[kind].resolve())
+        assert again.W_Q.shape == result.W_Q.shape and np.array_equal(again.W_Q, result.W_Q)
+
+
 def test_a_model_is_found_again_by_its_name_and_the_toy_heads_add_to_x():
     heads = attncore.run("the cat", model=str(TINY["tiny-gpt2"]), layer=1, heads=4)
-    assert attncore.model.loaded(heads.heads[0].model) is attncore.model.load_model(str(TINY["tiny-gpt2"]))
+    assert attncore.model.loaded(heads.heads[0]) is attncore.model.load_model(str(TINY["tiny-gpt2"]))
+    assert attncore.model.loaded(heads.heads[0].model) is not None  # by its name alone (a result read from JSON)
     assert attncore.model.loaded("no such model") is None
     toy = attncore.run("I have a cat", heads=2)
     res = lessons.residual(toy, 3)

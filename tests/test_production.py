@@ -269,7 +269,7 @@ def test_glyph_built_numbers_look_like_pangos(size):
     and the same pixels (rendered at 3x, in a cell colour) as Pango's own layout of the number."""
     from manim import Camera
 
-    from scenes.components import NUMBER_CHARS, _layout, glyph_number
+    from scenes.texts import NUMBER_CHARS, _layout, glyph_number
 
     numbers = ["0.58", "−1.23", "58.8%", "100.0%", "1.2e+05", "−3.4e−07", "7", "0.00", "12.34", "96.1%"]
     assert set("".join(numbers)) == set(NUMBER_CHARS)
@@ -289,12 +289,12 @@ def test_glyph_built_numbers_look_like_pangos(size):
 
 
 def test_numbers_outside_the_glyph_set_are_laid_out_by_pango():
-    from scenes.components import number_text
     from scenes.context import Ctx, Source
+    from scenes.texts import number_text
 
     ctx = Ctx(attncore.run(), 3)
     infinite = number_text(ctx, "−∞", Source("scores", (0, 1)), 20, "#FFFFFF")
-    from scenes.components import _layout
+    from scenes.texts import _layout
 
     pango = _layout("−∞", 20, "#FFFFFF", "Noto Sans")  # Pango's own layout: the same outlines, not glyph copies
     ours_points = [m.points for m in infinite.family_members_with_points()]

@@ -161,6 +161,51 @@ def test_chinese_spoken_forms(written, said):
     assert speak(written, "zh") == said
 
 
+# every architecture's special tokens, and those the decoders' tokenizers write in a text (GPT-2's, Qwen's), said
+# by hand as a lecturer reads them: never "divided by" or "less than" for their marks, never the marks themselves
+SPECIALS = [
+    ("[CLS]", "C L S", "西艾勒艾斯"),
+    ("[SEP]", "S E P", "艾斯伊批"),
+    ("<s>", "S", "艾斯"),
+    ("</s>", "slash S", "斜杠艾斯"),
+    ("<|endoftext|>", "end of text", "文本结束"),
+    ("<|im_start|>", "I M start", "艾艾姆开始"),
+]
+
+
+@pytest.mark.parametrize("token, english, chinese", SPECIALS)
+def test_special_tokens_are_said_by_their_names(token, english, chinese):
+    assert speak(f"adds {token} at the end", "en") == f"adds {english} at the end"
+    assert speak(f"“{token}” gives 5%", "en") == f"{english} gives five percent"  # a quoted token, as the heads say it
+    assert speak(f"加上 {token}", "zh") == f"加上{chinese}"
+    assert speak(f"“{token}”把", "zh") == f"{chinese}把"
+
+
+def test_every_architectures_special_tokens_are_said_without_their_marks():
+    """A new architecture's specials are spoken by the same rule (scenes.spoken.SPECIAL), or this fails."""
+    from attncore.architectures import ARCHITECTURES
+
+    specials = {t for a in ARCHITECTURES.values() for t in a.special_tokens}
+    assert {"[CLS]", "[SEP]", "<s>", "</s>"} <= specials
+    for token in specials:
+        english, chinese = speak(f"adds {token} at the start", "en"), speak(f"加上 {token}", "zh")
+        assert not re.search(r"[<>\[\]|/]|divided|less|greater", english), (token, english)
+        assert not re.search(r"[<>\[\]|/A-Za-z]|除以|小于|大于", chinese), (token, chinese)
+
+
+def test_the_narration_names_no_architectures_special_tokens():
+    """The catalogues' narration says "a special token", never one architecture's: the title's reason for a
+    chosen head is said for every model (a model's own specials are filled in from its result)."""
+    from attncore.architectures import ARCHITECTURES
+    from scenes.strings import catalogue
+
+    specials = {t for a in ARCHITECTURES.values() for t in a.special_tokens}
+    for language in ("en", "zh"):
+        named = [(k, t) for k, v in catalogue(language).items() if k.startswith(("say.", "speak.")) for t in specials
+                 if t in v]
+        assert not named, (language, named)
+
+
 NOTATION = list("0123456789.−-%√·×ᵀ=_[]^“”…⟨⟩ACKQacq猫它 ,，²໐١٣")  # numbers, symbols, other scripts' digits
 
 

@@ -28,7 +28,8 @@ One module per job; this face hands their names on (import from `attncore.model`
 
     base.py     Model: a loaded model's config, weights, tokenizer and sizes; check_sizes
     find.py     MODELS (the packaged ones), locate: a name, folder, GGUF file or Hugging Face cache repo
-    load.py     load_model (a folder; once per process), loaded (a result's model found again)
+    load.py     load_model (a folder; once per process), loaded and load_name (a result's model found again,
+                by the folder or file it was read from)
     gguf.py     load_gguf: a model from a GGUF file
     pieces.py   tokens as shown (byte-level pieces decoded), encode
     compute.py  the forward pass, one head's or one layer's results, the next token
@@ -55,12 +56,12 @@ from .compute import (
 )
 from .find import MODELS, Packaged, find_in_hub, hub_cache, install_hint, is_gguf, locate
 from .gguf import gguf_tokenizer, load_gguf
-from .load import LOADED, load_model, loaded
+from .load import LOADED, load_model, load_name, loaded
 from .pieces import BYTE_PIECE, encode, is_byte_piece, shown_byte_piece
 from .threads import one_blas_thread
 
 __all__ = ["BYTE_PIECE", "LOADED", "MEMO_SENTENCES", "MODELS", "Model", "NextToken", "Packaged", "attention_input",
            "check_position", "check_sizes", "embeddings", "encode", "find_in_hub", "forward", "gguf_tokenizer",
            "head_weights", "hub_cache", "install_hint", "is_byte_piece", "is_gguf", "layer_forward", "layer_heads",
-           "load_gguf", "load_model", "loaded", "locate", "next_token", "one_blas_thread", "positions_of",
+           "load_gguf", "load_model", "load_name", "loaded", "locate", "next_token", "one_blas_thread", "positions_of",
            "projections", "recorded_of", "run_layer", "run_model", "shown_byte_piece"]

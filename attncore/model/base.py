@@ -20,6 +20,9 @@ class Model:
     tokenizer: object  # tokenizers.Tokenizer, padding and truncation off
     max_tokens: int  # longest input the model takes, special tokens included
     quantization: str | None = None  # a GGUF file's type, e.g. "Q4_K_M", "F32"; None for a Hugging Face folder
+    # what identifies the load: the folder or GGUF file it was read from (attncore.model.find.locate's path, resolved);
+    # its results record it (AttentionResult.model_origin) to find it again, two folders of one name never mixed up
+    origin: str = ""
     # sentence ids -> (X_0 .. X_n, the attention weights of layers 0 .. n-1) computed so far (`forward`)
     memo: dict = field(default_factory=dict, init=False, compare=False, repr=False)  # a copy (replace) starts empty
 

@@ -136,7 +136,7 @@ def check_position(model: Model, layer, head) -> tuple[int, int]:
 def recorded_of(m: Model, tokens, sentence: str) -> dict:
     """What every head of `m` records of where it came from and what its architecture says of it: the
     keys each query may see (its mask), the tokens its tokenizer added, whether X is normalised first."""
-    return dict(tokens=tokens, model=m.name, sentence=sentence, mask=m.kind.mask(m, len(tokens)),
+    return dict(tokens=tokens, model=m.name, model_origin=m.origin or None, sentence=sentence, mask=m.kind.mask(m, len(tokens)),
                 architecture=m.architecture, norm_first=m.kind.norm_first, specials=m.kind.special_tokens)
 
 

@@ -31,9 +31,13 @@ def _config(folder: Path) -> dict:
     return config
 
 
-# a loaded model's display name (Model.name, AttentionResult.model) -> what load_model was given, so that a
-# result's model can be found again (`loaded`): a folder's name alone does not locate it
+# a loaded model's origin (Model.origin, AttentionResult.model_origin: its folder or file, resolved) -> what load_model
+# was given, so that a result's model is found again (`loaded`): keyed on the path, not on the folder's name, which
+# two folders in different places may share
 LOADED: dict[str, str] = {}
+# a display name (Model.name) -> what load_model was given last: for a result that records no origin (read back from
+# its JSON export), found by its name alone
+BY_TITLE: dict[str, str] = {}
 
 
 @functools.lru_cache(maxsize=4)
@@ -42,9 +46,7 @@ def load_model(name: str = "minilm") -> Model:
     ("minilm", "m3e-small"), a folder, a GGUF file, or a repo name in the local Hugging Face cache."""
     folder, title = locate(name)
     if folder.is_file():
-        model = load_gguf(folder, title)
-        LOADED[title] = name
-        return model
+        return _remember(replace(load_gguf(folder, title), origin=str(folder)), name)
     packaged = MODELS.get(name)
     try:
         from tokenizers import Tokenizer
@@ -76,17 +78,34 @@ def load_model(name: str = "minilm") -> Model:
     limit = (tokenizer.truncation or {}).get("max_length") or positions
     tokenizer.no_padding()  # MiniLM's file pads every input to 128
     tokenizer.no_truncation()  # longer inputs are refused instead of silently cut
-    LOADED[title] = name
-    return replace(model, max_tokens=min(limit, positions))
+    return _remember(replace(model, max_tokens=min(limit, positions), origin=str(folder)), name)
+
+
+def _remember(model: Model, name: str) -> Model:
+    LOADED[model.origin] = BY_TITLE[model.name] = name
+    return model
 
 
 
-def loaded(title: str | None) -> Model | None:
-    """The model a result names (`AttentionResult.model`), found again: one loaded in this process,
-    a packaged model by its title, or a name `locate` finds; None otherwise."""
+def load_name(result) -> str | None:
+    """The name load_model takes to load a result's model again (an AttentionResult's, or a model's display
+    name alone): what loaded it in this process, by its origin; else a packaged model by its title; else its
+    origin, or its name, as `locate` reads them. None for the toy numbers."""
+    title, origin = (result, None) if isinstance(result, str) or result is None else (result.model, result.model_origin)
     if title is None:
         return None
-    name = LOADED.get(title) or next((key for key, p in MODELS.items() if p.title == title), title)
+    if origin is not None and origin in LOADED:
+        return LOADED[origin]
+    packaged = next((key for key, p in MODELS.items() if p.title == title), None)
+    return packaged or origin or BY_TITLE.get(title) or title
+
+
+def loaded(result) -> Model | None:
+    """The model a result names (an AttentionResult, or its `model` alone), found again (`load_name`); None
+    when it is not found."""
+    name = load_name(result)
+    if name is None:
+        return None
     try:
         return load_model(name)
     except InputError:

@@ -30,8 +30,7 @@ from attncore.tables import Table, cells, matrix, plan_axis, table_html
 from ..context import Ctx
 from ..elision import runs_line
 from ..layout import DIM_SLOTS, Layout
-from ..stages.scores import top_count
-from ..stages.title import quantization_line
+from ..parts.dot_product import top_count
 from ..view import View
 
 
@@ -83,7 +82,7 @@ def intro_blocks(ctx: Ctx) -> list:
     if r.source is not None:
         blocks.append(("p", s("handout.source", source=s("title.model", model=r.model, layer=r.layer, head=r.head))))
     if r.quantization is not None:  # a quantized GGUF file: the numbers are that file's (attncore.quantization)
-        key, params = quantization_line(r.quantization)
+        key, params = r.quantization.words()  # as the title says it
         blocks.append(("p", s("handout." + key, **params)))
     return blocks
 

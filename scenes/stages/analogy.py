@@ -13,10 +13,11 @@ from manim import DOWN, UP, Create, FadeIn, FadeOut, Line, RoundedRectangle, Sur
 from attncore import pct, steps
 
 from ..beats import Beat, Stage, play, say
-from ..components import Picture, VectorRow, half_width, number_text, stagger, text
+from ..components import Picture, VectorRow, stagger
 from ..context import Source, vector_quote
 from ..elision import run_label
 from ..layout import CONTENT_BOTTOM, CONTENT_TOP
+from ..texts import half_width, number_text, text
 
 BOOK_H = 2.1
 SHELF_Y = 0.1

@@ -21,9 +21,10 @@ from attncore.pick import moved, moved_most, notable
 from attncore.tables import STORY_TOP, elided_runs, plan_by_weight, story_keys
 
 from ..beats import Beat, Stage, play, say
-from ..components import TokenRow, half_width, number_text, stagger, text
+from ..components import TokenRow, stagger
 from ..context import Source
 from ..layout import CONTENT_BOTTOM, CONTENT_TOP
+from ..texts import half_width, number_text, text
 
 ROWS, ROWS_MOST = 11, 13  # token rows shown (the rest elided), and at most when the two stories need more
 SHARE_SIZE = 18
@@ -106,12 +107,28 @@ class ContrastStage(Stage):
         return chips, frames
 
     def explain(self, start):
-        ctx, theme, r, b = self.ctx, self.ctx.theme, self.ctx.result, self.ctx.contrast
-        i, tok = ctx.focus, ctx.token(ctx.focus)
+        ctx, r, b = self.ctx, self.ctx.result, self.ctx.contrast
         was, now = self.words(r), self.words(b)
         heading = self.heading()
+        leaving = yield from self.pair_beat(start, heading, was, now)
+        sides, focus, labels, shares, links, at = self.side_by_side(was, now)
+        tok = ctx.token(ctx.focus)
+        # the left side's links and shares, then the right side's, as each is said (made in turn: left, right)
+        yield Beat(say("say.contrast.rows", token=tok, was=was, now=now),
+                   (play(FadeOut(leaving), run_time=0.5),
+                    play(FadeIn(sides), FadeIn(focus), FadeIn(labels), run_time=0.6)),
+                   caption=say("contrast.rows", token=tok), hold=1.2, still=True,
+                   paced=tuple(play(stagger((Create(link) for link in links[side::2]), 0.02), FadeIn(VGroup(*shares[side::2])),
+                                    run_time=1.0) for side in (0, 1)))
+        frame = yield from self.moved_beats(shares, at)
+        yield from self.end(heading, sides, focus, labels, shares, links, frame, reveal=True)
+
+    def pair_beat(self, start, heading, was: str, now: str):
+        """The pair, one sentence above the other, the changed one framed (and, under causal attention, the
+        warning). Returns what it leaves on screen."""
+        ctx, theme, b = self.ctx, self.ctx.theme, self.ctx.contrast
+        tok = ctx.token(ctx.focus)
         width = 2 * half_width()
-        # the pair, one sentence above the other
         other = b.sentence if b.sentence is not None else " ".join(b.tokens)
         pair = VGroup(text(ctx, ctx.s("title.sentence", sentence=ctx.sentence()), 26, max_width=width - 0.4),
                       text(ctx, ctx.s("title.sentence", sentence=other), 26, theme.accent, max_width=width - 0.4))
@@ -122,9 +139,18 @@ class ContrastStage(Stage):
                    caption=say("contrast.pair", was=was, now=now, token=tok), hold=1.0,
                    paced=(play(Create(changed), run_time=0.5),))
         leaving = VGroup(pair, changed)
-        if r.causal:
+        if self.ctx.result.causal:
             leaving.add(*(yield from self.causal(pair, changed)))
-        # the two rows, side by side
+        return leaving
+
+    def side_by_side(self, was: str, now: str):
+        """The two rows side by side: the focus token on either side linked to every key, the shares of
+        the first sentence on the left and of the second on the right, the keys (a swapped word as
+        both) in the middle. Returns (the sides' names, the focus labels, the keys, the shares, the links,
+        {key: its row})."""
+        ctx, theme, r, b = self.ctx, self.ctx.theme, self.ctx.result, self.ctx.contrast
+        i, tok = ctx.focus, ctx.token(ctx.focus)
+        width = 2 * half_width()
         slots = self.rows
         shown = [j for j in slots if j is not None]
         top, bottom = CONTENT_TOP - 0.95, CONTENT_BOTTOM + 0.3
@@ -170,14 +196,12 @@ class ContrastStage(Stage):
                             stroke_width=1 + 8 * strength, stroke_opacity=0.25 + 0.75 * strength)
                 links.add(link)
             at[j] = row
-        # the left side's links and shares, then the right side's, as each is said (made in turn: left, right)
-        yield Beat(say("say.contrast.rows", token=tok, was=was, now=now),
-                   (play(FadeOut(leaving), run_time=0.5),
-                    play(FadeIn(sides), FadeIn(focus), FadeIn(labels), run_time=0.6)),
-                   caption=say("contrast.rows", token=tok), hold=1.2, still=True,
-                   paced=tuple(play(stagger((Create(link) for link in links[side::2]), 0.02), FadeIn(VGroup(*shares[side::2])),
-                                    run_time=1.0) for side in (0, 1)))
-        # the token that moved most, and how far the whole row moved
+        return sides, focus, labels, shares, links, at
+
+    def moved_beats(self, shares, at):
+        """The token that moved most, and how far the whole row moved. Returns the frame left on the first."""
+        ctx, theme, r, b = self.ctx, self.ctx.theme, self.ctx.result, self.ctx.contrast
+        i, tok = ctx.focus, ctx.token(ctx.focus)
         key = moved_most(r, b, i)
         before = ctx.quote(r.weights[i, key], Source("weights", (i, key), format="pct"))
         after = ctx.quote(b.weights[i, key], Source("weights", (i, key), format="pct", of="contrast"))
@@ -195,5 +219,4 @@ class ContrastStage(Stage):
         # the token that moved most stays framed while the whole row's change is shown
         yield Beat(spoken, caption=say("contrast.moved", moved=distance), hold=1.6, still="moved", pause=True,
                    paced=(play(Create(whole), run_time=0.6), play(FadeOut(whole), run_time=0.4)))
-        yield from self.end(heading, sides, focus, labels, shares, links, frame, reveal=True)
-
+        return frame

@@ -17,12 +17,13 @@ from manim import (
 from attncore import fmt, steps
 
 from ..beats import CLEAR, Beat, Stage, play, say
-from ..components import Grid, Picture, fit_width, number_text, row_of, stagger, text
+from ..components import Grid, Picture, row_of, stagger
 from ..context import Source
 from ..formulas import rich_line
 from ..layout import PROJ_GAP, place_caption
 from ..pictures import MEANING, name_over, token_matrix
 from ..pictures import x as picture_x
+from ..texts import fit_width, number_text, text
 
 
 def projected(r, which: str):

@@ -9,65 +9,62 @@ attncore.steps' rope_pairs, rope_turn, rope_term and rope_shifts."""
 
 from __future__ import annotations
 
-import math
-
-import numpy as np
 from manim import (
     DOWN,
     LEFT,
-    RIGHT,
     UP,
-    Arc,
-    Arrow,
-    Circle,
     Create,
-    DashedLine,
     FadeIn,
     FadeOut,
     Indicate,
-    Line,
-    Rectangle,
     ReplacementTransform,
     Rotate,
     SurroundingRectangle,
     VGroup,
 )
 
-from attncore import fmt, steps
-from attncore.formatting import sig
+from attncore import steps
 from attncore.tables import plan_axis
 
 from ..beats import CLEAR, Beat, Stage, play, say
-from ..components import Grid, number_text, row_of, stagger, text
+from ..components import stagger
 from ..context import Source, step_source
-from ..formulas import formula
-from ..layout import CONTENT_BOTTOM, CONTENT_TOP
+from ..layout import CONTENT_TOP
+from ..parts.rope_pictures import RopePictures
 
 SHRINK = 0.72  # the pairs' size beside the bars (their numbers 23 -> 16.6 points)
-PAIR_FONT = 23  # the pairs' numbers (16.6 once shrunk beside the bars)
 PAIR_SLOTS = 7  # pairs shown of a vector split into pairs (the rest elided "…")
-PANEL_R = 1.4  # radius of an arrows panel's circle
-PANEL_W = 4.4  # a panel's width (three side by side)
-BAR_W = 9.5  # the frequency bars' width
 
 
-class RopeStage(Stage):
+class RopeStage(RopePictures, Stage):
     name = "rope"
     starts_from = "qkv"
     ends_on = "qkv"
     heading_key = "rope.heading"
 
     def explain(self, start):
-        ctx, theme, r = self.ctx, self.ctx.theme, self.ctx.result
+        ctx, r = self.ctx, self.ctx.result
         ro = r.rope
         i = ctx.focus
         j, _ = steps.winning_pair(r, i, tuple(ctx.visible()))  # the key it attends to most, as the scores stage
-        tok, key = ctx.token(i), ctx.token(j)
-        half = ro.frequencies.size
-        m = ctx.quote(ro.positions[i], step_source("rope", "positions", i, format="int"))
-        n = ctx.quote(ro.positions[j], step_source("rope", "positions", j, format="int"))
+        # the followed pair: its query i and key j, their tokens and positions, q's pairs, the drawn ones
+        f = {"i": i, "j": j, "tok": ctx.token(i), "key": ctx.token(j), "half": ro.frequencies.size,
+             "m": ctx.quote(ro.positions[i], step_source("rope", "positions", i, format="int")),
+             "n": ctx.quote(ro.positions[j], step_source("rope", "positions", j, format="int"))}
         heading = self.heading()
-        rows = [start.Q.grid.row(i), start.K.grid.row(j)]
+        hl = yield from self.intro(start, heading, f)
+        f["chosen"] = steps.rope_pairs(r, i, j)
+        block, columns = yield from self.pairs_beat(start, hl, f)
+        yield from self.frequencies_beat(block, columns, f)
+        panels = yield from self.arrows_beat(f)
+        yield from self.score_beat(panels, f)
+        yield from self.distance_beat(panels, heading, f)
+
+    def intro(self, start, heading, f: dict):
+        """What RoPE is, then the followed query's q and its top key's k outlined; returns the outlines."""
+        theme = self.ctx.theme
+        tok, key, m, n = f["tok"], f["key"], f["m"], f["n"]
+        rows = [start.Q.grid.row(f["i"]), start.K.grid.row(f["j"])]
         hl = VGroup(*(SurroundingRectangle(g, color=c, buff=0.06) for g, c in zip(rows, (theme.Q, theme.K)) if len(g)))
         names = [SurroundingRectangle(getattr(start, w).title, color=theme.accent, buff=0.08) for w in "QK"]
         yield Beat(say("say.rope.intro"), (play(FadeIn(heading), run_time=0.6),), hold=0.8,
@@ -76,14 +73,18 @@ class RopeStage(Stage):
         yield Beat(say("say.rope.follow", token=tok, key=key, m=m, n=n), (play(Create(hl[0]), run_time=0.6),),
                    caption=say("rope.focus", token=tok, key=key, m=m, n=n), hold=0.8,
                    paced=(play(Create(hl[1:]), run_time=0.6),))
+        return hl
 
-        # q and k in pairs: dimension c with dimension c + d_k/2, before the rotation
-        chosen = steps.rope_pairs(r, i, j)
+    def pairs_beat(self, start, hl, f: dict):
+        """q and k in pairs: dimension c with dimension c + d_k/2, before the rotation, the chosen pairs'
+        columns framed; returns the pairs and those frames."""
+        ctx, theme, r = self.ctx, self.ctx.theme, self.ctx.result
+        half, chosen = f["half"], f["chosen"]
         cols = plan_axis(half, PAIR_SLOTS, keep=chosen)
-        q_pairs, k_pairs = self.pairs("Q", i, tok, cols), self.pairs("K", j, key, cols)
+        q_pairs, k_pairs = self.pairs("Q", f["i"], f["tok"], cols), self.pairs("K", f["j"], f["key"], cols)
         block = VGroup(q_pairs, k_pairs).arrange(DOWN, buff=0.35, aligned_edge=LEFT)
         block.move_to([0, CONTENT_TOP - 0.3 - block.height / 2, 0])
-        d = ctx.quote(r.d_k, Source("d_k", format="int"))
+        f["d"] = d = ctx.quote(r.d_k, Source("d_k", format="int"))
         columns = VGroup(*(SurroundingRectangle(VGroup(*q_pairs.grid.col(c), *k_pairs.grid.col(c)), color=theme.dim,
                                                 buff=0.05, corner_radius=0.08) for c in chosen))
         yield Beat(say("say.rope.pairs", d=d, half=half),
@@ -91,17 +92,21 @@ class RopeStage(Stage):
                    caption=say("rope.pairs", n=half, d=r.d_k, half=half), hold=0.8,
                    paced=(play(FadeIn(k_pairs), run_time=0.6), play(Create(columns), run_time=0.8),
                           play(*(Indicate(c, color=theme.accent) for c in columns), run_time=0.8)))
+        return block, columns
 
-        # the speeds θ_i, one bar each, on a log scale; the drawn pairs marked
-        # the pairs move up, smaller (their numbers no smaller than the theme allows), to make room for the bars
+    def frequencies_beat(self, block, columns, f: dict):
+        """The speeds θ_i, one bar each, on a log scale; the drawn pairs marked. The pairs move up, smaller
+        (their numbers no smaller than the theme allows), to make room for the bars."""
+        ctx, theme, ro = self.ctx, self.ctx.theme, self.ctx.result.rope
+        half = f["half"]
         shrink = SHRINK
         moved = VGroup(block, columns).copy().scale(shrink)
         moved.move_to([0, CONTENT_TOP - 0.05 - moved.height / 2, 0])
-        bars, marks, formula_line = self.bars(chosen, moved.get_bottom()[1] - 0.25)
+        bars, marks, formula_line = self.bars(f["chosen"], moved.get_bottom()[1] - 0.25)
         fast = ctx.quote(ro.frequencies[0], step_source("rope", "frequencies", 0, format="sig"))
         slow = ctx.quote(ro.frequencies[-1], step_source("rope", "frequencies", half - 1, format="sig"))
         base = self.base()
-        yield Beat(say("say.rope.frequencies", base=base, d=d, fast=fast, slow=slow, n=half, last=half - 1),
+        yield Beat(say("say.rope.frequencies", base=base, d=f["d"], fast=fast, slow=slow, n=half, last=half - 1),
                    (play(VGroup(block, columns).animate.scale(shrink).move_to(moved), run_time=0.6),
                     play(FadeIn(formula_line), run_time=0.6), play(stagger((FadeIn(b, shift=UP * 0.1) for b in bars.bars), 0.03),
                                                                    FadeIn(bars.frame), run_time=1.2)),
@@ -109,10 +114,14 @@ class RopeStage(Stage):
                    paced=(play(Indicate(bars.frame[1], color=theme.accent), run_time=0.8),
                           play(Indicate(bars.frame[2], color=theme.accent), run_time=0.8),
                           play(FadeOut(columns), FadeIn(marks), run_time=0.8)))  # labels fade in: text never morphs
+        f["leaving"] = VGroup(block, bars, marks, formula_line)
 
-        # three pairs as arrows, turned by position × θ_i at their real angles
+    def arrows_beat(self, f: dict):
+        """Three pairs as arrows, turned by position × θ_i at their real angles; returns their panels."""
+        ctx, r = self.ctx, self.ctx.result
+        i, j, chosen = f["i"], f["j"], f["chosen"]
         panels = [self.panel(c, i, j, x) for c, x in zip(chosen, self.panel_xs(len(chosen)))]
-        yield Beat(None, (play(FadeOut(VGroup(block, bars, marks, formula_line)), run_time=0.5),
+        yield Beat(None, (play(FadeOut(f["leaving"]), run_time=0.5),
                           play(*(FadeIn(VGroup(p.circle, p.title, p.q_raw, p.k_raw)) for p in panels), run_time=0.8)),
                    caption=CLEAR, hold=0)
         first, last = chosen[0], chosen[-1]
@@ -123,26 +132,34 @@ class RopeStage(Stage):
                            run_time=1.2),
                       play(Rotate(p.k_turned, p.k_angle, about_point=p.center), FadeIn(p.k_arc), FadeIn(p.k_line),
                            run_time=1.0)]
-        yield Beat(say("say.rope.arrows", first=first, last=last, m=m, n=n, count=len(chosen), half=half,
+        yield Beat(say("say.rope.arrows", first=first, last=last, m=f["m"], n=f["n"], count=len(chosen), half=f["half"],
                        fq=ctx.quote(tq.frequency, Source("frequency", step=("rope_turn", "Q", i, first), format="sig")),
                        aq=ctx.quote(tq.angle, Source("angle", step=("rope_turn", "Q", i, first), format="sig")),
                        ak=ctx.quote(tk.angle, Source("angle", step=("rope_turn", "K", j, first), format="sig"))),
                    (play(*(FadeIn(VGroup(p.q_turned, p.k_turned)) for p in panels), run_time=0.4),),
                    caption=say("rope.arrows", ctx.theme.dim), hold=1.0, still=True, pause=True, paced=tuple(turns))
+        return panels
 
-        # the score before and after: the angle between q and k changed by (m − n) θ_i in each pair
+    def score_beat(self, panels, f: dict):
+        """The score before and after: the angle between q and k changed by (m − n) θ_i in each pair."""
+        ctx, theme, r = self.ctx, self.ctx.theme, self.ctx.result
+        i, j, ro = f["i"], f["j"], r.rope
         before = ctx.quote(ro.scores_raw[i, j], step_source("rope", "scores_raw", i, j))
         after = ctx.quote(r.scores[i, j], Source("scores", (i, j)))
         term_frames = [SurroundingRectangle(p.term, color=theme.accent, buff=0.08) for p in panels]
         same = ro.positions[i] == ro.positions[j]  # one position (the token itself): both turn alike, the score stays
-        yield Beat(say("say.rope.score_same" if same else "say.rope.score", before=before, after=after, token=tok, key=key),
+        yield Beat(say("say.rope.score_same" if same else "say.rope.score", before=before, after=after, token=f["tok"],
+                       key=f["key"]),
                    (play(*(FadeIn(p.term) for p in panels), run_time=0.8),),
                    caption=say("rope.score", before=before, after=after), hold=1.2, still="score",
                    paced=(play(Create(term_frames[0]), run_time=0.5),
                           *(play(ReplacementTransform(a, b), run_time=0.5) for a, b in zip(term_frames, term_frames[1:])),
                           play(FadeOut(term_frames[-1]), run_time=0.3)))
 
-        # only the distance counts: the same q, k placed elsewhere
+    def distance_beat(self, panels, heading, f: dict):
+        """Only the distance counts: the same q, k placed elsewhere; then the stage's end."""
+        ctx, theme, r = self.ctx, self.ctx.theme, self.ctx.result
+        i, j = f["i"], f["j"]
         table, same, other = self.shifts(i, j)
         shifted = steps.rope_shifts(r, i, j)
         at = lambda k: Source("scores", (k,), step=("rope_shifts", i, j))
@@ -157,157 +174,3 @@ class RopeStage(Stage):
                    caption=say("rope.distance"), hold=1.0, still="distance", pause=True,
                    paced=(play(Create(frame_same), run_time=0.6), play(Create(frame_other), run_time=0.6)))
         yield from self.end(heading, table, frame_same, frame_other, reveal=True)
-
-    # ---- pieces -------------------------------------------------------------------------------------
-
-    def base(self):
-        """RoPE's base θ, quoted: a whole number as written in the config (1000000), else significant digits."""
-        ro = self.ctx.result.rope
-        whole = float(ro.theta).is_integer()
-        return self.ctx.quote(ro.theta, step_source("rope", "theta", format="int" if whole else "sig"))
-
-    def pairs(self, which: str, s: int, token: str, cols) -> Grid:
-        """Token s's q or k before the rotation as pairs: one column per pair, dimension c above c + d_k/2."""
-        ctx, theme, r = self.ctx, self.ctx.theme, self.ctx.result
-        raw = getattr(r.rope, f"{which}_raw")[s]
-        half = raw.size // 2
-        values = np.stack([raw[:half], raw[half:]])  # (2, d_k/2): the pairs as columns (laid out, not computed)
-        color = theme.matrix_color(which)
-        grid = Grid(ctx, values, [0, 1], cols, source=lambda a, c: step_source("rope", f"{which}_raw", s, c + a * half),
-                    cell_w=1.1, cell_h=0.5, font_size=PAIR_FONT, color=color,
-                    row_labels=[ctx.s("rope.dim", which=which.lower()), ctx.s("rope.dim_half", which=which.lower(), half=half)],
-                    col_labels=[ctx.s("rope.pair_label", c=c) for c in range(half)], label_width=2.3)
-        name = text(ctx, ctx.s(f"rope.{which.lower()}_raw", token=token), PAIR_FONT, color, max_width=3.2)
-        name.next_to(grid.grid_box(), RIGHT, buff=0.3)
-        group = VGroup(grid, name)
-        group.grid, group.name = grid, name
-        return group
-
-    def bars(self, chosen, top: float) -> tuple[VGroup, VGroup, VGroup]:
-        """One bar per pair: its θ_i on a log scale (the slowest a sliver, the fastest full height), θ_0 and the
-        last labelled; the chosen pairs' bars framed; the formula of θ_i above them. Below `top`."""
-        ctx, theme, r = self.ctx, self.ctx.theme, self.ctx.result
-        f = r.rope.frequencies
-        half = f.size
-        line = formula(ctx, r"\theta_i = ⟨base⟩^{-2i/⟨d⟩}", theme.caption_size, theme.text,
-                       base=(self.base().text, self.base().source), d=(str(r.d_k), Source("d_k", format="int")))
-        # over the slow pairs' short bars, at the right: the fast pairs' tall bars and their labels keep the left
-        line.move_to([BAR_W / 2 - line.width / 2, top - line.height / 2, 0])
-        height = max(0.8, top - line.height - 0.3 - (CONTENT_BOTTOM + 0.45))
-        floor = CONTENT_BOTTOM + 0.45
-        w = BAR_W / half
-        lo, hi = math.log10(f.min()), math.log10(f.max())
-        span = hi - lo if hi > lo else 1.0
-        left = -BAR_W / 2
-        group = VGroup()
-        group.bars = VGroup()
-        for c, value in enumerate(f):
-            tall = 0.08 + (height - 0.08) * (math.log10(value) - lo) / span  # drawn height: a picture of θ_i, not a number
-            bar = Rectangle(width=w * 0.7, height=tall, stroke_width=0).set_fill(theme.heat_high, 0.85)
-            bar.move_to([left + (c + 0.5) * w, floor + tall / 2, 0])
-            group.bars.add(bar)
-        axis = Line([left, floor, 0], [left + BAR_W, floor, 0], color=theme.dim, stroke_width=2)
-        first = number_text(ctx, sig(f[0]), step_source("rope", "frequencies", 0, format="sig"), theme.label_size, theme.text)
-        first.next_to(group.bars[0], LEFT, buff=0.15).align_to(group.bars[0], UP)
-        last = number_text(ctx, sig(f[-1]), step_source("rope", "frequencies", half - 1, format="sig"), theme.label_size, theme.text)
-        last.next_to(group.bars[-1], RIGHT, buff=0.15).align_to(group.bars[-1], DOWN).shift(UP * 0.05)
-        group.frame = VGroup(axis, first, last)
-        group.add(group.bars, group.frame)
-        marks = VGroup(*(SurroundingRectangle(group.bars[c], color=theme.accent, buff=0.04) for c in chosen))
-        before = None
-        for c, mark in zip(chosen, marks.submobjects[:]):
-            label = text(ctx, ctx.s("rope.pair_label", c=c), theme.min_font_size, theme.accent).next_to(mark, UP, buff=0.08)
-            if before is not None and label.get_left()[0] < before.get_right()[0] + 0.1:  # neighbours: one above the other
-                label.shift(UP * max(0.0, before.get_top()[1] + 0.05 - label.get_bottom()[1]))
-            marks.add(label)
-            before = label
-        return group, marks, line
-
-    def panel_xs(self, n: int) -> list[float]:
-        return [(k - (n - 1) / 2) * PANEL_W for k in range(n)]
-
-    def panel(self, c: int, i: int, j: int, x: float) -> VGroup:
-        """Pair c of q_i and of k_j as arrows in a circle: before (faint) and turned by position × θ_c (bright,
-        its arc), the angles and the pair's term of q · k below. The longer of the two fills the circle."""
-        ctx, theme, r = self.ctx, self.ctx.theme, self.ctx.result
-        tq, tk = steps.rope_turn(r, "Q", i, c), steps.rope_turn(r, "K", j, c)
-        term = steps.rope_term(r, i, j, c)
-        center = np.array([x, CONTENT_TOP - 0.5 - PANEL_R, 0.0])
-        longest = max(np.linalg.norm(tq.raw), np.linalg.norm(tk.raw)) or 1.0
-        scale = PANEL_R / longest  # each plane at its own scale (drawing only)
-        tip = lambda v: center + np.array([v[0] * scale, v[1] * scale, 0.0])
-        g = VGroup()
-        g.center = center
-        g.circle = VGroup(Circle(radius=PANEL_R, color=theme.dim, stroke_width=1.5).move_to(center),
-                          DashedLine(center + LEFT * PANEL_R, center + RIGHT * PANEL_R, color=theme.dim, stroke_width=1),
-                          DashedLine(center + DOWN * PANEL_R, center + UP * PANEL_R, color=theme.dim, stroke_width=1))
-        freq = number_text(ctx, sig(tq.frequency), Source("frequency", step=("rope_turn", "Q", i, c), format="sig"),
-                           theme.label_size, theme.text)
-        title = row_of(text(ctx, ctx.s("rope.panel", c=c), theme.label_size, theme.text), freq, buff=0.12)
-        g.title = title.move_to(center + UP * (PANEL_R + 0.3))
-
-        def arrow(v, color, opacity):
-            a = Arrow(center, tip(v), buff=0, color=color, stroke_width=4, max_tip_length_to_length_ratio=0.18,
-                      max_stroke_width_to_length_ratio=12)
-            return a.set_opacity(opacity)
-
-        g.q_raw, g.k_raw = arrow(tq.raw, theme.Q, 0.35), arrow(tk.raw, theme.K, 0.35)
-        g.q_turned, g.k_turned = arrow(tq.raw, theme.Q, 1.0), arrow(tk.raw, theme.K, 1.0)
-        # animated by the angle modulo a whole turn: the same end, never several spins
-        g.q_angle, g.k_angle = math.fmod(tq.angle, 2 * math.pi), math.fmod(tk.angle, 2 * math.pi)
-        start_q, start_k = math.atan2(tq.raw[1], tq.raw[0]), math.atan2(tk.raw[1], tk.raw[0])
-        arc = lambda radius, start, angle, color: (Arc(radius=radius, start_angle=start, angle=angle, arc_center=center,
-                                                       color=color, stroke_width=2) if abs(angle) > 1e-3 else VGroup())
-        g.q_arc, g.k_arc = arc(0.45, start_q, g.q_angle, theme.Q), arc(0.3, start_k, g.k_angle, theme.K)
-        size = theme.label_size - 2
-        g.q_line = self.turn_line("Q", i, c, size, theme.Q).move_to(center + DOWN * (PANEL_R + 0.3))
-        g.k_line = self.turn_line("K", j, c, size, theme.K).next_to(g.q_line, DOWN, buff=0.14)
-        g.term = row_of(text(ctx, ctx.s("rope.term"), size, theme.text),
-                        number_text(ctx, fmt(term.before), Source("before", step=("rope_term", i, j, c)), size, theme.text),
-                        text(ctx, "→", size, theme.dim),
-                        number_text(ctx, fmt(term.after), Source("after", step=("rope_term", i, j, c)), size, theme.accent),
-                        buff=0.1).next_to(g.k_line, DOWN, buff=0.14)
-        for part in (g.q_line, g.k_line, g.term):
-            if part.width > PANEL_W - 0.2:
-                part.scale_to_fit_width(PANEL_W - 0.2)
-        g.add(g.circle, g.title, g.q_raw, g.k_raw, g.q_turned, g.k_turned, g.q_arc, g.k_arc, g.q_line, g.k_line, g.term)
-        return g
-
-    def turn_line(self, which: str, s: int, c: int, size: float, color) -> VGroup:
-        """"q: 5 × 1.0 = 5.0 rad": the token's position times θ_c, the angle its pair turns by."""
-        ctx, r = self.ctx, self.ctx.result
-        turn = steps.rope_turn(r, which, s, c)
-        at = lambda f, form: Source(f, step=("rope_turn", which, s, c), format=form)
-        return row_of(text(ctx, ctx.s("rope.turn", which=which.lower()), size, color),
-                      number_text(ctx, str(turn.position), at("position", "int"), size, color),
-                      text(ctx, "×", size, color),
-                      number_text(ctx, sig(turn.frequency), at("frequency", "sig"), size, color),
-                      text(ctx, "=", size, color),
-                      number_text(ctx, sig(turn.angle), at("angle", "sig"), size, color),
-                      text(ctx, ctx.s("rope.rad"), size, color), buff=0.1)
-
-    def shifts(self, i: int, j: int):
-        """The table of q_i · k_j at other positions: (the table, the cells of the scores that stay, the one that
-        changes). Rows: where the tokens are; both moved later; the query alone moved further."""
-        ctx, theme, r = self.ctx, self.ctx.theme, self.ctx.result
-        shifted = steps.rope_shifts(r, i, j)
-        size, gap_y = theme.caption_size + 4, 0.7
-        heads = [ctx.s(k, token=ctx.token(i), key=ctx.token(j))
-                 for k in ("rope.table_q", "rope.table_k", "rope.table_d", "rope.table_s")]
-        xs = [-3.9, -1.3, 1.3, 3.9]
-        rows = len(shifted.positions)
-        top = (CONTENT_TOP + CONTENT_BOTTOM) / 2 + (0.6 + rows * gap_y) / 2  # the table in the middle of the content area
-        table = VGroup(*(text(ctx, h, theme.caption_size, theme.dim, max_width=2.5).move_to([x, top, 0])
-                         for h, x in zip(heads, xs)))
-        scores = []
-        step = ("rope_shifts", i, j)
-        for k, ((a, b), d, s) in enumerate(zip(shifted.positions, shifted.distances, shifted.scores)):
-            y = top - 0.7 - k * gap_y
-            cells = [number_text(ctx, str(a), Source("positions", (k, 0), step, "int"), size, theme.Q),
-                     number_text(ctx, str(b), Source("positions", (k, 1), step, "int"), size, theme.K),
-                     number_text(ctx, str(d), Source("distances", (k,), step, "int"), size, theme.text),
-                     number_text(ctx, fmt(s), Source("scores", (k,), step), size, theme.accent)]
-            for cell, x in zip(cells, xs):
-                table.add(cell.move_to([x, y, 0]))
-            scores.append(cells[3])
-        return table, scores[:-1], scores[-1]

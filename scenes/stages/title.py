@@ -9,7 +9,6 @@ from manim import (
     Create,
     FadeIn,
     FadeOut,
-    Line,
     ReplacementTransform,
     Succession,
     SurroundingRectangle,
@@ -20,37 +19,17 @@ from manim import (
 from attncore.model import is_byte_piece
 
 from ..beats import CLEAR, Beat, Stage, play, say
-from ..components import TokenRow, half_width, stagger, text
+from ..components import TokenRow, stagger
 from ..context import Source
 from ..glyphs import code_point, missing
-
-READ_PART, READ_MOST = 20, 8  # the sentence underlined a part at a time as it is read
-
-
-def quantization_line(q) -> tuple[str, dict]:
-    """How a GGUF file's formats are said (attncore.quantization.Quantization): the key ("quantized", or
-    "quantized_mixed" when its matrices mix widths) and its words, for the title, the handout and the explore page."""
-    return q.words()
+from ..parts.reading import reading
+from ..texts import half_width, text
 
 
 def down_then_across(start, end, alpha: float):
     """The path of a token's label from the tokens' row to its row of X: up or down to that row
     first, then across. Side by side at first, one under another at last, no two pass over each other."""
     return start + (end - start) * np.array([max(0.0, 2 * alpha - 1), min(1.0, 2 * alpha), alpha])
-
-
-def reading(sentence, chars: int, color) -> tuple:
-    """Paced plays: a line under `sentence` (a line of text, `chars` characters) moving along it, a part
-    at a time (about READ_PART characters each, at most READ_MOST parts), as it is read out; then gone.
-    None for a sentence of one part: it is read before the line would move."""
-    n = min(READ_MOST, chars // READ_PART)
-    if n < 2:
-        return ()
-    left, w, y = sentence.get_left()[0], sentence.width / n, sentence.get_bottom()[1] - 0.12
-    lines = [Line([left + k * w, y, 0], [left + (k + 1) * w, y, 0], color=color, stroke_width=3) for k in range(n)]
-    return (play(Create(lines[0]), run_time=0.4),
-            *(play(ReplacementTransform(a, b), run_time=0.4) for a, b in zip(lines, lines[1:])),
-            play(FadeOut(lines[-1]), run_time=0.3))
 
 
 class TitleStage(Stage):
@@ -121,7 +100,7 @@ class TitleStage(Stage):
         ctx, q = self.ctx, self.ctx.result.quantization
         if q is None:
             return None
-        key, params = quantization_line(q)
+        key, params = q.words()  # attncore.quantization: said as the handout says it
         note = text(ctx, ctx.s("title." + key, **params), ctx.theme.min_font_size + 2, ctx.theme.dim,
                     max_width=2 * half_width() - 0.4)
         return note, say("say.title." + key, **params)

@@ -21,11 +21,12 @@ from manim import (
 from attncore import pct, steps
 
 from ..beats import Beat, Stage, play, say
-from ..components import Grid, Picture, VectorRow, half_width, number_text, stagger, text
+from ..components import Grid, Picture, VectorRow, stagger
 from ..context import Source, vector_quote
 from ..elision import run_count, run_label
 from ..layout import CONTENT_BOTTOM, CONTENT_TOP, MAX_CELL_W, fit_content, font_for
-from .softmax import row_sweep
+from ..parts.sweeps import row_sweep
+from ..texts import half_width, number_text, text
 
 LINE_FIXED = 6.5  # a line's width but its two vectors: label, share, bar, brackets, arrow and gaps
 LINE_FONT = 30  # a line's numbers at most

@@ -33,9 +33,9 @@ STRINGS = {
     "say.title.heads": "Attention runs as {n} heads side by side; we follow head {head}, counting from 0, and meet the others at the end.",
     # why the followed head was chosen (attncore.pick: --head auto, --contrast)
     "title.chosen": "chosen because “{token}” gives {pct} to “{key}”: the most of {n} heads",
-    "say.title.chosen": "Why this head? Of the {n} heads, it gives one word the largest share: “{token}” gives {pct} of its attention to “{key}”. Heads that only look at the first token, at [CLS] or [SEP], at punctuation or at the next word were not counted.",
+    "say.title.chosen": "Why this head? Of the {n} heads, it gives one word the largest share: “{token}” gives {pct} of its attention to “{key}”. Heads that only look at the first token, at a special token, at punctuation or at the next word were not counted.",
     "title.chosen_special": "chosen because “{token}” gives {pct} to “{key}”, the other tokens {others} on average",
-    "say.title.chosen_special": "Why this head? Of the {n} heads, it shows best what “{token}” itself looks at: “{token}” gives {pct} of its attention to “{key}”, while the other tokens give “{key}” only {others} on average. Heads where every token looks at the same word, and heads that only look at the first token, at [CLS] or [SEP], at punctuation or at the next word, were passed over.",
+    "say.title.chosen_special": "Why this head? Of the {n} heads, it shows best what “{token}” itself looks at: “{token}” gives {pct} of its attention to “{key}”, while the other tokens give “{key}” only {others} on average. Heads where every token looks at the same word, and heads that only look at the first token, at a special token, at punctuation or at the next word, were passed over.",
     "title.chosen_shared": "“{token}” gives {pct} to “{key}”, but so do the other tokens: {others} on average",
     "say.title.chosen_shared": "Why this head? Of the {n} heads, it gives one word the largest share: “{token}” gives {pct} of its attention to “{key}”. But no head here singles that out for “{token}”: in this one the other tokens give “{key}” {others} on average too.",
     "title.chosen_contrast": "chosen because, of {n} heads, its row for “{token}” moves most when “{was}” becomes “{now}”",

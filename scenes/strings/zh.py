@@ -30,9 +30,9 @@ STRINGS = {
     "say.title.heads": "注意力由 {n} 个头并行计算。我们先看 {head} 号头（编号从 0 开始），最后再看其他的头。",
     # 为什么选这个头（attncore.pick：--head auto、--contrast）
     "title.chosen": "选它的理由：“{token}”把 {pct} 的注意力给了“{key}”，在 {n} 个头中最集中",
-    "say.title.chosen": "为什么选这个头？在 {n} 个头里，它把最大的一份注意力集中给了一个词：“{token}”把 {pct} 的注意力给了“{key}”。只盯着第一个词元、[CLS]、[SEP]、标点或相邻词的头不算在内。",
+    "say.title.chosen": "为什么选这个头？在 {n} 个头里，它把最大的一份注意力集中给了一个词：“{token}”把 {pct} 的注意力给了“{key}”。只盯着第一个词元、特殊词元、标点或相邻词的头不算在内。",
     "title.chosen_special": "选它的理由：“{token}”把 {pct} 的注意力给了“{key}”，其他词元平均只给 {others}",
-    "say.title.chosen_special": "为什么选这个头？在 {n} 个头里，这个头最能说明“{token}”自己在看哪里：“{token}”把 {pct} 的注意力给了“{key}”，而其他词元平均只给“{key}” {others}。所有词元都看同一个词的头，以及只看第一个词元、[CLS]、[SEP]、标点或相邻词的头，都不算在内。",
+    "say.title.chosen_special": "为什么选这个头？在 {n} 个头里，这个头最能说明“{token}”自己在看哪里：“{token}”把 {pct} 的注意力给了“{key}”，而其他词元平均只给“{key}” {others}。所有词元都看同一个词的头，以及只看第一个词元、特殊词元、标点或相邻词的头，都不算在内。",
     "title.chosen_shared": "“{token}”把 {pct} 的注意力给了“{key}”，但其他词元平均也给了 {others}",
     "say.title.chosen_shared": "为什么选这个头？在 {n} 个头里，它把最大的一份注意力集中给了一个词：“{token}”把 {pct} 的注意力给了“{key}”。不过这里没有一个头只让“{token}”看向它：在这个头里，其他词元平均也给“{key}” {others}。",
     "title.chosen_contrast": "选它的理由：把“{was}”换成“{now}”时，在 {n} 个头中，这个头里“{token}”的那一行变化最大",
