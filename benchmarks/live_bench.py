@@ -37,10 +37,10 @@ def live_chromium():
     page's address and the browser; both end on leaving (docs/live/screenshots.py uses it too)."""
     from playwright.sync_api import sync_playwright
 
-    from scenes.production.lifecycle import child_of_this_process
+    from scenes.production.lifecycle import dying_with_this_process
 
-    server = subprocess.Popen([sys.executable, str(ROOT / "render.py"), "--live", "--port", "0"], stdout=subprocess.PIPE,
-                              text=True, cwd=ROOT, preexec_fn=child_of_this_process())  # gone with this process
+    server = subprocess.Popen(dying_with_this_process([sys.executable, str(ROOT / "render.py"), "--live", "--port", "0"]),
+                              stdout=subprocess.PIPE, text=True, cwd=ROOT)  # gone with this process, however it ends
     url = server.stdout.readline().strip()
     try:
         with sync_playwright() as p:

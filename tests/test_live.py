@@ -28,7 +28,7 @@ from reference import worked
 
 import attncore
 from attncore import pct
-from scenes.production.lifecycle import child_of_this_process
+from scenes.production.lifecycle import dying_with_this_process
 
 ROOT = Path(__file__).parent.parent
 CHROMIUM = shutil.which("chromium")
@@ -38,9 +38,9 @@ SMOLLM = Path(os.environ.get("ATTENTION_EXPLAINER_MODELS", ROOT / "models")) / "
 
 class Server:
     def __init__(self, *args: str):
-        self.process = subprocess.Popen([sys.executable, str(ROOT / "render.py"), "--live", "--port", "0", *args],
-                                        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT,
-                                        preexec_fn=child_of_this_process())  # gone with pytest, however it ends
+        # gone with pytest, however it ends
+        command = dying_with_this_process([sys.executable, str(ROOT / "render.py"), "--live", "--port", "0", *args])
+        self.process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT)
         self.first = self.process.stdout.readline().strip()
         assert self.first.startswith("http://127.0.0.1:") and self.first.endswith("/"), self.first
         self.url = self.first

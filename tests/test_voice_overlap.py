@@ -5,6 +5,7 @@ video made; the spoken texts go to the voice in the order the stages will want t
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
@@ -15,6 +16,8 @@ from scenes.production import pool
 from scenes.production import voice as voice_module
 from scenes.production.run import speaking_order
 from scenes.production.voice import Voice
+
+ROOT = Path(__file__).resolve().parent.parent
 
 # a voice program: one numbered tone a line, but the last line only once the marker file exists (a
 # stage's render started); if the marker never comes it fails, saying so (a guard against waiting for
@@ -149,3 +152,49 @@ def test_a_voice_starting_while_the_stages_workers_fork_still_ends(tmp_path, mon
     written = make("video", attncore.run(), out, stages=("title", "embeddings", "softmax"), voice=True, jobs=2,
                    cache=False)
     assert written == [out] and out.stat().st_size > 0
+
+
+# the voice started from a thread as the narration starts it, while the main thread holds, in its own
+# thread-local state, an object whose clean-up in a forked copy of the process waits for ever (as PyAV's
+# did: its reformatter's slice threads are not in the copy). A preexec_fn makes the copy clear the other
+# threads' states (CPython's PyOS_AfterFork_Child), and so run that clean-up
+GARBAGE = r'''
+import os, sys, threading
+sys.path.insert(0, sys.argv[1])
+from scenes.production.voice import Voice
+parent, never, mine = os.getpid(), threading.Lock(), threading.local()
+never.acquire()
+class Stuck:
+    def __del__(self):
+        if os.getpid() != parent:  # only in a copy of this process: there nothing will ever release it
+            never.acquire()
+mine.held = Stuck()
+voice = Voice("en", "quick", (sys.executable, sys.argv[2]))
+said = []
+thread = threading.Thread(target=lambda: said.extend(voice.synthesize(["one line", "another"])))
+thread.start()
+thread.join()
+print(len(said))
+'''
+
+
+def test_a_voice_started_beside_threads_runs_no_python_between_fork_and_exec(tmp_path):
+    """A voice's program started in the narration's thread: no Python code may run in the forked copy
+    before exec (with a preexec_fn it does, and CI's render hung in PyAV's clean-up there, waiting for
+    ever). Here the main thread's state holds what would hang the copy."""
+    import os
+    import signal
+    import subprocess
+
+    program, script = tmp_path / "quick_voice.py", tmp_path / "garbage.py"
+    program.write_text(QUICK, encoding="utf-8")
+    script.write_text(GARBAGE, encoding="utf-8")
+    run = subprocess.Popen([sys.executable, str(script), str(ROOT), str(program)], stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, text=True, start_new_session=True)
+    try:
+        out, err = run.communicate(timeout=60)
+    except subprocess.TimeoutExpired:
+        os.killpg(run.pid, signal.SIGKILL)  # the script and its hung copy
+        run.communicate()
+        pytest.fail("the voice's program never started: the forked copy hung before exec")
+    assert run.returncode == 0 and out.split() == ["2"], err[-2000:]

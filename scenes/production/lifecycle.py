@@ -191,8 +191,8 @@ def interrupt_pending() -> bool:
 
 def die_with_parent(parent: int | None = None) -> None:
     """Ask Linux to SIGKILL this process when the one that made it ends, however it ends (SIGKILL
-    and the OOM killer included); exit at once if it has already ended. For a forked worker and
-    (as a Popen preexec_fn) for a program the render runs. Elsewhere than Linux: nothing."""
+    and the OOM killer included); exit at once if it has already ended. For a forked worker, and
+    (through `dying_with_this_process`) for a program the render runs. Elsewhere than Linux: nothing."""
     if not sys.platform.startswith("linux"):
         return
     libc = ctypes.CDLL(None, use_errno=True)
@@ -201,10 +201,23 @@ def die_with_parent(parent: int | None = None) -> None:
         os._exit(1)
 
 
-def child_of_this_process():
-    """A preexec_fn for subprocess.Popen: the program dies with this process."""
-    parent = os.getpid()
-    return lambda: die_with_parent(parent)
+# Run by the program's own Python between its start and the program: it asks for SIGKILL when the
+# render ends (as die_with_parent), then becomes the program
+_DYING = ("import ctypes, os, signal, sys\n"
+          "ctypes.CDLL(None).prctl(%d, signal.SIGKILL, 0, 0, 0)\n"
+          "os.getppid() == int(sys.argv[1]) or os._exit(1)\n"
+          "os.execvp(sys.argv[2], sys.argv[2:])\n" % PR_SET_PDEATHSIG)
+
+
+def dying_with_this_process(command) -> list[str]:
+    """`command` (for subprocess.Popen) so that the program dies with this process, however it ends.
+    Not a preexec_fn: Python code run between fork and exec in a process with threads can wait for
+    ever on what another thread held at the fork (a voice started beside the stages' renders hung in
+    PyAV's deallocation, run by a garbage collection in its preexec_fn, and the render with it); here
+    a small Python program of its own does the prctl, then execs the command."""
+    if not sys.platform.startswith("linux"):
+        return [str(part) for part in command]
+    return [sys.executable, "-S", "-c", _DYING, str(os.getpid()), *(str(part) for part in command)]
 
 
 # ---- work folders ------------------------------------------------------------------------------------

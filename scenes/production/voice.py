@@ -34,7 +34,7 @@ import numpy as np
 from attncore.files import write_atomically
 
 from ..cache_writes import keep
-from .lifecycle import INTERRUPTS, Interrupted, child_of_this_process, forks, scratch_folder
+from .lifecycle import INTERRUPTS, Interrupted, dying_with_this_process, forks, scratch_folder
 
 RATE = 48000  # the track's sample rate (Opus takes only 48 kHz and its divisors)
 TARGET_LUFS = -16.0
@@ -74,8 +74,8 @@ class Voice:
             # open, and the voice would wait for the end of its input for ever
             (folder / "texts.txt").write_text("\n".join(texts) + "\n", encoding="utf-8")
             with open(folder / "texts.txt", "rb") as given, forks:  # no worker forked while it starts
-                voice = subprocess.Popen([*self.command, str(folder)], stdin=given, stdout=subprocess.DEVNULL,
-                                         stderr=log, preexec_fn=child_of_this_process())
+                voice = subprocess.Popen(dying_with_this_process([*self.command, str(folder)]), stdin=given,
+                                         stdout=subprocess.DEVNULL, stderr=log)
             try:
                 done = 0
                 while True:
