@@ -697,3 +697,20 @@ def test_a_video_made_from_the_page_plays_in_chromium(browser, server):
     assert colours[0] == 854 and colours[1] >= 3, colours  # 480p: the title's text on the background
     assert not page.errors
     page.close()
+
+
+@pytest.mark.parametrize("language", ["en", "zh"])
+def test_the_make_controls_name_every_stage_and_quality_in_the_pages_language(server, language):
+    """Every stage of the registration and every quality of render.py has its words in each catalogue, and
+    the page shows the quality's words, never render.py's bare name (`low` on a Chinese page)."""
+    from scenes import STAGE_FACTS
+    from scenes.strings import catalogue
+    from scenes.view import QUALITIES
+
+    words = catalogue(language)
+    assert all(words.get(f"live.stage.{s.name}") for s in STAGE_FACTS)
+    assert all(words.get(f"live.quality.{q}") for q in QUALITIES)
+    with urllib.request.urlopen(f"{server.url}?lang={language}", timeout=60) as r:
+        page = r.read().decode()
+    for q in QUALITIES:
+        assert f'<option value="{q}">{words[f"live.quality.{q}"]}</option>' in page

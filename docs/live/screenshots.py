@@ -27,7 +27,7 @@ def main() -> None:
             page.wait_for_function("window.__live && window.__live.drawn > 0 && window.__live.data", timeout=120_000)
             page.wait_for_timeout(300)
             out = Path(__file__).parent / f"live-{language}.png"
-            page.screenshot(path=str(out))
+            page.screenshot(path=str(out), full_page=True)  # the whole page: the make controls too
             print(out)
             page.close()
 

@@ -20,8 +20,8 @@ window.liveJobs = ({query, say, $, start}) => {
       const box = document.createElement("input");
       box.type = "checkbox"; box.value = name; box.checked = !unticked.has(name);
       box.addEventListener("change", () => { if (box.checked) unticked.delete(name); else unticked.add(name); });
-      const code = document.createElement("code"); code.textContent = name;
-      label.append(box, " ", code);
+      label.title = name;  // render.py's --stage name
+      label.append(box, " ", say("live.stage." + name));
       return label;
     }));
   }
