@@ -606,12 +606,12 @@ def test_make_the_video_controls_in_chromium(browser, server):
     before = {j["id"] for j in server.get("api/jobs")[1]}
     page.click("#make-button")
     page.wait_for_selector("#jobs li progress")
-    item = page.query_selector("#jobs li:last-child")
-    assert item.query_selector("progress").get_attribute("max") == "2"
-    assert item.query_selector(".count").text_content().endswith("/2")
+    item = page.locator("#jobs li:last-child")  # a locator finds it again each time: the polled list redraws
+    assert item.locator("progress").get_attribute("max") == "2"
+    assert item.locator(".count").text_content().endswith("/2")
     job = next(j for j in server.get("api/jobs")[1] if j["id"] not in before)
     assert job["quality"] == "medium" and job["stages"] == ["title", "softmax"]
-    item.query_selector("button").click()
+    page.click(f'#jobs li[data-id="{job["id"]}"] button')  # found again: the polled list redraws its items
     page.wait_for_function(f"document.querySelector('#jobs li[data-id=\"{job['id']}\"] .state').textContent === 'cancelled'")
     page.select_option("#make-output", "handout")
     assert not page.is_visible("#make-stages")

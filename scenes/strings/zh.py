@@ -547,7 +547,7 @@ STRINGS = {
     "live.stage.analogy": "图书馆的比喻",
     "live.stage.embeddings": "嵌入向量 → X",
     "live.stage.projection": "Q、K、V",
-    "live.stage.rope": "RoPE",
+    "live.stage.rope": "RoPE 旋转位置编码",
     "live.stage.scores": "注意力分数 Q·Kᵀ",
     "live.stage.softmax": "缩放与 softmax",
     "live.stage.weighted-sum": "加权求和 Z = A·V",
