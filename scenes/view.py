@@ -21,6 +21,14 @@ MAX_TOKENS = 40  # longer sentences are refused: past this even the elided grids
 QUALITIES = ("low", "medium", "high", "4k")  # 480p15, 720p30, 1080p60, 2160p60 (scenes.production.options)
 
 
+def whole_video(computed: AttentionResult | MultiHeadResult, result: AttentionResult, contrast: bool) -> tuple[str, ...]:
+    """The stages of the whole video of `result`, one head of `computed` (default_stages): the several
+    heads' stages when `computed` has several, the contrast when a minimal pair is `contrast`-ed, RoPE
+    for rotary positions, the KV cache for a model that predicts next tokens."""
+    several = isinstance(computed, MultiHeadResult) and computed.n_heads > 1
+    return default_stages(several, contrast=contrast, rope=result.rope is not None, generating=can_generate(result))
+
+
 @dataclass(frozen=True)
 class View:
     """Build it with `View.resolve`, which validates; `replace` only narrows a resolved view."""
@@ -64,8 +72,7 @@ class View:
         if result.n_tokens > MAX_TOKENS:
             raise InputError(f"sentence: {result.n_tokens} tokens; the video shows at most {MAX_TOKENS}")
         generating = can_generate(result)
-        stages = default_stages(several and computed.n_heads > 1, contrast=contrast is not None, rope=result.rope is not None,
-                                generating=generating) if stages is None else tuple(stages)
+        stages = whole_video(computed, result, contrast is not None) if stages is None else tuple(stages)
         unknown = [s for s in stages if s not in STAGE_NAMES]
         if unknown:
             raise InputError(f"stage: unknown stage {unknown[0]!r}; choose from {', '.join(STAGE_NAMES)}")

@@ -24,13 +24,12 @@ from attncore import AttentionResult, InputError, MultiHeadResult, fmt, head_rol
 from attncore.generation import can_generate, grown_head
 from attncore.pick import check_pair
 
-from .. import default_stages
 from ..context import Ctx
 from ..outputs.blocks import block_html, contrast_lines, intro_blocks, role_words
 from ..outputs.explore import contrast_svg, heat_png, view_of
 from ..resolve import with_contrast
 from ..strings import CATALOGUES
-from ..view import MAX_TOKENS
+from ..view import MAX_TOKENS, whole_video
 
 TOY = "toy"
 PACKAGED = ("minilm", "m3e-small", "smollm2-135m", "qwen2.5-coder-0.5b")  # offered when installed or fetched
@@ -269,8 +268,7 @@ class Service:
             "sizes": s("handout.sizes", d_model=r.d_model, d_k=r.d_k, d_v=r.d_v, scale=fmt(r.scale)),
             "view": view_of(r, focus, ask.language, frozenset()),
             "decoder": can_generate(r),
-            "stages": list(default_stages(several and len(heads) > 1, contrast=other is not None, rope=r.rope is not None,
-                                          generating=can_generate(r))),  # the whole video of this view, as View.resolve
+            "stages": list(whole_video(computed, r, other is not None)),  # the whole video of this view, as View.resolve
             "contrast": None,
         }
         if other is not None:
