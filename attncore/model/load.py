@@ -86,7 +86,6 @@ def _remember(model: Model, name: str) -> Model:
     return model
 
 
-
 def load_name(result) -> str | None:
     """The name load_model takes to load a result's model again (an AttentionResult's, or a model's display
     name alone): what loaded it in this process, by its origin; else a packaged model by its title; else its

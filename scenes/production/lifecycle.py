@@ -201,23 +201,16 @@ def die_with_parent(parent: int | None = None) -> None:
         os._exit(1)
 
 
-# Run by the program's own Python between its start and the program: it asks for SIGKILL when the
-# render ends (as die_with_parent), then becomes the program
-_DYING = ("import ctypes, os, signal, sys\n"
-          "ctypes.CDLL(None).prctl(%d, signal.SIGKILL, 0, 0, 0)\n"
-          "os.getppid() == int(sys.argv[1]) or os._exit(1)\n"
-          "os.execvp(sys.argv[2], sys.argv[2:])\n" % PR_SET_PDEATHSIG)
-
-
 def dying_with_this_process(command) -> list[str]:
     """`command` (for subprocess.Popen) so that the program dies with this process, however it ends.
     Not a preexec_fn: Python code run between fork and exec in a process with threads can wait for
     ever on what another thread held at the fork (a voice started beside the stages' renders hung in
-    PyAV's deallocation, run by a garbage collection in its preexec_fn, and the render with it); here
-    a small Python program of its own does the prctl, then execs the command."""
+    PyAV's clean-up, which CPython ran in the forked copy when it cleared the other threads' states
+    before the preexec_fn, and the render with it). Here this module, run as a program of its own
+    (it imports only the standard library), calls die_with_parent, then execs the command."""
     if not sys.platform.startswith("linux"):
         return [str(part) for part in command]
-    return [sys.executable, "-S", "-c", _DYING, str(os.getpid()), *(str(part) for part in command)]
+    return [sys.executable, "-S", __file__, str(os.getpid()), *(str(part) for part in command)]
 
 
 # ---- work folders ------------------------------------------------------------------------------------
@@ -377,3 +370,8 @@ def staged(make):
         return made
 
     return call
+
+
+if __name__ == "__main__":  # dying_with_this_process's launcher: PARENT COMMAND...
+    die_with_parent(int(sys.argv[1]))
+    os.execvp(sys.argv[2], sys.argv[2:])
