@@ -675,7 +675,12 @@ def test_a_video_made_from_the_page_plays_in_chromium(browser, server):
     page.click("#make-button")
     page.wait_for_selector("#jobs li progress")
     job = next(j for j in server.get("api/jobs")[1] if j["id"] not in before)
-    page.wait_for_selector(f'#jobs li[data-id="{job["id"]}"] video', timeout=600_000)
+    deadline = time.monotonic() + 300
+    while (state := {j["id"]: j for j in server.get("api/jobs")[1]}[job["id"]])["state"] in ("waiting", "running"):
+        assert time.monotonic() < deadline, state  # what the queue was doing, not a silent wait
+        time.sleep(0.5)
+    assert state["state"] == "done", state
+    page.wait_for_selector(f'#jobs li[data-id="{job["id"]}"] video', timeout=60_000)
     colours = page.evaluate(f"""async () => {{
         const video = document.querySelector('#jobs li[data-id="{job["id"]}"] video');
         video.muted = true;
