@@ -115,6 +115,7 @@ def sentences_played(item) -> set[str]:
     return (quoted | {spec.params.get("name")} if spec is not None else quoted) & SENTENCES.keys()
 
 
+@pytest.hookimpl(tryfirst=True)  # before xdist reads the groups (its hook would run first: pluggy calls the last registered first)
 def pytest_collection_modifyitems(config, items):
     for item in items:
         if sentences_played(item) - QUICK_RUNS:
@@ -123,6 +124,16 @@ def pytest_collection_modifyitems(config, items):
         for item in items:
             item.add_marker(pytest.mark.xdist_group(group_of(item)))
         items.sort(key=lambda item: -SECONDS.get(group_of(item), 0))  # stable: a group's tests keep their order
+
+
+def pytest_collection_finish(session):
+    """In a worker of `make test`, every test carries its group, or the groups would be split over both workers
+    silently (each making `runs` and the models again): xdist marks a group in the test's id, which pytest 9.2
+    no longer lets it change (pytest-xdist#1386; pyproject.toml keeps pytest below 9.2)."""
+    if os.environ.get("PYTEST_XDIST_WORKER") and session.config.getvalue("loadgroup"):
+        lost = [item.nodeid for item in session.items if "@" not in item.nodeid.rsplit("]", 1)[-1]]
+        if lost:
+            raise pytest.UsageError(f"xdist's groups are not in effect (pytest {pytest.__version__}): {lost[0]} has none")
 
 
 @pytest.fixture(scope="session")

@@ -666,8 +666,18 @@ def test_live_opens_on_the_options_given(browser):
 def test_a_video_made_from_the_page_plays_in_chromium(browser, server):
     """"Make the video" for one stage: its player on the page loads the video and plays it, and a frame
     past the title's fade-in (drawn into a canvas by the page) is a picture, not one colour (the first
-    frame is the background alone)."""
+    frame is the background alone). One of the page's asks for the list is lost on the way: it asks again."""
     page = open_live(browser, server)
+    lost = []
+
+    def lose_one(route):
+        if not lost and page.query_selector("#jobs li progress") is not None:
+            lost.append(route.request.url)
+            route.abort()
+        else:
+            route.continue_()
+
+    page.route("**/api/jobs", lose_one)
     for b in page.query_selector_all("#stage-boxes input"):
         if b.get_attribute("value") != "title":
             b.uncheck()
@@ -681,6 +691,7 @@ def test_a_video_made_from_the_page_plays_in_chromium(browser, server):
         time.sleep(0.5)
     assert state["state"] == "done", state
     page.wait_for_selector(f'#jobs li[data-id="{job["id"]}"] video', timeout=60_000)
+    assert lost, "no ask for the list was lost: the test did not test the page's asking again"
     colours = page.evaluate(f"""async () => {{
         const video = document.querySelector('#jobs li[data-id="{job["id"]}"] video');
         video.muted = true;
@@ -719,3 +730,46 @@ def test_the_make_controls_name_every_stage_and_quality_in_the_pages_language(se
         page = r.read().decode()
     for q in QUALITIES:
         assert f'<option value="{q}">{words[f"live.quality.{q}"]}</option>' in page
+
+
+# ---- the render queue goes on whatever a job's process does ---------------------------------------------------
+
+def finished(jobs, job, seconds: float = 60):
+    deadline = time.monotonic() + seconds
+    while job.state in ("waiting", "running"):
+        assert time.monotonic() < deadline, (job.state, job.done, job.error)
+        time.sleep(0.1)
+    return job
+
+
+def test_a_job_that_writes_more_than_a_pipe_holds_still_ends():
+    """A job's process that prints 1 MB (manim's log goes to stdout) before its progress still ends, and the next
+    job runs: the queue never waits on a pipe nobody reads (it did: stdout was read only after stderr's end)."""
+    from scenes.live.jobs import Jobs
+    from scenes.live.service import Ask
+
+    chatty = (sys.executable, "-c", "import sys; sys.stdin.read(); sys.stdout.write('x' * 1_000_000); "
+              "sys.stdout.flush(); print('rendering: 1/1 stages', file=sys.stderr)")
+    jobs = Jobs(worker=chatty)
+    try:
+        first = finished(jobs, jobs.add("video", Ask(), ("title",)))
+        second = finished(jobs, jobs.add("handout", Ask(), None))
+        assert (first.state, first.done, second.state) == ("done", 1, "done"), (first.error, second.error)
+    finally:
+        jobs.close()
+
+
+def test_a_job_whose_process_cannot_start_fails_with_its_reason_and_the_queue_goes_on():
+    """A job whose process cannot be started fails, saying why, and the job after it is still run (the queue's
+    thread once died with the first, leaving every later job waiting for ever)."""
+    from scenes.live.jobs import Jobs
+    from scenes.live.service import Ask
+
+    jobs = Jobs(worker=("/nonexistent/python",))
+    try:
+        first = finished(jobs, jobs.add("video", Ask(), ("title",)))
+        assert first.state == "failed" and "FileNotFoundError" in first.error and "/nonexistent/python" in first.error
+        jobs.worker = (sys.executable, "-c", "import sys; sys.stdin.read()")
+        assert finished(jobs, jobs.add("handout", Ask(), None)).state == "done"
+    finally:
+        jobs.close()

@@ -31,6 +31,7 @@ OUTPUTS = {"video": "lecture.mp4", "slides": "lecture.html", "handout": "lecture
 RENDERED = ("video", "slides")  # made of rendered stages (a stage picker and a bar of stages); the others in one step
 MAX_JOBS = 20  # waiting at once; beyond, "busy"
 PROGRESS = re.compile(r"rendering: (\d+)/(\d+) stages")
+WORKER = (sys.executable, "-m", "scenes.live.jobs")  # a job's process: main() below, the job as JSON on stdin
 
 
 @dataclass
@@ -57,8 +58,9 @@ class Job:
 class Jobs:
     """The queue, its runner thread and the jobs' folders (removed by `close`)."""
 
-    def __init__(self, quality: str = "low"):
+    def __init__(self, quality: str = "low", worker: tuple[str, ...] = WORKER):
         self.quality = quality  # a request's default (render.py --live --quality)
+        self.worker = worker
         self.folder = Path(tempfile.mkdtemp(prefix="attention-live-"))
         self.jobs: dict[int, Job] = {}
         self.ids = itertools.count(1)
@@ -105,37 +107,50 @@ class Jobs:
 
     def _run(self):
         while (job := self._next()) is not None:
-            folder = self.folder / str(job.id)
-            folder.mkdir()
-            spec = {"ask": job.ask.__dict__, "output": job.output, "path": str(folder / OUTPUTS[job.output]),
-                    "stages": job.stages, "quality": job.quality,
-                    "source": job.source}
-            with self.lock:
-                if job.state == "cancelled":
-                    shutil.rmtree(folder, ignore_errors=True)
-                    continue
-                job.process = subprocess.Popen([sys.executable, "-m", "scenes.live.jobs"], stdin=subprocess.PIPE,
-                                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            try:
+                self._render(job)
+            except Exception as e:  # the worker could not start or be talked to: that job fails, the queue goes on
+                with self.lock:
+                    if job.process is not None and job.process.poll() is None:
+                        job.process.kill()
+                    if job.state != "cancelled":
+                        job.state, job.error = "failed", f"{type(e).__name__}: {e}"[:300]
+
+    def _render(self, job: Job):
+        folder = self.folder / str(job.id)
+        folder.mkdir()
+        spec = {"ask": job.ask.__dict__, "output": job.output, "path": str(folder / OUTPUTS[job.output]),
+                "stages": job.stages, "quality": job.quality,
+                "source": job.source}
+        with self.lock:
+            if job.state == "cancelled":
+                shutil.rmtree(folder, ignore_errors=True)
+                return
+            # its paths into a file, not a second pipe: a pipe nobody reads until the progress ends would
+            # stop a worker that writes more than the pipe holds, and the queue with it
+            with open(folder / ".written", "w+b") as written_file:
+                job.process = subprocess.Popen(self.worker, stdin=subprocess.PIPE,
+                                               stdout=written_file, stderr=subprocess.PIPE, text=True,
                                                env={**os.environ, "PYTHONUNBUFFERED": "1"})
-            job.process.stdin.write(json.dumps(spec))
-            job.process.stdin.close()
-            last = ""
-            for line in job.process.stderr:  # the render's progress lines, and its one-line error
-                found = PROGRESS.search(line)
-                if found:
-                    job.done, job.total = int(found[1]), int(found[2])
-                elif line.strip():
-                    last = line.strip()
-            written = job.process.stdout.read().split()
-            code = job.process.wait()
-            with self.lock:
-                if job.state == "cancelled":
-                    shutil.rmtree(folder, ignore_errors=True)
-                elif code == 0:
-                    job.files = [Path(p).name for p in written if Path(p).parent == folder]
-                    job.state, job.done = "done", job.total
-                else:
-                    job.state, job.error = "failed", last.removeprefix("error: ")[:300] or f"exit status {code}"
+        job.process.stdin.write(json.dumps(spec))
+        job.process.stdin.close()
+        last = ""
+        for line in job.process.stderr:  # the render's progress lines, and its one-line error
+            found = PROGRESS.search(line)
+            if found:
+                job.done, job.total = int(found[1]), int(found[2])
+            elif line.strip():
+                last = line.strip()
+        code = job.process.wait()
+        written = (folder / ".written").read_text(encoding="utf-8", errors="replace").split()
+        with self.lock:
+            if job.state == "cancelled":
+                shutil.rmtree(folder, ignore_errors=True)
+            elif code == 0:
+                job.files = [Path(p).name for p in written if Path(p).parent == folder]
+                job.state, job.done = "done", job.total
+            else:
+                job.state, job.error = "failed", last.removeprefix("error: ")[:300] or f"exit status {code}"
 
     def close(self):
         with self.lock:

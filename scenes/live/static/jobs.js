@@ -63,9 +63,15 @@ window.liveJobs = ({query, say, $, start}) => {
 
   async function poll() {
     clearTimeout(polling);
-    const response = await fetch("/api/jobs");
-    if (!response.ok) return;
-    const jobs = await response.json();
+    let jobs;
+    try {
+      const response = await fetch("/api/jobs");
+      if (!response.ok) throw new Error(response.status);
+      jobs = await response.json();
+    } catch {  // a lost or refused answer: ask again later, or a finished video would never show
+      polling = setTimeout(poll, 2000);
+      return;
+    }
     $("jobs").replaceChildren(...jobs.map(row));
     if (jobs.some(j => j.state === "waiting" || j.state === "running")) polling = setTimeout(poll, 700);
   }
