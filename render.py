@@ -224,7 +224,7 @@ def main(sentence, focus, keep, quality, theme, stages, d_model, d_k, seed, posi
          course=None, cluster=None, live=False, port=8737, host="127.0.0.1", remote_render=False, **asked):
     """Render a video explaining self-attention on SENTENCE with its real numbers."""
     if live:
-        return main_live(host, port, model, remote_render, quality, dict(
+        return main_live(host, port, model, remote_render, quality, theme, dict(
             sentence=sentence, model=model, lang=language, layer=layer, head=head, contrast=contrast, causal=causal,
             positional=positional, stages=video_stages(stages, overview=False)))
     if course is not None or cluster is not None:
@@ -260,10 +260,10 @@ def main(sentence, focus, keep, quality, theme, stages, d_model, d_k, seed, posi
 # what --live goes with: where it listens, and what the page opens on (the sentence, model, language, layer, head,
 # pair, the toy's switches; the videos' quality and stages); anything else is refused (docs/live.md)
 LIVE_OPTIONS = ("live", "port", "host", "remote_render", "sentence", "model", "language", "layer", "head", "contrast",
-                "causal", "positional", "quality", "stages")
+                "causal", "positional", "quality", "theme", "stages")
 
 
-def main_live(host, port, model, remote_render, quality, given):
+def main_live(host, port, model, remote_render, quality, theme, given):
     """--live: the page (scenes.live.serve), opening on the options given on the command line."""
     ctx = click.get_current_context()
     typed = {p.name for p in ctx.command.params
@@ -276,7 +276,7 @@ def main_live(host, port, model, remote_render, quality, given):
 
     names = {"language": "lang"}
     given = {names.get(k, k): v for k, v in given.items() if k in typed or (k == "lang" and "language" in typed)}
-    serve(host, port, (model,) if model else (), remote_render, quality=quality, given=given)
+    serve(host, port, (model,) if model else (), remote_render, quality=quality, given=given, theme=theme)
 
 
 COURSE_OPTIONS = ("course", "cluster", "output", "quiet", "jobs", "no_cache", "dry_run")  # what --course goes with
