@@ -148,6 +148,7 @@ def summary(view: View, speaker, targets: list[Path]) -> None:
         click.echo("keep: " + ", ".join(f"{r.tokens[k]!r} (index {k})" for k in sorted(view.keep)))
     click.echo(f"stages: {', '.join(view.stages)}")
     click.echo(f"language: {view.language}")
+    click.echo(f"theme: {view.theme}")
     click.echo("would write: " + ", ".join(map(str, targets)))
 
 

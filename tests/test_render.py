@@ -171,9 +171,10 @@ def test_overview_stills_and_every_head_in_the_numbers(tmp_path):
 def test_dry_run_names_the_subtitles_beside_the_video():
     runner = CliRunner()
     with runner.isolated_filesystem():
-        result = runner.invoke(render.main, ["--dry-run", "--lang", "zh", "--subtitles", "--output", "v/cat.mp4"])
+        result = runner.invoke(render.main, ["--dry-run", "--lang", "zh", "--subtitles", "--output", "v/cat.mp4",
+                                             "--theme", "light"])
         assert result.exit_code == 0, result.output
-        assert "language: zh" in result.output and "would write: v/cat.mp4, v/cat.srt" in result.output
+        assert "language: zh\ntheme: light\n" in result.output and "would write: v/cat.mp4, v/cat.srt" in result.output
 
 
 def test_script_in_chinese_for_one_stage(tmp_path):
