@@ -102,6 +102,9 @@ stills: setup $(QWEN)
 	  --focus 它 --lang zh --sentence "我有一只猫，它很可爱。"
 	$(PY) render.py --stills docs/stills/smollm2 --quality medium --model smollm2-135m --layer 13 --head 8 \
 	  --focus it --sentence "The animal didn't cross the street because it was too tired"
+	$(PY) render.py --stills docs/stills/light --quality medium --theme light --causal --heads 2 --stage softmax --stage heads
+	$(PY) render.py --stills docs/stills/light/m3e --quality medium --theme light --model m3e-small --layer 0 --head 4 \
+	  --focus 它 --hide-special --lang zh --sentence "我有一只猫，它很可爱。" --stage heads
 
 # The classroom pictures (docs/lecture-outputs.md): the slides and the handout in headless Chromium, the analogy and the links.
 classroom: setup

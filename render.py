@@ -36,14 +36,14 @@ from scenes.production.names import default_output, origin_name
 from scenes.production.voice import VoiceError
 from scenes.resolve import ALL_WITH_ANALOGY, AUTO, resolve_view, video_stages
 from scenes.strings import LANGUAGES
-from scenes.view import QUALITIES, View
+from scenes.view import QUALITIES, THEMES, View
 
 # --help's sections: every option is in one (tests/test_render.py)
 GROUPS = {"Input": ("--sentence", "--focus", "--keep", "--weights", "--d-model", "--d-k", "--seed", "--positional", "--causal",
                     "--heads"),
           "Model": ("--model", "--layer", "--head", "--contrast", "--hide-special"),
           "Outputs": (*outputs.options(), "--subtitles", "--voice", "--dry-run"),
-          "Video": ("--stage", "--overview", "--lang", "--quality"),
+          "Video": ("--stage", "--overview", "--lang", "--quality", "--theme"),
           "Course": ("--course", "--cluster"),
           "Live": ("--live", "--port", "--host", "--remote-render"),
           "Performance": ("--jobs", "--no-cache", "--quiet", "--help")}
@@ -148,6 +148,7 @@ def summary(view: View, speaker, targets: list[Path]) -> None:
         click.echo("keep: " + ", ".join(f"{r.tokens[k]!r} (index {k})" for k in sorted(view.keep)))
     click.echo(f"stages: {', '.join(view.stages)}")
     click.echo(f"language: {view.language}")
+    click.echo(f"theme: {view.theme}")
     click.echo("would write: " + ", ".join(map(str, targets)))
 
 
@@ -159,6 +160,9 @@ def summary(view: View, speaker, targets: list[Path]) -> None:
                    "repeat the option. The focus token's largest weights are always kept.")
 @click.option("--quality", type=click.Choice(QUALITIES), default="low", show_default=True,
               help="low 480p15, medium 720p30, high 1080p60, 4k 2160p60 (manim's -ql/-qm/-qh/-qk).")
+@click.option("--theme", type=click.Choice(THEMES), default=THEMES[0], show_default=True,
+              help="The colours of every output: dark (a screen in a dark room), or light (a white background for a "
+                   "washed-out projector or for print). Every text meets WCAG AA contrast in both.")
 @click.option("--stage", "stages", multiple=True, type=click.Choice([*STAGE_NAMES, ALL_WITH_ANALOGY]),
               help="Render only these stages, in video order (repeat the option). Default: the whole video, "
                    f"opening with the library analogy ({ALL_WITH_ANALOGY}: the same, kept for old commands).")
@@ -216,12 +220,12 @@ def summary(view: View, speaker, targets: list[Path]) -> None:
 @click.option("--host", default="127.0.0.1", show_default=True,
               help="With --live: the address to listen on (0.0.0.0: every computer on the network may open it).")
 @click.option("--remote-render", is_flag=True, help="With --live: other computers may ask for videos too (off: only this one).")
-def main(sentence, focus, keep, quality, stages, d_model, d_k, seed, positional, causal, weights_file, language, subtitles,
+def main(sentence, focus, keep, quality, theme, stages, d_model, d_k, seed, positional, causal, weights_file, language, subtitles,
          model, layer, head, heads, overview, hide_special, jobs, no_cache, voice, quiet, dry_run, contrast=None,
          course=None, cluster=None, live=False, port=8737, host="127.0.0.1", remote_render=False, **asked):
     """Render a video explaining self-attention on SENTENCE with its real numbers."""
     if live:
-        return main_live(host, port, model, remote_render, quality, dict(
+        return main_live(host, port, model, remote_render, quality, theme, dict(
             sentence=sentence, model=model, lang=language, layer=layer, head=head, contrast=contrast, causal=causal,
             positional=positional, stages=video_stages(stages, overview=False)))
     if course is not None or cluster is not None:
@@ -236,7 +240,7 @@ def main(sentence, focus, keep, quality, stages, d_model, d_k, seed, positional,
     view = resolve_view(sentence, focus=focus, keep=keep, quality=quality, stages=video_stages(stages, overview),
                         d_model=d_model, d_k=d_k, seed=seed, positional=positional, causal=causal, weights=weights_file,
                         language=language, model=model, layer=layer, head=head, heads=heads, hide_special=hide_special,
-                        contrast=contrast)
+                        contrast=contrast, theme=theme)
     default = default_output(view.result.sentence or " ".join(view.result.tokens), view.stages, origin_name(view, model))
     chosen = [(o, p or default.with_suffix(o.suffixes[0])) for o, p in chosen]
     speaker = None
@@ -257,10 +261,10 @@ def main(sentence, focus, keep, quality, stages, d_model, d_k, seed, positional,
 # what --live goes with: where it listens, and what the page opens on (the sentence, model, language, layer, head,
 # pair, the toy's switches; the videos' quality and stages); anything else is refused (docs/live.md)
 LIVE_OPTIONS = ("live", "port", "host", "remote_render", "sentence", "model", "language", "layer", "head", "contrast",
-                "causal", "positional", "quality", "stages")
+                "causal", "positional", "quality", "theme", "stages")
 
 
-def main_live(host, port, model, remote_render, quality, given):
+def main_live(host, port, model, remote_render, quality, theme, given):
     """--live: the page (scenes.live.serve), opening on the options given on the command line."""
     ctx = click.get_current_context()
     typed = {p.name for p in ctx.command.params
@@ -273,7 +277,7 @@ def main_live(host, port, model, remote_render, quality, given):
 
     names = {"language": "lang"}
     given = {names.get(k, k): v for k, v in given.items() if k in typed or (k == "lang" and "language" in typed)}
-    serve(host, port, (model,) if model else (), remote_render, quality=quality, given=given)
+    serve(host, port, (model,) if model else (), remote_render, quality=quality, given=given, theme=theme)
 
 
 COURSE_OPTIONS = ("course", "cluster", "output", "quiet", "jobs", "no_cache", "dry_run")  # what --course goes with

@@ -63,13 +63,13 @@ def choose_head(sentence, d_model, d_k, seed, positional, causal, weights, model
 
 def resolve_view(sentence=attncore.DEFAULT_SENTENCE, *, focus=None, keep=(), quality="low", stages=None, d_model=None,
                  d_k=None, seed=0, positional=False, causal=False, weights=None, language="en", model=None, layer=None,
-                 head=None, heads=None, hide_special=False, contrast=None) -> View:
+                 head=None, heads=None, hide_special=False, contrast=None, theme="dark") -> View:
     """The View render.py's options resolve to (`stages`: video_stages's), as a course's lecture does too.
     Raises InputError, one line, for what cannot be honoured."""
     computed, head, other, pick = choose_head(sentence, d_model, d_k, seed, positional, causal, weights, model, layer,
                                               head, heads, focus, contrast)
     return View.resolve(computed, focus=focus, language=language, head=head or 0, hide_special=hide_special,
-                        stages=stages, quality=quality, keep=keep, contrast=other, pick=pick)
+                        stages=stages, quality=quality, keep=keep, contrast=other, pick=pick, theme=theme)
 
 
 def lecture_view(language: str, *, stages=(), **options) -> View:

@@ -1,4 +1,6 @@
-"""Colours and sizes shared by every stage, looked up when a scene is built (never bound at import)."""
+"""Colours and sizes shared by every stage, looked up when a scene is built (never bound at import):
+the View names its theme (--theme dark|light), and `THEMES[view.theme]` is what a scene, a still's
+sheet, the slides and the explore page's heat maps are drawn in."""
 
 from __future__ import annotations
 
@@ -9,6 +11,8 @@ import numpy as np
 from manim import ManimColor, interpolate_color
 
 from attncore.tokens import is_cjk
+
+from .view import THEMES as THEME_NAMES
 
 
 def _fullwidth(c: str) -> bool:
@@ -32,6 +36,10 @@ def contrast(a, b) -> float:
 
 @dataclass(frozen=True)
 class Theme:
+    """The dark theme by default (a screen in a dark room); LIGHT below, for a washed-out projector and
+    print. Every colour text is drawn in meets WCAG AA (4.5:1) against the background, and a heat-map
+    cell's digits against their own cell (readable_on); tests/test_theme.py checks both themes."""
+
     background: str = "#111418"
     text: str = "#ECEFF4"
     dim: str = "#7B8494"
@@ -51,6 +59,7 @@ class Theme:
     heat_power: float = 0.7
     heat_high: str = "#E8743B"  # attention weights as numbers and links
     masked: str = "#3A3F4B"
+    reveal_theme: str = "black"  # the slides' reveal.js theme (its controls and page around the frames)
     # Pango family lists: the first family draws what it can, the next fill in (emoji outlines come
     # from Symbola through fontconfig). Noto Sans CJK draws “ ” and × full width, right for Chinese
     # text and wrong for Latin text, so it leads only for Chinese text in the Chinese video.
@@ -100,4 +109,16 @@ class Theme:
         return getattr(self, name, self.text) if isinstance(name, str) else self.text
 
 
-DEFAULT_THEME = Theme()
+DARK = Theme()
+# White paper: the same meanings in darker inks (the focus's yellow as a dark amber, which still reads
+# as the one yellow beside the others), and the heat map running the other way, pale to dark, as a
+# printed heat map does: more weight, more ink. Its 10% steps differ by more than 4 in lightness,
+# washed out too (tests/test_theme.py); heat_power 0.8 spreads the dark end, which a lit room lifts.
+LIGHT = Theme(
+    background="#FFFFFF", text="#1B1F24", dim="#5B6270", accent="#8F5F00", X="#1B1F24", Q="#0A6A94",
+    K="#2F7A32", V="#7A3DB0", Z="#B8266E", positive="#262B33", negative="#C62828", neutral="#3E4652",
+    heat_stops=("#F3F1EA", "#F8C76E", "#F3904F", "#CF4A5A", "#7A2482", "#1E0B3D"), heat_power=0.8,
+    heat_high="#B3461A", masked="#B9BDC6", reveal_theme="white",
+)
+THEMES = dict(zip(THEME_NAMES, (DARK, LIGHT), strict=True))  # the View's names (--theme), each one's Theme
+DEFAULT_THEME = DARK

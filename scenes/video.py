@@ -18,7 +18,7 @@ from scenes import SEVERAL_HEADS, STAGE_NAMES, manim_adapter
 from scenes.beats import Driver, Play
 from scenes.context import Break, Ctx
 from scenes.stages import STAGES, stage_class
-from scenes.theme import DEFAULT_THEME
+from scenes.theme import THEMES
 from scenes.view import View
 
 manim_adapter.share_text_cache()  # renders at once may share manim's text cache
@@ -42,8 +42,8 @@ class ExplainerScene(Scene):
     def setup(self):
         view = self.view = self.view or View.resolve(attncore.run(), stages=self.stages)
         self.ctx = Ctx(view.result, view.focus, language=view.language, heads=view.heads, hidden=view.hidden,
-                       keep=view.keep, contrast=view.contrast_result, pick=view.pick)
-        self.camera.background_color = ManimColor(DEFAULT_THEME.background)
+                       keep=view.keep, contrast=view.contrast_result, pick=view.pick, theme=THEMES[view.theme])
+        self.camera.background_color = ManimColor(self.ctx.theme.background)
         self.breaks: list[Break] = []  # where a lecturer pauses, in order
 
     @property

@@ -1,6 +1,6 @@
 """What a lecture shows of a computation, resolved and checked once: the followed head, the focus
-token, the tokens left out of the pictures, the stages, the language, the quality and, when the
-video speaks, how long each spoken text lasts. The scenes, the outputs and the cache key all take a
+token, the tokens left out of the pictures, the stages, the language, the quality, the theme and,
+when the video speaks, how long each spoken text lasts. The scenes, the outputs and the cache key all take a
 View; none of them resolves an option again. Importing this module does not import manim."""
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from .strings import CATALOGUES
 
 MAX_TOKENS = 40  # longer sentences are refused: past this even the elided grids say little
 QUALITIES = ("low", "medium", "high", "4k")  # 480p15, 720p30, 1080p60, 2160p60 (scenes.production.options)
+THEMES = ("dark", "light")  # --theme: each one's colours are scenes.theme.THEMES[name]; the first is the default
 
 
 def whole_video(computed: AttentionResult | MultiHeadResult, result: AttentionResult, contrast: bool) -> tuple[str, ...]:
@@ -50,18 +51,19 @@ class View:
     # token by token with the sentence's; and why the followed head was chosen (attncore.pick.Pick), if it was
     contrast: AttentionResult | MultiHeadResult | None = None
     pick: Pick | None = None
+    theme: str = THEMES[0]  # a name of THEMES: every output's colours (scenes.theme.THEMES)
 
     @classmethod
     def resolve(cls, computed: AttentionResult | MultiHeadResult, *, focus: str | int | None = None,
                 stages=None, language: str = "en", head: int = 0, hide_special: bool = False,
                 quality: str = "low", keep=(), contrast: AttentionResult | MultiHeadResult | None = None,
-                pick: Pick | None = None) -> "View":
+                pick: Pick | None = None, theme: str = THEMES[0]) -> "View":
         """The view of `computed`: `focus` a token's text or index (default attncore.default_focus: the last word; a middle one under causal attention), `stages`
         in the order given (default the whole video), `head` the head followed through a
         MultiHeadResult, `hide_special` leaving a model's special tokens out of the pictures, `keep`
         tokens (texts or indices, as `focus`) shown in every picture even where others are elided,
         `contrast` a minimal pair's other sentence computed alike (the contrast stage), `pick` why the
-        head was chosen (attncore.pick).
+        head was chosen (attncore.pick), `theme` the colours every output is drawn in (THEMES).
         Raises InputError, one line naming the option, for anything that cannot be shown."""
         several = isinstance(computed, MultiHeadResult)
         if several:
@@ -96,6 +98,8 @@ class View:
             raise InputError(f"lang: unknown language {language!r}; choose from {', '.join(CATALOGUES)}")
         if quality not in QUALITIES:
             raise InputError(f"quality: unknown quality {quality!r}; choose from {', '.join(QUALITIES)}")
+        if theme not in THEMES:
+            raise InputError(f"theme: unknown theme {theme!r}; choose from {', '.join(THEMES)}")
         hidden = frozenset(special_tokens(result) if hide_special else ())
         if hide_special and not hidden:  # written once: render.py, a course and the Python API come here
             raise InputError("hide-special: goes with --model (only a model's tokenizer adds tokens to hide)"
@@ -109,7 +113,7 @@ class View:
         if flagged(GENERATING) and result.next is None:  # the next token, computed once, last: the whole model, its LM head
             computed = with_next(computed, head if several else 0)
         return cls(computed, head if several else 0, index, hidden, stages, language, quality, keep=kept,
-                   contrast=contrast, pick=pick)
+                   contrast=contrast, pick=pick, theme=theme)
 
     @property
     def result(self) -> AttentionResult:
@@ -152,7 +156,7 @@ class View:
         contrast = None if self.contrast is None else hashlib.sha256(pickle.dumps(self.contrast, protocol=4)).hexdigest()
         return {"head": self.head, "focus": self.focus, "hidden": sorted(self.hidden), "language": self.language,
                 "quality": self.quality, "timing": self.timing, "keep": sorted(self.keep), "contrast": contrast,
-                "pick": repr(self.pick)}
+                "pick": repr(self.pick), "theme": self.theme}
 
 
 def keep_token(result: AttentionResult, token: str | int, hidden: frozenset[int]) -> int:

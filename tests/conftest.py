@@ -65,10 +65,15 @@ SENTENCES = {
                                               "W_K": [[4.0 * (r == c) for c in range(4)] for r in range(4)]}), "en"),
     # toy multi-head, following head 1 of 2, in the pseudo-language (the heads stage's strings too)
     "toy heads": ("I have a cat", dict(heads=2), "pseudo"),
+    # --theme light (VIEWS): the toy's two heads under a causal mask (masked cells in the weights and in each head's
+    # map, numbers in every cell), and the Chinese video
+    "light": ("I have a cat", dict(heads=2, causal=True), "en"),
+    "light chinese": ("我有一只猫", {}, "zh"),
 }
-# How the several-head runs are viewed (explainer_scene's options)
+# How the several-head runs (and the light ones) are viewed (explainer_scene's options)
 VIEWS = {"model": dict(head=11, focus="it", hide_special=True), "m3e": dict(head=4, focus="它", hide_special=True),
-         "gpt2": dict(head=2, focus="it"), "toy heads": dict(head=1)}
+         "gpt2": dict(head=2, focus="it"), "toy heads": dict(head=1), "light": dict(head=1, theme="light"),
+         "light chinese": dict(theme="light")}
 
 
 def need_model(name: str) -> None:

@@ -39,6 +39,7 @@ def test_a_view_is_resolved_once_from_the_options():
     (dict(stages=("softmax", "bogus")), "stage: unknown stage 'bogus'"),
     (dict(language="fr"), "lang: unknown language 'fr'"),
     (dict(quality="8k"), "quality: unknown quality '8k'"),
+    (dict(theme="purple"), "theme: unknown theme 'purple'; choose from dark, light"),
     (dict(focus="dog"), "focus:"),
     (dict(hide_special=True), "hide-special: goes with --model (only a model's tokenizer adds tokens to hide)"),
 ])

@@ -63,6 +63,8 @@ def error_lines(result) -> list[str]:
     ('title = "C"\n[[lecture]\n', "error: course.toml: not a TOML file: "),
     ('title = "C"\n[[lecture]]\nsentence = "I have a cat"\noutputs = ["subtitles"]\n',
      'error: course.toml: lecture 1 ("I have a cat"): outputs: subtitles go with the video'),
+    ('title = "C"\n[[lecture]]\nsentence = "I have a cat"\ntheme = "purple"\n',
+     'error: course.toml: lecture 1 ("I have a cat"): theme: \'purple\' is not one of dark, light'),
 ])
 def test_each_mistake_is_one_line_naming_the_lecture_and_the_field(tmp_path, text, expected):
     result = run("--course", course(tmp_path, text), "--output", tmp_path / "out")
@@ -78,6 +80,18 @@ def test_every_mistake_of_the_file_is_reported_at_once(tmp_path):
     assert [line.split(":")[2].strip() for line in lines] == \
         ['lecture 1 ("I have a cat")', 'lecture 2 ("The cat sat")', 'lecture 3 ("A cat")'], lines
     assert len(lines) == 3  # the same mistake in two languages: once
+
+
+def test_a_courses_theme_reaches_each_lectures_view_and_its_input_key(tmp_path):
+    """theme = "light" at the top is every lecture's (a lecture may set its own), as --theme: its View's, and so its
+    stages' cache keys and the lecture's input key (a light course never resumes on dark files)."""
+    from scenes.course.file import read
+    from scenes.course.lectures import input_key, plan
+
+    text = 'title = "C"\ntheme = "light"\n[[lecture]]\nsentence = "I have a cat"\n[[lecture]]\nsentence = "I have a cat"\ntheme = "dark"\n'
+    items = plan(read(course(tmp_path, text)), tmp_path / "out")
+    assert [item.view.theme for item in items] == ["light", "dark"]
+    assert input_key(items[0], None) != input_key(items[1], None)
 
 
 def test_course_goes_alone_and_cluster_goes_with_it(tmp_path):

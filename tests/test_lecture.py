@@ -95,6 +95,19 @@ def test_html_slides_work_offline_with_notes(tmp_path, runs):
     assert "“cat” → itself: 58.8%, the largest in its row" in page.notes[-1]
 
 
+@pytest.mark.render
+def test_light_html_slides_are_on_white(tmp_path):
+    """--theme light: the deck's page is white around the frames (reveal.js's white theme inlined, each
+    slide's background colour the theme's), not the dark theme's black."""
+    out = tmp_path / "deck.html"
+    result = invoke("--slides", "--theme", "light", "--stage", "title", "--output", out)
+    assert result.exit_code == 0, result.output
+    deck = out.read_text(encoding="utf-8")
+    backgrounds = re.findall(r'data-background-color="([^"]*)"', deck)  # pydantic's Color names #FFFFFF "white"
+    assert backgrounds and {b.lower() for b in backgrounds} <= {"white", "#fff", "#ffffff"}, backgrounds
+    assert "--r-background-color:#fff" in deck and "--r-background-color:#191919" not in deck
+
+
 def chromium_dom(page: Path) -> str:
     """The page's DOM after its scripts ran, from headless Chromium (make test installs it)."""
     import shutil

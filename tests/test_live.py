@@ -557,6 +557,7 @@ def cancelled(server, job: dict) -> None:
 
 @pytest.mark.parametrize("query, words", [
     ({"quality": "ultra"}, "quality: 'ultra' is not one of low, medium, high, 4k"),
+    ({"theme": "purple"}, "theme: 'purple' is not one of dark, light"),
     ({"stages": "bogus"}, "stages: 'bogus' is not a stage"),
     ({"stages": "../title"}, "is not a stage"),
     ({"stages": "heads"}, "stages: 'heads' is not a stage of this view's video; its stages are title, analogy"),
@@ -572,11 +573,13 @@ def test_make_refuses_an_unknown_quality_or_stage(server, query, words):
 def test_make_knows_its_total_from_the_start_with_the_quality_and_stages_asked(server):
     """The job's answer and its first listing give stages done of total before anything is rendered: the two
     stages asked (in video order), the toy's whole video (8 stages) and MiniLM's (9: every head too) when
-    none are named, 1 for the handout (one step); the quality asked is the one kept."""
-    status, job = server.get("api/make", "POST", sentence="I have a cat", stages="softmax,title", quality="medium")
+    none are named, 1 for the handout (one step); the quality and the theme asked are the ones kept."""
+    status, job = server.get("api/make", "POST", sentence="I have a cat", stages="softmax,title", quality="medium",
+                             theme="light")
     try:
         assert status == 200, job
-        assert (job["done"], job["total"], job["stages"], job["quality"]) == (0, 2, ["title", "softmax"], "medium")
+        assert (job["done"], job["total"], job["stages"], job["quality"], job["theme"]) == (
+            0, 2, ["title", "softmax"], "medium", "light")
         listed = next(j for j in server.get("api/jobs")[1] if j["id"] == job["id"])
         assert listed["total"] == 2 and listed["done"] in (0, 1, 2)
     finally:
@@ -586,23 +589,62 @@ def test_make_knows_its_total_from_the_start_with_the_quality_and_stages_asked(s
         status, job = server.get("api/make", "POST", sentence="I have a cat", **query)
         cancelled(server, job)
         assert status == 200 and job["total"] == total and job["quality"] == "low" and job["stages"] == [], job
+        assert job["theme"] == "dark", job
+
+
+def test_a_jobs_worker_makes_its_output_in_the_theme_asked(tmp_path):
+    """The worker process (python -m scenes.live.jobs) passes the job's theme to outputs.make: the page to
+    explore it writes for MiniLM's layer draws each head's heat map in that theme's colours (head 0's first
+    cell, [CLS] → [CLS], against theme.heat of the weight computed here)."""
+    import base64
+    import io
+    import re
+
+    from conftest import need_model
+    from manim import ManimColor
+    from PIL import Image
+
+    from scenes.live.service import Ask
+    from scenes.theme import THEMES
+
+    need_model("minilm")
+    sentence = "I have a cat"
+    weight = attncore.run(sentence, model="minilm", layer=0, heads=12).heads[0].weights[0, 0]
+    seen = {}
+    for theme in ("light", "dark"):
+        path = tmp_path / f"{theme}.html"
+        spec = {"ask": Ask(model="minilm", sentence=sentence, head=0, focus=3).__dict__, "output": "explore",
+                "path": str(path), "stages": None, "quality": "low", "theme": theme, "source": "minilm"}
+        done = subprocess.run([sys.executable, "-m", "scenes.live.jobs"], input=json.dumps(spec), capture_output=True,
+                              text=True, timeout=300, env={**os.environ, "PYTHONPATH": str(Path(__file__).parent.parent)})
+        assert done.returncode == 0, done.stderr
+        pictures = re.findall(r'<img alt="" src="data:image/png;base64,([^"]+)"', path.read_text(encoding="utf-8"))
+        assert len(pictures) == 12  # a picture per head
+        image = Image.open(io.BytesIO(base64.b64decode(pictures[0]))).convert("RGB")
+        want = np.round(255 * np.array(ManimColor(THEMES[theme].heat(weight)).to_rgb()))
+        seen[theme] = np.array(image.getpixel((0, 0)))
+        assert np.abs(seen[theme] - want).max() <= 1, (theme, seen[theme], want)
+    assert np.abs(seen["light"] - seen["dark"]).max() > 20  # the two themes' cells differ
 
 
 @browser_only
 @pytest.mark.browser
 def test_make_the_video_controls_in_chromium(browser, server):
-    """The stage picker offers the view's whole video (all ticked), the quality render.py's four; two stages
-    ticked at medium are what the job gets, its bar shows done of 2 from its first report, and its cancel
+    """The stage picker offers the view's whole video (all ticked), the quality render.py's four, the colours
+    its two themes (dark first); two stages ticked at medium in the light theme are what the job gets, its bar shows done of 2 from its first report, and its cancel
     button cancels it; the handout hides the stage picker."""
     page = open_live(browser, server)
     boxes = page.query_selector_all("#stage-boxes input")
     assert [b.get_attribute("value") for b in boxes] == TOY_VIDEO and all(b.is_checked() for b in boxes)
     assert [o.get_attribute("value") for o in page.query_selector_all("#make-quality option")] == [
         "low", "medium", "high", "4k"] and page.input_value("#make-quality") == "low"
+    assert [o.get_attribute("value") for o in page.query_selector_all("#make-theme option")] == [
+        "dark", "light"] and page.input_value("#make-theme") == "dark"
     for b in boxes:
         if b.get_attribute("value") not in ("title", "softmax"):
             b.uncheck()
     page.select_option("#make-quality", "medium")
+    page.select_option("#make-theme", "light")
     before = {j["id"] for j in server.get("api/jobs")[1]}
     page.click("#make-button")
     page.wait_for_selector("#jobs li progress")
@@ -610,7 +652,7 @@ def test_make_the_video_controls_in_chromium(browser, server):
     assert item.locator("progress").get_attribute("max") == "2"
     assert item.locator(".count").text_content().endswith("/2")
     job = next(j for j in server.get("api/jobs")[1] if j["id"] not in before)
-    assert job["quality"] == "medium" and job["stages"] == ["title", "softmax"]
+    assert job["quality"] == "medium" and job["theme"] == "light" and job["stages"] == ["title", "softmax"]
     page.click(f'#jobs li[data-id="{job["id"]}"] button')  # found again: the polled list redraws its items
     page.wait_for_function(f"document.querySelector('#jobs li[data-id=\"{job['id']}\"] .state').textContent === 'cancelled'")
     page.select_option("#make-output", "handout")
@@ -642,10 +684,10 @@ def test_live_refuses_the_options_it_does_not_take(args, code, words):
 @browser_only
 @pytest.mark.browser
 def test_live_opens_on_the_options_given(browser):
-    """--sentence, --model, --lang, --layer, --head, --contrast, --quality and --stage are where the page opens."""
+    """--sentence, --model, --lang, --layer, --head, --contrast, --quality, --theme and --stage are where the page opens."""
     a, b = "The cat sat on the mat because it was tired", "The dog sat on the mat because it was tired"
     s = Server("--model", "minilm", "--sentence", a, "--contrast", b, "--lang", "zh", "--layer", "2", "--head", "3",
-               "--quality", "medium", "--stage", "softmax", "--stage", "title")
+               "--quality", "medium", "--theme", "light", "--stage", "softmax", "--stage", "title")
     try:
         page = open_live(browser, s, lang="")
         assert page.get_attribute("html", "lang") == "zh-Hans" and page.input_value("#sentence") == a
@@ -653,7 +695,7 @@ def test_live_opens_on_the_options_given(browser):
         assert page.input_value("#layer") == "2" and page.input_value("#head") == "3"
         focus = page.evaluate("window.__live.data.focus")
         assert row_shown(page) == [pct(w) for w in attncore.run(a, model="minilm", layer=2, head=3).weights[focus]]
-        assert page.input_value("#make-quality") == "medium"
+        assert page.input_value("#make-quality") == "medium" and page.input_value("#make-theme") == "light"
         assert [e.get_attribute("value") for e in page.query_selector_all("#stage-boxes input:checked")] == [
             "title", "softmax"]
         assert not page.errors
@@ -721,15 +763,18 @@ def test_the_make_controls_name_every_stage_and_quality_in_the_pages_language(se
     the page shows the quality's words, never render.py's bare name (`low` on a Chinese page)."""
     from scenes import STAGE_FACTS
     from scenes.strings import catalogue
-    from scenes.view import QUALITIES
+    from scenes.view import QUALITIES, THEMES
 
     words = catalogue(language)
     assert all(words.get(f"live.stage.{s.name}") for s in STAGE_FACTS)
     assert all(words.get(f"live.quality.{q}") for q in QUALITIES)
+    assert all(words.get(f"live.theme.{t}") for t in THEMES)
     with urllib.request.urlopen(f"{server.url}?lang={language}", timeout=60) as r:
         page = r.read().decode()
     for q in QUALITIES:
         assert f'<option value="{q}">{words[f"live.quality.{q}"]}</option>' in page
+    for t in THEMES:
+        assert f'<option value="{t}">{words[f"live.theme.{t}"]}</option>' in page
 
 
 # ---- the render queue goes on whatever a job's process does ---------------------------------------------------

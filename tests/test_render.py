@@ -46,6 +46,7 @@ def assert_one_line_error(result, starts: str):
         (["--d-model", "3", "--weights", "w.json"], "d_model: asked for 3, but the given numbers have d_model = 2"),
         (["--weights", "bad.json"], "W_Q: expected finite numbers"),
         (["--lang", "fr"], "Invalid value for '--lang'"),
+        (["--theme", "purple"], "Invalid value for '--theme': 'purple' is not one of 'dark', 'light'"),
         (["--script", "notes.txt"], "Invalid value for --script: 'notes.txt' must end in .md"),
         (["--subtitles", "--stills", "st"], "--subtitles goes with a video; not with --stills"),
         (["--subtitles", "--slides"], "--subtitles goes with a video; not with --slides"),
@@ -170,9 +171,10 @@ def test_overview_stills_and_every_head_in_the_numbers(tmp_path):
 def test_dry_run_names_the_subtitles_beside_the_video():
     runner = CliRunner()
     with runner.isolated_filesystem():
-        result = runner.invoke(render.main, ["--dry-run", "--lang", "zh", "--subtitles", "--output", "v/cat.mp4"])
+        result = runner.invoke(render.main, ["--dry-run", "--lang", "zh", "--subtitles", "--output", "v/cat.mp4",
+                                             "--theme", "light"])
         assert result.exit_code == 0, result.output
-        assert "language: zh" in result.output and "would write: v/cat.mp4, v/cat.srt" in result.output
+        assert "language: zh\ntheme: light\n" in result.output and "would write: v/cat.mp4, v/cat.srt" in result.output
 
 
 def test_script_in_chinese_for_one_stage(tmp_path):
@@ -244,6 +246,45 @@ def test_focus_text_takes_the_last_occurrence_and_positional_is_sinusoidal(tmp_p
             assert value == pytest.approx(math.sin(angle) if c % 2 == 0 else math.cos(angle), abs=1e-12)
     for x, e, p in zip(data["X"], data["embeddings"], data["positional_encoding"]):
         assert x == pytest.approx([a + b for a, b in zip(e, p)], abs=1e-12)
+
+
+def test_a_light_still_is_drawn_on_white_and_a_dark_one_on_the_dark_background(tmp_path):
+    """--theme reaches the frames through the View: the title's still, read back as a PNG, is mostly the
+    theme's background (its corners too), and the text on it is the theme's (dark on white)."""
+    from PIL import Image
+
+    seen = {}
+    for theme, background in (("light", (255, 255, 255)), ("dark", (0x11, 0x14, 0x18))):
+        folder = tmp_path / theme
+        result = invoke("--theme", theme, "--stills", str(folder), "--stage", "title")
+        assert result.exit_code == 0, result.output
+        image = Image.open(folder / "1-title-key.png").convert("RGB")
+        w, h = image.size
+        assert {image.getpixel(p) for p in ((0, 0), (w - 1, 0), (0, h - 1), (w - 1, h - 1))} == {background}
+        colours = sorted(image.getcolors(w * h), reverse=True)
+        assert colours[0][1] == background and colours[0][0] > 0.8 * w * h  # the background fills the frame
+        inks = [c for n, c in colours if sum(abs(a - b) for a, b in zip(c, background)) > 300]  # text, far from it
+        assert inks, theme
+        seen[theme] = sum(inks[0]) / 3
+        sheet = Image.open(folder / "stages.png").convert("RGB")  # one still in two columns: the right half is bare
+        assert sheet.getpixel((sheet.width - 1, 0)) == background  # the contact sheet's own background
+    assert seen["light"] < 100 < seen["dark"]  # dark ink on the light theme, light ink on the dark one
+
+
+def test_the_theme_is_part_of_the_view_and_its_cache_key():
+    """A light render never reuses a dark render's cached stages (nor a course its files)."""
+    from scenes.production.cache import stage_keys
+    from scenes.view import View
+
+    r = attncore.run("I have a cat")
+    stages = ("title", "softmax")
+    dark, light = View.resolve(r, stages=stages), View.resolve(r, stages=stages, theme="light")
+    assert (dark.theme, light.theme) == ("dark", "light")
+    assert dark.key()["theme"] == "dark" and light.key()["theme"] == "light"
+    assert not set(stage_keys(dark, ".mp4")) & set(stage_keys(light, ".mp4"))
+    assert stage_keys(dark, ".mp4") == stage_keys(View.resolve(r, stages=stages, theme="dark"), ".mp4")
+    with pytest.raises(attncore.InputError, match="^theme: unknown theme 'purple'; choose from dark, light$"):
+        View.resolve(r, theme="purple")
 
 
 def test_qualities_give_their_sizes_and_rates():

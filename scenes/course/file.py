@@ -30,7 +30,7 @@ from attncore import InputError
 from .. import STAGE_NAMES
 from ..outputs import OUTPUTS
 from ..strings import LANGUAGES
-from ..view import QUALITIES
+from ..view import QUALITIES, THEMES
 
 # what a lecture's outputs are called in the file (the registry's names: a new output is a course's too), and the file
 # each is in a lecture's folder: its name and its first suffix ("video.mp4"; a folder: "stills")
@@ -82,6 +82,7 @@ FIELDS = {
     "languages": (_choices(LANGUAGES), "a list of languages: " + ", ".join(LANGUAGES)),
     "outputs": (_choices({*FILES, SUBTITLES}), "a list of outputs: " + ", ".join([*FILES, SUBTITLES])),
     "quality": (lambda v: v in QUALITIES, "one of " + ", ".join(QUALITIES)),
+    "theme": (lambda v: v in THEMES, "one of " + ", ".join(THEMES)),
     "voice": (lambda v: isinstance(v, bool), "true or false"),
     "stages": (_choices(STAGE_NAMES), "a list of stages: " + ", ".join(STAGE_NAMES)),
 }

@@ -54,9 +54,10 @@ def opening(found: dict[str, str], given: dict) -> dict:
 
 
 def serve(host: str = "127.0.0.1", port: int = DEFAULT_PORT, models: tuple[str, ...] = (), render_remote: bool = False,
-          out=None, quality: str = "low", given: dict | None = None) -> None:
+          out=None, quality: str = "low", given: dict | None = None, theme: str = "dark") -> None:
     """Serve the page until Ctrl-C (or SIGTERM): its address is the first line written to `out`
-    (stdout), and no browser is opened. `quality`: the videos' quality unless the page chooses another;
+    (stdout), and no browser is opened. `quality`, `theme`: the videos' quality and colours unless the page
+    chooses others;
     `given`: what the page opens on (`opening`). Raises InputError (one line) for a model that cannot be
     found, a port that cannot be taken, or a starting value the page would refuse."""
     import uvicorn
@@ -86,7 +87,7 @@ def serve(host: str = "127.0.0.1", port: int = DEFAULT_PORT, models: tuple[str, 
         out.write(f"also on this computer's network addresses, port {port} (--host {host})\n")
     out.write(f"models: {', '.join(found)}; Ctrl-C stops\n")
     out.flush()
-    jobs = Jobs(quality)
+    jobs = Jobs(quality, theme)
     app = create_app(found, render_remote=render_remote, jobs=jobs, opening=start)
     server = uvicorn.Server(uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off",
                                            timeout_graceful_shutdown=2))

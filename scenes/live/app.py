@@ -35,7 +35,7 @@ from starlette.templating import Jinja2Templates
 from ..outputs.blocks import FONTS, STYLE
 from ..outputs.explore import EXPLORE_STYLE
 from ..strings import catalogue
-from ..view import QUALITIES
+from ..view import QUALITIES, THEMES
 from .jobs import RENDERED
 from .service import LANGUAGES, MAX_CHARS, TOY, LiveError, Service, number, parse
 
@@ -194,11 +194,12 @@ def create_app(models: dict[str, str], *, limits: Limits = Limits(), render_remo
             state["sentence"] = request.query_params["sentence"][:MAX_CHARS]
         start = {"models": list(models), "lang": language, "maxChars": MAX_CHARS, "toy": TOY,
                  "render": jobs is not None and (render_remote or is_local(request)), "state": state,
-                 "quality": jobs.quality if jobs is not None else "low", "stages": opening.get("stages"),
+                 "quality": jobs.quality if jobs is not None else "low", "theme": jobs.theme if jobs is not None else THEMES[0],
+                 "stages": opening.get("stages"),
                  "rendered": RENDERED}
         return templates.TemplateResponse(request, "live.html", {
             "w": w, "lang": language, "languages": LANGUAGES, "models": list(models), "max_chars": MAX_CHARS,
-            "qualities": QUALITIES,
+            "qualities": QUALITIES, "themes": THEMES,
             "start": json.dumps(start, ensure_ascii=False).replace("</", "<\\/"),
             "words": json.dumps(w, ensure_ascii=False).replace("</", "<\\/")})
 

@@ -42,6 +42,7 @@ class Job:
     stages: tuple[str, ...] | None
     source: str = TOY  # what attncore.model.load_model takes for ask.model (a name the lecturer started with)
     quality: str = "low"
+    theme: str = "dark"  # the colours of what is made (render.py --theme)
     total: int = 1  # stages to render (known when asked: the page's bar shows done of total from the start), 1 for a one-step output
     state: str = "waiting"  # waiting, running, done, failed, cancelled
     done: int = 0
@@ -51,15 +52,15 @@ class Job:
 
     def to_dict(self, position: int) -> dict:
         return {"id": self.id, "output": self.output, "state": self.state, "done": self.done, "total": self.total,
-                "quality": self.quality, "stages": list(self.stages or ()), "position": position, "error": self.error, "sentence": self.ask.sentence,
+                "quality": self.quality, "theme": self.theme, "stages": list(self.stages or ()), "position": position, "error": self.error, "sentence": self.ask.sentence,
                 "files": [{"name": f, "url": f"/media/{self.id}/{f}"} for f in self.files]}
 
 
 class Jobs:
     """The queue, its runner thread and the jobs' folders (removed by `close`)."""
 
-    def __init__(self, quality: str = "low", worker: tuple[str, ...] = WORKER):
-        self.quality = quality  # a request's default (render.py --live --quality)
+    def __init__(self, quality: str = "low", theme: str = "dark", worker: tuple[str, ...] = WORKER):
+        self.quality, self.theme = quality, theme  # a request's defaults (render.py --live --quality, --theme)
         self.worker = worker
         self.folder = Path(tempfile.mkdtemp(prefix="attention-live-"))
         self.jobs: dict[int, Job] = {}
@@ -70,11 +71,11 @@ class Jobs:
         self.runner.start()
 
     def add(self, output: str, ask: Ask, stages: tuple[str, ...] | None, source: str = TOY, quality: str = "low",
-            total: int = 1) -> Job:
+            total: int = 1, theme: str = "dark") -> Job:
         with self.lock:
             if sum(j.state in ("waiting", "running") for j in self.jobs.values()) >= MAX_JOBS:
                 raise LiveError(f"busy: {MAX_JOBS} renders are waiting already; try again later", 503)
-            job = Job(next(self.ids), output, ask, stages, source, quality, total)
+            job = Job(next(self.ids), output, ask, stages, source, quality, theme, total)
             self.jobs[job.id] = job
             self.lock.notify_all()
             return job
@@ -120,7 +121,7 @@ class Jobs:
         folder = self.folder / str(job.id)
         folder.mkdir()
         spec = {"ask": job.ask.__dict__, "output": job.output, "path": str(folder / OUTPUTS[job.output]),
-                "stages": job.stages, "quality": job.quality,
+                "stages": job.stages, "quality": job.quality, "theme": job.theme,
                 "source": job.source}
         with self.lock:
             if job.state == "cancelled":
@@ -166,7 +167,7 @@ class Jobs:
         """(path, endpoint, methods) for the app: ask for a render, list, cancel, fetch a result."""
         from scenes import STAGE_NAMES
         from scenes.resolve import video_stages
-        from scenes.view import QUALITIES
+        from scenes.view import QUALITIES, THEMES
 
         async def make(request: Request):
             if not may_render(request):
@@ -179,6 +180,9 @@ class Jobs:
             quality = q.get("quality") or self.quality
             if quality not in QUALITIES:
                 raise LiveError(f"quality: {quality[:40]!r} is not one of {', '.join(QUALITIES)}")
+            theme = q.get("theme") or self.theme
+            if theme not in THEMES:
+                raise LiveError(f"theme: {theme[:40]!r} is not one of {', '.join(THEMES)}")
             asked = tuple(s for s in (q.get("stages") or "").split(",") if s)
             unknown = [s for s in asked if s not in STAGE_NAMES]
             if unknown:
@@ -193,7 +197,7 @@ class Jobs:
                                 f"{', '.join(shown['stages'])}")
             total = len(stages or shown["stages"]) if output in RENDERED else 1
             fixed = Ask(**{**ask.__dict__, "head": shown["head"], "focus": shown["focus"]})
-            return JSONResponse(self.add(output, fixed, stages, models[ask.model], quality, total).to_dict(0))
+            return JSONResponse(self.add(output, fixed, stages, models[ask.model], quality, total, theme).to_dict(0))
 
         async def listing(request: Request):
             return JSONResponse(self.listing())
@@ -237,7 +241,7 @@ def main() -> int:
             contrast = ask.contrast
         written = outputs.make(spec["output"], computed, spec["path"], focus=ask.focus, stages=spec["stages"],
                                language=ask.language, head=ask.head if ask.model != TOY else None,
-                               quality=spec["quality"], quiet=False, jobs=1, contrast=contrast)
+                               quality=spec["quality"], theme=spec["theme"], quiet=False, jobs=1, contrast=contrast)
     except InputError as e:
         print(f"error: {e}", file=sys.stderr)
         return 1

@@ -122,7 +122,7 @@ def _sentence(name: str, value: str | None, required: bool = True) -> str | None
 def parse(query: Mapping[str, str], models: Mapping[str, str]) -> Ask:
     """The request's fields (a query string's) as an Ask. Raises LiveError, one line naming the field."""
     known = {"model", "sentence", "layer", "head", "focus", "lang", "causal", "positional", "contrast",
-             "temperature", "top_k", "seed", "greedy", "output", "stages", "quality"}
+             "temperature", "top_k", "seed", "greedy", "output", "stages", "quality", "theme"}
     unknown = sorted(set(query) - known)
     if unknown:
         raise LiveError(f"{unknown[0][:40]}: not a field the page knows; it knows {', '.join(sorted(known))}")

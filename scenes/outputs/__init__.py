@@ -156,13 +156,14 @@ def make_all(view: View, chosen: list[tuple[Output, Path]], staging: Staging, se
 
 def make(name: str, computed, path, *, focus=None, stages=None, language: str = "en", head: int | None = None,
          hide_special: bool = False, quality: str = "low", voice: bool = False, subtitles: bool = False,
-         quiet: bool = True, jobs: int | None = None, cache: bool = True, keep=(), contrast=None) -> list[Path]:
+         quiet: bool = True, jobs: int | None = None, cache: bool = True, keep=(), contrast=None,
+         theme: str = "dark") -> list[Path]:
     """Make the output `name` ("video", "slides", "stills", "script", "handout", "explore",
     "numbers") of `computed` (attncore.run's result) at `path`, in place when it is complete;
     the view's options as render.py's. `head`: the head followed (default 0). `contrast`: a minimal
     pair's other sentence (or its result, computed alike), as --contrast: the contrast stage, the
     handout's and the page's contrast, and, with every head of a layer and no `head`, the head whose
-    focus row moves most. Returns the paths written."""
+    focus row moves most. `theme`: the colours, as --theme. Returns the paths written."""
     if name not in OUTPUTS:
         raise InputError(f"output: unknown output {name!r}; choose from {', '.join(OUTPUTS)}")
     output, path = OUTPUTS[name], Path(path)
@@ -171,7 +172,7 @@ def make(name: str, computed, path, *, focus=None, stages=None, language: str = 
     check([(output, path)], frozenset(f for f, given in (("voice", voice), ("subtitles", subtitles)) if given))
     other, head, pick = with_contrast(computed, contrast, focus, head)
     view = View.resolve(computed, focus=focus, stages=stages, language=language, head=head,
-                        hide_special=hide_special, quality=quality, keep=keep, contrast=other, pick=pick)
+                        hide_special=hide_special, quality=quality, keep=keep, contrast=other, pick=pick, theme=theme)
     speaker = None
     if voice:
         from ..production.voice import voice_for

@@ -28,7 +28,7 @@ from attncore.tables import Table, table_html
 
 from ..context import Ctx
 from ..layout import Layout
-from ..theme import DEFAULT_THEME
+from ..theme import DEFAULT_THEME, THEMES, Theme
 from ..view import View
 from .base import Making, Output
 from .blocks import (
@@ -90,14 +90,13 @@ def view_of(result: AttentionResult, focus: int, language: str, hidden: frozense
                   for k in shown if allowed[k]]}
 
 
-def heat_png(result: AttentionResult, shown: list[int]) -> str:
-    """A head's weights (visible rows and columns) as a small PNG, the video's heat colours
-    (theme.heat, computed for the whole grid at once), masked cells in the masked colour: a data URI."""
+def heat_png(result: AttentionResult, shown: list[int], theme: Theme = DEFAULT_THEME) -> str:
+    """A head's weights (visible rows and columns) as a small PNG, the video's heat colours in its
+    `theme` (theme.heat, computed for the whole grid at once), masked cells in the masked colour: a data URI."""
     import numpy as np
     from manim import ManimColor
     from PIL import Image
 
-    theme = DEFAULT_THEME
     stops = np.array([ManimColor(c).to_rgb() for c in theme.heat_stops])  # (n, 3)
     w = result.weights[np.ix_(shown, shown)]
     t = np.clip(w, 0.0, 1.0) ** theme.heat_power * (len(stops) - 1)
@@ -176,6 +175,7 @@ def page(view: View) -> str:
     shown = ctx.visible()
     views = [[view_of(h, k, language, hidden, keep) if k in shown else None for k in range(r.n_tokens)] for h in heads]
     several = len(heads) > 1
+    theme = THEMES[view.theme]
     head_names = [s("heads.name", head=h.head if h.head is not None else n) for n, h in enumerate(heads)]
     data = {"focus": i, "head": head, "order": shown, "tokens": list(r.tokens), "heads": head_names, "views": views}
 
@@ -194,7 +194,7 @@ def page(view: View) -> str:
     if several:
         roles = [head_role(h) for h in heads]
         button = lambda n: (
-            f'<button type="button" data-h="{n}" aria-pressed="{str(n == head).lower()}"><img alt="" src="{heat_png(heads[n], shown)}">'
+            f'<button type="button" data-h="{n}" aria-pressed="{str(n == head).lower()}"><img alt="" src="{heat_png(heads[n], shown, theme)}">'
             f'<span>{e(head_names[n])}</span><small class="role">{e(role_words(ctx, roles[n]))} '
             f'<b>{e(pct(roles[n].share))}</b></small></button>')
         m = view.heads

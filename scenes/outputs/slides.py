@@ -22,7 +22,7 @@ def render_slides(view: View, output: Path, *, staging: Staging, settings: Setti
     `output` (.html, one offline file, or .pptx), moved into place when `staging` publishes (without
     one, at the end of this call). Returns the slides."""
     from ..production.deck import convert, cut_slides, install_reveal_assets
-    from ..theme import DEFAULT_THEME
+    from ..theme import THEMES
 
     if output.suffix == ".html":
         try:
@@ -36,7 +36,7 @@ def render_slides(view: View, output: Path, *, staging: Staging, settings: Setti
                         audio=sound_track(view, made, video_format))
     first = view.result
     title = first.sentence if first.sentence is not None else join_tokens(first.tokens)
-    convert(slides, staging.place(output), title=title, background=DEFAULT_THEME.background,
+    convert(slides, staging.place(output), title=title, theme=THEMES[view.theme],
             resolution=(video_format["width"], video_format["height"]), quiet=settings.quiet,
             spoken=view.speech is not None)
     return slides

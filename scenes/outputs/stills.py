@@ -15,7 +15,7 @@ def make(making: Making, folder: Path) -> list[Path]:
     half-size key moments), moved into `folder` when the staging publishes."""
     from PIL import Image
 
-    from ..theme import DEFAULT_THEME
+    from ..theme import THEMES
 
     pictures: dict[tuple[str, str], Image.Image] = {}
 
@@ -27,7 +27,7 @@ def make(making: Making, folder: Path) -> list[Path]:
     order = [s for s in default_stages(making.view.several) if s in NUMBERED]  # the analogy: unnumbered
     key = [pictures.get((s, "key"), pictures[s, "end"]) for s in stages]
     w, h = key[0].size
-    sheet = Image.new("RGB", (w, h // 2 * ((len(key) + 1) // 2)), DEFAULT_THEME.background)
+    sheet = Image.new("RGB", (w, h // 2 * ((len(key) + 1) // 2)), THEMES[making.view.theme].background)
     for n, im in enumerate(key):
         sheet.paste(im.resize((w // 2, h // 2), Image.LANCZOS), ((n % 2) * (w // 2), (n // 2) * (h // 2)))
     written = []

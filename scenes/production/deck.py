@@ -35,8 +35,9 @@ from .media import Made, join_pieces
 
 logging.getLogger("manim-slides").setLevel(logging.WARNING)  # not a line per written file
 
-# the reveal.js files manim-slides' template links (theme "black"), under the package's dist/
-REVEAL_ASSETS = ("reveal.css", "theme/black.css", "plugin/highlight/zenburn.css", "reveal.js",
+# the reveal.js files manim-slides' template links (the theme's: "black" for the dark theme, "white" for the
+# light one, scenes.theme), under the package's dist/
+REVEAL_ASSETS = ("reveal.css", "theme/black.css", "theme/white.css", "plugin/highlight/zenburn.css", "reveal.js",
                  "plugin/notes.js", "plugin/markdown.js")
 
 
@@ -114,11 +115,13 @@ def _put_assets(root: Path, source: Path, write) -> bool:
     return True
 
 
-def convert(slides: list[Slide], output: Path, title: str, background: str, resolution: tuple[int, int],
+def convert(slides: list[Slide], output: Path, title: str, theme, resolution: tuple[int, int],
             quiet: bool = True, spoken: bool = False) -> None:
     """The deck `output` (.html: one file that works offline; .pptx: PowerPoint with notes, each
-    slide's picture its last frame, what it explains) from the slides' videos. A `spoken` deck's
-    first slide is not muted (see `sounding_template`)."""
+    slide's picture its last frame, what it explains) from the slides' videos, its page in `theme`'s
+    background and reveal.js theme (scenes.theme.Theme). A `spoken` deck's first slide is not muted
+    (see `sounding_template`)."""
+    background = theme.background
     html_deck = output.suffix == ".html"
     presentation = PresentationConfig(
         slides=[SlideConfig(file=s.path, rev_file=s.path,
@@ -128,7 +131,7 @@ def convert(slides: list[Slide], output: Path, title: str, background: str, reso
     with _manim_slides_quiet(quiet), _posters_from_last_frames(), _reveal_assets(html_deck):
         if html_deck:
             RevealJS(presentation_configs=[presentation], one_file=True, offline=True, title=title,
-                     background_color=background,
+                     background_color=background, reveal_theme=theme.reveal_theme,
                      **({"template": sounding_template(output.parent)} if spoken else {})).convert_to(output)
         else:
             PowerPoint(presentation_configs=[presentation]).convert_to(output)

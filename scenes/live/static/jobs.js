@@ -1,12 +1,13 @@
 // "Make it from what is on screen": asks the server to make the video (or slides, handout, page) of the
 // current view, then lists every render (from any tab, in the order asked) with its progress, a cancel
 // button, and the result to play or download. The list is polled while something is waiting or running.
-// The quality and the video's stages are chosen beside the button: the stages offered are the view's whole
+// The quality, the colours (dark or light) and the video's stages are chosen beside the button: the stages offered are the view's whole
 // video (the server's "stages", from the stages' registration), all ticked unless render.py --live --stage said.
 window.liveJobs = ({query, say, $, start}) => {
   let polling = null;
   const unticked = new Set();  // stages the lecturer unticked, kept while the view changes
   $("make-quality").value = start.quality;
+  $("make-theme").value = start.theme;
 
   function stages(names) {
     if (start.stages) {  // render.py --live --stage: those ticked at first
@@ -77,7 +78,7 @@ window.liveJobs = ({query, say, $, start}) => {
   }
 
   $("make-button").addEventListener("click", async () => {
-    const output = $("make-output").value, extra = {output, quality: $("make-quality").value};
+    const output = $("make-output").value, extra = {output, quality: $("make-quality").value, theme: $("make-theme").value};
     if (start.rendered.includes(output)) {
       extra.stages = [...$("stage-boxes").querySelectorAll("input:checked")].map(b => b.value).join(",");
     }
