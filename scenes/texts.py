@@ -9,12 +9,30 @@ import html
 
 from manim import MarkupText, Text, VGroup, VMobject, config
 
-from attncore.tokens import graphemes
+from attncore.tokens import graphemes, is_cjk
 
 from .context import Ctx, Source
 from .glyphs import code_point, has_ltr, is_rtl, stand_in
 
 # ---- text -----------------------------------------------------------------------------------------
+
+def wrap(s: str, n: int) -> str:
+    """`s` on `n` lines of about equal length: broken at spaces, or between grapheme clusters
+    where it has none (Chinese), never inside a word that has spaces around it."""
+    words = s.split(" ")
+    if len(words) < n and not any(is_cjk(c) for c in s):
+        return s  # one long word: cut, not broken in two
+    pieces, glue = (words, " ") if len(words) >= n else (graphemes(s), "")
+    total = sum(len(p) for p in pieces) + len(glue) * (len(pieces) - 1)
+    out, line, done = [], [], 0
+    for piece in pieces:
+        if line and len(out) < n - 1 and done + len(piece) / 2 > total * (len(out) + 1) / n:
+            out.append(glue.join(line))
+            line = []
+        line.append(piece)
+        done += len(piece) + len(glue)
+    return "\n".join([*out, glue.join(line)])
+
 
 def _make(ctx: Ctx, s: str, size: float, color, font: str | None = None) -> Text:
     """A copy of the Text for these arguments: Pango lays each one out once per process, and stages
@@ -61,9 +79,11 @@ def _pango(s: str, size: float, color: str, font: str) -> Text:
                 warn_missing_font=False)  # a family list, which Pango reads and manim's check does not
 
 
-def text(ctx: Ctx, s: str, size: float | None = None, color=None, max_width: float | None = None) -> Text:
+def text(ctx: Ctx, s: str, size: float | None = None, color=None, max_width: float | None = None,
+         lines: int = 1) -> Text:
     """Plain text (never Pango markup, so < > & show as typed) in the language's font, shrunk to
-    the minimum font size and then cut with "…" to fit `max_width`."""
+    the minimum font size, then (with `lines` > 1) wrapped onto as few lines as fit, and only then
+    cut with "…" to fit `max_width`."""
     size, color = size or ctx.theme.caption_size, color or ctx.theme.text
     t = _make(ctx, s, size, color)
     if max_width is None or t.width <= max_width:
@@ -71,6 +91,10 @@ def text(ctx: Ctx, s: str, size: float | None = None, color=None, max_width: flo
     scaled = size * max_width / t.width
     if scaled >= ctx.theme.min_font_size:
         return _make(ctx, s, scaled, color)
+    for n in range(2, lines + 1):
+        wrapped = _make(ctx, wrap(s, n), size, color)
+        if size * max_width / wrapped.width >= ctx.theme.min_font_size:
+            return wrapped if wrapped.width <= max_width else _make(ctx, wrap(s, n), size * max_width / wrapped.width, color)
     chars = graphemes(s)  # cut whole grapheme clusters, never a letter from its marks
     if len(chars) < 2:
         return t  # nothing to cut

@@ -89,7 +89,7 @@ class SummaryStage(Lessons, Stage):
         """The whole recap: `.heading`, `.sentence`, `.column` (a row per step), `.formula`."""
         ctx, theme = self.ctx, self.ctx.theme
         sentence = text(ctx, ctx.s("title.sentence", sentence=ctx.sentence()), theme.caption_size,
-                        max_width=half_width() - 3.3)  # left of the step names' right edge
+                        max_width=half_width() - 3.3, lines=2)  # left of the step names' right edge; wrapped, never cut
         formula = rich_line(ctx, "summary.formula", theme.caption_size + 2, theme.text)  # typeset: a fraction, √d_k
         column = VGroup(*self.recap_rows())
         # rows closer together when the typeset formula (two lines tall) would otherwise shrink the recap
