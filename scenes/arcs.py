@@ -22,13 +22,14 @@ from .components import Picture
 from .context import Ctx, Source
 from .elision import run_count, run_label
 from .layout import CONTENT_BOTTOM, CONTENT_TOP, Layout
-from .texts import half_width, number_text, text
+from .texts import half_width, number_text, one_size, text
 
 LOOP_H = 0.45  # the height of a token's loop to itself
 FIRST_H = 1.2  # the height of the arch between neighbours
 LABEL_SIZE = 18
 TOKENS_BELOW = 0.4  # from the links' feet down to the token labels' centres
 RUNS_BELOW = 0.6  # below the token labels: an elided run's count and share
+STAGGER = 0.3  # the second line of staggered token labels, below the first
 DENSE_STEP = 0.3  # arches closer than this (a percentage's card is 0.28 high) carry it at their feet instead
 
 
@@ -44,19 +45,26 @@ class ArcsRow:
         self.slot_w = min(1.6, 2 * half_width() / n)
         at = [(k - (n - 1) / 2) * self.slot_w for k in range(n)]  # each slot's x, elisions too
         self.x = {j: at[k] for k, j in enumerate(self.slots) if j is not None}
+        # one size for every token; on two staggered lines (every other one a step down, with two slots' width)
+        # when one line would need a size below the smallest
+        size, self.staggered = one_size(ctx, [ctx.result.tokens[j] for j in self.slots if j is not None],
+                                        ctx.theme.label_size, self.slot_w * 0.92, self.slot_w * 1.84)
+        stagger = STAGGER if self.staggered else 0.0
+        below += stagger
         space = CONTENT_TOP - CONTENT_BOTTOM - 1.1 - below  # less the token labels and the top percentages
         self.step = min(0.6, (space - FIRST_H) / max(1, n - 2))
         tallest = self.height(n - 1) + 0.45 + TOKENS_BELOW + 0.3 + below
         self.base = (CONTENT_TOP + CONTENT_BOTTOM) / 2 - tallest / 2 + TOKENS_BELOW + 0.3 + below  # centred
         theme = ctx.theme
         self.labels = {}
+        room = self.slot_w * (1.84 if self.staggered else 0.92)  # staggered: a label reaches over its neighbours' slots
         for k, j in enumerate(self.slots):
             mark = "…" if j is None else ctx.result.tokens[j]
-            label = text(ctx, mark, theme.label_size, theme.dim if j is None else theme.text, max_width=self.slot_w * 0.92)
-            self.labels[k] = label.move_to([at[k], self.base - TOKENS_BELOW, 0])
+            label = text(ctx, mark, size, theme.dim if j is None else theme.text, max_width=room)
+            self.labels[k] = label.move_to([at[k], self.base - TOKENS_BELOW - (stagger if k % 2 else 0.0), 0])
         # under a "…" the number of tokens it stands for (runs are never next to each other: two slots apart)
         self.counts = {k: run_count(ctx, keys, theme.min_font_size, 1.8 * self.slot_w).move_to(
-            [at[k], self.base - TOKENS_BELOW - 0.3, 0]) for k, keys in self.runs.items()}
+            [at[k], self.base - TOKENS_BELOW - 0.3 - stagger, 0]) for k, keys in self.runs.items()}
         self.tokens = VGroup(*self.labels.values(), *self.counts.values())
 
     def height(self, distance: int) -> float:

@@ -26,7 +26,7 @@ from attncore.focus import CLOSING  # what join_tokens writes with no space befo
 from attncore.tables import Slot, plan_axis  # noqa: F401  (scenes import plan_axis from here)
 
 from .context import FORMATS, Ctx, Source
-from .texts import _make, fit_width, number_text, text
+from .texts import _make, fit_width, number_text, one_size, text
 
 SourceAt = Source | Callable[[int, int], Source]
 
@@ -127,19 +127,24 @@ class Grid(VGroup):
         self.label_size = label_size = max(theme.min_font_size, font_size)  # labels as large as the numbers
         label_color = lambda i: theme.accent if i == highlight else theme.text
         if row_labels is not None:
+            shown = [row_labels[i] for i in self.rows if i is not None]
+            row_size, _ = one_size(ctx, shown, label_size, label_width) if label_width else (label_size, False)
             for r, i in enumerate(self.rows):
                 if i is None:
                     continue
-                lab = text(ctx, row_labels[i], label_size, label_color(i), max_width=label_width)
+                lab = text(ctx, row_labels[i], row_size, label_color(i), max_width=label_width)
                 lab.move_to(self.slot_center(r, 0)).align_to([left - 0.25, 0, 0], RIGHT)
                 self.row_labels[i] = lab
             self.add(*self.row_labels.values())
-        if col_labels is not None:
+        if col_labels is not None:  # one size; staggered (every other one a line up, with two cells' width) rather than cut
+            col_size, staggered = one_size(ctx, [col_labels[j] for j in self.cols if j is not None], label_size,
+                                           cell_w * 0.95, cell_w * 1.9)
+            up = text(ctx, "Ag", col_size).height + 0.06 if staggered else 0.0
             for c, j in enumerate(self.cols):
                 if j is None:
                     continue
-                lab = text(ctx, col_labels[j], label_size, label_color(j), max_width=cell_w * 0.95)
-                lab.move_to(self.slot_center(0, c) + UP * (cell_h / 2 + max(0.22, 0.1 + lab.height / 2)))
+                lab = text(ctx, col_labels[j], col_size, label_color(j), max_width=cell_w * (1.9 if staggered else 0.95))
+                lab.move_to(self.slot_center(0, c) + UP * (cell_h / 2 + max(0.22, 0.1 + lab.height / 2) + (up if c % 2 else 0.0)))
                 self.col_labels[j] = lab
             self.add(*self.col_labels.values())
 

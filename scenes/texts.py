@@ -16,6 +16,18 @@ from .glyphs import code_point, has_ltr, is_rtl, stand_in
 
 # ---- text -----------------------------------------------------------------------------------------
 
+def one_size(ctx: Ctx, words, size: float, room: float, staggered_room: float | None = None) -> tuple[float, bool]:
+    """The one size a row of labels (tokens) is set at, so that none is smaller than its neighbours: `size`, or
+    less so that the widest fits `room`, never below the smallest size. With `staggered_room` (the width a label
+    has when every other one steps onto a second line), whether to stagger: when one line would need a size
+    below the smallest. A label wider than its room even so is cut by `text`."""
+    widest = max((text(ctx, w, size).width for w in words), default=0.0)
+    fit = size * min(1.0, room / widest) if widest else size
+    if fit >= ctx.theme.min_font_size or staggered_room is None:
+        return max(fit, ctx.theme.min_font_size), False
+    return max(ctx.theme.min_font_size, size * min(1.0, staggered_room / widest)), True
+
+
 def wrap(s: str, n: int) -> str:
     """`s` on `n` lines of about equal length: broken at spaces, or between grapheme clusters
     where it has none (Chinese), never inside a word that has spaces around it."""

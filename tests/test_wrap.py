@@ -48,3 +48,52 @@ def test_the_summarys_sentence_is_whole_inside_the_frame(language, sentence):
         shown = recap.sentence.original_text
         assert "…" not in shown and shown.replace("\n", " " if language == "en" else "").find(sentence) >= 0, shown
         assert recap.sentence.get_left()[0] >= -config.frame_width / 2 and recap.sentence.get_bottom()[1] > recap.column.get_top()[1]
+
+
+NURSE = "The nurse said the patient will be discharged tomorrow because she recovered"
+
+
+def overlapping(labels) -> list[tuple[str, str]]:
+    """Pairs of labels whose boxes meet."""
+    boxes = [(m.original_text, m.get_left()[0], m.get_right()[0], m.get_bottom()[1], m.get_top()[1]) for m in labels]
+    return [(a[0], b[0]) for k, a in enumerate(boxes) for b in boxes[k + 1:]
+            if a[1] < b[2] and b[1] < a[2] and a[3] < b[4] and b[3] < a[4]]
+
+
+@pytest.mark.parametrize("sentence, staggered", [("I have a cat", False), (NURSE, True)])
+def test_the_links_tokens_are_one_size_and_whole_staggered_when_one_line_would_cut_them(sentence, staggered):
+    """Under the links every token is set at one size (none smaller than its neighbours: "because" was), and
+    whole ("dischar…" was cut): on two staggered lines when one line would need a size below the smallest."""
+    from manim import tempconfig
+
+    from scenes.arcs import ArcsRow
+
+    with tempconfig({"quality": "low_quality", "disable_caching": True}):
+        row = ArcsRow(Ctx(attncore.run(sentence), 3))
+        labels = list(row.labels.values())
+        assert [m.original_text for m in labels] == list(attncore.run(sentence).tokens)
+        assert row.staggered == staggered and len({round(m.font_size, 3) for m in labels}) == 1
+        assert labels[0].font_size >= Ctx(attncore.run(), 3).theme.min_font_size - 1e-6
+        assert not overlapping(labels)
+        lines = {round(m.get_center()[1], 3) for m in labels}
+        assert len(lines) == (2 if staggered else 1)
+
+
+def test_a_grids_column_tokens_are_one_size_whole_and_apart():
+    """A grid's column labels (the weights' keys) are whole and at one size, on two staggered lines when one would
+    cut them ("postp…", "negoti…" were), and never meet; its row labels share one size."""
+    from manim import tempconfig
+
+    from scenes.components import Grid
+    from scenes.context import Source
+
+    result = attncore.run(NURSE)
+    n = len(result.tokens)
+    with tempconfig({"quality": "low_quality", "disable_caching": True}):
+        grid = Grid(Ctx(result, 3), result.weights, list(range(n)), list(range(n)), source=Source("weights", format="pct"),
+                    cell_w=0.75, cell_h=0.4, font_size=16, row_labels=result.tokens, col_labels=result.tokens)
+    cols, rows = list(grid.col_labels.values()), list(grid.row_labels.values())
+    assert [m.original_text for m in cols] == list(result.tokens) and not overlapping(cols)
+    assert len({round(m.get_center()[1], 3) for m in cols}) == 2  # staggered
+    assert len({round(m.font_size, 3) for m in cols}) == 1 and len({round(m.font_size, 3) for m in rows}) == 1
+    assert min(m.get_bottom()[1] for m in cols) > max(m.get_top()[1] for m in rows)  # above the rows
