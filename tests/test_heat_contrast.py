@@ -72,6 +72,9 @@ def test_every_number_in_a_heads_map_meets_aa(runs, name):
         for t in m.numbers:
             square = min(m.squares, key=lambda s: np.linalg.norm(s.get_center() - t.get_center()))
             assert wcag(t.get_color(), square.get_fill_color()) >= 4.5, t.text
+            # never shrunk below the smallest size, nor edge to edge: 0.07 of the cell's fill either side (issue 36)
+            assert t.font_size >= run.scene.ctx.theme.min_font_size - 1e-6, t.text
+            assert t.get_left()[0] - square.get_left()[0] >= 0.07 - 1e-6 and square.get_right()[0] - t.get_right()[0] >= 0.07 - 1e-6, t.text
             checked += 1
     if name in ("toy heads", "light"):
         assert checked  # four tokens: every cell shows its percentage

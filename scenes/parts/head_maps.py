@@ -36,13 +36,14 @@ from ..layout import CONTENT_BOTTOM, CONTENT_TOP, Layout
 from ..pictures import hatched
 from ..texts import half_width, number_text, text
 
-MAP_MAX = 2.8  # the largest heat map side
+MAP_MAX = 4.0  # the largest heat map side
 GAP = 0.35  # least space between heat maps side by side
 ROW_GAP = 0.25  # between a row of heat maps' labels and the next row's names
 BUFF = 0.1  # between a map and its name above, its labels below
 TICK_GAP = 0.08  # between a map and its token ticks
 TICK_MAX = 1.0  # a token tick's longest side (a longer token is cut with "…")
 CELL_NUMBERS = 0.62  # a heat map cell at least this wide also shows its percentage
+CELL_PAD = 0.07  # at least this much of a cell's fill either side of its percentage
 GROUP_GAP = 0.35  # grouped-query attention: more room between the K/V groups side by side in a row
 GROUP_BUFF = 0.08  # between a K/V group's maps and its box
 LEGEND_W = 1.5  # the heat maps' colour bar
@@ -242,7 +243,9 @@ class HeadMaps:
                 if cell >= CELL_NUMBERS:  # few tokens: the percentages fit in the cells, readable on their own fill
                     t = number_text(ctx, pct(r.weights[q, k]), Source("weights", (q, k), format="pct", of=h),
                                     theme.min_font_size, theme.readable_on(heat))
-                    numbers.add(t.scale(min(1.0, cell * 0.9 / t.width)).move_to(sq))
+                    numbers.add(t.move_to(sq))
+        if numbers and max(t.width for t in numbers) > cell - 2 * CELL_PAD:  # never shrunk below the smallest size,
+            numbers = VGroup()  # nor edge to edge: the map shows its colours alone (the row's numbers are elsewhere)
         chosen = h == ctx.result.head
         frame = Rectangle(width=side + 0.06, height=side + 0.06, stroke_color=theme.accent if chosen else theme.dim,
                           stroke_width=5 if chosen else 1.5).move_to(squares)
