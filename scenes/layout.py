@@ -62,11 +62,14 @@ def place_caption(m):
     return m.to_edge(DOWN, buff=0.3)
 
 
-def fit_content(m):
-    """Scale `m` down to fit between the heading and the caption and centre it there."""
+def fit_content(m, grow: float = 1.0):
+    """Scale `m` down to fit between the heading and the caption and centre it there; with `grow` > 1,
+    up too, by at most that factor, so that a small picture uses the frame (nine tenths of it at most)."""
     top, bottom, width = CONTENT_TOP, CONTENT_BOTTOM + 0.05, 2 * half_width()
     if m.height > top - bottom or m.width > width:
         m.scale(min((top - bottom) / m.height, width / m.width))
+    elif grow > 1:
+        m.scale(max(1.0, min(grow, 0.9 * (top - bottom) / m.height, 0.9 * width / m.width)))  # never smaller
     return m.move_to([0, (top + bottom) / 2, 0])
 
 

@@ -37,7 +37,7 @@ def test_a_sentence_too_long_for_one_line_wraps_whole_instead_of_being_cut(langu
 @pytest.mark.parametrize("language, sentence", [("en", LONG), ("zh", "我有一只非常可爱的小猫，它每天都在窗边晒太阳")])
 def test_the_summarys_sentence_is_whole_inside_the_frame(language, sentence):
     """The summary's recap quotes the whole sentence (it was cut to "The animal didn't cross the stre…"), on two
-    lines, inside the frame, above the recap's rows."""
+    lines when one will not do, inside the frame, above the recap's rows."""
     from manim import config, tempconfig
 
     from scenes.stages.summary import SummaryStage

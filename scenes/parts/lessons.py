@@ -69,7 +69,7 @@ class Lessons:
         ctx, theme = self.ctx, self.ctx.theme
         title = text(ctx, ctx.s(title_key, **params), theme.caption_size + 2, theme.accent, max_width=2 * half_width())
         body = VGroup(*rows).arrange(DOWN, buff=0.35)
-        fit_content(VGroup(title, body).arrange(DOWN, buff=0.45))
+        fit_content(VGroup(title, body).arrange(DOWN, buff=0.45), grow=1.5)  # a short lesson uses the frame
         return Picture("lesson", title=title, body=body)
 
     def vectors(self, rows) -> VGroup:

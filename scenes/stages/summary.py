@@ -89,7 +89,7 @@ class SummaryStage(Lessons, Stage):
         """The whole recap: `.heading`, `.sentence`, `.column` (a row per step), `.formula`."""
         ctx, theme = self.ctx, self.ctx.theme
         sentence = text(ctx, ctx.s("title.sentence", sentence=ctx.sentence()), theme.caption_size,
-                        max_width=half_width() - 3.3, lines=2)  # left of the step names' right edge; wrapped, never cut
+                        max_width=2 * half_width(), lines=2)  # the frame's width; wrapped rather than cut
         formula = rich_line(ctx, "summary.formula", theme.caption_size + 2, theme.text)  # typeset: a fraction, √d_k
         column = VGroup(*self.recap_rows())
         # rows closer together when the typeset formula (two lines tall) would otherwise shrink the recap
@@ -99,7 +99,9 @@ class SummaryStage(Lessons, Stage):
             row.name.align_to([-3.2, 0, 0], RIGHT)
             row.shape.align_to([-2.9, 0, 0], LEFT)
             row.vector.shift(RIGHT * (VECTOR_X - row.vector.grid.grid_box().get_left()[0]))
-        sentence.next_to(column, UP, buff=0.25).align_to([-3.2, 0, 0], RIGHT)
+        sentence.next_to(column, UP, buff=0.25)
+        if sentence.width <= half_width() - 3.3:  # short: right-aligned with the step names, else centred over all
+            sentence.align_to([-3.2, 0, 0], RIGHT)
         fit_content(VGroup(sentence, column, formula.next_to(column, DOWN, buff=0.3)))
         return Picture("recap", heading=self.heading(), sentence=sentence, column=column, formula=formula)
 
