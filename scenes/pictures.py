@@ -133,7 +133,7 @@ def qkv(ctx: Ctx) -> Picture:
     for n, g in grids.items():
         color = theme.matrix_color(n)
         meaning = text(ctx, ctx.s(MEANING[n]), theme.min_font_size + 2, color,
-                       max_width=g.grid_box().width + QKV_GAP - 0.1).next_to(g.grid_box(), DOWN, buff=0.25)
+                       max_width=g.grid_box().width + QKV_GAP - 0.35, lines=2).next_to(g.grid_box(), DOWN, buff=0.25)  # apart
         name = ctx.s("rope.turned_name", name=n) if r.rope is not None and n in "QK" else n  # turned by position
         parts[n] = Picture(n, grid=g, title=matrix_name(ctx, g, n, name), meaning=meaning)
     return Picture("qkv", **parts)

@@ -97,3 +97,23 @@ def test_a_grids_column_tokens_are_one_size_whole_and_apart():
     assert len({round(m.get_center()[1], 3) for m in cols}) == 2  # staggered
     assert len({round(m.font_size, 3) for m in cols}) == 1 and len({round(m.font_size, 3) for m in rows}) == 1
     assert min(m.get_bottom()[1] for m in cols) > max(m.get_top()[1] for m in rows)  # above the rows
+
+
+@pytest.mark.parametrize("sentence, language", [(NURSE, "en"), ("I have a cat", "en"), ("我有一只猫", "zh")])
+def test_q_k_and_vs_meanings_are_whole_and_apart(sentence, language):
+    """Under Q, K and V their meanings ("key: what it offers, to match queries") are whole, inside the frame, and at
+    least 0.2 apart (the query's and the key's touched), wrapping onto two lines rather than meeting."""
+    from manim import config, tempconfig
+
+    from scenes.pictures import qkv
+
+    with tempconfig({"quality": "low_quality", "disable_caching": True}):
+        ctx = Ctx(attncore.run(sentence), 1, language=language)
+        picture = qkv(ctx)
+    meanings = [picture.parts[n].meaning for n in ("Q", "K", "V")] if hasattr(picture, "parts") else [
+        getattr(picture, n).meaning for n in ("Q", "K", "V")]
+    for m, key in zip(meanings, ("projection.query", "projection.key", "projection.value")):
+        assert m.original_text.replace("\n", " " if language == "en" else "") == ctx.s(key)
+    for a, b in zip(meanings, meanings[1:]):
+        assert b.get_left()[0] - a.get_right()[0] >= 0.2, (a.original_text, b.original_text)
+    assert meanings[-1].get_right()[0] <= config.frame_width / 2 and meanings[0].get_left()[0] >= -config.frame_width / 2
