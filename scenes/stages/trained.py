@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from manim import UP, Create, FadeIn, FadeOut, SurroundingRectangle, VGroup
+from manim import DOWN, UP, Create, FadeIn, FadeOut, Indicate, SurroundingRectangle, VGroup
 
 from attncore import lessons, steps
 from attncore.model import MODELS
@@ -93,7 +93,8 @@ class TrainedStage(Stage):
         if not self.over(which, VGroup(links.arches, links.shares)):
             which = VGroup()
         framed = SurroundingRectangle(row.labels[row.slots.index(found.look.key)], color=ctx.theme.accent, buff=0.08)
-        return Picture("trained row", which=which, tokens=row.tokens, links=links, framed=framed)
+        others = VGroup(*(label for k, label in row.labels.items() if row.slots[k] not in (None, found.focus)))
+        return Picture("trained row", which=which, tokens=row.tokens, links=links, framed=framed, others=others)
 
     def trained_beats(self, leaving, found: lessons.Trained, key: str):
         """The trained head's row, then the other rows' mean on the same key, the key framed."""
@@ -105,14 +106,18 @@ class TrainedStage(Stage):
                      top=r.tokens[k], share=share)
         yield Beat(say("say.trained.row", **words),
                    (play(FadeOut(leaving), run_time=0.5),
-                    play(FadeIn(picture.which), FadeIn(picture.tokens), Create(picture.links.arches),
-                         *(FadeIn(m) for m in picture.links[1:]), run_time=1.2)),
-                   caption=say("trained.row", **words), hold=1.0, still=True)
+                    play(FadeIn(picture.tokens), Create(picture.links.arches), *(FadeIn(m) for m in picture.links[1:]),
+                         run_time=1.2)),
+                   caption=say("trained.row", **words), hold=1.0, still=True,
+                   paced=(play(FadeIn(picture.which, shift=DOWN * 0.1), run_time=0.5),))
         others = ctx.quote(t.look.others, Source("others", step=("focus_look", t.focus, k), format="pct"))
         mine = "own" if t.look.special else "shared"
         words = dict(token=r.tokens[t.focus], top=r.tokens[k], others=others)
+        # the key framed, then the other tokens, whose rows the mean is over
         yield Beat(say(f"say.trained.{mine}", **words), caption=say(f"trained.{mine}", **words), hold=1.2, pause=True,
-                   still="others", paced=(play(Create(picture.framed), run_time=0.5),))
+                   still="others", paced=(play(Create(picture.framed), run_time=0.5),
+                                          play(Indicate(picture.others, color=ctx.theme.accent, scale_factor=1.1),
+                                               run_time=1.0)))
 
     def missing(self, toy: Picture, example: lessons.Example) -> Picture:
         """Words saying the trained model is not installed here, over the toy's row (`.toy`, left out when the row
@@ -129,7 +134,7 @@ class TrainedStage(Stage):
         if picture.toy is not leaving:
             plays = (play(FadeOut(leaving), run_time=0.5), *plays)
         yield Beat(say("say.trained.missing", model=MODELS[example.model].title), plays, caption=say("trained.missing"),
-                   hold=1.2, pause=True, still=True)
+                   hold=1.2, pause=True, still=True, paced=(play(Indicate(picture.card, scale_factor=1.05), run_time=1.0),))
 
     @staticmethod
     def over(label, picture) -> bool:
