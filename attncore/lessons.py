@@ -186,16 +186,24 @@ class Trained:
 _TRAINED: dict[str, Trained] = {}
 
 
+def installed(key: str) -> bool:
+    """Whether the model of EXAMPLES[key] is installed here (attncore.model.locate finds it)."""
+    from .model import locate
+
+    try:
+        locate(EXAMPLES[key].model)
+    except InputError:
+        return False
+    return True
+
+
 def trained(key: str) -> Trained | None:
     """The trained head of EXAMPLES[key], computed once per process; None when its model is not
-    installed (attncore.model.locate refuses it): the video then says so."""
-    from .model import locate
+    installed (`installed`): the video then says so."""
     from .pipeline import run
 
     example = EXAMPLES[key]
-    try:
-        locate(example.model)
-    except InputError:
+    if not installed(key):
         return None
     if key not in _TRAINED:
         r = run(example.sentence, model=example.model, layer=example.layer, head=example.head)

@@ -10,7 +10,7 @@ import pickle
 from dataclasses import dataclass, field, replace
 from typing import Mapping
 
-from attncore import AttentionResult, InputError, MultiHeadResult, resolve_focus, special_tokens
+from attncore import AttentionResult, InputError, MultiHeadResult, lessons, resolve_focus, special_tokens
 from attncore.generation import can_generate, with_next
 from attncore.pick import Pick, check_pair
 
@@ -161,7 +161,10 @@ class View:
         contrast = None if self.contrast is None else hashlib.sha256(pickle.dumps(self.contrast, protocol=4)).hexdigest()
         return {"head": self.head, "focus": self.focus, "hidden": sorted(self.hidden), "language": self.language,
                 "quality": self.quality, "timing": self.timing, "keep": sorted(self.keep), "contrast": contrast,
-                "pick": repr(self.pick), "theme": self.theme}
+                "pick": repr(self.pick), "theme": self.theme,
+                # the trained stage draws its head's row, or says its model is not installed: which one, by the model's
+                # presence here (a stage made before it was installed is not reused after)
+                "trained": lessons.installed(lessons.example_for(self.language)) if set(self.stages) & set(TOY) else None}
 
 
 def keep_token(result: AttentionResult, token: str | int, hidden: frozenset[int]) -> int:

@@ -118,6 +118,18 @@ def test_without_the_model_the_video_says_so_and_ends(not_installed, language):
     assert_readable_layout(run)
 
 
+def test_a_stage_made_without_the_model_is_not_reused_with_it(monkeypatch):
+    """The cache key of a toy view's stages says whether the trained head's model is installed. Catches: the
+    words "not installed" kept in the cache after the model is installed."""
+    need_model("minilm")
+    view = View.resolve(attncore.run("I have a cat"))
+    with_model = view.key()
+    monkeypatch.setitem(find.MODELS, "minilm", replace(find.MODELS["minilm"], package="no_such_package_h36"))
+    assert view.key() != with_model
+    model = View.resolve(attncore.run("it was tired", model=str(Path(__file__).parent / "data" / "tiny-gpt2"), layer=1))
+    assert model.key()["trained"] is None  # no trained stage: nothing to say
+
+
 def test_the_trained_stage_ends_the_toys_whole_video_only():
     """Catches: the stage in a model's video (already a trained head), or missing from the toy's."""
     assert View.resolve(attncore.run("I have a cat")).stages[-2:] == ("summary", "trained")
