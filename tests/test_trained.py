@@ -138,3 +138,27 @@ def test_the_trained_stage_ends_the_toys_whole_video_only():
     assert "trained" not in View.resolve(gpt2).stages
     with pytest.raises(InputError, match="stage: 'trained' follows the toy numbers"):
         View.resolve(gpt2, stages=["trained"])
+
+
+@pytest.mark.parametrize("language", ["en", "zh"])
+def test_the_handout_ends_as_the_video_does(tmp_path, monkeypatch, language):
+    """The toy's handout says its weights were written by hand, then gives the trained head's row token by token
+    (each share the head's weight, formatted) and the other rows' mean, or, the model hidden, that it is not
+    installed. Catches: the handout left without the trained head, or claiming one that is not installed."""
+    from scenes import outputs
+
+    model, focus, key, share, others = FIGURES[language]
+    need_model(model)
+    example = lessons.EXAMPLES[language]
+    r = attncore.run(example.sentence, model=example.model, layer=example.layer, head=example.head)
+    i = r.tokens.index(focus)
+    path = tmp_path / "handout.md"
+    outputs.make("handout", attncore.run(TOYS[language]), path, language=language)
+    text = path.read_text(encoding="utf-8")
+    assert HAND[language] in text and share in text and others in text
+    rows = [f"| {t.replace('|', chr(92) + '|')} | {pct(r.weights[i][j])} |" for j, t in enumerate(r.tokens)]
+    assert all(row in text for row in rows)
+    monkeypatch.setitem(find.MODELS, model, replace(find.MODELS[model], package="no_such_package_h36"))
+    outputs.make("handout", attncore.run(TOYS[language]), path, language=language)
+    text = path.read_text(encoding="utf-8")
+    assert HAND[language] in text and MISSING[language] in text and others not in text

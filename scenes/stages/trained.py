@@ -69,7 +69,8 @@ class TrainedStage(Stage):
         share = ctx.quote(r.weights[i, top], Source("weights", (i, top), format="pct"))
         toy = self.toy_row()
         how = "hand" if lessons.hand_written(r) else "example"
-        words = dict(token=ctx.token(i), top=ctx.s("trained.itself") if top == i else f"“{ctx.token(top)}”", share=share)
+        named = ctx.s("trained.itself") if top == i else ctx.s("trained.quoted", token=ctx.token(top))
+        words = dict(token=ctx.token(i), top=named, share=share)
         yield Beat(say(f"say.trained.toy_{how}", **words),
                    (play(FadeOut(leaving), FadeIn(heading), run_time=0.6),
                     play(FadeIn(toy.tokens), Create(toy.links.arches), *(FadeIn(m) for m in toy.links[1:]), run_time=1.0)),

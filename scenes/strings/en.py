@@ -288,8 +288,11 @@ STRINGS = {
     "summary.limits_mixed": "untrained toy numbers: these preferences were not learned",
     "say.summary.limits_mixed": "Each row's strongest key here {shares} comes from made-up toy numbers, not from training: it says nothing about the words.",
     # trained: after the toy's summary, a trained head's row for the same idea (attncore.lessons.EXAMPLES)
+    "handout.trained_table": "Row “{token}” of {model}, layer {layer}, head {head}",
+    "handout.trained_share": "share of the attention of “{token}”",
     "trained.heading": "After the toy: a trained head",
     "trained.which": "a trained head: {model}, layer {layer}, head {head}",
+    "trained.quoted": "“{token}”",  # the toy's strongest key, named in the narration
     "trained.itself": "itself",
     "trained.toy_hand": "the toy's weights were written by hand, not learned: its rows say nothing about language",
     "say.trained.toy_hand": "Our example's weights were written by hand, not learned, so “{token}” giving {share} to {top} says nothing about language.",

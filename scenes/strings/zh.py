@@ -280,8 +280,11 @@ STRINGS = {
     "summary.limits_mixed": "未经训练的玩具数值：这些偏好不是学出来的",
     "say.summary.limits_mixed": "这里每一行最关注的键 {shares} 来自编造的玩具数值，并非训练所得，与词义无关。",
     # trained：小例子的总结之后，训练过的头在同一件事上的一行（attncore.lessons.EXAMPLES）
+    "handout.trained_table": "{model} 第 {layer} 层 {head} 号头中“{token}”这一行",
+    "handout.trained_share": "占“{token}”注意力的比例",
     "trained.heading": "从小例子到训练过的模型",
     "trained.which": "训练过的头：{model} 第 {layer} 层 {head} 号头",
+    "trained.quoted": "“{token}”",  # the toy's strongest key, named in the narration
     "trained.itself": "自己",
     "trained.toy_hand": "小例子的权重是手写的，不是训练出来的：每一行都与语言无关",
     "say.trained.toy_hand": "这个例子的权重是手写的，不是训练出来的：“{token}”把 {share} 给{top}，与语言无关。",
