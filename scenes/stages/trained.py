@@ -72,8 +72,9 @@ class TrainedStage(Stage):
         named = ctx.s("trained.itself") if top == i else ctx.s("trained.quoted", token=ctx.token(top))
         words = dict(token=ctx.token(i), top=named, share=share)
         yield Beat(say(f"say.trained.toy_{how}", **words),
-                   (play(FadeOut(leaving), FadeIn(heading), run_time=0.6),
-                    play(FadeIn(toy.tokens), Create(toy.links.arches), *(FadeIn(m) for m in toy.links[1:]), run_time=1.0)),
+                   (play(FadeOut(leaving), run_time=0.6),  # the summary's heading gone before this one comes
+                    play(FadeIn(heading), FadeIn(toy.tokens), Create(toy.links.arches), *(FadeIn(m) for m in toy.links[1:]),
+                         run_time=1.0)),
                    caption=say(f"trained.toy_{how}"), hold=1.0, still="toy", paced=(play(Create(toy.framed), run_time=0.5),))
         return toy
 
@@ -117,7 +118,7 @@ class TrainedStage(Stage):
         # the key framed, then the other tokens, whose rows the mean is over
         yield Beat(say(f"say.trained.{mine}", **words), caption=say(f"trained.{mine}", **words), hold=1.2, pause=True,
                    still="others", paced=(play(Create(picture.framed), run_time=0.5),
-                                          play(Indicate(picture.others, color=ctx.theme.accent, scale_factor=1.1),
+                                          play(Indicate(picture.others, color=ctx.theme.accent, scale_factor=1.0),
                                                run_time=1.0)))
 
     def missing(self, toy: Picture, example: lessons.Example) -> Picture:
@@ -135,7 +136,8 @@ class TrainedStage(Stage):
         if picture.toy is not leaving:
             plays = (play(FadeOut(leaving), run_time=0.5), *plays)
         yield Beat(say("say.trained.missing", model=MODELS[example.model].title), plays, caption=say("trained.missing"),
-                   hold=1.2, pause=True, still=True, paced=(play(Indicate(picture.card, scale_factor=1.05), run_time=1.0),))
+                   hold=1.2, pause=True, still=True,
+                   paced=(play(Indicate(picture.card, color=self.ctx.theme.accent, scale_factor=1.0), run_time=1.0),))
 
     @staticmethod
     def over(label, picture) -> bool:
