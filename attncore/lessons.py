@@ -10,6 +10,10 @@
   are added to the vector that entered the layer: x + concat(z) W_O, the residual; layer norms and
   a feed-forward step follow, and the result enters the next layer.
 - `masked_cells`: how many keys causal attention hides from a query (the tokens after it).
+- `hand_written`, `trained`: the toy's weights are not learned (the seed's were written by hand), so its
+  row says nothing about language; a trained head's row for the same idea (a pronoun finding its noun:
+  the README's flagship in English, m3e-small's 它 -> 猫 in Chinese), with how special its choice is
+  (`roles.focus_look`), or None when that model is not installed here.
 """
 
 from __future__ import annotations
@@ -19,8 +23,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from .attention import AttentionResult, self_attention
+from .errors import InputError
 from .multihead import MultiHeadResult
-from .params import positional_encoding
+from .params import SEED_D_K, SEED_D_MODEL, default_weights, positional_encoding
+from .roles import FocusLook, focus_look
 from .steps import allowed, strongest
 
 
@@ -132,3 +138,75 @@ def residual(heads: MultiHeadResult, i: int) -> Residual | None:
         return None
     x, attended = stream[i], np.array(heads.output[i])
     return Residual(x=x, attended=attended, total=x + attended)
+
+
+def hand_written(r: AttentionResult) -> bool:
+    """True when `r` is the toy numbers with the seed's W_Q, W_K and W_V (shared/seeds/001: written by
+    hand, 4 x 4); False for a model's head, other sizes or seeds (drawn at random) and custom weights."""
+    if r.model is not None or (r.d_model, r.d_k) != (SEED_D_MODEL, SEED_D_K):
+        return False
+    seed = default_weights(SEED_D_MODEL, SEED_D_K)
+    return all(np.array_equal(getattr(r, name), w) for name, w in seed.items())
+
+
+@dataclass(frozen=True)
+class Example:
+    """A trained head where a pronoun finds its noun, and where that choice is the pronoun's own."""
+
+    model: str  # a packaged model's short name (attncore.model.MODELS)
+    sentence: str
+    layer: int
+    head: int
+    focus: str  # the token followed
+
+
+# One per language of the lectures (the README's and examples/course.toml's flagships); others take English's
+EXAMPLES = {
+    "en": Example("minilm", "The animal didn't cross the street because it was too tired", 3, 1, "it"),
+    "zh": Example("m3e-small", "我有一只猫，它很可爱。", 0, 4, "它"),
+}
+
+
+def example_for(language: str) -> str:
+    """The key of EXAMPLES a lecture in `language` shows."""
+    return language if language in EXAMPLES else "en"
+
+
+@dataclass(frozen=True)
+class Trained:
+    """A trained head's row (`Example`): its result, the focus token's index and how it looks (`look.key`,
+    `look.share`, `look.others`: the other rows' mean on that key)."""
+
+    example: Example
+    result: AttentionResult
+    focus: int
+    look: FocusLook
+
+
+_TRAINED: dict[str, Trained] = {}
+
+
+def installed(key: str) -> bool:
+    """Whether the model of EXAMPLES[key] is installed here (attncore.model.locate finds it)."""
+    from .model import locate
+
+    try:
+        locate(EXAMPLES[key].model)
+    except InputError:
+        return False
+    return True
+
+
+def trained(key: str) -> Trained | None:
+    """The trained head of EXAMPLES[key], computed once per process; None when its model is not
+    installed (`installed`): the video then says so."""
+    from .pipeline import run
+
+    example = EXAMPLES[key]
+    if not installed(key):
+        return None
+    if key not in _TRAINED:
+        r = run(example.sentence, model=example.model, layer=example.layer, head=example.head)
+        i = r.tokens.index(example.focus)
+        _TRAINED[key] = Trained(example, r, i, focus_look(r, i))
+    return _TRAINED[key]

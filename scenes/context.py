@@ -7,7 +7,7 @@ Every number a viewer reads anywhere, on screen or in the narration, is made by 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Sequence
 
 from attncore import AttentionResult, MultiHeadResult, fmt, join_tokens, pct
@@ -25,7 +25,8 @@ class Source:
     (function, *args), of `attncore.steps.function(result, *args)` (`field` "" when that returns the
     array itself). `format` is how it is written: "fmt", "pct", "int", or "masked" (a hidden cell).
     `of` says whose field: None the followed head's result, an int h the multi-head result's head h,
-    "heads" the multi-head result itself (concat, W_O, output)."""
+    "heads" the multi-head result itself (concat, W_O, output), "contrast" the minimal pair's other sentence,
+    "trained:KEY" the trained head of attncore.lessons.EXAMPLES[KEY] (the trained stage)."""
 
     field: str
     index: tuple[int, ...] = ()
@@ -105,6 +106,8 @@ class Ctx:
     keep: frozenset[int] = frozenset()  # token indices shown wherever tokens are elided (--keep), with the focus row's story
     contrast: AttentionResult | None = None  # the followed head in the contrast sentence (--contrast; View.contrast_result)
     pick: object = None  # why the followed head was chosen (attncore.pick.Pick), when a search chose it
+    # whose numbers `result` holds when it is not the lecture's (Source.of): every number recorded is of it
+    of: str | None = None
 
     # ---- words ----------------------------------------------------------------------------------
     def s(self, key: str, /, **params) -> str:
@@ -126,12 +129,16 @@ class Ctx:
     # ---- numbers --------------------------------------------------------------------------------
     def number(self, text: str, source: Source) -> str:
         """Record that `text` (attncore's value at `source`, formatted) is shown now."""
-        self.log.shown.append(Shown(text, source, self.log.stage))
+        self.log.shown.append(Shown(text, self.owned(source), self.log.stage))
         return text
 
     def quote(self, value: float, source: Source) -> Num:
         """A number for a caption or narration line, recorded when the line is used."""
-        return Num(FORMATS[source.format](value), source)
+        return Num(FORMATS[source.format](value), self.owned(source))
+
+    def owned(self, source: Source) -> Source:
+        """`source`, said to be of this context's result when it is not the lecture's (`of`)."""
+        return source if self.of is None else replace(source, of=self.of)
 
 
 def quoted_numbers(params: dict) -> list[Num]:

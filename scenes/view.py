@@ -10,11 +10,11 @@ import pickle
 from dataclasses import dataclass, field, replace
 from typing import Mapping
 
-from attncore import AttentionResult, InputError, MultiHeadResult, resolve_focus, special_tokens
+from attncore import AttentionResult, InputError, MultiHeadResult, lessons, resolve_focus, special_tokens
 from attncore.generation import can_generate, with_next
 from attncore.pick import Pick, check_pair
 
-from . import GENERATING, ROPE, SEVERAL_HEADS, STAGE_NAMES, default_stages
+from . import GENERATING, ROPE, SEVERAL_HEADS, STAGE_NAMES, TOY, default_stages
 from .strings import CATALOGUES
 
 MAX_TOKENS = 40  # longer sentences are refused: past this even the elided grids say little
@@ -25,9 +25,11 @@ THEMES = ("dark", "light")  # --theme: each one's colours are scenes.theme.THEME
 def whole_video(computed: AttentionResult | MultiHeadResult, result: AttentionResult, contrast: bool) -> tuple[str, ...]:
     """The stages of the whole video of `result`, one head of `computed` (default_stages): the several
     heads' stages when `computed` has several, the contrast when a minimal pair is `contrast`-ed, RoPE
-    for rotary positions, the KV cache for a model that predicts next tokens."""
+    for rotary positions, the KV cache for a model that predicts next tokens, the trained head after the toy
+    numbers."""
     several = isinstance(computed, MultiHeadResult) and computed.n_heads > 1
-    return default_stages(several, contrast=contrast, rope=result.rope is not None, generating=can_generate(result))
+    return default_stages(several, contrast=contrast, rope=result.rope is not None, generating=can_generate(result),
+                          model=result.model is not None)
 
 
 @dataclass(frozen=True)
@@ -90,6 +92,9 @@ class View:
         if (name := flagged(GENERATING)) and not generating:
             raise InputError(f"stage: {name!r} generates a next token, which needs a decoder model that predicts one "
                              "(--model smollm2-135m, qwen2.5-coder-0.5b or a GPT-2 folder)")
+        if (name := flagged(TOY)) and result.model is not None:
+            raise InputError(f"stage: {name!r} follows the toy numbers with a trained head; {result.model}'s head is "
+                             "one already")
         if "contrast" in stages and contrast is None:
             raise InputError("stage: 'contrast' compares two sentences; give the second with --contrast SENTENCE")
         if contrast is not None and isinstance(contrast, MultiHeadResult) != several:
@@ -156,7 +161,10 @@ class View:
         contrast = None if self.contrast is None else hashlib.sha256(pickle.dumps(self.contrast, protocol=4)).hexdigest()
         return {"head": self.head, "focus": self.focus, "hidden": sorted(self.hidden), "language": self.language,
                 "quality": self.quality, "timing": self.timing, "keep": sorted(self.keep), "contrast": contrast,
-                "pick": repr(self.pick), "theme": self.theme}
+                "pick": repr(self.pick), "theme": self.theme,
+                # the trained stage draws its head's row, or says its model is not installed: which one, by the model's
+                # presence here (a stage made before it was installed is not reused after)
+                "trained": lessons.installed(lessons.example_for(self.language)) if set(self.stages) & set(TOY) else None}
 
 
 def keep_token(result: AttentionResult, token: str | int, hidden: frozenset[int]) -> int:

@@ -161,7 +161,7 @@ def runs():
                 need_model(kw["model"])
             computed = attncore.run(sentence, **kw)
             view = VIEWS.get(name, {})
-            stages = list(default_stages("heads" in kw))
+            stages = list(default_stages("heads" in kw, model="model" in kw))
             if silent:
                 run = run_scene(computed, stages, language=language, **view)
             else:

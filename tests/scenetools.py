@@ -8,7 +8,7 @@ import numpy as np
 from manim import MarkupText, Text, tempconfig
 from reference import worked
 
-from attncore import fmt, pct
+from attncore import fmt, lessons, pct, run
 from scenes.video import explainer_scene
 from scenes.view import View
 
@@ -96,7 +96,12 @@ def run_scene(result, stages=None, focus=None, snapshots: bool = False, frames: 
 
 def expected_value(result, source, heads=None):
     """The attncore value a number recorded with `source` shows, read independently of the scenes.
-    `heads` is the MultiHeadResult a source `of` a head (or of "heads") refers to."""
+    `heads` is the MultiHeadResult a source `of` a head (or of "heads") refers to; a source of "trained:KEY" is
+    of the trained head attncore.lessons.EXAMPLES[KEY] names, run again here from its model, layer and head."""
+    if isinstance(source.of, str) and source.of.startswith("trained:"):
+        example = lessons.EXAMPLES[source.of.partition(":")[2]]
+        result, source = run(example.sentence, model=example.model, layer=example.layer, head=example.head), \
+            replace(source, of=None)
     if source.of is not None:
         assert heads is not None, source
         result = heads if source.of == "heads" else heads.heads[source.of]

@@ -381,7 +381,7 @@ def test_rope_and_the_kv_cache_are_in_the_default_stages_of_a_decoder_only(tiny)
     stages = View.resolve(replace(llama, next=object()), focus=FOCUS).stages  # (a step given: nothing computed)
     assert stages.index("projection") < stages.index("rope") < stages.index("scores") and "kv-cache" in stages
     several = attncore.run(SENTENCE, model=str(tiny("qwen2")["folder"]), layer=LAYER, heads=8)
-    assert default_stages(True, rope=True, generating=True)[-3:] == ("heads", "kv-cache", "summary")
+    assert default_stages(True, rope=True, generating=True, model=True)[-3:] == ("heads", "kv-cache", "summary")
     assert can_generate(several.heads[0]) and several.heads[0].rope is not None
     from pathlib import Path
 

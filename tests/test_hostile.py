@@ -88,6 +88,8 @@ def test_every_token_is_visible_in_every_stage(name):
             size = box[1, :2] - box[0, :2]
             assert (size > 0).all(), (stage, words)
             assert (box[0, :2] >= -half - 1e-6).all() and (box[1, :2] <= half + 1e-6).all(), (stage, words)
+        if stage == "trained":  # it ends on a trained head's sentence; the toy's row it shows first is the softmax links
+            continue
         # each token as a label of its own in this stage (a long one cut with "…"), never only inside
         # the quoted sentence; the recap labels the focus token's rows
         labels = [w for w, _ in texts if sentence not in w]

@@ -346,7 +346,7 @@ def test_jobs_and_no_cache(tmp_path):
     assert one == two == again
 
 
-def test_the_default_deck_path_and_its_eleven_slides():
+def test_the_default_deck_path_and_its_twelve_slides():
     from scenes.lecture import slides_of
 
     result = invoke("--slides", "--dry-run")
@@ -355,7 +355,8 @@ def test_the_default_deck_path_and_its_eleven_slides():
     from scenes.view import View
 
     scene = fast_run(View.resolve(attncore.run()))
-    assert len(slides_of(scene.log.cues)) == 11  # as docs/lecture-outputs.md says (3 of them the library analogy's)
+    # as docs/lecture-outputs.md says (3 of them the library analogy's, the last the trained head's)
+    assert len(slides_of(scene.log.cues)) == 12
 
 
 def test_failed_render_leaves_no_file(tmp_path, monkeypatch):

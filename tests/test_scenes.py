@@ -324,7 +324,7 @@ def test_several_heads_every_number_shown_or_said_is_attncores(runs, name):
     for cue in run.scene.log.cues:
         for n in cue.numbers:
             assert n.text == expected_text(result, n.source, heads) and n.text in cue.text, (cue.text, n.source)
-    assert {c.stage for c in run.scene.log.cues} == set(default_stages(True))
+    assert {c.stage for c in run.scene.log.cues} == set(default_stages(True, model=result.model is not None))
     of = {s.source.of for s in shown if s.stage == "heads"}
     assert set(range(heads.n_heads)) | {"heads"} <= of  # every head's share, and the joined vectors
 

@@ -8,7 +8,8 @@ attends to most, term by term, its largest terms, and |q| |k| cos θ beside a lo
 the focus row's softmax; with several heads, what each head measurably does (attncore.roles), grouped
 by the key/value head they share under grouped-query attention, with the KV cache's bytes per token that
 the sharing saves (attncore.multihead.kv_cache_size); with a contrast sentence (--contrast), the focus
-row in both sentences. In the video's language. For rotary positions (RoPE), Q and K as X·W (+ b)
+row in both sentences; after the toy numbers, as the video ends, why their rows mean nothing about language
+and a trained head's row for the same idea (attncore.lessons.trained). In the video's language. For rotary positions (RoPE), Q and K as X·W (+ b)
 before the rotation, then the rotated ones the scores use.
 
 Every number is attncore's, formatted with `fmt`/`pct` as on screen; nothing is computed here
@@ -21,8 +22,9 @@ from __future__ import annotations
 import html
 from dataclasses import dataclass
 
-from attncore import fmt, head_role, pct, steps
+from attncore import fmt, head_role, lessons, pct, steps
 from attncore.formatting import sig
+from attncore.model import MODELS
 from attncore.pick import moved, moved_most
 from attncore.roles import THRESHOLD
 from attncore.tables import Table, cells, matrix, plan_axis, table_html
@@ -72,6 +74,7 @@ def build(view: View) -> Doc:
     blocks += worked_blocks(ctx)
     blocks += heads_blocks(ctx)
     blocks += contrast_blocks(ctx)
+    blocks += trained_blocks(ctx) if "trained" in view.stages else []
     return Doc(ctx.language, s("script.title", sentence=ctx.sentence()), blocks)
 
 
@@ -304,6 +307,30 @@ def contrast_blocks(ctx: Ctx) -> list:
     table = Table(s("handout.contrast_table", token=ctx.token(i)),
                   ["", s("contrast.side", word=was), s("contrast.side", word=now)], rows)
     return [*contrast_intro(ctx), table, *contrast_lines(ctx)]
+
+
+def trained_blocks(ctx: Ctx) -> list:
+    """The trained stage's words: the toy's weights were not learned (the seed's written by hand), so its row
+    says nothing about language; a trained head's row for the same idea, every token's share, and the other
+    rows' mean on its key; or that its model is not installed here."""
+    r, i, s = ctx.result, ctx.focus, ctx.s
+    top = steps.strongest(r, i)
+    how = "hand" if lessons.hand_written(r) else "example"
+    blocks: list = [("h2", s("trained.heading")),
+                    ("p", s(f"say.trained.toy_{how}", token=r.tokens[i], share=pct(r.weights[i, top]),
+                            top=s("trained.itself") if top == i else s("trained.quoted", token=r.tokens[top])))]
+    key = lessons.example_for(ctx.language)
+    found = lessons.trained(key)
+    model = MODELS[lessons.EXAMPLES[key].model].title
+    if found is None:
+        return [*blocks, ("p", s("say.trained.missing", model=model))]
+    t, look = found.result, found.look
+    words = dict(model=model, layer=t.layer, head=t.head, token=t.tokens[found.focus], top=t.tokens[look.key])
+    rows = [[token, pct(t.weights[found.focus, j])] for j, token in enumerate(t.tokens)]
+    return [*blocks, ("p", s("say.trained.row", share=pct(look.share), **words)),
+            Table(s("handout.trained_table", **words), ["", s("handout.trained_share", token=words["token"])], rows),
+            ("p", s("say.trained." + ("own" if look.special else "shared"), token=words["token"], top=words["top"],
+                    others=pct(look.others)))]
 
 
 STYLE = """

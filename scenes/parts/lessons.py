@@ -1,7 +1,7 @@
 """The summary's lessons: what the path leaves out, each with real numbers (attncore.lessons): what z is
 for (the residual, then the next layer), word order (the sentence shuffled gives the same weights,
 shuffled; what positional encoding changes) and, for the toy numbers, their limit (one token wins every
-row) with the command for a real head. Each lesson yields its beats and returns what it leaves on
+row; the trained stage, after the summary, shows a trained head's). Each lesson yields its beats and returns what it leaves on
 screen; Lessons is the summary stage's (scenes/stages/summary.py) part that tells them."""
 
 from __future__ import annotations
@@ -37,7 +37,6 @@ LESSON_SLOTS = 10  # tokens shown at most in a lesson's row of weights (as many 
 LIMIT_ROWS = 7  # rows shown at most in the toy's limits
 SAID_ROWS = 5  # rows whose shares the toy's limits say at most
 LESSON_LABEL_W = 4.4  # the widest label of a lesson's vector
-REAL_HEAD = ("summary.command_1", "summary.command_2")  # a real head's sentence and what it shows (MiniLM; m3e in Chinese)
 
 
 def gaps(indices) -> list:
@@ -222,8 +221,8 @@ class Lessons:
         return VGroup(picture, *places)
 
     def toy_limits(self, on_screen):
-        """The toy numbers' limit, with each row's strongest key and its share; then the command for
-        a real head. Not for a model's head."""
+        """The toy numbers' limit, with each row's strongest key and its share (a trained head's row
+        follows in the trained stage). Not for a model's head."""
         ctx, theme, r = self.ctx, self.ctx.theme, self.ctx.result
         if r.model is not None:
             return on_screen
@@ -253,10 +252,7 @@ class Lessons:
         for line in lines:
             if len(line) == 1:
                 line.set_x(-0.15)
-        command = VGroup(*(text(ctx, ctx.s(k), theme.label_size, theme.text, max_width=2 * half_width()) for k in REAL_HEAD))
-        command.arrange(DOWN, buff=0.12, aligned_edge=LEFT)
-        picture = self.panel("summary.limits_title", table, command)
-        picture.body.remove(command)
+        picture = self.panel("summary.limits_title", table)
         said = plan_axis(r.n_tokens, SAID_ROWS, keep=[ctx.focus])  # fewer said than shown: a short line
         shares = [None if q is None else ctx.quote(r.weights[q, tops[q]], share(q)) for q in said]
         key = "limits_mixed" if top is None else "limits_positive" if lessons.all_positive(r) else "limits_same"
@@ -266,9 +262,6 @@ class Lessons:
         yield Beat(say(f"say.summary.{key}", top=named, shares=shares),
                    (play(FadeOut(on_screen), run_time=0.6),
                     play(FadeIn(picture.title), stagger((FadeIn(line) for line in lines), 0.1), run_time=1.2)),
-                   caption=say(f"summary.{key}", top=named), hold=1.0,
+                   caption=say(f"summary.{key}", top=named), hold=1.0, still="limits",
                    paced=(play(Create(columns[0]), run_time=0.5), play(ReplacementTransform(columns[0], columns[1]), run_time=0.5)))
-        framed = SurroundingRectangle(command, color=theme.accent, buff=0.1)
-        yield Beat(say("say.summary.real_head"), (play(FadeOut(columns[1]), FadeIn(command, shift=UP * 0.1), run_time=0.8),),
-                   caption=say("summary.real_head"), hold=1.6, still="limits", paced=(play(Create(framed), run_time=0.5),))
-        return VGroup(picture, command, framed)
+        return VGroup(picture, columns[1])

@@ -287,10 +287,26 @@ STRINGS = {
     "say.summary.limits_same": "Every row favours “{top}” {shares}: untrained toy numbers let one vector win everywhere, and Z's rows look alike.",
     "summary.limits_mixed": "untrained toy numbers: these preferences were not learned",
     "say.summary.limits_mixed": "Each row's strongest key here {shares} comes from made-up toy numbers, not from training: it says nothing about the words.",
-    "summary.command_1": "“The animal didn't cross the street because it was too tired”",
-    "summary.command_2": "“it” looks at “animal”; the other words hardly do",
-    "summary.real_head": "a trained head: all-MiniLM-L6-v2, layer 3, head 1",
-    "say.summary.real_head": "A trained head is choosier. In MiniLM's layer 3, head 1, “it” looks at “animal”, and the other words hardly do: that head is worth a look next.",
+    # trained: after the toy's summary, a trained head's row for the same idea (attncore.lessons.EXAMPLES)
+    "handout.trained_table": "Row “{token}” of {model}, layer {layer}, head {head}",
+    "handout.trained_share": "share of the attention of “{token}”",
+    "trained.heading": "After the toy: a trained head",
+    "trained.which": "a trained head: {model}, layer {layer}, head {head}",
+    "trained.quoted": "“{token}”",  # the toy's strongest key, named in the narration
+    "trained.itself": "itself",
+    "trained.toy_hand": "the toy's weights were written by hand, not learned: its rows say nothing about language",
+    "say.trained.toy_hand": "Our example's weights were written by hand, not learned, so “{token}” giving {share} to {top} says nothing about language.",
+    "trained.toy_example": "the toy's numbers are not a trained model's: its rows say nothing about language",
+    "say.trained.toy_example": "Our example's numbers are not a trained model's, so “{token}” giving {share} to {top} says nothing about language.",
+    "trained.row": "“{token}” gives {share} of its attention to “{top}”",
+    "say.trained.row": "A trained head is different. In {model}, layer {layer}, head {head}, “{token}” gives {share} of its attention to “{top}”.",
+    "trained.own": "the other tokens give “{top}” only {others} on average: this choice is made by “{token}”",
+    "say.trained.own": "The other tokens give “{top}” only {others} on average: looking at “{top}” is what “{token}” does here, learned in training.",
+    "trained.shared": "the other tokens give “{top}” {others} on average: every token looks at “{top}”",
+    "say.trained.shared": "But the other tokens give “{top}” {others} on average: every token here looks at “{top}”, not only “{token}”.",
+    "trained.missing_card": "The trained model for this part, {model}, is not installed on this computer.",
+    "trained.missing": "the trained model is not installed here, so its row is not shown",
+    "say.trained.missing": "The trained model for this part, {model}, is not installed on this computer, so its row cannot be shown here.",
     # shared
     # a stage's one note on what its "…" leave out: {what} is "3 tokens", "376 of 384 dimensions" or both; {more} is
     # "" or "; 376 of 384 dimensions"
@@ -575,6 +591,7 @@ STRINGS = {
     "live.stage.kv-cache": "the KV cache",
     "live.stage.contrast": "the minimal pair",
     "live.stage.summary": "summary",
+    "live.stage.trained": "a trained head",
     "live.make": "Make it from what is on screen",
     "live.cancel": "Cancel",
     "live.waiting": "waiting",
