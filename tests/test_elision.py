@@ -243,11 +243,12 @@ def test_minilm_it_keeps_animal_and_tired_in_every_picture():
     assert {"64.7%", "4.3%"} <= {card_and_text[1].text for card_and_text in links.shares}
     for s in shown:
         assert s.text == expected_text(r, s.source, heads), s.source
-        if s.source.step[:1] == ("run_weight",):
+        if s.source.step[:1] == ("rest_share",):  # a run's share: its own share, rounded, to within the shares drawn
             total = 0.0
-            for j in s.source.step[2]:
+            for j in s.source.step[3]:
                 total += worked(r, "softmax_row", s.source.step[1]).weights[j]
-            assert s.text == pct(total)
+            drawn = r.n_tokens - sum(len(run) for run in s.source.step[2])
+            assert abs(float(s.text.rstrip("%")) - 100 * total) <= 0.05 * (drawn + len(s.source.step[2])) + 1e-9
 
 
 def test_m3e_summary_shows_maos_share():
@@ -286,9 +287,13 @@ def test_the_softmax_note_says_what_the_elided_tokens_hold(language):
     for j in left_out:
         total += worked(r, "softmax_row", i).weights[j]
     note = next(c for c in run.scene.log.cues if "“…”" in c.text)
-    (share,) = [n for n in note.numbers if n.source.step[:1] == ("run_weight",)]
-    assert share.source.step[2] == tuple(left_out) and share.text == pct(total)
-    assert pct(total) in note.text and str(len(left_out)) in note.text
+    (share,) = [n for n in note.numbers if n.source.step[:1] == ("rest_share",)]
+    rest = 100.0  # what is left of 100.0% once the shares drawn, as shown, are taken: the runs' share
+    for j in worked_row:
+        rest -= float(pct(worked(r, "softmax_row", i).weights[j]).rstrip("%"))
+    assert share.source.step[3] == tuple(left_out) and share.text == f"{rest:.1f}%"
+    assert abs(rest - 100 * total) <= 0.05 * len(worked_row) + 1e-9
+    assert share.text in note.text and str(len(left_out)) in note.text
     assert_readable_layout(run)
 
 
