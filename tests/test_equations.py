@@ -233,3 +233,31 @@ def test_the_walker_catches_a_rule_that_always_says_equals(monkeypatch):
     monkeypatch.setattr(arithmetic, "CHECKS", {k: (lambda operands, result: True) for k in arithmetic.CHECKS})
     run = run_scene(attncore.run("I have a cat"), ["softmax", "weighted-sum"])
     assert wrong_equations(run.scene.log)
+
+
+@pytest.mark.parametrize("sentence, kw, language", [("I have a cat", {}, "en"), ("我有一只猫，它很可爱。", {}, "zh"),
+                                                    ("The cat sat on the mat", dict(causal=True, d_model=6, d_k=3), "en")])
+def test_every_equation_in_the_handout_adds_up_or_carries_approximately(tmp_path, sentence, kw, language):
+    """The handout's worked lines (Q[i, j] and q · k term by term, "= total" or "≈ total") and its sentences: every
+    "a × b + c × d = e" it writes holds as written; where its worked line says "≈", the terms as shown do not give
+    the total (this test's own arithmetic)."""
+    import attncore
+    from scenes import outputs
+
+    [path] = outputs.make("handout", attncore.run(sentence, **kw), tmp_path / "h.md", language=language)
+    lines = path.read_text(encoding="utf-8").splitlines()
+    worked = [line.strip() for line in lines if " × " in line and re.search(rf" [=≈] {NUM}$", line.strip())
+              and line.startswith("    ")]
+    assert len(worked) >= 2  # Q[i, j] and the winning pair
+    for line in worked:  # a × b + …[Σ s] + c × d [=≈] total: the sign from the terms as shown, an elided run its sum
+        body, sign, total = re.fullmatch(r".*? = (.*) ([=≈]) (\S+)", line).groups()
+        exact = Decimal(0)
+        for term in body.split(" + "):
+            if term.startswith("…[Σ "):
+                exact += amount(term.removeprefix("…[Σ ").removesuffix("]"))
+            else:
+                a, b = term.split(" × ")
+                exact += amount(a) * amount(b)
+        assert sign == ("=" if abs(exact - amount(total)) <= half(total) else "≈"), line
+    said = [line for line in lines if line.strip() not in worked]
+    assert not [(lhs, rhs) for line in said for lhs, rhs in equations(line) if not holds(lhs, rhs)]

@@ -288,5 +288,5 @@ def test_summary_lessons_show_and_say_attncores_numbers_legibly(name, sentence, 
             assert cue.end - cue.start <= 8.5, cue.text
     assert_readable_layout(run)
     steps = {s.source.step[:1] for s in run.scene.log.shown}
-    assert (("residual",) in steps) == (heads is not None)
+    assert ("residual",) in steps  # z·W_O added to x: a layer's heads, or the toy's one head (W_O the identity)
     assert (("shuffled",) in steps) == (name in ("default", "chinese", "toy heads"))
