@@ -132,7 +132,7 @@ class Lessons:
         said = "say.summary.residual" + ("_one" if one else "") + ("" if adds else "_approx")
         line = say(said, token=tok, **first)
         caption = (say("summary.residual") if not one else say("summary.identity") if r.d_v == r.d_model
-                   else say("summary.identity_wide", dv=r.d_v, d=r.d_model))
+                   else say("summary.identity_pad" if r.d_v < r.d_model else "summary.identity_cut", dv=r.d_v, d=r.d_model))
         then = (("say.summary.next" + pre, "summary.after" + pre) if r.model is not None
                 else ("say.summary.next_toy", "summary.after_toy"))
         # the first numbers the narration adds up (x + a = x + a), framed as it says them
