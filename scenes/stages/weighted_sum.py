@@ -99,6 +99,25 @@ class WeightedSumStage(Stage):
         group += [("sum", [fmt(row[c]) for row in rows], fmt(r.output[i, c])) for c in shown]
         return self.ctx.equations(*group)
 
+    def column(self, dims, w: float, h: float, size: float) -> VGroup:
+        """The lines one under another: a line per token drawn, an elided run's line in its place, the hidden
+        special tokens' line last (their share and products, so that the column adds up to z); the runs'
+        parts in the columns of the tokens' lines."""
+        ctx, lay = self.ctx, self.lay
+        runs = iter(lay.runs(lay.weighted_rows))
+        column = VGroup(*(self.run_line(next(runs), dims, w, h, size) if j is None else self.line(j, dims, w, h, size)
+                          for j in lay.weighted_rows))
+        if ctx.hidden:
+            column.add(self.run_line(tuple(sorted(ctx.hidden)), dims, w, h, size, hidden=True))
+        real = [line for line in column if line.kind == "line"]
+        column.arrange(DOWN, buff=h * 0.1, aligned_edge=RIGHT)
+        for run in (m for m in column if m.kind == "run"):
+            run.shift(RIGHT * (real[0].share.get_x() - run.share.get_x()))
+            run.v.set_x(real[0].v.get_x())
+            run.arrow.set_x(real[0].arrow.get_x())
+            run.av.align_to(real[0].av.grid_box(), LEFT)
+        return column
+
     def explain(self, start):
         ctx, theme, r, lay = self.ctx, self.ctx.theme, self.ctx.result, self.lay
         i, tok = ctx.focus, ctx.token(ctx.focus)
@@ -123,18 +142,8 @@ class WeightedSumStage(Stage):
         lines = len(lay.weighted_rows) + bool(ctx.hidden)  # the special tokens not drawn: a line of their own
         h = min(lay.matrix_cell(w)[0], (CONTENT_TOP - CONTENT_BOTTOM - 0.45) / (1.1 * lines + 1))
         size = font_for(w, h, theme, min(LINE_FONT, theme.max_font_size))
-        runs = iter(lay.runs(lay.weighted_rows))
-        column = VGroup(*(self.run_line(next(runs), dims, w, h, size) if j is None else self.line(j, dims, w, h, size)
-                          for j in lay.weighted_rows))
-        if ctx.hidden:  # the special tokens not drawn: their share and products, so that the column adds up to z
-            column.add(self.run_line(tuple(sorted(ctx.hidden)), dims, w, h, size, hidden=True))
+        column = self.column(dims, w, h, size)
         real = [line for line in column if line.kind == "line"]
-        column.arrange(DOWN, buff=h * 0.1, aligned_edge=RIGHT)
-        for run in (m for m in column if m.kind == "run"):  # in the columns of the tokens' lines
-            run.shift(RIGHT * (real[0].share.get_x() - run.share.get_x()))
-            run.v.set_x(real[0].v.get_x())
-            run.arrow.set_x(real[0].arrow.get_x())
-            run.av.align_to(real[0].av.grid_box(), LEFT)
         exact = self.adds_up(column, dims)
         z = VectorRow(ctx, r.output[i], dims, Source("output", (i,)), ctx.s("weighted.z" if exact else "weighted.z_approx", token=tok),
                       color=theme.Z, cell_w=w, cell_h=h, font_size=size, label_width=3.5)
