@@ -63,7 +63,8 @@ def divides_out(numerator: str, denominator: str, quotient: str) -> bool:
 
 
 # each operation by its name, on (operands, result): a sum's terms, a product's factors, a quotient's two
-CHECKS = {"sum": adds_up, "product": multiplies_out, "quotient": lambda operands, result: divides_out(*operands, result)}
+CHECKS = {"sum": adds_up, "product": multiplies_out, "quotient": lambda operands, result: divides_out(*operands, result),
+          "difference": lambda operands, result: gives(value(operands[0]) - value(operands[1]), result)}
 
 
 def sign(holds: bool) -> str:

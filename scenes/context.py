@@ -85,7 +85,7 @@ class Cue:
 
 @dataclass(frozen=True)
 class Equation:
-    """An equation a stage shows or says: `operation` ("sum", "product" or "quotient") of `operands`, as
+    """An equation a stage shows or says: `operation` ("sum", "product", "quotient", "difference") of `operands`, as
     shown, gives `result`, as shown; `sign` is the one its picture or line carries for it ("=", or "≈"
     when it, or another equation of its group, does not hold as shown: scenes.arithmetic)."""
 

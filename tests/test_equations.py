@@ -2,7 +2,7 @@
 shows in a caption (a + b = c, a − b = c, a × b = c), the numbers as shown give the result as shown, to
 its last digit, or the result carries "≈"; the residual's vectors (x, a and x + a, each entry rounded
 on its own) add up entry by entry as shown, or their row is labelled with "≈". Every equation a picture
-shows (the weighted sum's products and columns, the softmax row's sum and quotients, ÷ √d_k, the dot
+shows (the weighted sum's products and columns, the softmax row's sum, quotients and max − min, ÷ √d_k, the dot
 product's terms and running sums, |q| |k| cos θ, RoPE's position × θ, the residual), as the scenes record
 it in the log (scenes.context.Equation), is checked here with numbers that were shown: its sign is "="
 exactly when every equation of its group holds as shown. An elided run's share is the row's rest: the
@@ -109,6 +109,8 @@ def holds_as_shown(operation: str, operands, result: str) -> bool:
     """The operation on the operands as shown, exactly, within half a unit of the result's last digit."""
     if operation == "sum":
         exact = sum((amount(t) for t in operands), Decimal(0))
+    elif operation == "difference":
+        exact = amount(operands[0]) - amount(operands[1])
     elif operation == "product":
         exact = Decimal(1)
         for t in operands:
@@ -156,7 +158,9 @@ def test_every_equation_a_scene_shows_holds_or_carries_approximately(runs, name)
     encoding, MiniLM, m3e-small, the tiny GPT-2, the toy heads): its sign from this test's own arithmetic."""
     _, run = runs(name)
     log = run.scene.log
-    assert SHOWN <= {(e.stage, e.operation) for e in log.equations}, {(e.stage, e.operation) for e in log.equations}
+    recorded = {(e.stage, e.operation) for e in log.equations}
+    assert SHOWN <= recorded, recorded
+    assert name != "default" or ("softmax", "difference") in recorded  # the row's max − min, both ends drawn
     assert not wrong_equations(log)
 
 

@@ -128,12 +128,20 @@ class SoftmaxRowPart:
         spread = steps.score_spread(r, i)
         gaps = dict(raw=ctx.quote(spread.before, Source("before", step=("score_spread", i))),
                     scaled=ctx.quote(spread.after, Source("after", step=("score_spread", i))))
+        # max − min of the scaled row as shown (the x row), and of the scores (their grid), where both ends are drawn
+        may = [j for j in range(r.n_tokens) if steps.allowed(r, i)[j]]
+        ends = [(field, max(may, key=lambda j: row[j]), min(may, key=lambda j: row[j]), gaps[name].text)
+                for field, row, name in (("scores", r.scores[i], "raw"), ("scaled", r.scaled[i], "scaled"))]
+        drawn = set(self.lay.token_cols)
+        exact = ctx.equations(*(("difference", [fmt(getattr(r, field)[i, hi]), fmt(getattr(r, field)[i, lo])], shown)
+                                for field, hi, lo, shown in ends if {hi, lo} <= drawn))
         # the scaled scores framed (their span), then the unscaled shares (all or nothing); the pair's box gone
         span = SurroundingRectangle(VGroup(*xs.cells.values()), color=theme.dim, buff=0.06)
         extreme = SurroundingRectangle(VGroup(*raw.cells.values()), color=theme.dim, buff=0.06)
         marks.add(extreme)
         self.lingering = extreme  # gone with the next beat (the hidden tokens'), or with the picture
-        yield Beat(say("say.softmax.spread", **gaps), caption=say("softmax.spread", **gaps), hold=1.2,
+        yield Beat(say("say.softmax.spread", **gaps), caption=say("softmax.spread" if exact else "softmax.spread_approx", **gaps),
+                   hold=1.2,
                    paced=(play(*([FadeOut(pair)] if pair is not None else []), Create(span), run_time=0.5),
                           play(ReplacementTransform(span, extreme), run_time=0.6)))
 

@@ -146,6 +146,7 @@ STRINGS = {
     "say.softmax.unscaled": "Why divide by √d_k? Without it, “{token}” would give “{top}” {unscaled} of its attention instead of {pct}.",
     "say.softmax.unscaled_self": "Why divide by √d_k? Without it, “{token}” would give itself {unscaled} of its attention instead of {pct}.",
     "softmax.spread": "this row's max − min: {raw} before ÷ √d_k, {scaled} after",
+    "softmax.spread_approx": "this row's max − min ≈ {raw} before ÷ √d_k, {scaled} after (of the unrounded scores)",
     "say.softmax.spread": "Before scaling, this row's scores span {raw}; after, {scaled}. Wider gaps push softmax toward all or nothing, where it saturates and learns slowly.",
     "say.softmax.hidden": "The special tokens are not drawn, but they still take part in the softmax: they hold {share} of the attention of “{token}”, so the shares shown add up to less than 100%.",
     # weighted sum

@@ -138,6 +138,7 @@ STRINGS = {
     "say.softmax.unscaled": "为什么要除以 √d_k？如果不缩放，“{token}”会把 {unscaled} 的注意力给“{top}”，而不是 {pct}。",
     "say.softmax.unscaled_self": "为什么要除以 √d_k？如果不缩放，“{token}”会把 {unscaled} 的注意力给自己，而不是 {pct}。",
     "softmax.spread": "这一行的最大值 − 最小值：缩放前 {raw}，缩放后 {scaled}",
+    "softmax.spread_approx": "这一行的最大值 − 最小值 ≈ 缩放前 {raw}，缩放后 {scaled}（用未舍入的分数算）",
     "say.softmax.spread": "缩放前，这一行分数的跨度是 {raw}，缩放后是 {scaled}。差距越大，softmax 越趋向全有或全无，越饱和，越难学习。",
     "say.softmax.hidden": "特殊词元没有画出来，但仍然参与 softmax：它们占“{token}”注意力的 {share}，所以显示出来的占比加起来不到 100%。",
     # weighted sum
