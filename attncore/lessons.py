@@ -8,7 +8,8 @@
   only reordered; self-attention alone does not see order.
 - `residual`: what a layer does with Z. The heads' outputs, joined and multiplied by W_O (+ b_O),
   are added to the vector that entered the layer: x + concat(z) W_O, the residual; layer norms and
-  a feed-forward step follow, and the result enters the next layer.
+  a feed-forward step follow, and the result enters the next layer. The toy's single head has W_O
+  the identity (`params.single_head_output`): x + z·W_O = x + z.
 - `masked_cells`: how many keys causal attention hides from a query (the tokens after it).
 - `hand_written`, `trained`: the toy's weights are not learned (the seed's were written by hand), so its
   row says nothing about language; a trained head's row for the same idea (a pronoun finding its noun:
@@ -25,7 +26,7 @@ import numpy as np
 from .attention import AttentionResult, self_attention
 from .errors import InputError
 from .multihead import MultiHeadResult
-from .params import SEED_D_K, SEED_D_MODEL, default_weights, positional_encoding
+from .params import SEED_D_K, SEED_D_MODEL, default_weights, positional_encoding, single_head_output
 from .roles import FocusLook, focus_look
 from .steps import allowed, strongest
 
@@ -130,9 +131,16 @@ def layer_stream(heads: MultiHeadResult) -> np.ndarray | None:
     return x
 
 
-def residual(heads: MultiHeadResult, i: int) -> Residual | None:
+def residual(heads: MultiHeadResult | AttentionResult, i: int) -> Residual | None:
     """Token i's x, its attention output (`heads.output[i]`: every head's z joined, times W_O, + b_O)
-    and their sum; None when the layer's input cannot be found again (`layer_stream`)."""
+    and their sum; None when the layer's input cannot be found again (`layer_stream`). For the toy's
+    single head (an AttentionResult of toy numbers), a = z·W_O with W_O the identity
+    (`params.single_head_output`); None for a model's single head (its W_O needs the layer's heads)."""
+    if isinstance(heads, AttentionResult):
+        if heads.model is not None:
+            return None
+        x, attended = np.array(heads.X[i]), heads.output[i] @ single_head_output(heads.d_v, heads.d_model)
+        return Residual(x=x, attended=attended, total=x + attended)
     stream = layer_stream(heads)
     if stream is None:
         return None

@@ -81,3 +81,10 @@ def output_weights(d_model: int, seed: int = 0) -> np.ndarray:
     """W_O of multi-head attention, (d_model, d_model): multiples of 0.1 in [-1, 1] from
     ``default_rng([seed, d_model, d_model, 3])``, the stream after W_Q, W_K, W_V's."""
     return np.random.default_rng([seed, d_model, d_model, len(WEIGHT_NAMES)]).integers(-10, 11, size=(d_model, d_model)) / 10.0
+
+
+def single_head_output(d_v: int, d_model: int) -> np.ndarray:
+    """The toy single head's W_O, (d_v, d_model): the identity (1 where row = column, else 0), so that
+    z·W_O is z itself, padded with zeros (or cut) to d_model when d_v differs. A layer of one head
+    maps z back to the model's space by W_O before adding it to x; the toy states its choice."""
+    return np.eye(d_v, d_model)

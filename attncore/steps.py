@@ -10,6 +10,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .attention import AttentionResult
+from .formatting import pct
 
 # Above this, e^x of the raw scaled scores gets too long to read (e^6 = 403.43), so the worked softmax shows the
 # stable form e^(x - max) instead (the same weights).
@@ -173,6 +174,50 @@ def run_weight(r: AttentionResult, i: int, keys: tuple[int, ...]) -> float:
     """The share of query token i's attention that the tokens `keys` take together (an elided run
     of a picture, "… 4 tokens, 3.1%": attncore.tables.elided_runs)."""
     return float(r.weights[i, list(keys)].sum()) if keys else 0.0
+
+
+def rest_share(r: AttentionResult, i: int, runs: tuple[tuple[int, ...], ...], keys: tuple[int, ...]) -> float:
+    """The share a picture states for the tokens `keys` (one of `runs`, or several runs joined) of row i,
+    where `runs` are all the runs of row i the picture leaves out (its elided runs, the hidden special
+    tokens one more): together they take the rest of the row, 100.0% minus the shares of the tokens drawn
+    (each rounded to 0.1% as shown), split among them by largest remainder (a tenth of a percent at a
+    time to the run furthest below its own share; taken back from the one furthest above, never below
+    0.0%), so that every share of the row shown adds up to 100.0%. When the rest is below zero (the
+    drawn shares, rounded, pass 100.0%), each run keeps its own share."""
+    tenths = lambda w: int(round(float(pct(w)[:-1].replace("\u2212", "-")) * 10))  # "58.8%" -> 588, as shown
+    left = {j for run in runs for j in run}
+    rest = 1000 - sum(tenths(r.weights[i, j]) for j in range(r.n_tokens) if j not in left)
+    own = [1000 * run_weight(r, i, run) for run in runs]  # each run's share, in tenths of a percent
+    given = [int(np.floor(v)) for v in own]
+    if rest < 0:
+        given = [tenths(v / 1000) for v in own]
+    else:
+        while sum(given) < rest:  # to the run furthest below its own share (the first on a tie)
+            k = max(range(len(runs)), key=lambda n: (own[n] - given[n], -n))
+            given[k] += 1
+        while sum(given) > rest:  # from the one furthest above it that has any
+            k = min((n for n in range(len(runs)) if given[n] > 0), key=lambda n: (own[n] - given[n], n))
+            given[k] -= 1
+    chosen = set(keys)
+    return sum(g for run, g in zip(runs, given) if set(run) <= chosen) / 1000
+
+
+def weighted_run(r: AttentionResult, i: int, keys: tuple[int, ...]) -> np.ndarray:
+    """(d_v,): the products a_j v_j of the tokens `keys` (an elided run of the weighted sum) added up,
+    so that the lines shown and the runs' sums add up to z."""
+    return weighted_values(r, i)[list(keys)].sum(axis=0)  # (len(keys), d_v) -> (d_v,)
+
+
+def exp_run(r: AttentionResult, i: int, keys: tuple[int, ...]) -> float:
+    """The powers of e of the tokens `keys` (an elided run of the worked softmax row) added up, so that
+    the powers shown and the runs' sums add up to the row's sum."""
+    return float(softmax_row(r, i).exps[list(keys)].sum())
+
+
+def term_run(r: AttentionResult, i: int, j: int, dims: tuple[int, ...]) -> float:
+    """The terms q_c k_c of the worked q_i . k_j at `dims` (an elided run of its dimensions) added up, so
+    that the running sum shown after them adds up as shown."""
+    return float(score_entry(r, i, j).terms[list(dims)].sum())
 
 
 # ---- rotary positions (RoPE): what the rope stage shows --------------------------------------------

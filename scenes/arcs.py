@@ -111,7 +111,7 @@ class ArcsRow:
             shares.add(VGroup(card, share))
         shares.set_z_index(1)  # over every arch, whatever order they come on screen in
         frame = SurroundingRectangle(self.labels[k_i], color=theme.accent, buff=0.08)
-        elided = VGroup(*(run_label(ctx, i, keys, theme.min_font_size, 1.8 * self.slot_w, count=False)
+        elided = VGroup(*(run_label(ctx, i, keys, theme.min_font_size, 1.8 * self.slot_w, tuple(self.runs.values()), count=False)
                           .next_to(self.counts[k], DOWN, buff=0.08) for k, keys in self.runs.items()))
         return Picture("links", arches=arches, shares=shares, frame=frame, elided=elided)
 

@@ -30,11 +30,9 @@ from manim import (
     config,
 )
 
-from attncore import steps
-
 from .components import Picture
 from .context import Ctx, Cue, Shown, quoted_numbers
-from .elision import run_source
+from .elision import run_share
 from .formulas import rich_line
 from .layout import Layout, place_caption, place_heading
 from .manim_adapter import skipping_animations
@@ -146,13 +144,14 @@ class Stage:
             if what == "dims":
                 dims = ctx.s("elided.dims", n=left, total=total)
             elif what == "keys":
-                tokens = tuple(j for run in self.lay.runs(slots) for j in run)
+                runs = self.lay.runs(slots)
+                tokens = tuple(j for run in runs for j in run)
             else:  # hidden tokens ([CLS], [SEP] not drawn) are not elided
                 tokens = min(left, sum(len(run) for run in self.lay.runs(slots)))
         more = "" if dims is None or tokens is None else ctx.s("elided.sep") + dims
         if isinstance(tokens, tuple) and tokens:  # the "…" of the focus token's row: what they hold of its attention
             i = ctx.focus
-            share = ctx.quote(steps.run_weight(ctx.result, i, tokens), run_source(i, tokens))
+            share = ctx.quote(*run_share(ctx, i, tokens, runs))
             return say("elided.weight", ctx.theme.dim, n=len(tokens), pct=share, token=ctx.token(i), more=more)
         if tokens or dims is not None:
             what = ctx.s("elided.count", n=tokens) + more if tokens else dims

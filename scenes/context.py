@@ -13,6 +13,7 @@ from typing import Sequence
 from attncore import AttentionResult, MultiHeadResult, fmt, join_tokens, pct
 from attncore.formatting import sig
 
+from . import arithmetic
 from .strings import catalogue, plural_form
 from .theme import DEFAULT_THEME, Theme
 
@@ -83,6 +84,20 @@ class Cue:
     spoken: str = ""  # what the voice says (scenes.spoken), only when the video speaks: numbers and symbols as words
 
 
+@dataclass(frozen=True)
+class Equation:
+    """An equation a stage shows or says: `operation` ("sum", "product", "quotient", "difference") of `operands`, as
+    shown, gives `result`, as shown; `sign` is the one its picture or line carries for it ("=", or "≈"
+    when it, or another equation of its group, does not hold as shown: scenes.arithmetic)."""
+
+    stage: str
+    operation: str
+    operands: tuple[str, ...]
+    result: str
+    sign: str
+    group: int = 0  # the equations that share one sign (a picture's "≈" stands for all of them): the same group
+
+
 @dataclass
 class Log:
     """What the stages showed and said, in order."""
@@ -90,6 +105,7 @@ class Log:
     shown: list[Shown] = field(default_factory=list)
     cues: list[Cue] = field(default_factory=list)
     stage: str = ""  # the stage being played, recorded with each number
+    equations: list[Equation] = field(default_factory=list)  # every equation shown or said, with its sign
 
 
 @dataclass(frozen=True)
@@ -125,6 +141,17 @@ class Ctx:
     def visible(self) -> list[int]:
         """The token indices drawn, in order."""
         return [i for i in range(self.result.n_tokens) if i not in self.hidden]
+
+    # ---- equations ------------------------------------------------------------------------------
+    def equations(self, *group: tuple[str, Sequence[str], str]) -> bool:
+        """True when every equation of `group` ((operation, operands, result), as shown) holds as shown
+        (scenes.arithmetic): the sign its picture or line then carries is "=", else "≈". Each is recorded
+        in the log with that sign, for the tests to check with their own arithmetic."""
+        holds = all([arithmetic.CHECKS[op](list(operands), result) for op, operands, result in group])
+        number = len({e.group for e in self.log.equations})
+        for op, operands, result in group:
+            self.log.equations.append(Equation(self.log.stage, op, tuple(operands), result, arithmetic.sign(holds), number))
+        return holds
 
     # ---- numbers --------------------------------------------------------------------------------
     def number(self, text: str, source: Source) -> str:

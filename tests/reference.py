@@ -54,6 +54,13 @@ def worked(result, name, *args):
 
     if name == "residual":  # of a MultiHeadResult: x, attended, total (attncore.lessons.residual)
         (i,) = args
+        if not hasattr(result, "heads"):  # the toy's single head: W_O the identity, d_v x d_model (1 on the diagonal)
+            weights, V = worked(result, "softmax_row", i).weights, _rows(result)["V"]
+            z = [sum(weights[j] * V[j][c] for j in range(result.n_tokens)) for c in range(result.d_v)]
+            W_O = [[1.0 if m == c else 0.0 for c in range(result.d_model)] for m in range(result.d_v)]
+            x = result.X[i].tolist()
+            attended = [sum(z[m] * W_O[m][c] for m in range(result.d_v)) for c in range(result.d_model)]
+            return SimpleNamespace(x=x, attended=attended, total=[a + b for a, b in zip(x, attended)])
         x, attended = stream_loops(result)[i], attended_loops(result, i)
         return SimpleNamespace(x=x, attended=attended, total=[a + b for a, b in zip(x, attended)])
     if name == "shuffled":  # attncore.lessons.shuffled: the followed token's row in the shuffled sentence
@@ -134,6 +141,22 @@ def worked(result, name, *args):
         raw = [sum(q * k for q, k in zip(m["Q"][i], m["K"][j])) for j in allowed(i)]
         scaled = [m["scaled"][i][j] for j in allowed(i)]
         value = SimpleNamespace(before=max(raw) - min(raw), after=max(scaled) - min(scaled))
+    elif name == "rest_share":  # what a picture states for some of row i's runs: the rest of the row, split
+        i, runs, keys = args
+        weights = worked(result, "softmax_row", i).weights
+        value = rest_share_loops(weights, runs, keys)
+    elif name == "weighted_run":  # an elided run of the weighted sum: its products a_j v_j added up
+        i, keys = args
+        products = worked(result, "weighted_values", i)
+        value = [sum(products[j][c] for j in keys) for c in range(result.d_v)]
+    elif name == "term_run":  # an elided run of the worked dot product's dimensions: its terms added up
+        i, j, dims = args
+        terms = worked(result, "score_entry", i, j).terms
+        value = sum(terms[c] for c in dims)
+    elif name == "exp_run":  # an elided run of the worked softmax row: its powers of e added up
+        i, keys = args
+        exps = worked(result, "softmax_row", i).exps
+        value = sum(exps[j] for j in keys)
     elif name == "run_weight":  # an elided run's share of row i: the weights of its keys added up
         i, keys = args
         weights = worked(result, "softmax_row", i).weights
@@ -351,3 +374,46 @@ def gpt2_stream_loops(folder, sentence, layer):
         x = [[y[i][c] + f[i][c] for c in range(d)] for i in range(S)]
     _STREAMS[key] = x
     return x
+
+
+def tenths(w: float) -> int:
+    """A weight in tenths of a percent as the video shows it (pct: "58.8%" -> 588)."""
+    from attncore import pct
+
+    return round(float(pct(w).rstrip("%").replace("\u2212", "-")) * 10)
+
+
+def rest_share_loops(weights, runs, keys):
+    """The rule of scenes' elided shares, by hand: the runs (the hidden tokens one of them) take the rest of
+    the row, 1000 tenths of a percent less those of the tokens drawn; each run starts at its own share's floor,
+    then a tenth at a time goes to the run furthest below its own share (the first on a tie), or, when there
+    are too many, comes back from the one furthest above it that has any. Below zero, each keeps its own."""
+    left = [j for run in runs for j in run]
+    rest = 1000
+    for j in range(len(weights)):
+        if j not in left:
+            rest -= tenths(weights[j])
+    own = []
+    for run in runs:
+        total = 0.0
+        for j in run:
+            total += weights[j]
+        own.append(1000 * total)
+    if rest < 0:
+        given = [tenths(v / 1000) for v in own]
+    else:
+        given = [math.floor(v) for v in own]
+        while sum(given) < rest:
+            best = 0
+            for n in range(len(runs)):
+                if own[n] - given[n] > own[best] - given[best]:
+                    best = n
+            given[best] += 1
+        while sum(given) > rest:
+            best = None
+            for n in range(len(runs)):
+                if given[n] > 0 and (best is None or own[n] - given[n] < own[best] - given[best]):
+                    best = n
+            given[best] -= 1
+    chosen = set(keys)
+    return sum(g for run, g in zip(runs, given) if set(run) <= chosen) / 1000

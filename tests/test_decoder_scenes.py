@@ -298,6 +298,22 @@ def played(layers):
 @live
 @pytest.mark.parametrize("language", ["en", "zh"])
 @pytest.mark.parametrize("kind", ["llama", "qwen2"])
+def test_ropes_position_times_theta_holds_as_shown_or_says_approximately(played, kind, language):
+    """Issue 36: each pair's turn "q: m × θᵢ = angle" (θᵢ shown to two significant digits), on screen and in the
+    narration, holds as shown or carries "≈" (the walker of tests/test_equations.py, its own arithmetic)."""
+    from test_equations import wrong_equations
+
+    run = played(kind, language)
+    turns = [e for e in run.scene.log.equations if e.stage == "rope" and e.operation == "product"]
+    assert len(turns) >= 4  # two panels at least, q and k each
+    assert not wrong_equations(run.scene.log)
+    drawn = {t[0] for s in run.snapshots if s.stage == "rope" for t in s.texts}
+    assert {e.sign for e in turns} <= drawn
+
+
+@live
+@pytest.mark.parametrize("language", ["en", "zh"])
+@pytest.mark.parametrize("kind", ["llama", "qwen2"])
 def test_every_number_of_the_decoder_stages_is_attncores(tiny, layers, played, kind, language):
     """Every number on screen and in the narration of the rope and kv-cache stages is attncore's value as
     formatted; each of those values equals explicit loops (RoPE) or transformers (the next token)."""

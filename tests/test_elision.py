@@ -13,7 +13,7 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 from click.testing import CliRunner
-from reference import worked
+from reference import rest_share_loops, worked
 
 import attncore
 import render
@@ -174,7 +174,7 @@ def test_keep_shows_a_token_the_plan_would_elide(tmp_path):
     assert elided[0] in header and r.tokens[1] in header
     for j in top_four(r.weights[i], i, set()):  # (near-uniform toy weights: most keys have 3%; not all fit)
         assert r.tokens[j] in header, r.tokens[j]
-    # the line under the table: each run's count and share, the weights of what it leaves out added up
+    # the line under the table: each run's count and share, the rest of the row: 100.0% less the shares shown
     line = next(s for s in text.splitlines() if s.startswith(f"Row “{r.tokens[i]}” leaves out: "))
     shown = {r.tokens.index(t) for t in header if t != "…"}
     left_out = 0.0
@@ -184,7 +184,11 @@ def test_keep_shows_a_token_the_plan_would_elide(tmp_path):
     said = [float(p) for p in re.findall(r"([0-9.]+)%", line)]
     counts = [int(c) for c in re.findall(r"… ([0-9]+) tokens?", line)]
     assert sum(counts) == r.n_tokens - len(shown)
-    assert abs(sum(said) - 100 * left_out) <= 0.05 * len(said) + 1e-9
+    rest = 100.0
+    for j in shown:
+        rest -= float(pct(worked(r, "softmax_row", i).weights[j]).rstrip("%"))
+    assert round(sum(said), 1) == round(rest, 1)
+    assert abs(sum(said) - 100 * left_out) <= 0.05 * (len(said) + len(shown)) + 1e-9
 
 
 def test_keep_in_the_dry_run_and_its_one_line_errors():
@@ -243,11 +247,12 @@ def test_minilm_it_keeps_animal_and_tired_in_every_picture():
     assert {"64.7%", "4.3%"} <= {card_and_text[1].text for card_and_text in links.shares}
     for s in shown:
         assert s.text == expected_text(r, s.source, heads), s.source
-        if s.source.step[:1] == ("run_weight",):
+        if s.source.step[:1] == ("rest_share",):  # a run's share: its own share, rounded, to within the shares drawn
             total = 0.0
-            for j in s.source.step[2]:
+            for j in s.source.step[3]:
                 total += worked(r, "softmax_row", s.source.step[1]).weights[j]
-            assert s.text == pct(total)
+            drawn = r.n_tokens - sum(len(run) for run in s.source.step[2])
+            assert abs(float(s.text.rstrip("%")) - 100 * total) <= 0.05 * (drawn + len(s.source.step[2])) + 1e-9
 
 
 def test_m3e_summary_shows_maos_share():
@@ -286,9 +291,13 @@ def test_the_softmax_note_says_what_the_elided_tokens_hold(language):
     for j in left_out:
         total += worked(r, "softmax_row", i).weights[j]
     note = next(c for c in run.scene.log.cues if "“…”" in c.text)
-    (share,) = [n for n in note.numbers if n.source.step[:1] == ("run_weight",)]
-    assert share.source.step[2] == tuple(left_out) and share.text == pct(total)
-    assert pct(total) in note.text and str(len(left_out)) in note.text
+    (share,) = [n for n in note.numbers if n.source.step[:1] == ("rest_share",)]
+    rest = 100.0  # what is left of 100.0% once the shares drawn, as shown, are taken: the runs' share
+    for j in worked_row:
+        rest -= float(pct(worked(r, "softmax_row", i).weights[j]).rstrip("%"))
+    assert share.source.step[3] == tuple(left_out) and share.text == f"{rest:.1f}%"
+    assert abs(rest - 100 * total) <= 0.05 * len(worked_row) + 1e-9
+    assert share.text in note.text and str(len(left_out)) in note.text
     assert_readable_layout(run)
 
 
@@ -296,7 +305,7 @@ def test_the_softmax_note_says_what_the_elided_tokens_hold(language):
 def test_long_links_keep_the_story_and_say_what_each_run_holds(causal):
     """Past 16 tokens the links picture elides by weight: at most 16 slots, the focus and its top
     three kept, and under each "…" its number of tokens and, for each row drawn, their share of that
-    row's attention (the weights added up by hand)."""
+    row's attention: the rest of the row, split among the runs (reference.rest_share_loops, by hand)."""
     from scenes.arcs import ArcsRow
     from scenes.context import Ctx
 
@@ -310,10 +319,6 @@ def test_long_links_keep_the_story_and_say_what_each_run_holds(causal):
     assert counts == [f"{len(run)}tokens" if len(run) > 1 else "1token" for run in runs]  # manim's Text drops spaces
     for q in (i, *row.rows()[:3]):
         shares = [label[0].text for label in row.links(q).elided]
-        expected = []
-        for run in runs:
-            total = 0.0
-            for j in run:
-                total += worked(r, "softmax_row", q).weights[j]
-            expected.append(pct(total))
+        weights = worked(r, "softmax_row", q).weights
+        expected = [pct(rest_share_loops(weights, tuple(map(tuple, runs)), tuple(run))) for run in runs]
         assert shares == expected

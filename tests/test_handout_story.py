@@ -10,10 +10,12 @@ import html
 import math
 import re
 import unicodedata
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
 from reference import head_role_loops, worked
+from test_equations import amount, half
 
 import attncore
 from attncore import fmt, pct
@@ -88,15 +90,21 @@ def test_the_handout_works_the_winning_pair_from_loops(name, tmp_path):
     # term by term: each shown term is q_i[c] × k_top[c] from loops, in order, the largest ones among them
     entry = worked(r, "score_entry", i, top)
     pairs = [f"{fmt(entry.a[c])} × {fmt(entry.b[c])}" for c in range(r.d_k)]
-    shown = line.split(" = ")[1].split(" + ")
-    assert line.endswith(f" = {fmt(entry.total)}") and fmt(entry.total) == fmt(sum(a * b for a, b in zip(entry.a, entry.b)))
+    body, sign, total = re.fullmatch(r".*? = (.*) ([=≈]) (\S+)", line).groups()
+    shown = body.split(" + ")
+    assert total == fmt(entry.total) and fmt(entry.total) == fmt(sum(a * b for a, b in zip(entry.a, entry.b)))
+    # the total carries "=" exactly when the terms as shown (an elided run as its sum, "…[Σ s]") give it as shown
+    runs = [t for t in shown if t.startswith("…")]
+    exact = sum((amount(t.split(" × ")[0]) * amount(t.split(" × ")[1]) for t in shown if not t.startswith("…")), Decimal(0))
+    exact += sum((amount(t.removeprefix("…[Σ ").removesuffix("]")) for t in runs), Decimal(0))
+    assert sign == ("=" if abs(exact - amount(total)) <= half(total) else "≈"), line
     it = iter(range(r.d_k))
-    dims = [next(c for c in it if pairs[c] == term) for term in shown if term != "…"]  # in order, or StopIteration
+    dims = [next(c for c in it if pairs[c] == term) for term in shown if not term.startswith("…")]  # in order
     sign = -1.0 if entry.total < 0 else 1.0
     n = top_count_restated(r.d_k)
     largest = sorted(range(r.d_k), key=lambda c: (-sign * entry.terms[c], c))[:n]
     assert set(largest) <= set(dims), (largest, dims)
-    if "…" not in shown:
+    if not runs:
         assert dims == list(range(r.d_k))
     part = sum(entry.terms[c] for c in largest)
     agree = sum(1 for t in entry.terms if sign * t > 0)
@@ -136,7 +144,7 @@ def test_the_pair_is_worked_on_the_page_for_every_token():
         top = max(range(r.n_tokens), key=lambda j: (w[i][j], -j))
         worked_html = html.unescape(view_of(r, i, "en", frozenset())["k"])
         assert f"q_{r.tokens[i]} · k_{r.tokens[top]} = " in worked_html
-        assert f"= {fmt(worked(r, 'score_entry', i, top).total)}</pre>" in worked_html
+        assert re.search(f"[=≈] {re.escape(fmt(worked(r, 'score_entry', i, top).total))}</pre>", worked_html)
 
 
 # ---- the heads' roles -------------------------------------------------------------------------------

@@ -13,6 +13,7 @@ import pytest
 from click.testing import CliRunner
 from conftest import FULL
 from reference import attention_loops
+from test_equations import holds_as_shown
 from test_handout_story import md_tables
 
 import attncore
@@ -269,7 +270,9 @@ def test_handout_numbers_are_attncores_and_hand_checkable(tmp_path):
     steps = tables["Row “cat”, step by step"]
     e = [math.exp(s / 2) for s in scores[3]]
     assert steps[3][1:] == [fmt(v) for v in e] and steps[4][1:] == [pct(v / sum(e)) for v in e]
-    assert steps[4][0] == f"share = e^x ÷ {fmt(sum(e))}"
+    # "=" when each e^x as shown ÷ the sum as shown gives its share as shown (test_equations' own arithmetic), else "≈"
+    sign = "=" if all(holds_as_shown("quotient", [fmt(v), fmt(sum(e))], pct(v / sum(e))) for v in e) else "≈"
+    assert steps[4][0] == f"share {sign} e^x ÷ {fmt(sum(e))}" and sign == "≈"  # 4.61 ÷ 36.76 is 12.5%, shown 12.6%
 
 
 def test_handout_in_chinese_as_html_elided_like_the_screen(tmp_path):
@@ -535,5 +538,7 @@ def test_handout_works_large_scores_in_the_shifted_form(tmp_path):
     assert row.shift > 6
     text = out.read_text(encoding="utf-8")
     exps = "| " + " | ".join([f"e^(x − {fmt(row.shift)})", *(fmt(e) for e in row.exps)]) + " |"
-    shares = "| " + " | ".join([f"share = e^x ÷ {fmt(row.total)}", *(pct(w) for w in row.weights)]) + " |"
+    sign = "=" if all(holds_as_shown("quotient", [fmt(e), fmt(row.total)], pct(w)) for e, w in zip(row.exps, row.weights)) \
+        else "≈"
+    shares = "| " + " | ".join([f"share {sign} e^x ÷ {fmt(row.total)}", *(pct(w) for w in row.weights)]) + " |"
     assert exps in text and shares in text

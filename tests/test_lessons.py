@@ -21,6 +21,7 @@ from scenetools import assert_readable_layout, expected_text, run_scene
 
 import attncore
 from attncore import lessons, pct
+from scenes.strings import catalogue
 
 
 def softmax_row_loops(X, W_Q, W_K, i, causal=False):
@@ -188,6 +189,29 @@ def test_a_model_is_found_again_by_its_name_and_the_toy_heads_add_to_x():
     np.testing.assert_allclose(res.attended, a, rtol=1e-12)
 
 
+@pytest.mark.parametrize("sentence, kw", [("I have a cat", {}), ("我有一只猫", {}),
+                                          ("the cat sat", dict(d_model=6, d_k=3, causal=True, positional=True)),
+                                          ("the cat sat", dict(d_model=4, d_k=6))])
+def test_the_toy_single_head_adds_z_times_an_identity_w_o_to_x(sentence, kw):
+    """The toy's one head: a = z·W_O with W_O the identity (d_v x d_model, 1 where row = column), so a is z
+    padded with zeros to d_model (or cut to it); x + a entry by entry. z by explicit loops from X and the weights.
+    The summary's caption says which: the identity, padded with zeros, or cut."""
+    r = attncore.run(sentence, **kw)
+    model_head = attncore.run("the cat", model=str(TINY["tiny-gpt2"]), layer=1, head=0)
+    assert lessons.residual(model_head, 0) is None  # a model's single head: its W_O needs the layer's heads
+    Z = attention_loops(r.X.tolist(), r.W_Q.tolist(), r.W_K.tolist(), r.W_V.tolist(), causal=r.causal)[2]
+    for i in range(r.n_tokens):
+        res = lessons.residual(r, i)
+        a = [Z[i][c] if c < r.d_v else 0.0 for c in range(r.d_model)]
+        np.testing.assert_allclose(res.x, r.X[i].tolist(), rtol=1e-12)
+        np.testing.assert_allclose(res.attended, a, rtol=1e-12, atol=1e-15)
+        np.testing.assert_allclose(res.total, [p + q for p, q in zip(r.X[i].tolist(), a)], rtol=1e-12, atol=1e-15)
+    run = run_scene(r, ["summary"])
+    said = {c.caption for c in run.scene.log.cues if c.stage == "summary"}
+    key = "summary.identity" if r.d_v == r.d_model else "summary.identity_pad" if r.d_v < r.d_model else "summary.identity_cut"
+    assert catalogue("en")[key].format(dv=r.d_v, d=r.d_model) in said, said
+
+
 # ---- the causal mask -----------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("sentence, kw", [("The cat sat on the mat", dict(causal=True)),
@@ -271,5 +295,5 @@ def test_summary_lessons_show_and_say_attncores_numbers_legibly(name, sentence, 
             assert cue.end - cue.start <= 8.5, cue.text
     assert_readable_layout(run)
     steps = {s.source.step[:1] for s in run.scene.log.shown}
-    assert (("residual",) in steps) == (heads is not None)
+    assert ("residual",) in steps  # z·W_O added to x: a layer's heads, or the toy's one head (W_O the identity)
     assert (("shuffled",) in steps) == (name in ("default", "chinese", "toy heads"))

@@ -182,7 +182,8 @@ def test_catalogues_have_the_same_keys_and_placeholders():
         assert placeholders(en[key]) == placeholders(zh[key]), key
     # translated, except pure notation that reads the same in both
     same = {key for key in en if forms(en[key]) == forms(zh[key])}
-    assert same <= {"softmax.scale", "softmax.exp", "softmax.exp_shifted", "scores.result", "summary.shape",
+    assert same <= {"softmax.scale", "softmax.exp", "softmax.exp_shifted", "scores.result", "scores.result_approx",
+                    "summary.attended_one", "summary.shape",
                     "summary.formula", "title.sentence", "softmax.x", "heads.top", "explore.weight", "explore.v_row",
                     "explore.z_row", "contrast.swap", "kv.score_head", "rope.table_s", "kv.candidate", "rope.pair_label",
                     "rope.turned_name", "live.language.en", "live.language.zh", "heads.legend"}, same  # a language named in its own words

@@ -21,16 +21,20 @@ from __future__ import annotations
 
 import html
 from dataclasses import dataclass
+from decimal import Decimal
+
+import numpy as np
 
 from attncore import fmt, head_role, lessons, pct, steps
 from attncore.formatting import sig
 from attncore.model import MODELS
 from attncore.pick import moved, moved_most
 from attncore.roles import THRESHOLD
-from attncore.tables import Table, cells, matrix, plan_axis, table_html
+from attncore.tables import Table, cells, elided_runs, matrix, plan_axis, table_html
 
+from ..arithmetic import adds_up, divides_out, gives, sign, value
 from ..context import Ctx
-from ..elision import runs_line
+from ..elision import run_share, runs_line
 from ..layout import DIM_SLOTS, Layout
 from ..parts.dot_product import top_count
 from ..view import View
@@ -46,10 +50,22 @@ class Doc:
 
 
 def worked(dot: steps.DotProduct, slots, a_name: str, b_name: str, bias_name: str = "") -> str:
-    """a · b = a_0 × b_0 + a_1 × b_1 + … (+ bias) = total, each term from attncore.steps."""
-    terms = ["…" if m is None else f"{fmt(dot.a[m])} × {fmt(dot.b[m])}" for m in slots]
+    """a · b = a_0 × b_0 + a_1 × b_1 + …[Σ s] (+ bias) = total, each term from attncore.steps; an elided run
+    of terms as its sum ("…[Σ 3.21]"), and "≈" before the total unless the products and sums as shown give it
+    as shown (scenes.arithmetic)."""
+    runs = iter(elided_runs(len(dot.terms), slots))
+    terms, exact = [], Decimal(0)
+    for m in slots:
+        if m is None:
+            run = fmt(float(np.asarray(dot.terms)[list(next(runs))].sum()))
+            terms.append(f"…[Σ {run}]")
+            exact += value(run)
+        else:
+            terms.append(f"{fmt(dot.a[m])} × {fmt(dot.b[m])}")
+            exact += value(fmt(dot.a[m])) * value(fmt(dot.b[m]))
     bias = f" + {fmt(dot.bias)} ({bias_name})" if bias_name else ""
-    return f"{a_name} · {b_name} = " + " + ".join(terms) + bias + f" = {fmt(dot.total)}"
+    exact += value(fmt(dot.bias)) if bias_name else 0
+    return f"{a_name} · {b_name} = " + " + ".join(terms) + bias + f" {sign(gives(exact, fmt(dot.total)))} {fmt(dot.total)}"
 
 
 def context(view: View) -> Ctx:
@@ -144,17 +160,23 @@ def worked_blocks(ctx: Ctx) -> list:
     allowed = steps.allowed(r, i)
     x_show = lambda k: fmt(sm.x[k]) if allowed[k] else "−∞"
     exp_label = s("softmax.exp") if sm.shift == 0 else s("softmax.exp_shifted", shift=fmt(sm.shift))
+    shown = [k for k in cols if k is not None and allowed[k]]  # each quotient as shown, or the row's label says "≈"
+    scaled = all(divides_out(fmt(r.scores[i, k]), fmt(r.scale), fmt(sm.x[k])) for k in shown)
+    shares = all(divides_out(fmt(sm.exps[k]), fmt(sm.total), pct(sm.weights[k])) for k in shown)
     steps_rows = [[s("handout.row_scores")] + cells(r.scores[i], cols, fmt),
-                  [s("handout.row_scaled", scale=fmt(r.scale))] + ["…" if k is None else x_show(k) for k in cols],
+                  [s("handout.row_scaled" if scaled else "handout.row_scaled_approx", scale=fmt(r.scale))]
+                  + ["…" if k is None else x_show(k) for k in cols],
                   [exp_label] + cells(sm.exps, cols, fmt),
-                  [s("handout.row_share", total=fmt(sm.total))] + cells(sm.weights, cols, pct)]
+                  [s("handout.row_share" if shares else "handout.row_share_approx", total=fmt(sm.total))]
+                  + cells(sm.weights, cols, pct)]
     blocks += [("p", s("handout.softmax", token=tok, scale=fmt(r.scale), total=fmt(sm.total))),
                Table(s("handout.softmax_table", token=tok), [""] + ["…" if k is None else token(k) for k in cols],
                      steps_rows)]
     if None in cols:  # what each "…" of the row holds
         blocks.append(("p", s("handout.elided_runs", token=tok, runs=runs_line(ctx, i, lay.runs(cols)))))
     if hidden:
-        blocks.append(("p", s("softmax.hidden", token=tok, share=pct(steps.run_weight(r, i, tuple(sorted(hidden)))))))
+        share = run_share(ctx, i, tuple(sorted(hidden)), lay.runs(cols))[0]  # with the row's runs: 100.0% in all
+        blocks.append(("p", s("softmax.hidden", token=tok, share=pct(share))))
     top = steps.strongest(r, i)
     key = "softmax.top_self" if top == i else "softmax.top"
     blocks.append(("p", s(key, token=tok, top=token(top), pct=pct(r.weights[i, top]))))
@@ -176,7 +198,9 @@ def pair_blocks(ctx: Ctx) -> list:
     blocks: list = [("p", s("handout.pair_self" if j == i else "handout.pair", token=tok, key=key)),
                     ("code", worked(dot, plan_axis(r.d_k, DIM_SLOTS, keep=top.dims), f"q_{tok}", f"k_{key}")),
                     ("p", s("handout.top_terms", n=n, dims=s("handout.dims_sep").join(str(c) for c in top.dims),
-                            terms=" + ".join(fmt(t) for t in top.terms), part=fmt(top.total), value=fmt(dot.total),
+                            terms=" + ".join(fmt(t) for t in top.terms),
+                            part=fmt(top.total) if adds_up([fmt(t) for t in top.terms], fmt(top.total))
+                            else s("handout.about", part=fmt(top.total)), value=fmt(dot.total),
                             agree=top.agreeing, d=r.d_k))]
     keys = [j] if low is None else [j, low]
     angles = [steps.score_angle(r, i, k) for k in keys]

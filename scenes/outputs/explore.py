@@ -20,13 +20,16 @@ import base64
 import html
 import io
 import json
+from decimal import Decimal
 from pathlib import Path
 
 from attncore import AttentionResult, fmt, head_role, pct, steps
 from attncore.pick import moved_most
 from attncore.tables import Table, table_html
 
+from ..arithmetic import gives, value
 from ..context import Ctx
+from ..elision import run_share
 from ..layout import Layout
 from ..theme import DEFAULT_THEME, THEMES, Theme
 from ..view import View
@@ -50,22 +53,33 @@ from .blocks import (
 
 
 def weighted_block(ctx: Ctx) -> Table:
-    """z of the focus token as the sum of the value vectors times its weights (elided as on screen)."""
+    """z of the focus token as the sum of the value vectors times its weights (elided as on screen; the
+    runs' and the hidden special tokens' shares the row's rest, `run_share`). z's "Σ" is "≈ Σ" unless the
+    shown weights times the shown values, added, give every shown entry of z (scenes.arithmetic)."""
     lay, r, s = Layout(ctx), ctx.result, ctx.s
     i = ctx.focus
     dims = lay.qkv_dims(r.d_v)
     head = ["", s("explore.weight")] + ["…" if d is None else str(d) for d in dims]
     rows = []
-    runs = iter(lay.runs(lay.weighted_rows))
+    all_runs = lay.runs(lay.weighted_rows)
+    runs = iter(all_runs)
     for j in lay.weighted_rows:
         if j is None:  # an elided run: how many tokens, and their weight together
             keys = next(runs)
-            rows.append(["⋮ " + s("elided.count", n=len(keys)), pct(steps.run_weight(r, i, keys))]
+            rows.append(["⋮ " + s("elided.count", n=len(keys)), pct(run_share(ctx, i, keys, all_runs)[0])]
                         + ["⋮" if d is not None else "" for d in dims])
         else:
             rows.append([s("explore.v_row", token=r.tokens[j]), pct(r.weights[i, j])]
                         + ["…" if d is None else fmt(r.V[j, d]) for d in dims])
-    rows.append([s("explore.z_row", token=r.tokens[i]), "Σ"] + ["…" if d is None else fmt(r.output[i, d]) for d in dims])
+    if ctx.hidden:  # the special tokens not drawn: their share, their values not shown
+        rows.append(["⋮ " + s("weighted.hidden"), pct(run_share(ctx, i, tuple(sorted(ctx.hidden)), all_runs)[0])]
+                    + ["⋮" if d is not None else "" for d in dims])
+    drawn = [j for j in lay.weighted_rows if j is not None]
+    whole = len(drawn) == r.n_tokens  # every term shown: the sum can be checked
+    exact = whole and all(gives(sum((value(pct(r.weights[i, j])) * value(fmt(r.V[j, d])) for j in drawn), Decimal(0)),
+                                fmt(r.output[i, d])) for d in dims if d is not None)
+    rows.append([s("explore.z_row", token=r.tokens[i]), "Σ" if exact else "≈ Σ"]
+                + ["…" if d is None else fmt(r.output[i, d]) for d in dims])
     return Table(s("explore.weighted", token=r.tokens[i]), head, rows)
 
 

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from manim import DOWN, LEFT, RIGHT, UP, Create, FadeOut, ReplacementTransform, SurroundingRectangle, VGroup
 
 from attncore import fmt, steps
-from attncore.tables import plan_axis
+from attncore.tables import elided_runs, plan_axis
 
 from ..beats import play
 from ..components import VectorRow, arrange_down, row_of
@@ -68,15 +68,45 @@ class DotProductPart:
                    label_size=max(theme.label_size, 0.85 * size))
         q = VectorRow(ctx, r.Q[i], dims, Source("Q", (i,)), ctx.s("scores.q", token=tok), color=theme.Q, **vec)
         k = VectorRow(ctx, r.K[j], dims, Source("K", (j,)), ctx.s("scores.k", token=key), color=theme.K, **vec)
-        terms = VectorRow(ctx, dot.terms, dims, Source("terms", step=entry), ctx.s("scores.terms"), color=theme.text, **vec)
-        running = VectorRow(ctx, dot.running, dims, Source("running", step=entry), ctx.s("scores.running"),
+        runs = elided_runs(r.d_k, dims)
+        products, sums = self.dot_adds_up(dot, dims, runs, j)
+        terms = VectorRow(ctx, dot.terms, dims, Source("terms", step=entry),
+                          ctx.s("scores.terms" if products else "scores.terms_approx"), color=theme.text, **vec)
+        running = VectorRow(ctx, dot.running, dims, Source("running", step=entry),
+                            ctx.s("scores.running" if sums else "scores.running_approx"),
                             color=theme.accent, colorize=False, **vec)
+        for mark, run in zip(list(terms.grid.marks), runs):  # an elided run of terms: their sum, in the "…"'s place
+            summed = number_text(ctx, fmt(steps.term_run(r, i, j, run)), Source("", (), ("term_run", i, j, run)),
+                                 mark.font_size, theme.dim)
+            if summed.width > w * 0.92:
+                summed.scale_to_fit_width(w * 0.92)
+            terms.grid.marks.remove(mark)
+            terms.grid.marks.add(summed.move_to(mark))
         panel = fit_width(arrange_down(q, k, terms, running, buff=0.35)).move_to([0, 0.3, 0])
         # the worked numbers name their step, not the grid's cell (the key may be elided from the grid)
         total = number_text(ctx, fmt(dot.total), Source("total", step=entry), max(theme.caption_size + 4, size), theme.accent)
-        result = row_of(text(ctx, ctx.s("scores.result"), max(theme.caption_size + 4, size)), total, buff=0.2)
+        result = row_of(text(ctx, ctx.s("scores.result" if sums else "scores.result_approx"), max(theme.caption_size + 4, size)),
+                        total, buff=0.2)
         result.next_to(panel, DOWN, buff=0.45)
         return WorkedDot(dot, n_top, top, dims, q, k, terms, running, panel, total, result)
+
+    def dot_adds_up(self, dot: steps.DotProduct, dims, runs, j: int) -> tuple[bool, bool]:
+        """(products, sums): whether every term shown is q × k as shown, and whether every running sum
+        shown (and the total) is the one before it plus the terms (and elided runs' sums) shown since, as
+        shown (scenes.arithmetic). Each row's label carries "≈" where not."""
+        r, i = self.ctx.result, self.ctx.focus
+        shown = [m for m in dims if m is not None]
+        products = self.ctx.equations(*(("product", [fmt(dot.a[m]), fmt(dot.b[m])], fmt(dot.terms[m])) for m in shown))
+        operands, sums, gaps = [], [], iter(runs)
+        for m in dims:
+            if m is None:
+                operands.append(fmt(steps.term_run(r, i, j, next(gaps))))
+                continue
+            operands.append(fmt(dot.terms[m]))
+            sums.append(("sum", operands, fmt(dot.running[m])))
+            operands = [fmt(dot.running[m])]
+        sums.append(("sum", operands, fmt(dot.total)))
+        return products, self.ctx.equations(*sums)
 
     def down(self, parts) -> tuple:
         """Paced plays: a frame on each of `parts` in turn (a column's numbers, as they are said), then gone."""

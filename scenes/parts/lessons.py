@@ -1,5 +1,5 @@
 """The summary's lessons: what the path leaves out, each with real numbers (attncore.lessons): what z is
-for (the residual, then the next layer), word order (the sentence shuffled gives the same weights,
+for (z·W_O added to x, the residual, then the next layer; the toy's one head has W_O the identity), word order (the sentence shuffled gives the same weights,
 shuffled; what positional encoding changes) and, for the toy numbers, their limit (one token wins every
 row; the trained stage, after the summary, shows a trained head's). Each lesson yields its beats and returns what it leaves on
 screen; Lessons is the summary stage's (scenes/stages/summary.py) part that tells them."""
@@ -23,7 +23,6 @@ from manim import (
 
 from attncore import join_tokens, lessons, steps
 
-from ..arithmetic import adds_up
 from ..beats import CLEAR, Beat, play, say
 from ..components import Grid, Picture, VectorRow, plan_axis, stagger
 from ..context import FORMATS, Ctx, Source
@@ -97,49 +96,46 @@ class Lessons:
         sentence.next_to(VGroup(names, row), UP, buff=0.2)
         return VGroup(sentence, names, row)
 
-    @staticmethod
-    def residual_adds_up(res, dims) -> bool:
+    def residual_adds_up(self, res, dims) -> bool:
         """True when every entry shown of x + a is the sum of the x and a shown above it (scenes.arithmetic)."""
         show = FORMATS["fmt"]
-        return all(adds_up([show(res.x[j]), show(res.attended[j])], show(res.total[j])) for j in dims if j is not None)
+        return self.ctx.equations(*(("sum", [show(res.x[j]), show(res.attended[j])], show(res.total[j]))
+                                    for j in dims if j is not None))
 
     def what_z_is_for(self, on_screen):
-        """z against x (the toy's one head), or added back to the layer's input (the residual: a
-        model's layer, the toy heads'); then what follows it."""
+        """z times W_O, added back to the layer's input: the residual, with its numbers (a model's
+        layer, the toy heads', the toy's one head, whose W_O is the identity: attncore.lessons.residual);
+        then what follows it."""
         ctx, theme, r = self.ctx, self.ctx.theme, self.ctx.result
         i, tok = ctx.focus, ctx.token(ctx.focus)
-        res = lessons.residual(ctx.heads, i) if ctx.heads is not None else None
-        if res is None:  # z is the token's new vector: against x, its vector before attention
-            rows = [(ctx.s("summary.vec", v="x", token=tok), r.X[i], plan_axis(r.d_model, VECTOR_SLOTS),
-                     Source("X", (i,)), theme.X),
-                    (ctx.s("summary.vec", v="z", token=tok), r.output[i], plan_axis(r.d_v, VECTOR_SLOTS),
-                     Source("output", (i,)), theme.Z)]
-            picture = self.panel("summary.change_title", self.vectors(rows))
-            x0, z0 = ctx.quote(r.X[i, 0], Source("X", (i, 0))), ctx.quote(r.output[i, 0], Source("output", (i, 0)))
-            line, caption = say("say.summary.change", token=tok, x=x0, z=z0), say("summary.change", token=tok)
-            then = ("say.summary.residual_toy", "summary.after_toy")
-        else:
-            m, src = ctx.heads, lambda f: Source(f, (), ("residual", i), of="heads")
-            pre = "_prenorm" if r.norm_first else ""
-            x_label = (ctx.s("summary.residual_x" + pre, token=tok, layer=r.layer) if r.layer is not None
-                       else ctx.s("summary.vec", v="x", token=tok))
-            dims = plan_axis(m.d_model, VECTOR_SLOTS)
-            rows = [(ctx.s("summary.z_head", token=tok, head=r.head), r.output[i], plan_axis(r.d_v, VECTOR_SLOTS),
-                     Source("output", (i,)), theme.Z),
-                    (ctx.s("summary.attended" + ("_bias" if m.b_O is not None else ""), n=m.n_heads), res.attended, dims,
-                     src("attended"), theme.accent),
-                    (x_label, res.x, dims, src("x"), theme.X),
-                    (ctx.s("summary.residual_total" if self.residual_adds_up(res, dims) else "summary.residual_total_approx"),
-                     res.total, dims, src("total"), theme.Z)]
-            picture = self.panel("summary.residual_title", self.vectors(rows))
-            first = {k: ctx.quote(getattr(res, f)[0], src(f).at(0)) for k, f in (("x", "x"), ("a", "attended"), ("s", "total"))}
-            adds = adds_up([first["x"].text, first["a"].text], first["s"].text)  # said as shown, or "about"
-            line = say("say.summary.residual" if adds else "say.summary.residual_approx", token=tok, **first)
-            caption = say("summary.residual")
-            then = (("say.summary.next" + pre, "summary.after" + pre) if r.model is not None
-                    else ("say.summary.next_toy", "summary.after_toy"))
-        # the first numbers the narration adds up (x to z; x + a = x + a), framed as it says them
-        firsts = SurroundingRectangle(VGroup(*(v.cells[0, 0] for v in picture.body[0][-3 if res is not None else 0:])),
+        one = ctx.heads is None  # the toy's single head: W_O the identity, said on screen
+        res = lessons.residual(r if one else ctx.heads, i)
+        if res is None:  # a model's layer whose input is not found again: nothing to add up
+            return on_screen
+        src = lambda f: Source(f, (), ("residual", i), of=None if one else "heads")
+        pre = "_prenorm" if r.norm_first else ""
+        x_label = (ctx.s("summary.residual_x" + pre, token=tok, layer=r.layer) if r.layer is not None
+                   else ctx.s("summary.vec", v="x", token=tok))
+        dims = plan_axis(r.d_model, VECTOR_SLOTS)
+        z_label = ctx.s("summary.vec", v="z", token=tok) if one else ctx.s("summary.z_head", token=tok, head=r.head)
+        a_label = (ctx.s("summary.attended_one") if one else
+                   ctx.s("summary.attended" + ("_bias" if ctx.heads.b_O is not None else ""), n=ctx.heads.n_heads))
+        rows = [(z_label, r.output[i], plan_axis(r.d_v, VECTOR_SLOTS), Source("output", (i,)), theme.Z),
+                (a_label, res.attended, dims, src("attended"), theme.accent),
+                (x_label, res.x, dims, src("x"), theme.X),
+                (ctx.s("summary.residual_total" if self.residual_adds_up(res, dims) else "summary.residual_total_approx"),
+                 res.total, dims, src("total"), theme.Z)]
+        picture = self.panel("summary.residual_title", self.vectors(rows))
+        first = {k: ctx.quote(getattr(res, f)[0], src(f).at(0)) for k, f in (("x", "x"), ("a", "attended"), ("s", "total"))}
+        adds = ctx.equations(("sum", [first["x"].text, first["a"].text], first["s"].text))  # said as shown, or "about"
+        said = "say.summary.residual" + ("_one" if one else "") + ("" if adds else "_approx")
+        line = say(said, token=tok, **first)
+        caption = (say("summary.residual") if not one else say("summary.identity") if r.d_v == r.d_model
+                   else say("summary.identity_pad" if r.d_v < r.d_model else "summary.identity_cut", dv=r.d_v, d=r.d_model))
+        then = (("say.summary.next" + pre, "summary.after" + pre) if r.model is not None
+                else ("say.summary.next_toy", "summary.after_toy"))
+        # the first numbers the narration adds up (x + a = x + a), framed as it says them
+        firsts = SurroundingRectangle(VGroup(*(v.cells[0, 0] for v in picture.body[0][-3:])),
                                       color=theme.accent, buff=0.06)
         yield Beat(line, (play(FadeOut(on_screen), run_time=0.6),
                           play(FadeIn(picture.title), stagger((FadeIn(v, shift=RIGHT * 0.2) for v in picture.body), 0.3),

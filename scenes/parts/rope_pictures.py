@@ -13,6 +13,7 @@ from manim import DOWN, LEFT, RIGHT, UP, Arc, Arrow, Circle, DashedLine, Line, R
 from attncore import fmt, steps
 from attncore.formatting import sig
 
+from ..arithmetic import sign
 from ..components import Grid, row_of
 from ..context import Ctx, Source, step_source
 from ..formulas import formula
@@ -144,15 +145,18 @@ class RopePictures:
         return g
 
     def turn_line(self, which: str, s: int, c: int, size: float, color) -> VGroup:
-        """"q: 5 × 1.0 = 5.0 rad": the token's position times θ_c, the angle its pair turns by."""
+        """"q: 5 × 1.0 = 5.0 rad": the token's position times θ_c, the angle its pair turns by; "≈" where θ_c
+        as shown (two significant digits) times the position does not give the angle as shown ("5 × 1.5e−06 ≈
+        7.7e−06": θ_c is 1.54e−06)."""
         ctx, r = self.ctx, self.ctx.result
         turn = steps.rope_turn(r, which, s, c)
+        holds = ctx.equations(("product", [str(turn.position), sig(turn.frequency)], sig(turn.angle)))
         at = lambda f, form: Source(f, step=("rope_turn", which, s, c), format=form)
         return row_of(text(ctx, ctx.s("rope.turn", which=which.lower()), size, color),
                       number_text(ctx, str(turn.position), at("position", "int"), size, color),
                       text(ctx, "×", size, color),
                       number_text(ctx, sig(turn.frequency), at("frequency", "sig"), size, color),
-                      text(ctx, "=", size, color),
+                      text(ctx, sign(holds), size, color),
                       number_text(ctx, sig(turn.angle), at("angle", "sig"), size, color),
                       text(ctx, ctx.s("rope.rad"), size, color), buff=0.1)
 

@@ -8,14 +8,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from manim import UP, Create, FadeIn, FadeOut, ReplacementTransform, SurroundingRectangle, VGroup
+from manim import DOWN, LEFT, UP, Create, FadeIn, FadeOut, ReplacementTransform, SurroundingRectangle, VGroup
 
-from attncore import fmt, steps
+from attncore import fmt, pct, steps
 
 from ..beats import Beat, play, say
 from ..components import VectorRow, arrange_down, row_of
 from ..context import Ctx, Source
-from ..elision import run_count, run_label
+from ..elision import run_count, run_label, run_share
 from ..formulas import rich_line
 from ..layout import Layout, font_for
 from ..pictures import masked_text
@@ -38,6 +38,7 @@ class WorkedRow:
     toks: VGroup
     total: VGroup
     whole: VGroup
+    divides_out: bool  # every share shown is its power of e ÷ the sum, as shown ("=" in the caption, else "≈")
 
 
 class SoftmaxRowPart:
@@ -84,7 +85,7 @@ class SoftmaxRowPart:
                         color=theme.dim, label_width=1.7, **row) if compare else None
         toks = VGroup(*(text(ctx, r.tokens[j], max(theme.label_size, size), theme.accent if j == i else theme.text, max_width=w * 0.95)
                         for j in cols if j is not None))
-        runs = self.elided_shares(ws, cols, w)
+        runs = self.elided_shares(ws, ex, cols, w)
         panel = arrange_down(xs, ex, ws, *([raw] if compare else []))
         if compare:  # named on the right, as the sum is, so the labels' column does not widen
             raw.add(text(ctx, ctx.s("softmax.unscaled"), labels, theme.dim).next_to(raw, buff=0.3))
@@ -94,10 +95,20 @@ class SoftmaxRowPart:
             t.move_to(xs.grid.slot_point(0, slot) + UP * 0.95)
         toks.add(*runs)
         total = number_text(ctx, fmt(sm.total), Source("total", step=entry), row["font_size"], theme.accent)
-        total_t = row_of(text(ctx, ctx.s("softmax.sum_is"), labels, theme.dim), total, buff=0.15)
+        exact = self.sum_adds_up(cols)
+        total_t = row_of(text(ctx, ctx.s("softmax.sum_is" if exact else "softmax.sum_approx"), labels, theme.dim), total,
+                         buff=0.15)
+        if ctx.hidden:  # the special tokens not drawn: their powers of e, under the sum that counts them
+            keys = tuple(sorted(ctx.hidden))
+            part = number_text(ctx, fmt(steps.exp_run(r, i, keys)), Source("", (), ("exp_run", i, keys)),
+                               theme.min_font_size, theme.dim)
+            below = row_of(text(ctx, ctx.s("softmax.sum_hidden"), theme.min_font_size, theme.dim), part, buff=0.1)
+            total_t.add(below.next_to(total_t, DOWN, buff=0.08, aligned_edge=LEFT))
         total_t.next_to(ex, buff=0.3)
+        if ctx.hidden:  # the sum's own line level with e^x's, the special tokens' under it
+            total_t.shift(UP * (ex.get_y() - total_t[1].get_y()))
         whole = fit_width(VGroup(toks, panel, total_t)).move_to([0, 0.2, 0])
-        return WorkedRow(sm, cols, xs, ex, ws, raw, unscaled, compare, toks, total_t, whole)
+        return WorkedRow(sm, cols, xs, ex, ws, raw, unscaled, compare, toks, total_t, whole, self.shares_divide_out(cols))
 
     def unscaled(self, i, top, share, xs, ws, raw, unscaled, marks):
         """The worked row's softmax without ÷ √d_k (`raw`, its values `unscaled`) beside the real one
@@ -117,22 +128,59 @@ class SoftmaxRowPart:
         spread = steps.score_spread(r, i)
         gaps = dict(raw=ctx.quote(spread.before, Source("before", step=("score_spread", i))),
                     scaled=ctx.quote(spread.after, Source("after", step=("score_spread", i))))
+        # max − min of the scaled row as shown (the x row), and of the scores (their grid), where both ends are drawn
+        may = [j for j in range(r.n_tokens) if steps.allowed(r, i)[j]]
+        ends = [(field, max(may, key=lambda j: row[j]), min(may, key=lambda j: row[j]), gaps[name].text)
+                for field, row, name in (("scores", r.scores[i], "raw"), ("scaled", r.scaled[i], "scaled"))]
+        drawn = set(self.lay.token_cols)
+        exact = ctx.equations(*(("difference", [fmt(getattr(r, field)[i, hi]), fmt(getattr(r, field)[i, lo])], shown)
+                                for field, hi, lo, shown in ends if {hi, lo} <= drawn))
         # the scaled scores framed (their span), then the unscaled shares (all or nothing); the pair's box gone
         span = SurroundingRectangle(VGroup(*xs.cells.values()), color=theme.dim, buff=0.06)
         extreme = SurroundingRectangle(VGroup(*raw.cells.values()), color=theme.dim, buff=0.06)
         marks.add(extreme)
         self.lingering = extreme  # gone with the next beat (the hidden tokens'), or with the picture
-        yield Beat(say("say.softmax.spread", **gaps), caption=say("softmax.spread", **gaps), hold=1.2,
+        yield Beat(say("say.softmax.spread", **gaps), caption=say("softmax.spread" if exact else "softmax.spread_approx", **gaps),
+                   hold=1.2,
                    paced=(play(*([FadeOut(pair)] if pair is not None else []), Create(span), run_time=0.5),
                           play(ReplacementTransform(span, extreme), run_time=0.6)))
 
-    def elided_shares(self, ws: VectorRow, cols, w: float) -> list:
-        """Each elided run of the worked row: in the % row its share instead of "…", and the number
-        of tokens it stands for, returned, to stand over its column."""
+    def sum_adds_up(self, cols) -> bool:
+        """True when the powers of e shown (the tokens', the runs' sums, the hidden tokens') add up to the sum
+        shown (scenes.arithmetic): "sum =", else "sum ≈"."""
+        ctx, r, i = self.ctx, self.ctx.result, self.ctx.focus
+        sm = steps.softmax_row(r, i)
+        parts = [sm.exps[j] for j in cols if j is not None]
+        parts += [steps.exp_run(r, i, keys) for keys in self.lay.runs(cols)]
+        parts += [steps.exp_run(r, i, tuple(sorted(ctx.hidden)))] if ctx.hidden else []
+        return ctx.equations(("sum", [fmt(p) for p in parts], fmt(sm.total)))
+
+    def shares_divide_out(self, cols) -> bool:
+        """True when every share shown (a token's; a run's, stated as the row's rest) is its power of e shown
+        (a run's: their sum) divided by the sum shown, to its last digit: "each power of e ÷ sum = its
+        share", else "≈"."""
+        ctx, r, i = self.ctx, self.ctx.result, self.ctx.focus
+        sm, runs = steps.softmax_row(r, i), self.lay.runs(cols)
+        total = fmt(sm.total)
+        pairs = [(sm.exps[j], r.weights[i, j]) for j in cols if j is not None and steps.allowed(r, i)[j]]
+        pairs += [(steps.exp_run(r, i, keys), run_share(ctx, i, keys, runs)[0]) for keys in runs]
+        return ctx.equations(*(("quotient", [fmt(e), total], pct(w)) for e, w in pairs))
+
+    def elided_shares(self, ws: VectorRow, ex: VectorRow, cols, w: float) -> list:
+        """Each elided run of the worked row: in the % row its share instead of "…" (the row's rest:
+        `run_share`), in the e^x row its powers of e added up (`steps.exp_run`), and the number of tokens
+        it stands for, returned, to stand over its column."""
         ctx, i = self.ctx, self.ctx.focus
         counts = []
+        for mark, keys in zip(list(ex.grid.marks), self.lay.runs(cols)):
+            summed = number_text(ctx, fmt(steps.exp_run(ctx.result, i, keys)), Source("", (), ("exp_run", i, keys)),
+                                 mark.font_size, ctx.theme.dim)
+            if summed.width > w * 0.92:
+                summed.scale_to_fit_width(w * 0.92)
+            ex.grid.marks.remove(mark)
+            ex.grid.marks.add(summed.move_to(mark))
         for mark, keys in zip(list(ws.grid.marks), self.lay.runs(cols)):
-            share = run_label(ctx, i, keys, mark.font_size, w, count=False)
+            share = run_label(ctx, i, keys, mark.font_size, w, self.lay.runs(cols), count=False)
             if share.width > w * 0.92:
                 share.scale_to_fit_width(w * 0.92)
             ws.grid.marks.remove(mark)

@@ -194,7 +194,7 @@ class AnalogyStage(Stage):
             shares.add(share.next_to(b.spine, DOWN, buff=0.22))
         spine_bottom = SHELF_Y - BOOK_H / 2
         for mark, run in zip(marks, self.lay.runs(slots)):  # under a "…": its books, and their share
-            label = run_label(ctx, i, run, theme.min_font_size, 1.8 * pitch)
+            label = run_label(ctx, i, run, theme.min_font_size, 1.8 * pitch, self.lay.runs(slots))
             shares.add(label.move_to([mark.get_x(), spine_bottom - 0.22 - label.height / 2, 0]))
         top = steps.strongest(r, i)
         best = ctx.quote(a[top], Source("weights", (i, top), format="pct"))

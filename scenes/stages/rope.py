@@ -132,9 +132,11 @@ class RopeStage(RopePictures, Stage):
                            run_time=1.2),
                       play(Rotate(p.k_turned, p.k_angle, about_point=p.center), FadeIn(p.k_arc), FadeIn(p.k_line),
                            run_time=1.0)]
-        yield Beat(say("say.rope.arrows", first=first, last=last, m=f["m"], n=f["n"], count=len(chosen), half=f["half"],
-                       fq=ctx.quote(tq.frequency, Source("frequency", step=("rope_turn", "Q", i, first), format="sig")),
-                       aq=ctx.quote(tq.angle, Source("angle", step=("rope_turn", "Q", i, first), format="sig")),
+        fq = ctx.quote(tq.frequency, Source("frequency", step=("rope_turn", "Q", i, first), format="sig"))
+        aq = ctx.quote(tq.angle, Source("angle", step=("rope_turn", "Q", i, first), format="sig"))
+        holds = ctx.equations(("product", [str(tq.position), fq.text], aq.text))  # said as shown, or "about"
+        yield Beat(say("say.rope.arrows" if holds else "say.rope.arrows_approx", first=first, last=last, m=f["m"], n=f["n"],
+                       count=len(chosen), half=f["half"], fq=fq, aq=aq,
                        ak=ctx.quote(tk.angle, Source("angle", step=("rope_turn", "K", j, first), format="sig"))),
                    (play(*(FadeIn(VGroup(p.q_turned, p.k_turned)) for p in panels), run_time=0.4),),
                    caption=say("rope.arrows", ctx.theme.dim), hold=1.0, still=True, pause=True, paced=tuple(turns))

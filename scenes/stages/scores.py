@@ -18,7 +18,7 @@ from manim import (
     Write,
 )
 
-from attncore import steps
+from attncore import fmt, steps
 
 from ..beats import KEEP, Beat, Stage, play, say
 from ..components import stagger
@@ -95,7 +95,9 @@ class ScoresStage(DotProductPart, Stage):
         yield Beat(say("say.scores.terms", n=n_top, part=part, value=value, d=ctx.quote(r.d_k, Source("d_k", format="int")),
                        agree=ctx.quote(top.agreeing, Source("agreeing", step=lead, format="int"))),
                    (play(Create(pairs), run_time=0.8),),
-                   caption=say("scores.top_terms", terms=picked, part=part, value=value), hold=1.0,
+                   caption=say("scores.top_terms" if ctx.equations(("sum", [t.text for t in picked], part.text))
+                               else "scores.top_terms_approx",
+                               terms=picked, part=part, value=value), hold=1.0,
                    paced=(play(ReplacementTransform(pairs, boxes), run_time=0.6), play(Create(signs), run_time=0.6)))
         return VGroup(worked.panel, boxes, signs, worked.result[0])
 
@@ -104,11 +106,15 @@ class ScoresStage(DotProductPart, Stage):
         columns and scores (scenes.parts.dot_product.comparison)."""
         ctx, r, i = self.ctx, self.ctx.result, self.ctx.focus
         labels, columns, cells = self.comparison(j, low)
+        # each key's |q| × |k| × cos θ as shown gives its q · k as shown, or the caption says "≈"
+        exact = ctx.equations(*(("product", [v.text for v in self.angle_values(k).values()], fmt(r.scores[i, k]))
+                                for k in (j, low) if k is not None))
         yield Beat(say("say.scores.angle", token=ctx.token(i), key=ctx.token(j), **self.angle_values(j)),
                    # the worked panel leaves before the table comes to the same place (the score moves into it)
                    (play(FadeOut(leaving), run_time=0.4),
                     play(FadeIn(labels), FadeIn(columns[j]), ReplacementTransform(worked.total, cells[j]), run_time=0.6)),
-                   caption=say("scores.angle"), hold=1.2, still="pair" if low is None else False,
+                   caption=say("scores.angle" if exact else "scores.angle_approx"), hold=1.2,
+                   still="pair" if low is None else False,
                    paced=self.down(columns[j][1:]))
         if low is not None:
             rival = self.angle_values(low)

@@ -13,11 +13,12 @@ from manim import (
     VGroup,
 )
 
-from attncore import lessons, steps
+from attncore import fmt, lessons, steps
 
 from ..beats import Beat, Stage, play, say
 from ..components import stagger
 from ..context import Source
+from ..elision import run_share
 from ..parts.links import LinksTour
 from ..parts.softmax_row import SoftmaxRowPart, WorkedRow
 from ..parts.sweeps import row_sweep
@@ -62,8 +63,11 @@ class SoftmaxStage(SoftmaxRowPart, LinksTour, Stage):
         scale = ctx.quote(r.scale, Source("scale"))
         for f in scaled.fills.values():  # (causal) the masked cells' fills come in behind their numbers, not over them
             f.set_z_index(-1)
+        # each shown score ÷ √d_k as shown gives its scaled value as shown, or the caption says "≈"
+        exact = ctx.equations(*(("quotient", [fmt(r.scores[k]), scale.text], fmt(r.scaled[k])) for k in scores.cells
+                                if not r.causal or r.mask[k]))
         yield Beat(say("say.softmax.scale", dk=dk, scale=scale), (play(FadeIn(heading), run_time=0.6),),
-                   caption=say("softmax.scale", dk=dk, scale=scale), hold=1.2,
+                   caption=say("softmax.scale" if exact else "softmax.scale_approx", dk=dk, scale=scale), hold=1.2,
                    # each score out, then its scaled value in its place: a number never morphs into another
                    paced=(play(*(Succession(FadeOut(scores.cells[k]), FadeIn(scaled.cells[k])) for k in scores.cells),
                                *(FadeIn(f) for f in scaled.fills.values()), run_time=1.2),))
@@ -87,7 +91,7 @@ class SoftmaxStage(SoftmaxRowPart, LinksTour, Stage):
                    (play(FadeIn(hl), run_time=0.5),
                     play(FadeOut(scaled), FadeOut(rest_of_scores), FadeOut(hl), run_time=0.6),
                     play(FadeIn(row.toks), FadeIn(row.xs), run_time=0.6)),
-                   caption=say("softmax.divide"), hold=1.2, still=True, pause=True,
+                   caption=say("softmax.divide" if row.divides_out else "softmax.divide_approx"), hold=1.2, still=True, pause=True,
                    paced=(play(stagger((FadeIn(ex.cells[k], shift=DOWN * 0.2) for k in ex.cells), 0.1),
                                FadeIn(ex.label), FadeIn(ex.grid.marks), run_time=1.2),
                           play(FadeIn(row.total), run_time=0.6),
@@ -125,7 +129,7 @@ class SoftmaxStage(SoftmaxRowPart, LinksTour, Stage):
             marks.remove(m)
         marks.add(counted, less)
         keys = tuple(sorted(ctx.hidden))
-        part = ctx.quote(steps.run_weight(r, i, keys), Source("", step=("run_weight", i, keys), format="pct"))
+        part = ctx.quote(*run_share(ctx, i, keys, self.lay.runs(row.cols)))  # with the row's runs: the % row adds up to 100.0%
         words = dict(tokens=hidden, token=ctx.token(i), share=part)
         yield Beat(say("say.softmax.hidden", **words), caption=say("softmax.hidden", theme.dim, **words),
                    hold=1.2, paced=(play(*(FadeOut(m) for m in gone), Create(counted), run_time=0.5),

@@ -77,7 +77,7 @@ class SummaryStage(Lessons, Stage):
                             colorize=fmt == "fmt", cell_text=(lambda j: masked(i, j)) if masked else None)
             if field == "weights":  # under each "…": how many tokens it stands for, and their share
                 for mark, run in zip(vec.grid.marks, self.lay.runs(slots)):
-                    label = run_label(ctx, i, run, theme.min_font_size, 1.8 * cell_w)
+                    label = run_label(ctx, i, run, theme.min_font_size, 1.8 * cell_w, self.lay.runs(slots))
                     vec.add(label.next_to(vec.grid.grid_box(), DOWN, buff=0.02).set_x(mark.get_x()))
             name.move_to([-3.2, 0, 0], aligned_edge=RIGHT)
             shape.move_to([-2.9, 0, 0], aligned_edge=LEFT)
