@@ -1,5 +1,6 @@
 """What the video teaches around the computation (attncore.lessons and the beats that show it), each
-checked against explicit loops: the shuffled sentence's row, the residual of a real layer, the causal
+checked against explicit loops: the shuffled sentence's row, with positional encoding the two orders'
+rows, the residual of a real layer, the causal
 mask's masked cells and default focus, and the toy's limit (one key wins every row)."""
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """The summary's lessons: what the path leaves out, each with real numbers (attncore.lessons): what z is
-for (the residual, then the next layer), word order (the sentence shuffled gives the same weights,
-shuffled; what positional encoding changes) and, for the toy numbers, their limit (one token wins every
+for (the residual, then the next layer), word order (the sentence in another order gives the same
+weights, reordered; with positional encoding added, the two orders' rows are other numbers) and, for the toy numbers, their limit (one token wins every
 row) with the command for a real head. Each lesson yields its beats and returns what it leaves on
 screen; Lessons is the summary stage's (scenes/stages/summary.py) part that tells them."""
 
@@ -173,9 +173,11 @@ class Lessons:
         return VGroup(picture, after, onward)
 
     def word_order(self, on_screen):
-        """The toy sentence shuffled: the same weights, shuffled; then what positional encoding
-        changes. With positional encoding, or causal attention, or a model's position embeddings:
-        why order counts there."""
+        """The toy sentence in another order (attncore.lessons.shuffled): the same weights, reordered;
+        then both orders again with positional encoding (attncore.lessons.positioned), their rows under
+        the rows without it: other numbers, each order's strongest key framed and said (said in words
+        instead, should they be alike to the digits shown). With positional encoding, or causal
+        attention, or a model's position embeddings: why order counts there."""
         ctx, theme, r = self.ctx, self.ctx.theme, self.ctx.result
         i, tok = ctx.focus, ctx.token(ctx.focus)
         if r.model is not None:  # back to the path: its first row, the layer's input, carries the positions
