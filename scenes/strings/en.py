@@ -274,7 +274,7 @@ STRINGS = {
     "summary.no_positions": "no positional encoding",
     "summary.with_positions": "with positional encoding",
     "summary.positioned": "positional encoding changes the numbers: “{token}” → “{key}” {here}, in the other order → “{other}” {there}",
-    "say.summary.positioned": "With positional encoding, each position's sines and cosines added to its vector, the numbers change: “{token}” gives “{key}” {here}, and in the other order “{other}” {there}.",
+    "say.summary.positioned": "With positional encoding, each position's sines and cosines added to its vector, the numbers change: “{token}” gives “{key}” {here} here, and “{other}” {there} in the other order.",
     "summary.pe": "PE  position {position}",
     "summary.order_positional": "positional encoding: the same word at another position gets another x",
     "say.summary.order_positional": "Here word order counts: “{token}”'s x is its embedding plus the encoding of position {position}, counting from 0, so shuffled words would get other vectors and other weights.",
