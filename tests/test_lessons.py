@@ -162,6 +162,22 @@ def test_rows_alike_even_with_positions_are_not_called_changed(monkeypatch):
     assert_readable_layout(run)
 
 
+def test_word_orders_long_rows_set_every_token_at_one_size_legibly():
+    """A long toy sentence's word-order rows (ten tokens, four rows of weights): every token label at
+    one size ("because" no smaller than its neighbours), texts inside the frame, none overlapping,
+    none below 16 pt."""
+    r = attncore.run("The cat sat on the mat because it was tired", d_model=6, d_k=3, seed=2)
+    run = run_scene(r, ["summary"], snapshots=True)
+    words = {"because", "was", "sat", "on", "mat", "it"}
+    panels = [snap for snap in run.snapshots  # the two orders' rows on screen (manim's Text.text drops spaces)
+              if any("wasitbecausemat" in t.replace(" ", "") for t, *_ in snap.texts)]
+    assert panels
+    for snap in panels:
+        sizes = {round(size, 1) for t, size, *_ in snap.texts if t in words}
+        assert len(sizes) == 1, sizes
+    assert_readable_layout(run)
+
+
 # ---- the residual ------------------------------------------------------------------------------------
 
 def bert_loops(folder, sentence, layer):

@@ -28,7 +28,7 @@ from ..beats import CLEAR, Beat, play, say
 from ..components import Grid, Picture, VectorRow, plan_axis, stagger
 from ..context import FORMATS, Ctx, Source
 from ..layout import Layout, fit_content, font_for
-from ..texts import half_width, number_text, text
+from ..texts import half_width, number_text, one_size, text
 from .reading import reading
 
 VECTOR_SLOTS = 6  # entries of a vector or a row shown at most in the recap and its lessons
@@ -95,7 +95,8 @@ class Lessons:
         w, h = (1.05 if len(slots) <= 8 else 0.9), 0.5
         row = self.weights_grid(values, slots, source, w, h)
         focus = ctx.token(ctx.focus)
-        names = VGroup(*(text(ctx, tokens[j], theme.label_size, theme.accent if tokens[j] == focus else theme.text,
+        size, _ = one_size(ctx, [tokens[j] for j in slots if j is not None], theme.label_size, w * 0.95)  # none smaller
+        names = VGroup(*(text(ctx, tokens[j], size, theme.accent if tokens[j] == focus else theme.text,
                               max_width=w * 0.95).move_to(row.slot_point(0, n) + UP * 0.45)
                          for n, j in enumerate(slots) if j is not None))
         sentence = text(ctx, label, theme.label_size, theme.dim, max_width=2 * half_width())
