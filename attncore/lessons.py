@@ -5,7 +5,9 @@
   look alike.
 - `shuffled`: word order. The same tokens in another order, attention run again on the same
   vectors and weights: without positional encoding (or a causal mask) the weights come out the same,
-  only reordered; self-attention alone does not see order.
+  only reordered; self-attention alone does not see order. `positioned`: the same two orders again
+  with sinusoidal positional encoding added, whose rows are other numbers (`same_numbers` says when
+  two rows hold the same numbers, as shown).
 - `residual`: what a layer does with Z. The heads' outputs, joined and multiplied by W_O (+ b_O),
   are added to the vector that entered the layer: x + concat(z) W_O, the residual; layer norms and
   a feed-forward step follow, and the result enters the next layer. The toy's single head has W_O
@@ -83,22 +85,57 @@ def shuffle_order(tokens) -> tuple[int, ...] | None:
     return None
 
 
+def reordered(r: AttentionResult, order, positional: bool) -> AttentionResult:
+    """The toy sentence's tokens in `order` (`order[k]`: the token now at position k) run again: the
+    same token vectors (the embeddings, in the new order), the same W_Q, W_K, W_V and biases,
+    sinusoidal positional encoding for the new positions when `positional`, the causal mask when `r`
+    is causal."""
+    E = r.embeddings[list(order)]  # (S, d_model): row k is the vector of the token now at position k
+    pe = positional_encoding(r.n_tokens, r.d_model) if positional else None
+    X = E if pe is None else E + pe
+    return self_attention(X, r.W_Q, r.W_K, r.W_V, b_Q=r.b_Q, b_K=r.b_K, b_V=r.b_V, causal=r.causal,
+                          tokens=[r.tokens[k] for k in order], embeddings=E, positional_encoding=pe)
+
+
 def shuffled(r: AttentionResult, focus: int) -> Shuffled | None:
-    """The toy sentence shuffled (`shuffle_order`) and run again: the same token vectors (the
-    embeddings, in the new order), the same W_Q, W_K, W_V and biases, positional encoding for the
-    new positions when `r` has it, the causal mask when `r` is causal. None for a model's head (its X
-    already holds positions and context) or when no order changes the sentence."""
+    """The toy sentence shuffled (`shuffle_order`) and run again (`reordered`), with positional
+    encoding when `r` has it. None for a model's head (its X already holds positions and context) or
+    when no order changes the sentence."""
     if r.model is not None:
         return None
     order = shuffle_order(r.tokens)
     if order is None:
         return None
-    E = r.embeddings[list(order)]  # (S, d_model): row k is the vector of the token now at position k
-    pe = positional_encoding(r.n_tokens, r.d_model) if r.positional else None
-    X = E if pe is None else E + pe
-    result = self_attention(X, r.W_Q, r.W_K, r.W_V, b_Q=r.b_Q, b_K=r.b_K, b_V=r.b_V, causal=r.causal,
-                            tokens=[r.tokens[k] for k in order], embeddings=E, positional_encoding=pe)
-    return Shuffled(order=order, result=result, focus=order.index(focus))
+    return Shuffled(order=order, result=reordered(r, order, r.positional), focus=order.index(focus))
+
+
+@dataclass(frozen=True)
+class Positioned:
+    """The toy sentence and its shuffled order, both run again with positional encoding added."""
+
+    sentence: Shuffled  # the sentence's own order (what attncore.run(..., positional=True) gives)
+    shuffled: Shuffled  # the order `shuffled` uses
+
+
+def positioned(r: AttentionResult, focus: int) -> Positioned | None:
+    """What positional encoding changes in the word-order lesson: the sentence and its shuffled order
+    (`shuffle_order`) run again with sinusoidal positional encoding for their positions (`reordered`),
+    followed from `focus`. None for a model's head, a result that already has positional encoding
+    (its `shuffled` is that), or when no order changes the sentence."""
+    if r.model is not None or r.positional:
+        return None
+    order = shuffle_order(r.tokens)
+    if order is None:
+        return None
+    same = tuple(range(r.n_tokens))
+    return Positioned(sentence=Shuffled(order=same, result=reordered(r, same, True), focus=focus),
+                      shuffled=Shuffled(order=order, result=reordered(r, order, True), focus=order.index(focus)))
+
+
+def same_numbers(a, b, show) -> bool:
+    """True when rows `a` and `b` hold the same numbers as `show` writes them, in any order (one row
+    the other reordered, to the digits shown)."""
+    return sorted(map(show, a)) == sorted(map(show, b))
 
 
 @dataclass(frozen=True)

@@ -110,13 +110,14 @@ class Layout:
         ctx = self.ctx
         return story_keys(ctx.result, ctx.focus, extra=sorted(ctx.keep), skip=ctx.hidden)
 
-    def tokens(self, slots: int, most: int | None = None):
+    def tokens(self, slots: int, most: int | None = None, also=()):
         """Token indices in `slots` slots, None where a run is elided: all when they fit; else the
-        focus row's story and the --keep tokens (`story_keys`), in up to `most` slots when they need
-        more (as many as fit, the most needed first, past that), and the heaviest of the rest.
+        focus row's story, the --keep tokens (`story_keys`) and `also`, in up to `most` slots when they
+        need more (as many as fit, the most needed first, past that), and the heaviest of the rest.
         Hidden tokens never (attncore.tables.plan_by_weight)."""
         ctx = self.ctx
-        return plan_by_weight(self.S, slots, ctx.result.weights[ctx.focus], self.story(), most, ctx.hidden)
+        keep = [*self.story(), *(k for k in also if k not in ctx.hidden)]
+        return plan_by_weight(self.S, slots, ctx.result.weights[ctx.focus], keep, most, ctx.hidden)
 
     def runs(self, slots) -> list[tuple[int, ...]]:
         """For each elided run ("…") of a token plan, in order, the tokens it stands for."""

@@ -66,6 +66,9 @@ def worked(result, name, *args):
     if name == "shuffled":  # attncore.lessons.shuffled: the followed token's row in the shuffled sentence
         (i,) = args
         return shuffled_loops(result, i)
+    if name == "positioned":  # attncore.lessons.positioned: that row and the sentence's, with positional encoding
+        (i,) = args
+        return positioned_loops(result, i)
     m = _rows(result)
     if (name, args) in m["cache"]:
         return m["cache"][name, args]
@@ -256,12 +259,29 @@ def shuffled_loops(result, i):
     """The toy sentence in the shuffled order, attention by loops from the same embeddings and weights
     (positional encoding for the new positions and the causal mask when the result has them): the
     followed token's new position, the shuffled tokens and its row of weights."""
+    return reordered_loops(result, i, shuffle_order_loops(result.tokens), result.positional)
+
+
+def positioned_loops(result, i):
+    """attncore.lessons.positioned by loops: token i's row of weights in the sentence and in its
+    shuffled order, both with sinusoidal positional encoding added for their positions (whatever the
+    result has): `sentence` and `shuffled`, each in its own order."""
     from types import SimpleNamespace
 
-    order = shuffle_order_loops(result.tokens)
+    S = result.n_tokens
+    return SimpleNamespace(sentence=reordered_loops(result, i, list(range(S)), True).weights,
+                           shuffled=reordered_loops(result, i, shuffle_order_loops(result.tokens), True).weights)
+
+
+def reordered_loops(result, i, order, positional):
+    """The toy sentence's tokens in `order`, attention by loops from the same embeddings and weights
+    (positional encoding for the new positions when `positional`, the causal mask when the result
+    has it): token i's new position, the reordered tokens and its row of weights."""
+    from types import SimpleNamespace
+
     S, d = result.n_tokens, result.d_model
     E = result.embeddings.tolist()
-    pe = _positional_loops(S, d) if result.positional else [[0.0] * d for _ in range(S)]
+    pe = _positional_loops(S, d) if positional else [[0.0] * d for _ in range(S)]
     X = [[E[order[k]][c] + pe[k][c] for c in range(d)] for k in range(S)]
 
     def project(W, b):

@@ -1,5 +1,6 @@
 """What the video teaches around the computation (attncore.lessons and the beats that show it), each
-checked against explicit loops: the shuffled sentence's row, the residual of a real layer, the causal
+checked against explicit loops: the shuffled sentence's row, with positional encoding the two orders'
+rows, the residual of a real layer, the causal
 mask's masked cells and default focus, and the toy's limit (one key wins every row)."""
 
 from __future__ import annotations
@@ -16,6 +17,9 @@ from reference import (
     gpt2_attended_loops,
     gpt2_loops,
     gpt2_stream_loops,
+    positioned_loops,
+    reordered_loops,
+    shuffle_order_loops,
 )
 from scenetools import assert_readable_layout, expected_text, run_scene
 
@@ -81,6 +85,98 @@ def test_positional_encoding_and_the_mask_make_order_count():
         assert not np.allclose(s.row, r.weights[3][list(s.order)], atol=1e-3), kw
     model = attncore.run("the cat", model=str(TINY["tiny-bert"]), layer=1)
     assert lessons.shuffled(model, 1) is None  # a model's X already holds positions and context
+
+
+TOLD = [("I have a cat", "en"), ("我有一只猫", "zh"), ("我有一只猫，它很可爱。", "zh")]  # the summaries the tests render
+
+
+@pytest.mark.parametrize("sentence, kw", [
+    ("I have a cat", {}),
+    ("The cat sat on the mat because it was tired", dict(d_model=6, d_k=3, seed=2)),
+    ("我有一只猫，它很可爱。", {}),
+    ("a b a", {}),  # reversed reads the same: the first token moved to the end
+])
+def test_positioned_rows_are_explicit_loops_with_positional_encoding(sentence, kw):
+    """What positional encoding changes (attncore.lessons.positioned): the followed token's row in the
+    sentence and in its other order, each with the sinusoid of its own positions added, equal the
+    explicit-loop reference (its own sinusoid, tests/reference.positioned_loops); the sentence's row
+    is what the toy run with positional encoding gives."""
+    r = attncore.run(sentence, **kw)
+    with_pe = attncore.run(sentence, positional=True, **kw)
+    for i in range(r.n_tokens):
+        p, loops = lessons.positioned(r, i), positioned_loops(r, i)
+        assert p.shuffled.order == lessons.shuffled(r, i).order and p.sentence.order == tuple(range(r.n_tokens))
+        assert p.sentence.result.positional and p.shuffled.result.positional
+        np.testing.assert_allclose(p.sentence.row, loops.sentence, rtol=1e-12, atol=1e-15)
+        np.testing.assert_allclose(p.shuffled.row, loops.shuffled, rtol=1e-12, atol=1e-15)
+        np.testing.assert_allclose(p.sentence.row, with_pe.weights[i], rtol=1e-12, atol=1e-15)
+
+
+def test_positioned_is_only_for_the_toy_without_positional_encoding():
+    assert lessons.positioned(attncore.run("I have a cat", positional=True), 3) is None  # its own rows show that
+    assert lessons.positioned(attncore.run("cat"), 0) is None  # no other order
+    assert lessons.positioned(attncore.run("the cat", model=str(TINY["tiny-bert"]), layer=1), 1) is None
+
+
+def test_same_numbers_compares_rows_as_shown_in_any_order():
+    assert lessons.same_numbers([0.1, 0.9], [0.9, 0.1], pct)
+    assert lessons.same_numbers([0.12341, 0.87659], [0.8766, 0.1234], pct)  # alike to the digits shown
+    assert not lessons.same_numbers([0.1, 0.9], [0.2, 0.8], pct)
+    assert not lessons.same_numbers([0.5, 0.5], [0.5, 0.499], pct)  # 50.0% against 49.9%
+
+
+@pytest.mark.parametrize("sentence, language", TOLD)
+def test_the_summary_shows_positional_encoding_change_the_numbers(sentence, language):
+    """The word-order beat's claim, for the sentences the tests render: without positional encoding
+    the two orders' rows are the same numbers reordered (as shown); with it they are other numbers;
+    the caption and the narration name the strongest key and its share in either order, from the
+    explicit loops (never attncore's own rows)."""
+    r = attncore.run(sentence)
+    run = run_scene(r, ["summary"], language=language)
+    i = run.scene.ctx.focus
+    order = shuffle_order_loops(r.tokens)
+    plain = reordered_loops(r, i, list(range(r.n_tokens)), False).weights
+    assert sorted(map(pct, plain)) == sorted(map(pct, reordered_loops(r, i, order, False).weights))
+    loops = positioned_loops(r, i)
+    assert sorted(map(pct, loops.sentence)) != sorted(map(pct, loops.shuffled))
+    cues = [c for c in run.scene.log.cues if any(n.source.step == ("positioned", i) for n in c.numbers)]
+    assert len(cues) == 1, [c.text for c in run.scene.log.cues]
+    key = max(range(r.n_tokens), key=lambda j: (loops.sentence[j], -j))
+    other = max(range(r.n_tokens), key=lambda k: (loops.shuffled[k], -k))
+    for said in (cues[0].text, cues[0].caption):
+        assert f"“{r.tokens[key]}”" in said and pct(loops.sentence[key]) in said, said
+        assert f"“{r.tokens[order[other]]}”" in said and pct(loops.shuffled[other]) in said, said
+        assert said.index(pct(loops.sentence[key])) < said.index(pct(loops.shuffled[other])), said
+    shown = [s.source for s in run.scene.log.shown if s.source.step == ("positioned", i)]
+    rows = {f: sorted({s.index for s in shown if s.field == f}) for f in ("sentence", "shuffled")}
+    assert (key,) in rows["sentence"] and (other,) in rows["shuffled"]  # the keys said are shown, even elided
+    assert len(rows["sentence"]) == len(rows["shuffled"]) == min(r.n_tokens, 9)  # 10 slots, one a "…" when elided
+
+
+def test_rows_alike_even_with_positions_are_not_called_changed(monkeypatch):
+    """Should the two orders' rows with positional encoding be alike to the digits shown, the beat says
+    in words what positional encoding is and shows no with-encoding number."""
+    monkeypatch.setattr(lessons, "same_numbers", lambda a, b, show: True)
+    run = run_scene(attncore.run("I have a cat"), ["summary"], snapshots=True)
+    assert not any(s.source.step[:1] == ("positioned",) for s in run.scene.log.shown)
+    assert any("positional encoding adds" in c.caption for c in run.scene.log.cues)
+    assert_readable_layout(run)
+
+
+def test_word_orders_long_rows_set_every_token_at_one_size_legibly():
+    """A long toy sentence's word-order rows (ten tokens, four rows of weights): every token label at
+    one size ("because" no smaller than its neighbours), texts inside the frame, none overlapping,
+    none below 16 pt."""
+    r = attncore.run("The cat sat on the mat because it was tired", d_model=6, d_k=3, seed=2)
+    run = run_scene(r, ["summary"], snapshots=True)
+    words = {"because", "was", "sat", "on", "mat", "it"}
+    panels = [snap for snap in run.snapshots  # the two orders' rows on screen (manim's Text.text drops spaces)
+              if any("wasitbecausemat" in t.replace(" ", "") for t, *_ in snap.texts)]
+    assert panels
+    for snap in panels:
+        sizes = {round(size, 1) for t, size, *_ in snap.texts if t in words}
+        assert len(sizes) == 1, sizes
+    assert_readable_layout(run)
 
 
 # ---- the residual ------------------------------------------------------------------------------------
@@ -297,3 +393,4 @@ def test_summary_lessons_show_and_say_attncores_numbers_legibly(name, sentence, 
     steps = {s.source.step[:1] for s in run.scene.log.shown}
     assert ("residual",) in steps  # z·W_O added to x: a layer's heads, or the toy's one head (W_O the identity)
     assert (("shuffled",) in steps) == (name in ("default", "chinese", "toy heads"))
+    assert (("positioned",) in steps) == (name in ("default", "chinese", "toy heads"))

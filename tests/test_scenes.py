@@ -186,7 +186,7 @@ def test_catalogues_have_the_same_keys_and_placeholders():
                     "summary.attended_one", "summary.shape",
                     "summary.formula", "title.sentence", "softmax.x", "heads.top", "explore.weight", "explore.v_row",
                     "explore.z_row", "contrast.swap", "kv.score_head", "rope.table_s", "kv.candidate", "rope.pair_label",
-                    "rope.turned_name", "live.language.en", "live.language.zh", "heads.legend"}, same  # a language named in its own words
+                    "rope.turned_name", "live.language.en", "live.language.zh", "heads.legend", "trained.quoted"}, same  # a language named in its own words
     assert set(en["title.tokens"]) == {"one", "other"} and set(zh["title.tokens"]) == {"other"}
 
 

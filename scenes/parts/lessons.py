@@ -1,7 +1,8 @@
 """The summary's lessons: what the path leaves out, each with real numbers (attncore.lessons): what z is
-for (z·W_O added to x, the residual, then the next layer; the toy's one head has W_O the identity), word order (the sentence shuffled gives the same weights,
-shuffled; what positional encoding changes) and, for the toy numbers, their limit (one token wins every
-row; the trained stage, after the summary, shows a trained head's). Each lesson yields its beats and returns what it leaves on
+for (z·W_O added to x, the residual, then the next layer; the toy's one head has W_O the identity), word order
+(the sentence in another order gives the same weights, reordered; with positional encoding added, the two orders'
+rows are other numbers) and, for the toy numbers, their limit (one token wins every row; the trained stage, after
+the summary, shows a trained head's). Each lesson yields its beats and returns what it leaves on
 screen; Lessons is the summary stage's (scenes/stages/summary.py) part that tells them."""
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from ..beats import CLEAR, Beat, play, say
 from ..components import Grid, Picture, VectorRow, plan_axis, stagger
 from ..context import FORMATS, Ctx, Source
 from ..layout import Layout, fit_content, font_for
-from ..texts import half_width, number_text, text
+from ..texts import half_width, number_text, one_size, text
 from .reading import reading
 
 VECTOR_SLOTS = 6  # entries of a vector or a row shown at most in the recap and its lessons
@@ -82,19 +83,36 @@ class Lessons:
             v.shift(RIGHT * (VECTOR_X - v.grid.grid_box().get_left()[0]) + DOWN * (v.grid.get_y() + 0.68 * n))
         return VGroup(*made)
 
+    def weights_grid(self, values, slots, source: Source, w: float, h: float) -> Grid:
+        """One row of weights (percentages), unbracketed, one cell per slot."""
+        return Grid(self.ctx, np.asarray(values)[None, :], [0], slots, source=lambda _, j: source.at(j), cell_w=w,
+                    cell_h=h, font_size=font_for(w, h, self.ctx.theme), colorize=False, brackets=False)
+
     def token_row(self, label: str, tokens, values, slots, source: Source) -> VGroup:
         """A sentence, its tokens and under each its weight (a percentage) in the focus token's row."""
         ctx, theme = self.ctx, self.ctx.theme
         w, h = (1.05 if len(slots) <= 8 else 0.9), 0.5
-        row = Grid(ctx, np.asarray(values)[None, :], [0], slots, source=lambda _, j: source.at(j), cell_w=w, cell_h=h,
-                   font_size=font_for(w, h, theme), colorize=False, brackets=False)
+        row = self.weights_grid(values, slots, source, w, h)
         focus = ctx.token(ctx.focus)
-        names = VGroup(*(text(ctx, tokens[j], theme.label_size, theme.accent if tokens[j] == focus else theme.text,
+        size, _ = one_size(ctx, [tokens[j] for j in slots if j is not None], theme.label_size, w * 0.95)  # none smaller
+        names = VGroup(*(text(ctx, tokens[j], size, theme.accent if tokens[j] == focus else theme.text,
                               max_width=w * 0.95).move_to(row.slot_point(0, n) + UP * 0.45)
                          for n, j in enumerate(slots) if j is not None))
         sentence = text(ctx, label, theme.label_size, theme.dim, max_width=2 * half_width())
         sentence.next_to(VGroup(names, row), UP, buff=0.2)
         return VGroup(sentence, names, row)
+
+    def positioned_row(self, block: VGroup, values, slots, source: Source) -> VGroup:
+        """Under a token row's weights (`token_row`), the same tokens' weights with positional encoding
+        (in the accent colour), each row labelled on its left: (without label, with label, with row)."""
+        ctx, theme, row = self.ctx, self.ctx.theme, block[2]
+        pe = self.weights_grid(values, slots, source, row.cell_w, row.cell_h)
+        pe.shift(row.slot_point(0, 0) - pe.slot_point(0, 0) + DOWN * (row.cell_h + 0.08))
+        for cell in pe.cells.values():
+            cell.set_color(theme.accent)
+        labels = [text(ctx, ctx.s(key), theme.label_size, color, max_width=LESSON_LABEL_W).next_to(grid, LEFT, buff=0.3)
+                  for key, grid, color in (("summary.no_positions", row, theme.dim), ("summary.with_positions", pe, theme.accent))]
+        return VGroup(*labels, pe)
 
     def residual_adds_up(self, res, dims) -> bool:
         """True when every entry shown of x + a is the sum of the x and a shown above it (scenes.arithmetic)."""
@@ -152,9 +170,11 @@ class Lessons:
         return VGroup(picture, after, onward)
 
     def word_order(self, on_screen):
-        """The toy sentence shuffled: the same weights, shuffled; then what positional encoding
-        changes. With positional encoding, or causal attention, or a model's position embeddings:
-        why order counts there."""
+        """The toy sentence in another order (attncore.lessons.shuffled): the same weights, reordered;
+        then both orders again with positional encoding (attncore.lessons.positioned), their rows under
+        the rows without it: other numbers, each order's strongest key framed and said (said in words
+        instead, should they be alike to the digits shown). With positional encoding, or causal
+        attention, or a model's position embeddings: why order counts there."""
         ctx, theme, r = self.ctx, self.ctx.theme, self.ctx.result
         i, tok = ctx.focus, ctx.token(ctx.focus)
         if r.model is not None:  # back to the path: its first row, the layer's input, carries the positions
@@ -193,28 +213,54 @@ class Lessons:
         shuffled = lessons.shuffled(r, i)
         if shuffled is None:  # one token, or the same token repeated: no other order
             return on_screen
+        # the same two orders with positional encoding: other numbers (else, alike as shown, said in words)
+        moved = lessons.positioned(r, i)
+        changed = not lessons.same_numbers(moved.sentence.row, moved.shuffled.row, FORMATS["pct"])
+        at = moved.shuffled.order.index  # where a token of the sentence stands in the other order
+        tops = (steps.strongest(moved.sentence.result, i),  # each order's strongest key, a token of the sentence
+                moved.shuffled.order[steps.strongest(moved.shuffled.result, moved.shuffled.focus)]) if changed else ()
+        slots = self.lay.tokens(LESSON_SLOTS, also=tops)
         mixed = join_tokens(shuffled.tokens)
+        mixed_slots = gaps(at(j) for j in slots if j is not None)
         before = weights(sentence, r.tokens, r.weights[i], slots, Source("weights", (i,), format="pct"))
-        after = weights(ctx.s("title.sentence", sentence=mixed), shuffled.tokens, shuffled.row,
-                        gaps(shuffled.order.index(j) for j in slots if j is not None),
+        after = weights(ctx.s("title.sentence", sentence=mixed), shuffled.tokens, shuffled.row, mixed_slots,
                         Source("weights", (), ("shuffled", i), "pct"))
-        picture = self.panel("summary.order_title", before, after)
+        given = lambda f: Source(f, (), ("positioned", i), "pct")
+        added = ([self.positioned_row(before, moved.sentence.row, slots, given("sentence")),
+                  self.positioned_row(after, moved.shuffled.row, mixed_slots, given("shuffled"))] if changed
+                 else [VGroup(), VGroup()])
+        picture = self.panel("summary.order_title", VGroup(before, added[0]), VGroup(after, added[1]))
         # the focus token's largest weight, framed where it stands in either order (the same number)
         top = steps.strongest(r, i)  # in the story: never elided
-        where = [before[2].cells[0, top], after[2].cells[0, shuffled.order.index(top)]]
+        where = [before[2].cells[0, top], after[2].cells[0, at(top)]]
         same = [SurroundingRectangle(c, color=theme.accent, buff=0.06) for c in where]
         yield Beat(say("say.summary.shuffled", token=tok, shuffled=mixed),
-                   (play(FadeOut(on_screen), run_time=0.6), play(FadeIn(picture.title), FadeIn(before), run_time=0.8),
-                    play(FadeIn(after, shift=DOWN * 0.2), run_time=1.0)),
+                   (play(FadeOut(on_screen), run_time=0.6),
+                    play(FadeIn(picture.title), FadeIn(before), *(FadeIn(m) for m in added[0].submobjects[:1]), run_time=0.8),
+                    play(FadeIn(after, shift=DOWN * 0.2), *(FadeIn(m) for m in added[1].submobjects[:1]), run_time=1.0)),
                    caption=say("summary.shuffled"), hold=1.2, still="order",
                    paced=(*reading(after[0], len(mixed), theme.accent),  # the shuffled sentence, as it is read
                           play(Create(same[0]), run_time=0.5), play(TransformFromCopy(same[0], same[1]), run_time=0.6)))
-        # each token's position: the two orders' tokens framed
-        places = [SurroundingRectangle(row[1], color=theme.dim, buff=0.08) for row in (before, after)]
-        yield Beat(say("say.summary.positional_hint"), caption=say("summary.positional_hint"), hold=1.0,
-                   paced=(play(FadeOut(VGroup(*same)), Create(places[0]), run_time=0.6),
-                          play(TransformFromCopy(places[0], places[1]), run_time=0.6)))
-        return VGroup(picture, *places)
+        if not changed:  # each token's position: the two orders' tokens framed, positional encoding said in words
+            places = [SurroundingRectangle(row[1], color=theme.dim, buff=0.08) for row in (before, after)]
+            yield Beat(say("say.summary.positional_hint"), caption=say("summary.positional_hint"), hold=1.0,
+                       paced=(play(FadeOut(VGroup(*same)), Create(places[0]), run_time=0.6),
+                              play(TransformFromCopy(places[0], places[1]), run_time=0.6)))
+            return VGroup(picture, *places)
+        # with positional encoding, each order's strongest key framed as its share is said
+        spots = (tops[0], at(tops[1]))  # in either order's own positions
+        cells = [rows[2].cells.get((0, k)) for rows, k in zip(added, spots)]
+        framed = [SurroundingRectangle(c, color=theme.accent, buff=0.06) for c in cells if c is not None]
+        here, there = (ctx.quote(row[k], given(f).at(k)) for row, f, k in zip((moved.sentence.row, moved.shuffled.row),
+                                                                              ("sentence", "shuffled"), spots))
+        words = dict(token=tok, key=ctx.token(tops[0]), here=here, other=ctx.token(tops[1]), there=there)
+        yield Beat(say("say.summary.positioned", **words),
+                   (play(FadeOut(VGroup(*same)), run_time=0.4),
+                    play(*(FadeIn(VGroup(*a[1:]), shift=DOWN * 0.1) for a in added), run_time=1.0)),
+                   caption=say("summary.positioned", **words), hold=1.2, still="positions",
+                   paced=(*(play(Create(f), run_time=0.5) for f in framed[:1]),
+                          *(play(TransformFromCopy(framed[0], f), run_time=0.6) for f in framed[1:])))
+        return VGroup(picture, *framed)
 
     def toy_limits(self, on_screen):
         """The toy numbers' limit, with each row's strongest key and its share (a trained head's row

@@ -1,7 +1,8 @@
 """Summary: the whole path, sentence -> X -> Q, K, V -> scores -> weights -> Z, each with its real
 shape and the focus token's numbers, then the formula. Then what the path leaves out, each with real
 numbers (attncore.lessons): what z is for (the residual, then the next layer), word order (the
-sentence shuffled gives the same weights, shuffled; what positional encoding changes) and, for the
+sentence in another order gives the same weights, reordered; with positional encoding, other
+numbers) and, for the
 toy numbers, their limit (one token wins every row) with the command for a real head.
 
 Word order is taught here rather than with the embeddings: it needs a row of attention weights, which
