@@ -37,6 +37,9 @@ CALQUES = {
     "它能看到": "the pronoun 它 reads as the token 它 when that is the focus (所有能看到的)",
     "与总和同号": "stiff (和总和的符号相同)",
     "想象你在": "the point of view then switches to 一位读者 (想象一座图书馆)",
+    "读自": "a calque of “read from” a file (权重来自)",
+    "快的对": "clipped (转得快的几对)",
+    "除以 {d} 次方": "an exponent read as a division (负 {d} 分之 2i 次方)",
     "・": "a full-width (katakana) middle dot: formulas use ·",
     "･": "a half-width katakana middle dot: formulas use ·",
 }
