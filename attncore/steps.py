@@ -12,8 +12,8 @@ import numpy as np
 from .attention import AttentionResult
 from .formatting import pct
 
-# Above this, e^x of the raw scaled scores gets too long to read (e^6 = 403.43), so the worked softmax shows the
-# stable form e^(x - max) instead (the same weights).
+# Above this, e^s of the raw scaled scores s gets too long to read (e^6 = 403.43), so the worked softmax shows the
+# stable form e^(s - max) instead (the same weights).
 MAX_PLAIN_EXPONENT = 6.0
 
 
@@ -50,11 +50,11 @@ def score_entry(r: AttentionResult, i: int, j: int) -> DotProduct:
 
 @dataclass(frozen=True)
 class SoftmaxRow:
-    """Row i of the weights as e^(x_j - shift) / sum: shift is 0 unless the exponents are large."""
+    """Row i of the weights as e^(s_j - shift) / sum: shift is 0 unless the exponents are large."""
 
     x: np.ndarray  # (S,)  scaled scores of the row
     shift: float  # subtracted before exp (0, or the row max of the visible entries)
-    exps: np.ndarray  # (S,)  e^(x_j - shift); 0 where masked
+    exps: np.ndarray  # (S,)  e^(s_j - shift); 0 where masked
     total: float  # sum of exps
     weights: np.ndarray  # (S,)  exps / total
 

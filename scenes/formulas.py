@@ -135,7 +135,7 @@ NOTATION: dict[str, str] = {
     "x + z·W_O": r"x + zW_O",
     "W_O": r"W_O",
     "b_O": r"b_O",
-    "e^x": r"e^{x}",
+    "e^s": r"e^{s}",
 }
 _PIECES = re.compile("|".join(re.escape(k) for k in sorted(NOTATION, key=len, reverse=True)))
 _PARAM = re.compile(r"{(\w+)}")

@@ -60,7 +60,7 @@ SENTENCES = {
     # a GPT-2 decoder (the tiny test checkpoint): causal, pre-norm, Chinese characters split into bytes
     "gpt2": ("我有一只猫 because it was tired", dict(model=str(Path(__file__).parent / "data" / "tiny-gpt2"), layer=1,
                                                  heads=4), "en"),
-    # scaled scores above 6: the worked softmax shows the shifted form e^(x − max) (steps.MAX_PLAIN_EXPONENT)
+    # scaled scores above 6: the worked softmax shows the shifted form e^(s − max) (steps.MAX_PLAIN_EXPONENT)
     "shifted": ("I have a cat", dict(weights={"W_Q": [[4.0 * (r == c) for c in range(4)] for r in range(4)],
                                               "W_K": [[4.0 * (r == c) for c in range(4)] for r in range(4)]}), "en"),
     # toy multi-head, following head 1 of 2, in the pseudo-language (the heads stage's strings too)

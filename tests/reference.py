@@ -26,7 +26,7 @@ def attention_loops(X, W_Q, W_K, W_V, causal=False):
 
 # ---- the worked arithmetic the scenes show, by explicit loops (never attncore.steps) -------------
 
-SHIFT_ABOVE = 6.0  # attncore.steps' rule (MAX_PLAIN_EXPONENT), restated: the worked softmax shows e^(x − max) when the row's largest allowed x is above 6
+SHIFT_ABOVE = 6.0  # attncore.steps' rule (MAX_PLAIN_EXPONENT), restated: the worked softmax shows e^(s − max) when the row's largest allowed x is above 6
 _WORKED: dict = {}
 
 

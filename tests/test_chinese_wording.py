@@ -96,8 +96,8 @@ def test_the_softmax_caption_fits_both_forms_of_the_exponent_row():
     it, and the narration of the shifted form, name neither label, in both languages."""
     for path in (EN, ZH):
         strings = catalogue(path)
-        assert "e^x" not in strings["softmax.divide"], path.name
-        assert "e^x" not in strings["say.softmax.row_shifted"], path.name
+        assert "e^s" not in strings["softmax.divide"], path.name
+        assert "e^s" not in strings["say.softmax.row_shifted"], path.name
     assert catalogue(ZH)["softmax.divide"] == "每个 e 的幂 ÷ 总和 = 它的占比"
 
 

@@ -272,7 +272,7 @@ def test_handout_numbers_are_attncores_and_hand_checkable(tmp_path):
     assert steps[3][1:] == [fmt(v) for v in e] and steps[4][1:] == [pct(v / sum(e)) for v in e]
     # "=" when each e^x as shown ÷ the sum as shown gives its share as shown (test_equations' own arithmetic), else "≈"
     sign = "=" if all(holds_as_shown("quotient", [fmt(v), fmt(sum(e))], pct(v / sum(e))) for v in e) else "≈"
-    assert steps[4][0] == f"share {sign} e^x ÷ {fmt(sum(e))}" and sign == "≈"  # 4.61 ÷ 36.76 is 12.5%, shown 12.6%
+    assert steps[4][0] == f"share {sign} e^s ÷ {fmt(sum(e))}" and sign == "≈"  # 4.61 ÷ 36.76 is 12.5%, shown 12.6%
 
 
 def test_handout_in_chinese_as_html_elided_like_the_screen(tmp_path):
@@ -537,8 +537,8 @@ def test_handout_works_large_scores_in_the_shifted_form(tmp_path):
     row = worked(r, "softmax_row", 3)
     assert row.shift > 6
     text = out.read_text(encoding="utf-8")
-    exps = "| " + " | ".join([f"e^(x − {fmt(row.shift)})", *(fmt(e) for e in row.exps)]) + " |"
+    exps = "| " + " | ".join([f"e^(s − {fmt(row.shift)})", *(fmt(e) for e in row.exps)]) + " |"
     sign = "=" if all(holds_as_shown("quotient", [fmt(e), fmt(row.total)], pct(w)) for e, w in zip(row.exps, row.weights)) \
         else "≈"
-    shares = "| " + " | ".join([f"share {sign} e^x ÷ {fmt(row.total)}", *(pct(w) for w in row.weights)]) + " |"
+    shares = "| " + " | ".join([f"share {sign} e^s ÷ {fmt(row.total)}", *(pct(w) for w in row.weights)]) + " |"
     assert exps in text and shares in text

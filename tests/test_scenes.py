@@ -428,6 +428,6 @@ def test_large_scores_are_worked_in_the_shifted_form(runs):
     shown = [s for s in run.scene.log.shown if s.stage == "softmax" and s.source.step == ("softmax_row", i)]
     assert {s.source.field for s in shown} >= {"x", "exps", "total"}
     texts = {t for snap in run.snapshots for t, _, _, _ in snap.texts}
-    assert f"e^(x−{attncore.fmt(row.shift)})" in texts
+    assert f"e^(s−{attncore.fmt(row.shift)})" in texts
     words = " ".join(c.text for c in run.scene.log.cues if c.stage == "softmax")
     assert attncore.fmt(row.shift) in words and attncore.fmt(row.total) in words

@@ -1,6 +1,6 @@
-"""The softmax stage's worked row (scenes/stages/softmax.py): the focus row's scaled scores x, e^x, the
+"""The softmax stage's worked row (scenes/stages/softmax.py): the focus row's scaled scores s, e^s, the
 shares and (to compare) the same row without ÷ √d_k, one above another under the tokens' names, the sum
-beside e^x, an elided run's share in place of its "…"; and the beats that set the unscaled row beside the
+beside e^s, an elided run's share in place of its "…"; and the beats that set the unscaled row beside the
 real one."""
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from ..texts import fit_width, half_width, number_text, text
 
 @dataclass
 class WorkedRow:
-    """The focus row worked out: its softmax steps (`sm`), the columns shown, the rows x, e^x and the
+    """The focus row worked out: its softmax steps (`sm`), the columns shown, the rows s, e^s and the
     shares (`raw`: unscaled, when `compare`), the tokens' names over them, the sum, all of it (`whole`)."""
 
     sm: steps.SoftmaxRow
@@ -48,7 +48,7 @@ class SoftmaxRowPart:
     lay: Layout
 
     def worked_row(self) -> WorkedRow:
-        """The focus row's picture: e^x, their sum, each share; the same row unscaled below, when there is
+        """The focus row's picture: e^s, their sum, each share; the same row unscaled below, when there is
         more than one key to compare."""
         ctx, theme, r, lay = self.ctx, self.ctx.theme, self.ctx.result, self.lay
         i = ctx.focus
@@ -72,7 +72,7 @@ class SoftmaxRowPart:
         masked = masked_text(ctx)
         xs = VectorRow(ctx, sm.x, cols, Source("x", step=entry), ctx.s("softmax.x"), color=theme.text, label_width=1.7,
                        cell_text=(lambda j: masked(i, j)) if masked else None, **row)
-        exp_label = (rich_line(ctx, "softmax.exp", labels) if sm.shift == 0 else  # e^x typeset
+        exp_label = (rich_line(ctx, "softmax.exp", labels) if sm.shift == 0 else  # e^s typeset
                      ctx.s("softmax.exp_shifted", shift=fmt(sm.shift)))
         ex = VectorRow(ctx, sm.exps, cols, Source("exps", step=entry), exp_label, color=theme.text, label_width=1.7, **row)
         ws = VectorRow(ctx, r.weights[i], cols, Source("weights", (i,), format="pct"), "%", color=theme.heat_high,
@@ -105,7 +105,7 @@ class SoftmaxRowPart:
             below = row_of(text(ctx, ctx.s("softmax.sum_hidden"), theme.min_font_size, theme.dim), part, buff=0.1)
             total_t.add(below.next_to(total_t, DOWN, buff=0.08, aligned_edge=LEFT))
         total_t.next_to(ex, buff=0.3)
-        if ctx.hidden:  # the sum's own line level with e^x's, the special tokens' under it
+        if ctx.hidden:  # the sum's own line level with e^s's, the special tokens' under it
             total_t.shift(UP * (ex.get_y() - total_t[1].get_y()))
         whole = fit_width(VGroup(toks, panel, total_t)).move_to([0, 0.2, 0])
         return WorkedRow(sm, cols, xs, ex, ws, raw, unscaled, compare, toks, total_t, whole, self.shares_divide_out(cols))
@@ -168,7 +168,7 @@ class SoftmaxRowPart:
 
     def elided_shares(self, ws: VectorRow, ex: VectorRow, cols, w: float) -> list:
         """Each elided run of the worked row: in the % row its share instead of "…" (the row's rest:
-        `run_share`), in the e^x row its powers of e added up (`steps.exp_run`), and the number of tokens
+        `run_share`), in the e^s row its powers of e added up (`steps.exp_run`), and the number of tokens
         it stands for, returned, to stand over its column."""
         ctx, i = self.ctx, self.ctx.focus
         counts = []

@@ -1,4 +1,4 @@
-"""Softmax: ÷ √d_k, the focus row's e^x / sum worked out, the same row without ÷ √d_k beside it (and how
+"""Softmax: ÷ √d_k, the focus row's e^s / sum worked out, the same row without ÷ √d_k beside it (and how
 far apart its scores lie before and after), then every row as percentages."""
 
 from __future__ import annotations
@@ -81,7 +81,7 @@ class SoftmaxStage(SoftmaxRowPart, LinksTour, Stage):
         return rest_of_scores, outlines
 
     def row_beat(self, row: WorkedRow, scaled, rest_of_scores):
-        """The focus row worked out: its scaled scores, e^x, their sum, each share."""
+        """The focus row worked out: its scaled scores, e^s, their sum, each share."""
         ctx, theme, i = self.ctx, self.ctx.theme, self.ctx.focus
         sm, entry, ex = row.sm, ("softmax_row", i), row.ex
         hl = SurroundingRectangle(scaled.row(i), color=theme.accent, buff=0.05)
