@@ -115,7 +115,7 @@ class Lessons:
         return VGroup(*labels, pe)
 
     def residual_adds_up(self, res, dims) -> bool:
-        """True when every entry shown of x + a is the sum of the x and a shown above it (scenes.arithmetic)."""
+        """True when every entry shown of x + o is the sum of the x and o shown above it (scenes.arithmetic)."""
         show = FORMATS["fmt"]
         return self.ctx.equations(*(("sum", [show(res.x[j]), show(res.attended[j])], show(res.total[j]))
                                     for j in dims if j is not None))
