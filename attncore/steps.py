@@ -116,6 +116,35 @@ def score_angle(r: AttentionResult, i: int, j: int) -> PairAngle:
 
 
 @dataclass(frozen=True)
+class PairPlane:
+    """q_i and key j's k drawn in the plane the two span, from one origin: axis 1 along q, axis 2 the
+    part of k_j at right angles to q (Gram-Schmidt). The pair is exact there (true lengths, true
+    angle); any other key is projected onto the plane (its part off the plane is dropped)."""
+
+    points: np.ndarray  # (2 + n, 2): q, k_j, then each other key, as coordinates on the two axes
+    along: np.ndarray  # (1 + n,): each key's length along q's direction, |k| cos θ (its first coordinate)
+    in_plane: np.ndarray  # (1 + n,): the length of each key's part in the plane (|k_j| for the pair)
+
+
+def score_plane(r: AttentionResult, i: int, j: int, *others: int) -> PairPlane:
+    """q_i, k_j and the keys `others` in the plane of q_i and k_j (see PairPlane). q_i . k = |q_i| times
+    k's first coordinate, for every key. A zero q puts every point at the origin; a k_j parallel to q_i
+    leaves the second axis empty (all second coordinates 0)."""
+    q, keys = r.Q[i], r.K[[j, *others]]  # (d_k,), (1 + n, d_k)
+    q_norm = float(np.linalg.norm(q))
+    if q_norm == 0:
+        zero = np.zeros(len(keys))
+        return PairPlane(points=np.zeros((len(keys) + 1, 2)), along=zero, in_plane=zero)
+    e1 = q / q_norm
+    rest = keys[0] - (keys[0] @ e1) * e1  # k_j's part at right angles to q
+    rest_norm = float(np.linalg.norm(rest))
+    e2 = rest / rest_norm if rest_norm > 1e-12 * max(1.0, float(np.linalg.norm(keys[0]))) else np.zeros_like(q)
+    coords = keys @ np.stack([e1, e2], axis=1)  # (1 + n, 2)
+    points = np.vstack([[q_norm, 0.0], coords])
+    return PairPlane(points=points, along=coords[:, 0], in_plane=np.linalg.norm(coords, axis=1))
+
+
+@dataclass(frozen=True)
 class TopTerms:
     """The terms of q_i . k_j that push the score furthest its own way (the largest when the score
     is positive or zero, the most negative when it is negative)."""

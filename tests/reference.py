@@ -124,6 +124,18 @@ def worked(result, name, *args):
         q_norm, k_norm = math.sqrt(sum(a * a for a in q)), math.sqrt(sum(b * b for b in k))
         value = SimpleNamespace(q_norm=q_norm, k_norm=k_norm, total=dot,
                                 cosine=0.0 if q_norm * k_norm == 0 else dot / (q_norm * k_norm))
+    elif name == "score_plane":  # q_i, k_j and other keys in the plane of q_i and k_j, by explicit formulas
+        i, j, *others = args
+        q, keys = m["Q"][i], [m["K"][n] for n in (j, *others)]
+        dot = lambda a, b: sum(x * y for x, y in zip(a, b))
+        qq = math.sqrt(dot(q, q))
+        # along q: q . k / |q|; off it, in the plane: the component along k_j's part at right angles to q,
+        # (k_j . k - (q . k_j)(q . k) / |q|^2) / |that part|, whose length is sqrt(|k_j|^2 - (q . k_j / |q|)^2)
+        along = [dot(q, k) / qq for k in keys]
+        off = math.sqrt(max(0.0, dot(keys[0], keys[0]) - along[0] ** 2))
+        across = [0.0 if off == 0 else (dot(keys[0], k) - along[0] * along[n]) / off for n, k in enumerate(keys)]
+        points = [[qq, 0.0], *([a, c] for a, c in zip(along, across))]
+        value = SimpleNamespace(points=points, along=along, in_plane=[math.hypot(a, c) for a, c in zip(along, across)])
     elif name == "top_terms":
         i, j, n = args
         entry = worked(result, "score_entry", i, j)

@@ -5,6 +5,7 @@ the worst one for contrast), its largest terms and its angle, and the softmax st
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 import pytest
 from conftest import need_model
@@ -97,6 +98,47 @@ def test_the_winning_dot_products_terms_and_angle_equal_loops(result):
                 assert top.total == pytest.approx(sum(terms[c] for c in order), rel=1e-9, abs=1e-9)
                 assert top.agreeing == sum(1 for t in terms if sign * t > 0)
                 assert top.dims == worked(r, "top_terms", i, k, n).dims
+
+
+def test_the_plane_of_q_and_its_best_key_keeps_the_pair_exact_and_projects_the_rest(result):
+    """attncore.steps.score_plane (the scores stage's arrows): q on the first axis at its length; the best
+    key at its true length and angle, so |q| times its first coordinate is the score; every other key's
+    coordinates its projections on the plane's axes (tests/reference.py: explicit formulas, no basis
+    built), the first of them its length along q, q . k / |q|."""
+    r = result
+    for i in range(r.n_tokens):
+        j, low = steps.winning_pair(r, i)
+        others = tuple(k for k in (low, (j + 1) % r.n_tokens) if k is not None)
+        plane = steps.score_plane(r, i, j, *others)
+        want = worked(r, "score_plane", i, j, *others)
+        assert plane.points.ravel().tolist() == pytest.approx([c for p in want.points for c in p], rel=1e-6, abs=1e-6), i
+        assert plane.along.tolist() == pytest.approx(want.along, rel=1e-6, abs=1e-6)
+        assert plane.in_plane.tolist() == pytest.approx(want.in_plane, rel=1e-6, abs=1e-6)
+        q, k = r.Q[i].tolist(), r.K[j].tolist()
+        qq, kk = math.sqrt(sum(a * a for a in q)), math.sqrt(sum(b * b for b in k))
+        (qx, qy), (kx, ky) = plane.points[0], plane.points[1]
+        assert (qx, qy) == pytest.approx((qq, 0.0))
+        assert math.hypot(kx, ky) == pytest.approx(kk, rel=1e-6)  # the pair: true length
+        assert qx * kx == pytest.approx(r.scores[i, j], rel=1e-6, abs=1e-6)  # and true angle: the score exactly
+        for n, o in enumerate(others, start=1):
+            key = r.K[o].tolist()
+            assert qq * plane.along[n] == pytest.approx(r.scores[i, o], rel=1e-6, abs=1e-6)
+            assert plane.in_plane[n] <= math.sqrt(sum(b * b for b in key)) + 1e-9  # a projection is never longer
+
+
+def test_the_plane_by_hand():
+    """q = (2, 0, 0), k = (1, 1, 0), another key (0, 3, 4): the pair at (2, 0) and (1, 1); the other's part
+    in the plane is (0, 3) (its 4 off the plane dropped)."""
+    r = attncore.run("I have a cat")
+    Q, K = r.Q.copy(), r.K.copy()
+    Q[:] = 0.0
+    K[:] = 0.0
+    Q[0, :3], K[1, :3], K[2, :3] = (2, 0, 0), (1, 1, 0), (0, 3, 4)
+    plane = steps.score_plane(replace(r, Q=Q, K=K), 0, 1, 2)
+    assert plane.points.ravel().tolist() == pytest.approx([2, 0, 1, 1, 0, 3])
+    assert plane.along.tolist() == pytest.approx([1, 0]) and plane.in_plane.tolist() == pytest.approx([math.sqrt(2), 3])
+    K[1, :3] = (3, 0, 0)  # parallel to q: the second axis is empty
+    assert steps.score_plane(replace(r, Q=Q, K=K), 0, 1, 2).points.ravel().tolist() == pytest.approx([2, 0, 3, 0, 0, 0])
 
 
 def test_the_unscaled_row_is_softmax_of_the_scores_without_the_division(result):

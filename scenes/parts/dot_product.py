@@ -123,10 +123,11 @@ class DotProductPart:
         return dict(q=ctx.quote(angle.q_norm, at("q_norm")), k=ctx.quote(angle.k_norm, at("k_norm")),
                     cos=ctx.quote(angle.cosine, at("cosine")))
 
-    def comparison(self, *keys: int | None):
+    def comparison(self, *keys: int | None, beside: bool = False):
         """A table of q_i . k_j = |q_i| |k_j| cos θ for each of `keys` (None skipped): row labels (q_i,
         |q|, |k|, cos θ, q . k), then one column per key (k_j, its three numbers) and its q . k below.
-        Returns (labels, {key: column}, {key: its q . k}), placed together in the middle."""
+        Returns (labels, {key: column}, {key: its q . k}), placed together in the middle (`beside`: in
+        the frame's left half, a picture beside it)."""
         ctx, theme, r, i = self.ctx, self.ctx.theme, self.ctx.result, self.ctx.focus
         size, gap = theme.caption_size, 0.62
         ys = [(2 - n) * gap for n in range(5)]
@@ -150,5 +151,5 @@ class DotProductPart:
                 part.move_to([x, y, 0])
             columns[j] = col
         whole = VGroup(labels, *columns.values(), *cells.values())
-        whole.shift(UP * 0.2 + LEFT * whole.get_center()[0])
+        whole.shift(UP * 0.2 + (LEFT * whole.get_right()[0] if beside else LEFT * whole.get_center()[0]))
         return labels, columns, cells

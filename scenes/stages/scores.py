@@ -12,6 +12,7 @@ from manim import (
     Create,
     FadeIn,
     FadeOut,
+    GrowArrow,
     ReplacementTransform,
     SurroundingRectangle,
     VGroup,
@@ -20,10 +21,11 @@ from manim import (
 
 from attncore import fmt, steps
 
-from ..beats import KEEP, Beat, Stage, play, say
+from ..beats import Beat, Stage, play, say
 from ..components import stagger
 from ..context import Source
 from ..parts.dot_product import DotProductPart, WorkedDot
+from ..parts.score_arrows import plane_picture
 from ..parts.sweeps import row_sweep
 from ..pictures import square_grid
 
@@ -51,8 +53,8 @@ class ScoresStage(DotProductPart, Stage):
         worked = self.worked_dot(j)
         value = yield from self.dot_beat(start, hl, worked, j)
         leaving = yield from self.terms_beat(worked, j, value)
-        labels, columns, cells = yield from self.angle_beats(worked, leaving, j, low)
-        yield from self.grid_beats(j, labels, columns, cells)
+        labels, columns, cells, picture = yield from self.angle_beats(worked, leaving, j, low)
+        yield from self.grid_beats(j, labels, columns, cells, picture)
         yield from self.end(heading)
 
     def dot_beat(self, start, hl, worked: WorkedDot, j: int):
@@ -102,30 +104,38 @@ class ScoresStage(DotProductPart, Stage):
         return VGroup(worked.panel, boxes, signs, worked.result[0])
 
     def angle_beats(self, worked: WorkedDot, leaving, j: int, low: int | None):
-        """The same score as |q| |k| cos θ, beside the key it matches worst. Returns the table's labels,
-        columns and scores (scenes.parts.dot_product.comparison)."""
+        """The same score as |q| |k| cos θ, beside the key it matches worst: the table on the left, the
+        arrows in the plane of q and the best key on the right (scenes.parts.score_arrows). Returns the
+        table's labels, columns and scores (scenes.parts.dot_product.comparison) and the picture."""
         ctx, r, i = self.ctx, self.ctx.result, self.ctx.focus
-        labels, columns, cells = self.comparison(j, low)
+        labels, columns, cells = self.comparison(j, low, beside=True)
+        pic = plane_picture(ctx, j, low)
         # each key's |q| × |k| × cos θ as shown gives its q · k as shown, or the caption says "≈"
         exact = ctx.equations(*(("product", [v.text for v in self.angle_values(k).values()], fmt(r.scores[i, k]))
                                 for k in (j, low) if k is not None))
         yield Beat(say("say.scores.angle", token=ctx.token(i), key=ctx.token(j), **self.angle_values(j)),
                    # the worked panel leaves before the table comes to the same place (the score moves into it)
                    (play(FadeOut(leaving), run_time=0.4),
-                    play(FadeIn(labels), FadeIn(columns[j]), ReplacementTransform(worked.total, cells[j]), run_time=0.6)),
+                    play(FadeIn(labels), FadeIn(columns[j]), ReplacementTransform(worked.total, cells[j]), run_time=0.6),
+                    play(Create(pic.pair[0]), GrowArrow(pic.q), GrowArrow(pic.k), run_time=0.8),
+                    play(FadeIn(VGroup(*pic.pair[3:])), run_time=0.5)),
                    caption=say("scores.angle" if exact else "scores.angle_approx"), hold=1.2,
                    still="pair" if low is None else False,
-                   paced=self.down(columns[j][1:]))
+                   paced=(*self.down(columns[j][1:]), play(Create(pic.shadow), run_time=0.8),
+                          play(FadeIn(pic.score), run_time=0.6)))
         if low is not None:
             rival = self.angle_values(low)
             rival.pop("q")  # the same query: said with the winner
             score = ctx.quote(r.scores[i, low], Source("total", step=("score_angle", i, low)))
             yield Beat(say("say.scores.rival", key=ctx.token(low), value=score, **rival),
-                       (play(FadeIn(VGroup(columns[low], cells[low])), run_time=0.8),), caption=KEEP, hold=1.2, still="pair",
-                       pause=True, paced=self.down([*columns[low][2:], cells[low]]))
-        return labels, columns, cells
+                       (play(FadeIn(VGroup(columns[low], cells[low])), run_time=0.8),
+                        play(Create(pic.other[0]), FadeIn(pic.other[1]), run_time=0.8)),
+                       caption=say("scores.rival", key=ctx.token(low), top=ctx.token(j)), hold=1.2, still="pair",
+                       pause=True, paced=(*self.down([*columns[low][2:], cells[low]]), play(Create(pic.other[2]), run_time=0.8),
+                                          play(FadeIn(pic.other_score), run_time=0.6)))
+        return labels, columns, cells, pic.whole()
 
-    def grid_beats(self, j: int, labels, columns, cells):
+    def grid_beats(self, j: int, labels, columns, cells, picture):
         """Into the grid: the worked cell, then its row, then every row."""
         ctx, theme, r, i = self.ctx, self.ctx.theme, self.ctx.result, self.ctx.focus
         tok = ctx.token(i)
@@ -140,7 +150,8 @@ class ScoresStage(DotProductPart, Stage):
             if (i, strongest) in grid.cells else None
         yield Beat(say("say.scores.row", token=tok, top=ctx.token(strongest),
                        value=ctx.quote(r.scores[i, strongest], Source("scores", (i, strongest)))),
-                   (play(FadeOut(VGroup(labels, *columns.values(), *(c for k, c in cells.items() if k != j))), run_time=0.6),
+                   (play(FadeOut(VGroup(labels, *columns.values(), *(c for k, c in cells.items() if k != j), picture)),
+                         run_time=0.6),
                     # the score to its cell first, then the grid around it: it never flies over the grid's marks
                     play(into, run_time=0.6), play(FadeIn(frame), run_time=0.5),
                     # (in place: grown, or coming from above, a number would cover a neighbour in a tight grid)
