@@ -84,8 +84,8 @@ def test_the_residual_adds_up_as_shown_or_says_approximately(runs, name):
     assert totals
     exact = all(holds(f"{shown['x', idx]} + {shown['attended', idx]}", text) for idx, text in totals)
     drawn = {t[0] for s in run.snapshots if s.stage == "summary" for t in s.texts}
-    labelled = any(t.startswith("x+a≈") or t.startswith("⟦x+a≈") for t in drawn)
-    assert exact != labelled, (exact, sorted(t for t in drawn if t.startswith(("x+a", "⟦x+a"))))
+    labelled = any(t.startswith("x+o≈") or t.startswith("⟦x+o≈") for t in drawn)
+    assert exact != labelled, (exact, sorted(t for t in drawn if t.startswith(("x+o", "⟦x+o"))))
     if name == "m3e":  # the figures: 1.06 + 0.37 shown as 1.42
         assert not exact
 

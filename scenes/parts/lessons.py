@@ -215,7 +215,10 @@ class Lessons:
             return on_screen
         # the same two orders with positional encoding: other numbers (else, alike as shown, said in words)
         moved = lessons.positioned(r, i)
-        changed = not lessons.same_numbers(moved.sentence.row, moved.shuffled.row, FORMATS["pct"])
+        # (past 16 tokens, as many as the links show, the four rows would not fit the frame at a readable size:
+        # said in words then)
+        changed = (r.n_tokens <= 16
+                   and not lessons.same_numbers(moved.sentence.row, moved.shuffled.row, FORMATS["pct"]))
         at = moved.shuffled.order.index  # where a token of the sentence stands in the other order
         tops = (steps.strongest(moved.sentence.result, i),  # each order's strongest key, a token of the sentence
                 moved.shuffled.order[steps.strongest(moved.shuffled.result, moved.shuffled.focus)]) if changed else ()
