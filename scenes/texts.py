@@ -97,16 +97,15 @@ def text(ctx: Ctx, s: str, size: float | None = None, color=None, max_width: flo
     the minimum font size, then (with `lines` > 1) wrapped onto as few lines as fit, and only then
     cut with "…" to fit `max_width`."""
     size, color = size or ctx.theme.caption_size, color or ctx.theme.text
-    t = _make(ctx, s, size, color)
-    if max_width is None or t.width <= max_width:
-        return t
-    scaled = size * max_width / t.width
-    if scaled >= ctx.theme.min_font_size:
-        return _make(ctx, s, scaled, color)
-    for n in range(2, lines + 1):
-        wrapped = _make(ctx, wrap(s, n), size, color)
-        if size * max_width / wrapped.width >= ctx.theme.min_font_size:
-            return wrapped if wrapped.width <= max_width else _make(ctx, wrap(s, n), size * max_width / wrapped.width, color)
+    t = None
+    for laid in (s, *(wrap(s, n) for n in range(2, lines + 1))):  # one line, then two, ...
+        made = _make(ctx, laid, size, color)
+        t = t or made  # the one line, kept if nothing can be cut
+        if max_width is None or made.width <= max_width:
+            return made
+        scaled = size * max_width / made.width
+        if scaled >= ctx.theme.min_font_size:
+            return _make(ctx, laid, scaled, color)
     chars = graphemes(s)  # cut whole grapheme clusters, never a letter from its marks
     if len(chars) < 2:
         return t  # nothing to cut

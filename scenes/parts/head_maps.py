@@ -34,7 +34,7 @@ from ..components import Picture, row_of
 from ..context import Ctx, Source
 from ..layout import CONTENT_BOTTOM, CONTENT_TOP, Layout
 from ..pictures import hatched
-from ..texts import half_width, number_text, text
+from ..texts import glyph_number, half_width, number_text, text
 
 MAP_MAX = 4.0  # the largest heat map side
 GAP = 0.35  # least space between heat maps side by side
@@ -232,6 +232,12 @@ class HeadMaps:
         side = g.side
         cell = side / len(shown)
         squares, numbers, hatch = VGroup(), VGroup(), VGroup()
+        # the cells' percentages, when the widest fits at the smallest size with CELL_PAD either side (never shrunk,
+        # nor edge to edge: else the map shows its colours alone, the row's numbers being elsewhere); measured
+        # before any is made, so that none is logged as shown and then left out
+        size, font = theme.min_font_size, theme.number_font
+        numbered = cell >= CELL_NUMBERS and max(glyph_number(pct(r.weights[q, k]), float(size), str(theme.text), font).width
+                                                for q in shown for k in shown) <= cell - 2 * CELL_PAD
         for a, q in enumerate(shown):
             for b, k in enumerate(shown):
                 masked = r.causal and not r.mask[q, k]  # grey and hatched, never a 0% cell's colour
@@ -240,12 +246,10 @@ class HeadMaps:
                 squares.add(sq.move_to([b * cell, -a * cell, 0]))
                 if masked:
                     hatch.add(hatched(sq, theme.dim))
-                if cell >= CELL_NUMBERS:  # few tokens: the percentages fit in the cells, readable on their own fill
-                    t = number_text(ctx, pct(r.weights[q, k]), Source("weights", (q, k), format="pct", of=h),
-                                    theme.min_font_size, theme.readable_on(heat))
+                if numbered:  # readable on their own fill
+                    t = number_text(ctx, pct(r.weights[q, k]), Source("weights", (q, k), format="pct", of=h), size,
+                                    theme.readable_on(heat))
                     numbers.add(t.move_to(sq))
-        if numbers and max(t.width for t in numbers) > cell - 2 * CELL_PAD:  # never shrunk below the smallest size,
-            numbers = VGroup()  # nor edge to edge: the map shows its colours alone (the row's numbers are elsewhere)
         chosen = h == ctx.result.head
         frame = Rectangle(width=side + 0.06, height=side + 0.06, stroke_color=theme.accent if chosen else theme.dim,
                           stroke_width=5 if chosen else 1.5).move_to(squares)
